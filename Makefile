@@ -1,0 +1,52 @@
+# sluice: the two set-up commands are `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,mysql,mssql
+SCALE ?= 0.01
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+
+.PHONY: demo test lint format bench lock clean embedded-stop help
+
+help:
+	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)) into an embedded PostgreSQL and show it"
+	@echo "make test   - lint + the whole test suite"
+	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
+	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sluice demo --scale $(SCALE)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests dags bench
+	$(BIN)/ruff format --check src tests dags bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests dags bench
+	$(BIN)/ruff check --fix src tests dags bench
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lock:
+	$(PYTHON) -m venv .sluice/uv && .sluice/uv/bin/pip install --quiet uv
+	.sluice/uv/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --no-header -o constraints.txt.new
+	( printf '%s\n' '# Pinned, reproducible dependency set for every extra (Python 3.10+, any platform).' \
+	  '# Regenerate with `make lock` after changing pyproject.toml; never edit by hand.'; cat constraints.txt.new ) > constraints.txt
+	rm -f constraints.txt.new
+
+embedded-stop:
+	@test -x $(BIN)/sluice && $(BIN)/sluice embedded stop || true
+
+clean: embedded-stop
+	rm -rf $(VENV) .sluice

@@ -1,0 +1,91 @@
+"""SQLite through the standard library, for small local work."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from sluice.dialects.base import Capabilities, Dialect
+from sluice.errors import ConnectError
+from sluice.schema import Table
+from sluice.types import Kind, SqlType
+from sluice.urls import DbUrl
+
+_AFFINITY: dict[Kind, str] = {
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.TINYINT: "INTEGER",
+    Kind.SMALLINT: "INTEGER",
+    Kind.INTEGER: "INTEGER",
+    Kind.BIGINT: "INTEGER",
+    Kind.DECIMAL: "NUMERIC",
+    Kind.MONEY: "NUMERIC",
+    Kind.REAL: "REAL",
+    Kind.DOUBLE: "REAL",
+    Kind.STRING: "TEXT",
+    Kind.BINARY: "BLOB",
+    Kind.DATE: "DATE",
+    Kind.TIME: "TIME",
+    Kind.DATETIME: "TIMESTAMP",
+    Kind.DATETIME_TZ: "TIMESTAMP",
+    Kind.UUID: "TEXT",
+    Kind.JSON: "TEXT",
+    Kind.XML: "TEXT",
+    Kind.ROWVERSION: "BLOB",
+}
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    caps = Capabilities(
+        max_identifier_length=1024,
+        max_bind_parameters=32766,
+        bulk_method="executemany",
+        transactional_ddl=True,
+        timestamp_precision=6,
+        default_schema=None,
+    )
+    driver_module = "sqlite3"
+    extra = "sqlite"
+    paramstyle_marker = "?"
+
+    def render_type(self, t: SqlType) -> str:
+        if t.kind is Kind.STRING and t.length is not None:
+            return f"VARCHAR({t.length})"  # documentation only: SQLite does not enforce it
+        return _AFFINITY[t.kind]
+
+    def identity_clause(self) -> str:
+        return ""  # an INTEGER PRIMARY KEY is the rowid: it hands out max+1 by itself
+
+    def column_ddl(self, table: Table, column_name: str) -> str:
+        return super().column_ddl(table, column_name).replace("  ", " ")
+
+    def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
+        return []
+
+    def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
+        path = url.database or ":memory:"
+        _register_adapters()
+        try:
+            return sqlite3.connect(path, isolation_level=None if autocommit else "DEFERRED")
+        except sqlite3.Error as exc:
+            raise ConnectError(f"cannot open {url}: {exc}") from None
+
+    def ensure_database(self, url: DbUrl) -> bool:
+        return False  # connecting creates the file
+
+    def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
+        names = ", ".join(self.quote(c) for c in table.column_names)
+        marks = ", ".join(["?"] * len(table.columns))
+        cur = conn.executemany(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows)
+        return cur.rowcount
+
+
+def _register_adapters() -> None:
+    """Store UUIDs and datetimes as ISO text (sqlite3 has no native types for them)."""
+    import datetime as dt
+    import uuid
+
+    sqlite3.register_adapter(uuid.UUID, str)
+    sqlite3.register_adapter(dt.datetime, lambda v: v.isoformat(" "))
+    sqlite3.register_adapter(dt.date, lambda v: v.isoformat())

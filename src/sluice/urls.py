@@ -1,0 +1,92 @@
+"""Database URLs: parsing, engine lookup, and masking of passwords in anything we print.
+
+URLs are SQLAlchemy-style (`postgresql://`, `mssql+pymssql://`, `mysql+pymysql://`,
+`sqlite:///`). A `DbUrl` never shows its password: `str()` and `repr()` mask it,
+and `redact()` scrubs it from any text (driver errors included) before it is shown.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from sluice.errors import ConfigError
+
+MASK = "***"
+
+
+@dataclass(frozen=True)
+class DbUrl:
+    """A parsed database URL. `engine` is the dialect registry key (postgresql, mssql, ...)."""
+
+    url: URL
+
+    @classmethod
+    def parse(cls, text: str) -> DbUrl:
+        try:
+            url = make_url(text)
+        except (ArgumentError, ValueError) as exc:
+            raise ConfigError(
+                f"not a database URL: {mask_text(text)!r} "
+                "(expected e.g. postgresql://user@host:5432/db)"
+            ) from _scrub(exc)
+        return cls(url)
+
+    @property
+    def engine(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def database(self) -> str | None:
+        return self.url.database
+
+    @property
+    def password(self) -> str | None:
+        pw = self.url.password
+        return None if pw is None else str(pw)
+
+    def with_database(self, database: str) -> DbUrl:
+        return DbUrl(self.url.set(database=database))
+
+    def render_secret(self) -> str:
+        """The full URL including the password: only for handing to a driver, never to print."""
+        return self.url.render_as_string(hide_password=False)
+
+    def redact(self, text: str) -> str:
+        """Remove this URL's password (raw and URL-encoded) from arbitrary text."""
+        pw = self.password
+        if pw:
+            for form in {pw, quote(pw, safe=""), quote(pw)}:
+                text = text.replace(form, MASK)
+        return text
+
+    def __str__(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"DbUrl({self})"
+
+
+def mask_text(text: str) -> str:
+    """Best-effort masking of `scheme://user:password@host` inside a string we could not parse."""
+    scheme, sep, rest = text.partition("://")
+    if not sep or "@" not in rest:
+        return text
+    cred, at, host = rest.rpartition("@")
+    if ":" in cred:
+        cred = cred.split(":", 1)[0] + ":" + MASK
+    return f"{scheme}{sep}{cred}{at}{host}"
+
+
+def _scrub(exc: BaseException) -> None:
+    """Exception chains are printed by tracebacks: we drop them rather than risk a secret."""
+    return None
+
+
+def from_env(name: str, given: str | None) -> str | None:
+    """Flag beats environment: `given` if set, else the environment variable `name`."""
+    return given if given else os.environ.get(name) or None
