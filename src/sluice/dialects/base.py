@@ -28,6 +28,9 @@ class Capabilities:
     transactional_ddl: bool
     timestamp_precision: int  # fractional-second digits of the widest timestamp type
     default_schema: str | None  # None where the engine has no schemas (MySQL, SQLite)
+    # Build the primary key after the bulk load (faster); False where the engine cannot add it
+    # later (SQLite) or needs it up front (MySQL: an AUTO_INCREMENT column must be a key).
+    key_after_load: bool = True
 
 
 def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -81,6 +84,10 @@ class Dialect:
     def primary_key_clause(self, table: Table) -> str:
         keys = ", ".join(self.quote(k) for k in table.primary_key)
         return f"CONSTRAINT {self.quote(f'PK_{table.name}__Id')} PRIMARY KEY ({keys})"
+
+    def add_primary_key_sql(self, table: Table) -> list[str]:
+        """Statements adding the primary key to a table created without it (keys after data)."""
+        return [f"ALTER TABLE {self.qualified(table)} ADD {self.primary_key_clause(table)}"]
 
     def table_options(self) -> str:
         return ""

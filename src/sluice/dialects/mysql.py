@@ -41,6 +41,7 @@ class MysqlDialect(Dialect):
         transactional_ddl=False,
         timestamp_precision=6,
         default_schema=None,
+        key_after_load=False,
     )
     quote_chars = ("`", "`")
     driver_module = "pymysql"
@@ -98,8 +99,7 @@ class MysqlDialect(Dialect):
     def ensure_database(self, url: DbUrl) -> bool:
         if not url.database:
             return False
-        admin = DbUrl(url.url.set(database=None))
-        conn = self.connect(admin, autocommit=True)
+        conn = self.connect(url.without_database(), autocommit=True)
         try:
             cur = conn.cursor()
             cur.execute("SHOW DATABASES LIKE %s", (url.database,))

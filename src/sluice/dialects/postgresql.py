@@ -78,26 +78,26 @@ class PostgresDialect(Dialect):
         try:
             return psycopg.connect(_conninfo(url), autocommit=autocommit, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise ConnectError(
-                f"cannot connect to {url}: {url.redact(str(exc)).strip()}"
-            ) from None
+            raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc)).strip()}") from None
 
     def ensure_database(self, url: DbUrl) -> bool:
-        if not url.database or url.database == "postgres":
+        try:  # the common case, and the only one a user without CREATEDB can pass
+            self.connect(url).close()
             return False
+        except ConnectError as exc:
+            if f'database "{url.database}" does not exist' not in str(exc):
+                raise
         with self.connect(url.with_database("postgres"), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
-            ).fetchone()
-            if exists:
-                return False
             conn.execute(f"CREATE DATABASE {self.quote(url.database)}")
-            return True
+        return True
 
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         names = ", ".join(self.quote(c) for c in table.column_names)
         n = 0
-        with conn.cursor() as cur, cur.copy(f"COPY {self.qualified(table)} ({names}) FROM STDIN") as cp:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY {self.qualified(table)} ({names}) FROM STDIN") as cp,
+        ):
             for row in rows:
                 cp.write_row(row)
                 n += 1

