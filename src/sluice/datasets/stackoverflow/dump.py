@@ -95,7 +95,8 @@ def import_dump(
             return iter(VOTE_TYPES)
         return convert_rows(table, files[table.name])
 
-    return load_tables(target, ordered, rows_for, totals=None, replace=replace, reporter=reporter)
+    totals: dict[str, int | None] = {"VoteTypes": len(VOTE_TYPES)}  # dump sizes are unknown
+    return load_tables(target, ordered, rows_for, totals=totals, replace=replace, reporter=reporter)
 
 
 def _asks(tables: Sequence[str] | None, name: str) -> bool:
