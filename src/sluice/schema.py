@@ -31,12 +31,23 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Index:
+    """A secondary index, rebuilt on the target after the data is in."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     schema: str | None = None
     foreign_keys: tuple[ForeignKey, ...] = field(default=())
+    indexes: tuple[Index, ...] = field(default=())
+    primary_key_name: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -7,15 +7,18 @@ is a method or a `Capabilities` field here. Per-engine modules are mostly data
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from sluice.errors import SluiceError, TerminalError, TransientError
 from sluice.schema import Table
 from sluice.types import SqlType
 from sluice.urls import DbUrl
+
+Converter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class Dialect:
     quote_chars: tuple[str, str] = ('"', '"')
     driver_module: str
     extra: str  # the pip extra that installs the driver
+    sqlalchemy_driver: str  # drivername for reflection, e.g. "postgresql+psycopg"
+    reflect_overrides: dict[str, Callable[[Any], SqlType]] = {}
+    autoincrement_is_identity = False  # MySQL reports AUTO_INCREMENT only as autoincrement
+    raw_copy_format: str | None = None  # engines sharing a raw format pass bytes through
+    # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
+    fidelity_notes: dict[Any, tuple[str, str]] = {}
 
     # --- naming -----------------------------------------------------------------------------
     def quote(self, ident: str) -> str:
@@ -73,6 +82,18 @@ class Dialect:
     def identity_clause(self) -> str:
         raise NotImplementedError
 
+    def fidelity(self, t: SqlType) -> tuple[str, str]:
+        """("exact" | "widening" | "lossy", why) for storing a value of type `t` here."""
+        return self.fidelity_notes.get(t.kind, ("exact", ""))
+
+    def same_type(self, source_type: str, target_type: str) -> bool:
+        """Whether two declarations in this engine's words store identical bytes."""
+        return " ".join(source_type.upper().split()) == " ".join(target_type.upper().split())
+
+    def url_schema(self, url: DbUrl) -> str | None:
+        """The schema sluice reads and writes in this database."""
+        return self.caps.default_schema
+
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
         """CREATE TABLE statements (several where an engine needs them) for `table`."""
         cols = [self.column_ddl(table, c.name) for c in table.columns]
@@ -83,7 +104,8 @@ class Dialect:
 
     def primary_key_clause(self, table: Table) -> str:
         keys = ", ".join(self.quote(k) for k in table.primary_key)
-        return f"CONSTRAINT {self.quote(f'PK_{table.name}__Id')} PRIMARY KEY ({keys})"
+        name = table.primary_key_name or f"PK_{table.name}"
+        return f"CONSTRAINT {self.quote(name)} PRIMARY KEY ({keys})"
 
     def add_primary_key_sql(self, table: Table) -> list[str]:
         """Statements adding the primary key to a table created without it (keys after data)."""
@@ -128,6 +150,123 @@ class Dialect:
         return total
 
     paramstyle_marker = "%s"
+
+    # --- reading ----------------------------------------------------------------------------
+    def key_stats(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, tuple[Any, Any, int]]:
+        """(min key, max key, row count) per table; min/max only for a single-column key."""
+        stats = {}
+        conn = self.connect(url)
+        try:
+            cur = conn.cursor()
+            for t in tables:
+                if len(t.primary_key) == 1:
+                    k = self.quote(t.primary_key[0])
+                    cur.execute(f"SELECT MIN({k}), MAX({k}), COUNT(*) FROM {self.qualified(t)}")
+                    lo, hi, n = cur.fetchone()
+                else:
+                    cur.execute(f"SELECT COUNT(*) FROM {self.qualified(t)}")
+                    lo, hi, n = None, None, cur.fetchone()[0]
+                stats[t.name] = (lo, hi, int(n))
+            conn.rollback()
+        finally:
+            conn.close()
+        return stats
+
+    def range_predicate(self, key: Sequence[str], lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """`WHERE` text and parameters for `lo < key <= hi` (open ends omitted)."""
+        conds, params = [], []
+        if key and lo is not None:
+            conds.append(f"{self.quote(key[0])} > {self.paramstyle_marker}")
+            params.append(lo)
+        if key and hi is not None:
+            conds.append(f"{self.quote(key[0])} <= {self.paramstyle_marker}")
+            params.append(hi)
+        return (" WHERE " + " AND ".join(conds) if conds else ""), params
+
+    def select_range_sql(
+        self, table: Table, lo: Any, hi: Any, name: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The keyset query for one chunk: columns in table order, ordered by the key."""
+        cols = ", ".join(self.quote(c) for c in table.column_names)
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        order = ""
+        if table.primary_key:
+            order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
+        return f"SELECT {cols} FROM {self.qualified(name or table.name)}{where}{order}", params
+
+    def read_range(
+        self, conn: Any, table: Table, lo: Any, hi: Any, batch_rows: int
+    ) -> Iterator[list[tuple]]:
+        """Stream one chunk in batches of at most `batch_rows` rows (never the whole result)."""
+        sql, params = self.select_range_sql(table, lo, hi)
+        cur = conn.cursor()
+        cur.execute(sql, params)
+        while batch := cur.fetchmany(batch_rows):
+            yield [tuple(r) for r in batch]
+
+    def decode_converters(self, table: Table) -> list[Converter | None]:
+        """Per-column functions turning this driver's values into sluice's canonical values."""
+        return [None] * len(table.columns)
+
+    def encode_converters(self, table: Table) -> list[Converter | None]:
+        """Per-column functions turning canonical values into what this driver writes."""
+        return [None] * len(table.columns)
+
+    # --- writing ----------------------------------------------------------------------------
+    def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        return f"DELETE FROM {self.qualified(table)}{where}", params
+
+    def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
+        """Statements replacing `live` by `staging` inside one transaction."""
+        stmts = [f"DROP TABLE {self.qualified(live)}"] if live_exists else []
+        stmts.append(f"ALTER TABLE {self.qualified(staging)} RENAME TO {self.quote(live.name)}")
+        return stmts
+
+    def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
+        return [
+            f"ALTER TABLE {self.qualified(table)} RENAME CONSTRAINT {self.quote(old)} "
+            f"TO {self.quote(new)}"
+        ]
+
+    def create_index_sql(
+        self, table: Table, name: str, columns: Sequence[str], unique: bool
+    ) -> str:
+        cols = ", ".join(self.quote(c) for c in columns)
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        return f"CREATE {kind} {self.quote(name)} ON {self.qualified(table)} ({cols})"
+
+    def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
+        """Give the index built under a temporary name its final name (`index.name`)."""
+        raise NotImplementedError
+
+    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
+        """Statements dropping foreign keys that point at `table`, so it can be replaced."""
+        return []
+
+    def add_foreign_key_sql(self, fk, name: str) -> list[str]:
+        """Add a declared foreign key; engines that can, add it unchecked and validate after."""
+        cols = ", ".join(self.quote(c) for c in fk.columns)
+        refs = ", ".join(self.quote(c) for c in fk.ref_columns)
+        return [
+            f"ALTER TABLE {self.qualified(fk.table)} ADD CONSTRAINT {self.quote(name)} "
+            f"FOREIGN KEY ({cols}) REFERENCES {self.qualified(fk.ref_table)} ({refs})"
+        ]
+
+    def table_exists(self, conn: Any, name: str) -> bool:
+        cur = conn.cursor()
+        try:
+            cur.execute(f"SELECT 1 FROM {self.qualified(name)} WHERE 1 = 0")
+            ok = True
+        except Exception:
+            ok = False
+        conn.rollback()
+        return ok
+
+    def classify_error(self, exc: BaseException) -> type[SluiceError]:
+        """TransientError (retry), TerminalError (stop); DataError is raised by callers."""
+        return TransientError if isinstance(exc, (ConnectionError, TimeoutError)) else TerminalError
 
     @contextmanager
     def identity_insert(self, conn: Any, table: Table) -> Iterator[None]:

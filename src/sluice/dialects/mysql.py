@@ -32,6 +32,30 @@ _FIXED: dict[Kind, str] = {
 TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 
+def _uuid(v):
+    import uuid
+
+    return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
+
+
+_MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid}
+_MYSQL_ENCODE = {Kind.UUID: str}
+
+
+def _tinyint(t) -> SqlType:
+    """TINYINT(1) is MySQL's BOOLEAN; other TINYINTs are small integers."""
+    if getattr(t, "display_width", None) == 1:
+        return SqlType(Kind.BOOLEAN)
+    return SqlType(Kind.TINYINT if getattr(t, "unsigned", False) else Kind.SMALLINT)
+
+
+def _unsigned(kind: Kind, wider: SqlType):
+    def pick(t) -> SqlType:
+        return wider if getattr(t, "unsigned", False) else SqlType(kind)
+
+    return pick
+
+
 class MysqlDialect(Dialect):
     name = "mysql"
     caps = Capabilities(
@@ -46,6 +70,29 @@ class MysqlDialect(Dialect):
     quote_chars = ("`", "`")
     driver_module = "pymysql"
     extra = "mysql"
+    sqlalchemy_driver = "mysql+pymysql"
+    autoincrement_is_identity = True
+    reflect_overrides = {
+        "TINYINT": _tinyint,
+        "SMALLINT": _unsigned(Kind.SMALLINT, SqlType(Kind.INTEGER)),
+        "MEDIUMINT": _unsigned(Kind.INTEGER, SqlType(Kind.INTEGER)),
+        "INTEGER": _unsigned(Kind.INTEGER, SqlType(Kind.BIGINT)),
+        "BIGINT": _unsigned(Kind.BIGINT, SqlType(Kind.DECIMAL, precision=20, scale=0)),
+        "YEAR": lambda t: SqlType(Kind.SMALLINT),
+    }
+    fidelity_notes = {
+        Kind.DATETIME_TZ: ("lossy", "MySQL DATETIME keeps no offset"),
+        Kind.XML: ("widening", "stored as LONGTEXT"),
+        Kind.ROWVERSION: ("widening", "opaque 8 bytes kept as BINARY(8)"),
+    }
+
+    def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
+            return "lossy", f"{t.precision} fractional digits, MySQL keeps 6"
+        return super().fidelity(t)
+
+    def url_schema(self, url: DbUrl) -> str | None:
+        return url.database
 
     def render_type(self, t: SqlType) -> str:
         if t.kind in _FIXED:
@@ -74,6 +121,55 @@ class MysqlDialect(Dialect):
         if table.identity is None:
             return []
         return [f"ALTER TABLE {self.qualified(table)} AUTO_INCREMENT = {int(next_value)}"]
+
+    def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
+        # One RENAME TABLE statement swaps atomically; MySQL DDL cannot run in a transaction.
+        if not live_exists:
+            return [f"RENAME TABLE {self.qualified(staging)} TO {self.qualified(live)}"]
+        old = self.quote("_sluice_old_" + live.name[:40])
+        return [
+            f"DROP TABLE IF EXISTS {old}",
+            f"RENAME TABLE {self.qualified(live)} TO {old}, {self.qualified(staging)} "
+            f"TO {self.qualified(live)}",
+            f"DROP TABLE {old}",
+        ]
+
+    def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
+        return []  # a MySQL primary key is always named PRIMARY
+
+    def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
+        return [
+            f"ALTER TABLE {self.qualified(table)} RENAME INDEX {self.quote(old)} "
+            f"TO {self.quote(index.name)}"
+        ]
+
+    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+            "WHERE CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = %s "
+            "AND TABLE_NAME <> REFERENCED_TABLE_NAME",
+            (table.name,),
+        )
+        return [
+            f"ALTER TABLE {self.quote(t)} DROP FOREIGN KEY {self.quote(n)}"
+            for t, n in cur.fetchall()
+        ]
+
+    def decode_converters(self, table: Table) -> list:
+        return [_MYSQL_DECODE.get(c.type.kind) for c in table.columns]
+
+    def encode_converters(self, table: Table) -> list:
+        return [_MYSQL_ENCODE.get(c.type.kind) for c in table.columns]
+
+    def classify_error(self, exc: BaseException):
+        from sluice.errors import TerminalError, TransientError
+
+        code = exc.args[0] if getattr(exc, "args", None) else None
+        # 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone/lost, 2003 can't connect
+        if code in (1205, 1213, 2006, 2013, 2003, 1927):
+            return TransientError
+        return TerminalError
 
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,32 @@ _FIXED: dict[Kind, str] = {
 }
 
 
+# Type names for binary COPY (`Copy.set_types`); kinds missing here go through text COPY.
+_BINARY_COPY: dict[Kind, str] = {
+    Kind.BOOLEAN: "bool",
+    Kind.TINYINT: "int2",
+    Kind.SMALLINT: "int2",
+    Kind.INTEGER: "int4",
+    Kind.BIGINT: "int8",
+    Kind.DECIMAL: "numeric",
+    Kind.MONEY: "numeric",
+    Kind.REAL: "float4",
+    Kind.DOUBLE: "float8",
+    Kind.STRING: "text",
+    Kind.BINARY: "bytea",
+    Kind.ROWVERSION: "bytea",
+    Kind.DATE: "date",
+    Kind.TIME: "time",
+    Kind.DATETIME: "timestamp",
+    Kind.DATETIME_TZ: "timestamptz",
+    Kind.UUID: "uuid",
+}
+
+# SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
+# and the server shutting the session down (pg_terminate_backend, admin shutdown).
+_TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03")
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     caps = Capabilities(
@@ -40,6 +67,25 @@ class PostgresDialect(Dialect):
     )
     driver_module = "psycopg"
     extra = "postgresql"
+    sqlalchemy_driver = "postgresql+psycopg"
+    raw_copy_format = "postgresql-binary"
+    fidelity_notes = {
+        Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
+        Kind.MONEY: ("exact", "NUMERIC(19,4) holds every money value"),
+        Kind.ROWVERSION: ("widening", "opaque 8 bytes kept as BYTEA; no longer auto-updated"),
+    }
+
+    def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
+            return "lossy", f"{t.precision} fractional digits, PostgreSQL keeps 6"
+        if t.kind is Kind.STRING and t.fixed:
+            return "exact", ""
+        return super().fidelity(t)
+
+    def same_type(self, source_type: str, target_type: str) -> bool:
+        if "JSON" in source_type.upper() or "XML" in source_type.upper():
+            return False  # json vs jsonb have different binary formats: decode to be safe
+        return super().same_type(source_type, target_type)
 
     def render_type(self, t: SqlType) -> str:
         if t.kind in _FIXED:
@@ -92,16 +138,74 @@ class PostgresDialect(Dialect):
         return True
 
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
+        """COPY FROM STDIN, binary where every column type has a binary form, else text."""
         names = ", ".join(self.quote(c) for c in table.column_names)
+        types = [_BINARY_COPY.get(c.type.kind) for c in table.columns]
+        binary = all(types)
+        fmt = " (FORMAT binary)" if binary else ""
         n = 0
-        with (
-            conn.cursor() as cur,
-            cur.copy(f"COPY {self.qualified(table)} ({names}) FROM STDIN") as cp,
-        ):
-            for row in rows:
-                cp.write_row(row)
-                n += 1
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY {self.qualified(table)} ({names}) FROM STDIN{fmt}") as cp:
+                if binary:
+                    cp.set_types(types)
+                for row in rows:
+                    cp.write_row(row)
+                    n += 1
         return n
+
+    def read_range(
+        self, conn: Any, table: Table, lo: Any, hi: Any, batch_rows: int
+    ) -> Iterator[list[tuple]]:
+        """A server-side cursor: the server holds the result, we hold one batch at a time."""
+        sql, params = self.select_range_sql(table, lo, hi)
+        with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
+            cur.itersize = batch_rows
+            cur.execute(sql, params)
+            while batch := cur.fetchmany(batch_rows):
+                yield batch
+
+    def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[bytes]:
+        """COPY (keyset query) TO STDOUT in binary: bytes straight from the server."""
+        sql, params = self.select_range_sql(table, lo, hi)
+        copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
+        with conn.cursor() as cur, cur.copy(copy_sql, params) as cp:
+            yield from cp
+
+    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes]) -> None:
+        names = ", ".join(self.quote(c) for c in table.column_names)
+        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT binary)"
+        with conn.cursor() as cur, cur.copy(copy_sql) as cp:
+            for block in data:
+                cp.write(block)
+
+    def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
+        old_name = self.qualified(old, table.schema)
+        return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
+
+    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
+        rows = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE contype = 'f' AND confrelid = to_regclass(%s) AND conrelid <> confrelid",
+            (self.qualified(table),),
+        ).fetchall()
+        return [f"ALTER TABLE {owner} DROP CONSTRAINT {self.quote(name)}" for owner, name in rows]
+
+    def add_foreign_key_sql(self, fk, name: str) -> list[str]:
+        # NOT VALID adds the key without scanning; VALIDATE then checks rows without blocking
+        # writers. Each statement is committed on its own, so a failed VALIDATE keeps the key.
+        add = super().add_foreign_key_sql(fk, name)[0] + " NOT VALID"
+        check = f"ALTER TABLE {self.qualified(fk.table)} VALIDATE CONSTRAINT {self.quote(name)}"
+        return [add, check]
+
+    def classify_error(self, exc: BaseException) -> type[SluiceError]:
+        state = getattr(exc, "sqlstate", None) or ""
+        if any(state.startswith(s) for s in _TRANSIENT_SQLSTATES):
+            return TransientError
+        import psycopg
+
+        if isinstance(exc, psycopg.OperationalError) and not state:
+            return TransientError  # connection lost before the server could say why
+        return TerminalError
 
 
 def _conninfo(url: DbUrl) -> str:
@@ -120,3 +224,6 @@ def _conninfo(url: DbUrl) -> str:
         params["password"] = url.password
     params["dbname"] = u.database or "postgres"
     return make_conninfo("", **params)
+
+
+_cursor_ids = itertools.count()

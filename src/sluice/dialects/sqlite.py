@@ -35,6 +35,29 @@ _AFFINITY: dict[Kind, str] = {
 }
 
 
+def _sqlite_decoders():
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    def when(cls):
+        return lambda v: v if isinstance(v, cls) else cls.fromisoformat(str(v))
+
+    return {
+        Kind.BOOLEAN: bool,
+        Kind.UUID: lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)),
+        Kind.DATETIME: when(dt.datetime),
+        Kind.DATETIME_TZ: when(dt.datetime),
+        Kind.DATE: when(dt.date),
+        Kind.TIME: when(dt.time),
+        Kind.DECIMAL: lambda v: Decimal(str(v)),
+        Kind.MONEY: lambda v: Decimal(str(v)),
+    }
+
+
+_SQLITE_DECODE = _sqlite_decoders()
+
+
 class SqliteDialect(Dialect):
     name = "sqlite"
     caps = Capabilities(
@@ -49,6 +72,21 @@ class SqliteDialect(Dialect):
     driver_module = "sqlite3"
     extra = "sqlite"
     paramstyle_marker = "?"
+    sqlalchemy_driver = "sqlite"
+
+    def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
+        return []  # SQLite cannot rename a constraint; its name is cosmetic there
+
+    def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
+        cols = ", ".join(self.quote(c) for c in index.columns)
+        unique = "UNIQUE " if index.unique else ""
+        return [
+            f"DROP INDEX {self.quote(old)}",
+            f"CREATE {unique}INDEX {self.quote(index.name)} ON {self.quote(table.name)} ({cols})",
+        ]
+
+    def decode_converters(self, table: Table) -> list:
+        return [_SQLITE_DECODE.get(c.type.kind) for c in table.columns]
 
     def render_type(self, t: SqlType) -> str:
         if t.kind is Kind.STRING and t.length is not None:

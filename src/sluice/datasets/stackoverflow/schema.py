@@ -169,7 +169,9 @@ def _build() -> dict[str, Table]:
             for col, sqltype, nullable in cols
         )
         fks = tuple(fk for fk in FOREIGN_KEYS if fk.table == name)
-        tables[name] = Table(name, columns, primary_key=("Id",), foreign_keys=fks)
+        tables[name] = Table(
+            name, columns, primary_key=("Id",), foreign_keys=fks, primary_key_name=f"PK_{name}__Id"
+        )
     return tables
 
 

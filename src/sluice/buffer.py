@@ -1,0 +1,117 @@
+"""The memory cap: one byte budget shared by every reader/writer pair of a run.
+
+Readers `put` batches with their estimated size; a put waits while the budget is
+spent. A single batch larger than the whole budget is still let through when
+nothing else is buffered, so one huge value copies (slowly, alone) instead of
+deadlocking. The budget bounds what sits between reader and writer; what a
+driver holds while encoding one batch comes on top (see docs/memory.md).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+_DONE = object()
+
+
+class ByteBudget:
+    """A counting semaphore measured in bytes."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError("capacity must be positive")
+        self.capacity = capacity
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, n: int, cancelled: threading.Event | None = None) -> None:
+        with self._cond:
+            while self.used > 0 and self.used + n > self.capacity:
+                if cancelled is not None and cancelled.is_set():
+                    raise _Cancelled()
+                self._cond.wait(0.2)
+            self.used += n
+            self.peak = max(self.peak, self.used)
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self.used -= n
+            self._cond.notify_all()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class Channel:
+    """A one-reader, one-writer queue whose contents count against a shared `ByteBudget`."""
+
+    def __init__(self, budget: ByteBudget):
+        self.budget = budget
+        self._items: deque[tuple[Any, int]] = deque()
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+        self.cancelled = threading.Event()
+
+    def put(self, item: Any, size: int) -> None:
+        """Block until the budget allows `size` more bytes; raise if the consumer gave up."""
+        try:
+            self.budget.acquire(size, self.cancelled)
+        except _Cancelled:
+            raise ChannelClosed() from None
+        with self._cond:
+            self._items.append((item, size))
+            self._cond.notify()
+
+    def close(self, error: BaseException | None = None) -> None:
+        """The producer is done (or failed with `error`, re-raised to the consumer)."""
+        with self._cond:
+            self._error = error
+            self._items.append((_DONE, 0))
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        """The consumer gives up: wake the producer and return what is buffered to the budget."""
+        self.cancelled.set()
+        with self._cond:
+            while self._items:
+                item, size = self._items.popleft()
+                self.budget.release(size)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            with self._cond:
+                while not self._items:
+                    self._cond.wait()
+                item, size = self._items.popleft()
+            if item is _DONE:
+                if self._error is not None:
+                    raise self._error
+                return
+            try:
+                yield item
+            finally:
+                self.budget.release(size)
+
+
+class ChannelClosed(Exception):
+    """Raised in a producer whose consumer stopped; the producer just ends."""
+
+
+def estimate_size(batch: list[tuple]) -> int:
+    """Bytes a batch of rows holds in Python: payload of str/bytes plus per-value overhead."""
+    total = 56 * len(batch)
+    for row in batch:
+        for v in row:
+            if v is None:
+                total += 8
+            elif isinstance(v, (str, bytes, bytearray, memoryview)):
+                total += sys.getsizeof(v)
+            else:
+                total += 32
+    return total

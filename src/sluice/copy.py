@@ -1,0 +1,173 @@
+"""`copy_database`: plan -> prepare -> copy chunks (parallel) -> publish -> finish.
+
+This function only chains the stages; each lives in its own module and can be
+called on its own (the Airflow tasks do exactly that). A table is published as
+soon as its last chunk lands, so big and small tables overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from sluice.buffer import ByteBudget
+from sluice.errors import ConfigError
+from sluice.finish import FinishResult, finish
+from sluice.plan import DEFAULT_CHUNK_ROWS, Plan, build_plan
+from sluice.progress import Reporter
+from sluice.publish import drop_leftovers, prepare, publish_table
+from sluice.transfer import ChunkResult, TransferOptions, copy_chunk
+from sluice.urls import DbUrl
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MEMORY_CAP = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    tables: Sequence[str] | None = None
+    memory_cap: int = DEFAULT_MEMORY_CAP
+    workers: int = 4
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    batch_rows: int = 5_000
+    retries: int = 4
+    allow_lossy: bool = False
+
+    def validate(self) -> None:
+        problems = []
+        if self.workers < 1:
+            problems.append(f"workers must be >= 1, got {self.workers}")
+        if self.memory_cap < 1024 * 1024:
+            problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
+        if self.chunk_rows < 1:
+            problems.append(f"chunk rows must be >= 1, got {self.chunk_rows}")
+        if self.batch_rows < 1:
+            problems.append(f"batch rows must be >= 1, got {self.batch_rows}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+@dataclass
+class TableSummary:
+    name: str
+    rows: int = 0
+    bytes: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    published: bool = False
+
+
+@dataclass
+class CopyResult:
+    plan: Plan
+    tables: dict[str, TableSummary]
+    finish: FinishResult | None
+    seconds: float
+    peak_buffered: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and all(t.published for t in self.tables.values())
+
+
+def check_lossy(plan: Plan, allow: bool) -> None:
+    lossy = plan.lossy()
+    if lossy and not allow:
+        cols = "; ".join(
+            f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})" for t, c in lossy
+        )
+        raise ConfigError(f"lossy conversions need --allow-lossy: {cols}")
+
+
+def copy_database(
+    source: DbUrl,
+    target: DbUrl,
+    options: CopyOptions = CopyOptions(),
+    reporter: Reporter | None = None,
+) -> CopyResult:
+    options.validate()
+    started = time.monotonic()
+    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    check_lossy(plan, options.allow_lossy)
+    return run_plan(plan, source, target, options, reporter, started)
+
+
+def run_plan(
+    plan: Plan,
+    source: DbUrl,
+    target: DbUrl,
+    options: CopyOptions,
+    reporter: Reporter | None = None,
+    started: float | None = None,
+) -> CopyResult:
+    started = started or time.monotonic()
+    reporter = reporter or Reporter(live=False)
+    summaries = {t.name: TableSummary(t.name) for t in plan.tables}
+    prepare(plan, target)
+    budget = ByteBudget(options.memory_cap)
+    transfer = TransferOptions(batch_rows=options.batch_rows, retries=options.retries)
+    lock = threading.Lock()
+    remaining = {t.name: len(t.chunks) for t in plan.tables}
+    for t in plan.tables:
+        reporter.start(t.name, t.rows)
+
+    def progress(table: str, rows: int, nbytes: int) -> None:
+        reporter.advance(table, rows)
+
+    def run(chunk) -> ChunkResult:
+        result = copy_chunk(
+            plan.table(chunk.table), chunk, source, target, budget, transfer, progress
+        )
+        with lock:
+            s = summaries[chunk.table]
+            s.bytes += result.bytes
+            s.chunks += 1
+            s.seconds = max(s.seconds, time.monotonic() - started)
+            remaining[chunk.table] -= 1
+            last = remaining[chunk.table] == 0
+        if last:
+            published = publish_table(plan, chunk.table, target)
+            with lock:
+                summaries[chunk.table].rows = published.rows
+                summaries[chunk.table].published = True
+            reporter.finish(chunk.table)
+        return result
+
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool:
+        futures = [pool.submit(run, c) for c in _interleave(plan)]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        for f in futures:
+            if f.done() and not f.cancelled() and f.exception() is not None:
+                failures.append(str(f.exception()))
+    result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak, failures)
+    if failures:
+        drop_leftovers_quietly(plan, target)
+        return result
+    result.finish = finish(plan, target)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> None:
+    try:
+        drop_leftovers(plan, target)
+    except Exception as exc:  # the copy already failed; this is best effort
+        log.warning("could not drop staging tables: %s", type(exc).__name__)
+
+
+def _interleave(plan: Plan):
+    """Largest tables' chunks first, so the long tail is short; small tables fill the gaps."""
+    chunks = sorted(
+        plan.chunks,
+        key=lambda c: -plan.table(c.table).rows / max(1, len(plan.table(c.table).chunks)),
+    )
+    return chunks

@@ -1,0 +1,244 @@
+"""Plan a copy: reflect the source once, map every column, order tables, cut key ranges.
+
+The `Plan` is plain, typed, serialisable data: `sluice plan` prints it, Airflow
+tasks pass it around as JSON, and every later stage works from it without
+reflecting again. It never holds a password: URLs appear masked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from sluice.dialects import get_dialect
+from sluice.errors import ConfigError
+from sluice.reflect import reflect_tables
+from sluice.schema import Column, ForeignKey, Index, Table, order_by_references
+from sluice.types import Kind, SqlType
+from sluice.urls import DbUrl
+
+DEFAULT_CHUNK_ROWS = 250_000
+INTEGER_KINDS = (Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """One column's journey: source declaration -> neutral type -> target declaration."""
+
+    name: str
+    source_type: str
+    target_type: str
+    fidelity: str  # "exact", "widening" or "lossy"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows with `lo < key <= hi` (an open end is None); the unit of work and of retry."""
+
+    table: str
+    index: int
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def label(self) -> str:
+        lo = "-inf" if self.lo is None else str(self.lo)
+        hi = "+inf" if self.hi is None else str(self.hi)
+        return f"{self.table}#{self.index} ({lo}, {hi}]"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: Table  # the source table, in neutral types
+    columns: tuple[ColumnMap, ...]
+    chunks: tuple[Chunk, ...]
+    rows: int
+    passthrough: bool = False  # raw COPY bytes, no decoding (identical PostgreSQL types)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.table.primary_key
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str  # masked URLs, for display only
+    target: str
+    source_engine: str
+    target_engine: str
+    tables: tuple[TablePlan, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()  # declared on the source: created on the target
+    logical_foreign_keys: tuple[ForeignKey, ...] = ()  # configured: ordering and checks only
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    notes: tuple[str, ...] = field(default=())
+
+    def table(self, name: str) -> TablePlan:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for t in self.tables for c in t.chunks]
+
+    def lossy(self) -> list[tuple[str, ColumnMap]]:
+        return [(t.name, c) for t in self.tables for c in t.columns if c.fidelity == "lossy"]
+
+    # --- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return Plan(
+            source=d["source"],
+            target=d["target"],
+            source_engine=d["source_engine"],
+            target_engine=d["target_engine"],
+            tables=tuple(_table_plan(t) for t in d["tables"]),
+            foreign_keys=tuple(_fk(f) for f in d["foreign_keys"]),
+            logical_foreign_keys=tuple(_fk(f) for f in d["logical_foreign_keys"]),
+            chunk_rows=d["chunk_rows"],
+            notes=tuple(d.get("notes", ())),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Kind):
+        return value.value
+    return value
+
+
+def _fk(d: dict[str, Any]) -> ForeignKey:
+    return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]))
+
+
+def _table(d: dict[str, Any]) -> Table:
+    cols = tuple(
+        Column(c["name"], SqlType(**{**c["type"], "kind": Kind(c["type"]["kind"])}),
+               c["nullable"], c["identity"])
+        for c in d["columns"]
+    )  # fmt: skip
+    return Table(
+        d["name"], cols, tuple(d["primary_key"]), d["schema"],
+        tuple(_fk(f) for f in d["foreign_keys"]),
+        tuple(Index(i["name"], tuple(i["columns"]), i["unique"]) for i in d["indexes"]),
+        d["primary_key_name"],
+    )  # fmt: skip
+
+
+def _table_plan(d: dict[str, Any]) -> TablePlan:
+    return TablePlan(
+        table=_table(d["table"]),
+        columns=tuple(ColumnMap(**c) for c in d["columns"]),
+        chunks=tuple(Chunk(**c) for c in d["chunks"]),
+        rows=d["rows"],
+        passthrough=d["passthrough"],
+    )
+
+
+# --- building a plan -------------------------------------------------------------------------
+
+
+def build_plan(
+    source: DbUrl,
+    target: DbUrl,
+    *,
+    tables: Sequence[str] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    logical_foreign_keys: Sequence[ForeignKey] | None = None,
+) -> Plan:
+    """Reflect `source` and plan the copy of its tables (or `tables`) into `target`."""
+    if chunk_rows < 1:
+        raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    reflected = reflect_tables(source, tables)
+    declared = tuple(fk for t in reflected for fk in t.foreign_keys)
+    logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
+    names = {t.name for t in reflected}
+    ordering = [fk for fk in declared + logical if fk.ref_table in names]
+    ordered = order_by_references(reflected, ordering)
+    stats = src.key_stats(source, ordered)
+    notes = []
+    if logical and not declared:
+        notes.append("source declares no foreign keys: configured logical keys order the tables")
+    planned = []
+    for table in ordered:
+        maps = tuple(_column_map(src, dst, table, c) for c in table.columns)
+        lo, hi, rows = stats[table.name]
+        chunks = _chunks(table, lo, hi, rows, chunk_rows)
+        passthrough = (
+            src.raw_copy_format is not None
+            and all(dst.same_type(m.source_type, m.target_type) for m in maps)
+            and src.raw_copy_format == dst.raw_copy_format
+        )
+        planned.append(TablePlan(table, maps, chunks, rows, passthrough))
+        if not table.primary_key:
+            notes.append(f"{table.name}: no primary key, copied whole in one chunk")
+    return Plan(
+        source=str(source),
+        target=str(target),
+        source_engine=source.engine,
+        target_engine=target.engine,
+        tables=tuple(planned),
+        foreign_keys=tuple(fk for fk in declared if fk.ref_table in names),
+        logical_foreign_keys=tuple(fk for fk in logical if fk.ref_table in names),
+        chunk_rows=chunk_rows,
+        notes=tuple(notes),
+    )
+
+
+def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tuple[ForeignKey, ...]:
+    """Datasets known by their table names supply logical keys when the source declares none."""
+    if declared:
+        return ()
+    from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLE_NAMES
+
+    names = {t.name for t in tables}
+    return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
+
+
+def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
+    source_type = src.render_type(column.type)
+    target_type = dst.render_type(column.type)
+    fidelity, note = dst.fidelity(column.type)
+    return ColumnMap(column.name, source_type, target_type, fidelity, note)
+
+
+def _chunks(table: Table, lo: Any, hi: Any, rows: int, chunk_rows: int) -> tuple[Chunk, ...]:
+    """Equal-width ranges over an integer key; one open chunk for anything else."""
+    key = table.primary_key
+    integer_key = len(key) == 1 and table.column(key[0]).type.kind in INTEGER_KINDS
+    if not integer_key or lo is None or hi is None or rows <= chunk_rows:
+        return (Chunk(table.name, 0),)
+    n = math.ceil(rows / chunk_rows)
+    step = max(1, math.ceil((hi - lo + 1) / n))
+    bounds = [lo - 1 + i * step for i in range(1, n) if lo - 1 + i * step < hi]
+    edges: list[int | None] = [None, *bounds, None]
+    return tuple(Chunk(table.name, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1))
+
+
+def with_tables(plan: Plan, names: Sequence[str]) -> Plan:
+    """The same plan restricted to `names` (order kept)."""
+    keep = set(names)
+    return replace(plan, tables=tuple(t for t in plan.tables if t.name in keep))

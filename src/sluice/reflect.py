@@ -1,0 +1,125 @@
+"""Read a source database's tables once, through SQLAlchemy's inspector, into `schema.Table`s.
+
+Type mapping goes through SQLAlchemy's generic type classes first (so most engines
+need nothing special), then each dialect's `reflect_overrides` for engine types
+that generic classes cannot tell apart (SQL Server money vs decimal, MySQL
+TINYINT(1) as boolean, unsigned integers...). A type nothing recognises stops
+the run with an error naming table and column.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import types as sat
+
+from sluice.dialects import get_dialect
+from sluice.errors import ConfigError, ConnectError, UnmappableType
+from sluice.schema import Column, ForeignKey, Index, Table
+from sluice.types import Kind, SqlType
+from sluice.urls import DbUrl
+
+
+def neutral_type(satype: Any, overrides: dict[str, Any] | None = None) -> SqlType | None:
+    """The neutral type for a reflected SQLAlchemy type, or None when unknown."""
+    name = type(satype).__name__.upper()
+    if overrides and name in overrides:
+        return overrides[name](satype)
+    length = getattr(satype, "length", None)
+    precision = getattr(satype, "precision", None)
+    if isinstance(satype, sat.Boolean):
+        return SqlType(Kind.BOOLEAN)
+    if isinstance(satype, sat.SmallInteger):
+        return SqlType(Kind.SMALLINT)
+    if isinstance(satype, sat.BigInteger):
+        return SqlType(Kind.BIGINT)
+    if isinstance(satype, sat.Integer):
+        return SqlType(Kind.INTEGER)
+    if isinstance(satype, sat.Float):
+        single = name in ("REAL", "FLOAT4") or (precision is not None and precision <= 24)
+        return SqlType(Kind.REAL if single else Kind.DOUBLE)
+    if isinstance(satype, sat.Numeric):
+        scale = getattr(satype, "scale", None)
+        return SqlType(Kind.DECIMAL, precision=precision, scale=scale if precision else None)
+    if isinstance(satype, sat.Uuid):
+        return SqlType(Kind.UUID)
+    if isinstance(satype, sat.JSON):
+        return SqlType(Kind.JSON)
+    if isinstance(satype, sat.String):
+        fixed = name in ("CHAR", "NCHAR", "BPCHAR")
+        return SqlType(Kind.STRING, length=length, fixed=fixed)
+    if isinstance(satype, sat._Binary):
+        return SqlType(Kind.BINARY, length=length, fixed=name == "BINARY")
+    if isinstance(satype, sat.DateTime):
+        tz = bool(getattr(satype, "timezone", False))
+        return SqlType(Kind.DATETIME_TZ if tz else Kind.DATETIME, precision=precision)
+    if isinstance(satype, sat.Date):
+        return SqlType(Kind.DATE)
+    if isinstance(satype, sat.Time):
+        return SqlType(Kind.TIME, precision=precision)
+    return None
+
+
+def engine_for(url: DbUrl) -> sa.Engine:
+    dialect = get_dialect(url.engine)
+    sa_url = url.url.set(drivername=dialect.sqlalchemy_driver)
+    return sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
+
+
+def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table]:
+    """Every base table of the URL's database/schema (or just `names`), in catalog order."""
+    dialect = get_dialect(url.engine)
+    engine = engine_for(url)
+    schema = dialect.url_schema(url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sa.exc.SAWarning)  # unknown types: we report them
+            inspector = sa.inspect(engine)
+            available = inspector.get_table_names(schema=schema)
+            wanted = list(names) if names else [n for n in available if not _internal(n)]
+            missing = [n for n in wanted if n not in available]
+            if missing:
+                raise ConfigError(
+                    f"table(s) not found in {url}: {', '.join(missing)} "
+                    f"(found: {', '.join(available) or 'none'})"
+                )
+            return [_table(inspector, dialect, schema, name) for name in wanted]
+    except sa.exc.OperationalError as exc:
+        raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
+    finally:
+        engine.dispose()
+
+
+def _internal(name: str) -> bool:
+    return name.startswith("_sluice") or name == "sluice_state"
+
+
+def _table(inspector, dialect, schema: str | None, name: str) -> Table:
+    columns = []
+    for info in inspector.get_columns(name, schema=schema):
+        t = neutral_type(info["type"], dialect.reflect_overrides)
+        if t is None:
+            raise UnmappableType(name, info["name"], str(info["type"]), "neutral")
+        identity = bool(info.get("identity")) or (
+            dialect.autoincrement_is_identity and info.get("autoincrement") is True
+        )
+        columns.append(Column(info["name"], t, bool(info["nullable"]), identity=identity))
+    pk = inspector.get_pk_constraint(name, schema=schema) or {}
+    key = tuple(pk.get("constrained_columns") or ())
+    fks = tuple(
+        ForeignKey(name, tuple(fk["constrained_columns"]), fk["referred_table"],
+                   tuple(fk["referred_columns"]))
+        for fk in inspector.get_foreign_keys(name, schema=schema)
+    )  # fmt: skip
+    indexes = tuple(
+        Index(ix["name"], tuple(ix["column_names"]), bool(ix.get("unique")))
+        for ix in inspector.get_indexes(name, schema=schema)
+        if ix.get("name") and all(ix.get("column_names") or [None])
+    )
+    return Table(
+        name, tuple(columns), primary_key=key, schema=None, foreign_keys=fks, indexes=indexes,
+        primary_key_name=pk.get("name"),
+    )  # fmt: skip

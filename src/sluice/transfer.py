@@ -1,0 +1,205 @@
+"""Copy one chunk: a reader thread streams the key range from the source into a bounded
+channel; the calling thread writes it to the staging table through the bulk path.
+
+A chunk is idempotent: its transaction first deletes whatever an earlier try of
+the same range left, then loads, then commits, so a retry (ours, or Airflow's)
+never duplicates rows. Transient failures are retried with exponential backoff;
+anything else stops with the table and key range named.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sluice.buffer import ByteBudget, Channel, ChannelClosed, estimate_size
+from sluice.dialects import get_dialect
+from sluice.errors import SluiceError, TerminalError, TransientError
+from sluice.plan import Chunk, TablePlan
+from sluice.staging import staging_table
+from sluice.urls import DbUrl, redact_all
+
+log = logging.getLogger(__name__)
+
+RAW_BLOCK = 1 << 20  # passthrough bytes are forwarded in blocks of about 1 MiB
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    chunk: Chunk
+    rows: int
+    bytes: int
+    attempts: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    batch_rows: int = 5_000
+    retries: int = 4
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
+
+
+def copy_chunk(
+    tp: TablePlan,
+    chunk: Chunk,
+    source: DbUrl,
+    target: DbUrl,
+    budget: ByteBudget,
+    options: TransferOptions = TransferOptions(),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ChunkResult:
+    """Copy `chunk` of `tp` into its staging table, retrying transient failures."""
+    started = time.monotonic()
+    for attempt in range(1, options.retries + 2):
+        try:
+            rows, nbytes = _attempt(tp, chunk, source, target, budget, options, progress)
+            return ChunkResult(chunk, rows, nbytes, attempt, time.monotonic() - started)
+        except TransientError as exc:
+            if attempt > options.retries:
+                raise TerminalError(
+                    f"{chunk.label}: gave up after {attempt} tries: {exc}"
+                ) from None
+            delay = options.backoff * 2 ** (attempt - 1)
+            log.warning(
+                "%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt, exc, delay
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _attempt(tp, chunk, source, target, budget, options, progress) -> tuple[int, int]:
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    stage = staging_table(dst, tp.table)
+    src_conn = dst_conn = None
+    channel = Channel(budget)
+    counted = {"rows": 0, "bytes": 0}
+    try:
+        src_conn = _guard(src, tp, chunk, lambda: src.connect(source))
+        dst_conn = _guard(dst, tp, chunk, lambda: dst.connect(target))
+        reader = threading.Thread(
+            target=_read, args=(src, src_conn, tp, chunk, channel, options, counted),
+            name=f"read-{chunk.label}", daemon=True,
+        )  # fmt: skip
+        reader.start()
+        try:
+            _guard(
+                dst, tp, chunk, lambda: _write(dst, dst_conn, stage, tp, chunk, channel, progress)
+            )
+        except BaseException:
+            channel.cancel()
+            reader.join(timeout=30)
+            raise
+        reader.join()
+        return counted["rows"], counted["bytes"]
+    finally:
+        for conn in (src_conn, dst_conn):
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # closing a broken connection must not hide the real error
+                    pass
+
+
+def _guard(dialect, tp: TablePlan, chunk: Chunk, fn):
+    """Run `fn`, translating driver exceptions into sluice errors named by table and range."""
+    try:
+        return fn()
+    except SluiceError:
+        raise
+    except Exception as exc:
+        kind = dialect.classify_error(exc)
+        message = redact_all(" ".join(str(exc).split()))
+        raise kind(f"{chunk.label}: {message}") from None
+
+
+def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted) -> None:
+    try:
+        if tp.passthrough:
+            pending = bytearray()
+            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi):
+                pending += block
+                if len(pending) >= RAW_BLOCK:
+                    channel.put(bytes(pending), len(pending))
+                    counted["bytes"] += len(pending)
+                    pending = bytearray()
+            if pending:
+                channel.put(bytes(pending), len(pending))
+                counted["bytes"] += len(pending)
+        else:
+            convert = _converter(src.decode_converters(tp.table))
+            for batch in src.read_range(conn, tp.table, chunk.lo, chunk.hi, options.batch_rows):
+                if convert is not None:
+                    batch = [convert(row) for row in batch]
+                size = estimate_size(batch)
+                channel.put(batch, size)
+                counted["rows"] += len(batch)
+                counted["bytes"] += size
+        conn.rollback()  # a read-only transaction: nothing to keep
+        channel.close()
+    except ChannelClosed:
+        return
+    except BaseException as exc:
+        try:
+            err = _translate(src, chunk, exc)
+        except Exception:
+            err = exc
+        channel.close(err)
+
+
+def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
+    if isinstance(exc, SluiceError):
+        return exc
+    kind = dialect.classify_error(exc)
+    return kind(f"{chunk.label}: reading the source: {redact_all(' '.join(str(exc).split()))}")
+
+
+def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress) -> None:
+    cur = conn.cursor()
+    sql, params = dst.delete_range_sql(stage, chunk.lo, chunk.hi)
+    cur.execute(sql, params)
+    if tp.passthrough:
+
+        def blocks() -> Iterator[bytes]:
+            for block in channel:
+                yield block
+                if progress:
+                    progress(tp.name, 0, len(block))
+
+        dst.raw_write(conn, stage, blocks())
+    else:
+        convert = _converter(dst.encode_converters(tp.table))
+
+        def rows() -> Iterator[tuple]:
+            for batch in channel:
+                if convert is None:
+                    yield from batch
+                else:
+                    for row in batch:
+                        yield convert(row)
+                if progress:
+                    progress(tp.name, len(batch), 0)
+
+        with dst.identity_insert(conn, stage):
+            dst.bulk_load(conn, stage, rows())
+    conn.commit()
+
+
+def _converter(funcs) -> Callable[[tuple], tuple] | None:
+    """One function applying per-column converters, or None when no column needs one."""
+    if not any(funcs):
+        return None
+    pairs = [(i, f) for i, f in enumerate(funcs) if f is not None]
+
+    def convert(row: tuple) -> tuple:
+        values = list(row)
+        for i, f in pairs:
+            v = values[i]
+            if v is not None:
+                values[i] = f(v)
+        return tuple(values)
+
+    return convert
