@@ -204,6 +204,30 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("action", choices=["start", "stop", "status", "url"])
     emb.add_argument("--database", help="with `url`: the URL of this database")
 
+    from sluice import cli_copy
+
+    plan = _command(
+        sub,
+        "plan",
+        cli_copy.cmd_plan,
+        "show how a copy would run: table order, type mapping, keys, identities, chunks",
+        "sluice plan --source mssql+pymssql://sa@db/StackOverflow2010 --target postgresql://pg/so",
+    )
+    cli_copy.add_endpoints(plan)
+    plan.add_argument("--chunk-rows", type=int, default=250_000, help="rows per chunk (250000)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+    cp = _command(
+        sub,
+        "copy",
+        cli_copy.cmd_copy,
+        "copy whole tables from source to target: staged, verified counts, atomic publish",
+        "sluice copy --source postgresql://pg/src --target postgresql://pg/dst --workers 4",
+    )
+    cli_copy.add_endpoints(cp)
+    cli_copy.add_copy_options(cp)
+    cp.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
+
     demo = _command(
         sub,
         "demo",

@@ -171,35 +171,50 @@ def build_plan(
     """Reflect `source` and plan the copy of its tables (or `tables`) into `target`."""
     if chunk_rows < 1:
         raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
-    src, dst = get_dialect(source.engine), get_dialect(target.engine)
     reflected = reflect_tables(source, tables)
+    stats = get_dialect(source.engine).key_stats(source, reflected)
+    return plan_tables(
+        reflected, stats, source.engine, target.engine, str(source), str(target),
+        chunk_rows=chunk_rows, logical_foreign_keys=logical_foreign_keys,
+    )  # fmt: skip
+
+
+def plan_tables(
+    reflected: Sequence[Table],
+    stats: dict[str, tuple[Any, Any, int]],
+    source_engine: str,
+    target_engine: str,
+    source_label: str,
+    target_label: str,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    logical_foreign_keys: Sequence[ForeignKey] | None = None,
+) -> Plan:
+    """The plan for known tables and key statistics ((min, max, rows) per table)."""
+    src, dst = get_dialect(source_engine), get_dialect(target_engine)
     declared = tuple(fk for t in reflected for fk in t.foreign_keys)
     logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
     names = {t.name for t in reflected}
     ordering = [fk for fk in declared + logical if fk.ref_table in names]
     ordered = order_by_references(reflected, ordering)
-    stats = src.key_stats(source, ordered)
     notes = []
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     planned = []
     for table in ordered:
-        maps = tuple(_column_map(src, dst, table, c) for c in table.columns)
+        maps = tuple(_column_map(src, dst, c) for c in table.columns)
         lo, hi, rows = stats[table.name]
         chunks = _chunks(table, lo, hi, rows, chunk_rows)
-        passthrough = (
-            src.raw_copy_format is not None
-            and all(dst.same_type(m.source_type, m.target_type) for m in maps)
-            and src.raw_copy_format == dst.raw_copy_format
-        )
+        same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
+        passthrough = same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps)
         planned.append(TablePlan(table, maps, chunks, rows, passthrough))
         if not table.primary_key:
             notes.append(f"{table.name}: no primary key, copied whole in one chunk")
     return Plan(
-        source=str(source),
-        target=str(target),
-        source_engine=source.engine,
-        target_engine=target.engine,
+        source=source_label,
+        target=target_label,
+        source_engine=source_engine,
+        target_engine=target_engine,
         tables=tuple(planned),
         foreign_keys=tuple(fk for fk in declared if fk.ref_table in names),
         logical_foreign_keys=tuple(fk for fk in logical if fk.ref_table in names),
@@ -218,7 +233,7 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
     return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
 
 
-def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
+def _column_map(src, dst, column: Column) -> ColumnMap:
     source_type = src.render_type(column.type)
     target_type = dst.render_type(column.type)
     fidelity, note = dst.fidelity(column.type)

@@ -1,0 +1,177 @@
+"""The `plan` and `copy` commands: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+
+from sluice import embedded
+from sluice.errors import ConfigError
+from sluice.urls import DbUrl, from_env
+
+DEFAULT_SOURCE_DB = "stackoverflow2010"
+DEFAULT_TARGET_DB = "stackoverflow_target"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6,
+          "mib": 1024**2, "g": 1e9, "gb": 1e9, "gib": 1024**3, "t": 1e12, "tb": 1e12,
+          "tib": 1024**4}  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """'128MiB', '1GB', '500000' -> bytes."""
+    m = _SIZE.match(text)
+    unit = (m.group(2) or "").lower() if m else None
+    if not m or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 128MiB, 1GiB, 500MB)")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def resolve(flag: str | None, env: str, default_db: str) -> DbUrl:
+    text = from_env(env, flag)
+    if text:
+        return DbUrl.parse(text)
+    return embedded.start().with_database(default_db)
+
+
+def add_endpoints(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        help=f"source URL (default: $SLUICE_SOURCE_URL, else embedded db {DEFAULT_SOURCE_DB})",
+    )
+    p.add_argument(
+        "--target",
+        help=f"target URL (default: $SLUICE_TARGET_URL, else embedded db {DEFAULT_TARGET_DB})",
+    )
+    p.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
+
+
+def add_copy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-cap", type=parse_size, default="128MiB",
+                   help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
+    p.add_argument("--workers", type=_positive, default=4, help="chunks copied at once (4)")
+    p.add_argument("--chunk-rows", type=_positive, default=250_000,
+                   help="rows per key-range chunk (250000)")  # fmt: skip
+    p.add_argument("--allow-lossy", action="store_true",
+                   help="accept conversions the plan flags as lossy")  # fmt: skip
+
+
+def _tables(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sluice.plan import build_plan
+
+    source = resolve(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    plan = build_plan(source, target, tables=_tables(args.tables), chunk_rows=args.chunk_rows)
+    if args.json:
+        print(plan.to_json())
+    else:
+        print_plan(plan)
+    return 0
+
+
+def print_plan(plan, file=None) -> None:
+    from rich.console import Console
+    from rich.table import Table as Grid
+
+    console = Console(file=file or sys.stdout, width=120)
+    console.print(f"[bold]plan[/] {plan.source} -> {plan.target}")
+    order = Grid(title="tables, in copy order")
+    for col in ("#", "table", "rows", "key", "identity", "chunks", "path"):
+        order.add_column(col, justify="right" if col in ("#", "rows", "chunks") else "left")
+    for i, t in enumerate(plan.tables, 1):
+        ident = t.table.identity.name if t.table.identity else "-"
+        path = "raw COPY passthrough" if t.passthrough else "decoded"
+        key = ", ".join(t.key) or "(none)"
+        order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
+    console.print(order)
+    cols = Grid(title="columns: source type -> target type")
+    for col in ("table", "column", "source", "target", "cast", "note"):
+        cols.add_column(col)
+    for t in plan.tables:
+        for c in t.columns:
+            flag = {"lossy": "[red]lossy", "widening": "[yellow]widening"}.get(c.fidelity, "exact")
+            cols.add_row(t.name, c.name, c.source_type, c.target_type, flag, c.note)
+    console.print(cols)
+    for fk in plan.foreign_keys:
+        console.print(f"foreign key (created after the data): {fk.name}")
+    for note in plan.notes:
+        console.print(f"note: {note}")
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from sluice.copy import CopyOptions, copy_database
+    from sluice.progress import Reporter
+
+    source = resolve(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    if source.render_secret() == target.render_secret():
+        raise ConfigError("source and target are the same database")
+    options = CopyOptions(
+        tables=_tables(args.tables),
+        memory_cap=args.memory_cap,
+        workers=args.workers,
+        chunk_rows=args.chunk_rows,
+        allow_lossy=args.allow_lossy,
+    )
+    with Reporter() as reporter:
+        result = copy_database(source, target, options, reporter)
+    print_summary(result)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(summary_dict(result), fh, indent=2)
+    for failure in result.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def summary_dict(result) -> dict:
+    return {
+        "ok": result.ok,
+        "seconds": round(result.seconds, 3),
+        "peak_buffered_bytes": result.peak_buffered,
+        "tables": {
+            t.name: {"rows": t.rows, "bytes": t.bytes, "chunks": t.chunks, "published": t.published}
+            for t in result.tables.values()
+        },
+        "next_identity": result.finish.identities if result.finish else {},
+        "orphans": result.finish.orphans if result.finish else {},
+        "failures": result.failures,
+    }
+
+
+def print_summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table as Grid
+
+    grid = Grid(title=f"copy {'complete' if result.ok else 'FAILED'} in {result.seconds:.1f}s")
+    for col in ("table", "rows", "MB", "chunks", "status"):
+        grid.add_column(col, justify="left" if col in ("table", "status") else "right")
+    total_rows = total_bytes = 0
+    for t in result.tables.values():
+        total_rows += t.rows
+        total_bytes += t.bytes
+        status = "published" if t.published else "[red]not published"
+        grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
+    rate = total_rows / result.seconds if result.seconds else 0
+    grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",
+                 f"{rate:,.0f} rows/s")  # fmt: skip
+    Console(width=100).print(grid)
+    if result.finish:
+        for fk, n in result.finish.orphans.items():
+            if n:
+                print(f"warning: {fk}: {n} orphan row(s); the key was added but not validated")
