@@ -188,6 +188,9 @@ class MysqlDialect(Dialect):
                 autocommit=autocommit,
                 connect_timeout=10,
                 local_infile=False,
+                # READ COMMITTED takes no gap locks, so parallel chunks loading one staging
+                # table do not deadlock on each other's key ranges.
+                init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
             )
         except pymysql.err.MySQLError as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None

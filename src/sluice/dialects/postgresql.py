@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sluice.dialects.base import Capabilities, Dialect
-from sluice.errors import ConnectError, MissingDriver
+from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl

@@ -106,7 +106,13 @@ class SqliteDialect(Dialect):
         path = url.database or ":memory:"
         _register_adapters()
         try:
-            return sqlite3.connect(path, isolation_level=None if autocommit else "DEFERRED")
+            # Reader and writer run on different threads; writers queue on the file lock.
+            return sqlite3.connect(
+                path,
+                isolation_level=None if autocommit else "DEFERRED",
+                check_same_thread=False,
+                timeout=300,
+            )
         except sqlite3.Error as exc:
             raise ConnectError(f"cannot open {url}: {exc}") from None
 
