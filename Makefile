@@ -28,12 +28,12 @@ demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests dags bench
-	$(BIN)/ruff format --check src tests dags bench
+	$(BIN)/ruff check src tests dags bench tools
+	$(BIN)/ruff format --check src tests dags bench tools
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests dags bench
-	$(BIN)/ruff check --fix src tests dags bench
+	$(BIN)/ruff format src tests dags bench tools
+	$(BIN)/ruff check --fix src tests dags bench tools
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

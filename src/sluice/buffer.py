@@ -115,3 +115,27 @@ def estimate_size(batch: list[tuple]) -> int:
             else:
                 total += 32
     return total
+
+
+class FetchSize:
+    """How many rows to ask the driver for next: starts at one row and grows fourfold while
+    batches stay under `target_bytes`, then follows the observed row width. A table of huge
+    values is fetched a row at a time; a narrow table in batches of `max_rows`."""
+
+    def __init__(self, max_rows: int, target_bytes: int):
+        self.max_rows = max(1, max_rows)
+        self.target_bytes = max(1, target_bytes)
+        self.rows = 1
+
+    def __index__(self) -> int:  # lets drivers take it where they expect an int
+        return self.rows
+
+    def next(self) -> int:
+        return self.rows
+
+    def observe(self, rows: int, nbytes: int) -> None:
+        if rows <= 0:
+            return
+        per_row = max(1, nbytes // rows)
+        fit = max(1, self.target_bytes // per_row)
+        self.rows = max(1, min(self.max_rows, fit, self.rows * 4))

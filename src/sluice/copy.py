@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sluice.buffer import ByteBudget
 from sluice.errors import ConfigError
 from sluice.finish import FinishResult, finish
+from sluice.memory import tune_allocator
 from sluice.plan import DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.progress import Reporter
 from sluice.publish import drop_leftovers, prepare, publish_table
@@ -109,9 +110,12 @@ def run_plan(
     started = started or time.monotonic()
     reporter = reporter or Reporter(live=False)
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
+    tune_allocator()
     prepare(plan, target)
-    budget = ByteBudget(options.memory_cap)
-    transfer = TransferOptions(batch_rows=options.batch_rows, retries=options.retries)
+    transfer, channel_bytes = TransferOptions.for_budget(
+        options.memory_cap, options.workers, batch_rows=options.batch_rows, retries=options.retries
+    )
+    budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
     remaining = {t.name: len(t.chunks) for t in plan.tables}
     for t in plan.tables:

@@ -86,7 +86,7 @@ def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
     for ix in tp.table.indexes:
         tmp = temp_name(dst, "ix", ix.name)
         cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique))
-        renames.append((tmp, ix.name))
+        renames.append((tmp, ix))
     return renames
 
 
@@ -102,8 +102,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
         final = tp.table.primary_key_name or f"PK_{tp.name}"
         for stmt in dst.rename_constraint_sql(live, stage.primary_key_name, final):
             cur.execute(stmt)
-    for tmp, final in index_renames:
-        for stmt in dst.rename_index_sql(live, tmp, final):
+    for tmp, index in index_renames:
+        for stmt in dst.rename_index_sql(live, tmp, index):
             cur.execute(stmt)
     conn.commit()
 

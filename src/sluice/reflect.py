@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,12 +104,16 @@ def _table(inspector, dialect, schema: str | None, name: str) -> Table:
         t = neutral_type(info["type"], dialect.reflect_overrides)
         if t is None:
             raise UnmappableType(name, info["name"], str(info["type"]), "neutral")
-        identity = bool(info.get("identity")) or (
-            dialect.autoincrement_is_identity and info.get("autoincrement") is True
-        )
+        identity = dialect.is_identity(info)
         columns.append(Column(info["name"], t, bool(info["nullable"]), identity=identity))
     pk = inspector.get_pk_constraint(name, schema=schema) or {}
     key = tuple(pk.get("constrained_columns") or ())
+    if dialect.rowid_key_is_identity and len(key) == 1:
+        # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
+        columns = [
+            replace(c, identity=True) if c.name == key[0] and c.type.kind is Kind.INTEGER else c
+            for c in columns
+        ]
     fks = tuple(
         ForeignKey(name, tuple(fk["constrained_columns"]), fk["referred_table"],
                    tuple(fk["referred_columns"]))

@@ -9,13 +9,14 @@ anything else stops with the table and key range named.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sluice.buffer import ByteBudget, Channel, ChannelClosed, estimate_size
+from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
 from sluice.errors import SluiceError, TerminalError, TransientError
 from sluice.plan import Chunk, TablePlan
@@ -24,7 +25,11 @@ from sluice.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
 
-RAW_BLOCK = 1 << 20  # passthrough bytes are forwarded in blocks of about 1 MiB
+# A decoded batch costs about twice its Python size while written: the rows, plus what the
+# writer derives from them (converted tuples, COPY buffers, INSERT text). The budget is
+# charged for both, so the cap bounds what really sits in memory, not half of it.
+DECODED_OVERHEAD = 2
+IN_HAND = 3
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,22 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class TransferOptions:
-    batch_rows: int = 5_000
+    batch_rows: int = 5_000  # upper bound; batches are also cut by `batch_bytes`
+    batch_bytes: int = 4 << 20
     retries: int = 4
     backoff: float = 0.5  # seconds before the first retry; doubles each time
+
+    @classmethod
+    def for_budget(cls, memory_cap: int, workers: int, **kw) -> tuple[TransferOptions, int]:
+        """Options and the channel budget for one memory cap.
+
+        Each worker holds up to IN_HAND batches outside its channel (one being fetched, one
+        being written, one regrouped by the writer); that much is set aside from the cap, and
+        the rest is what channels may buffer."""
+        per_batch = memory_cap // (4 * IN_HAND * max(1, workers))
+        batch_bytes = max(64 << 10, min(8 << 20, per_batch))
+        channels = max(memory_cap // 2, memory_cap - IN_HAND * workers * batch_bytes)
+        return cls(batch_bytes=batch_bytes, **kw), channels
 
 
 def copy_chunk(
@@ -98,10 +116,9 @@ def _attempt(tp, chunk, source, target, budget, options, progress) -> tuple[int,
     finally:
         for conn in (src_conn, dst_conn):
             if conn is not None:
-                try:
+                # closing a broken connection must not hide the real error
+                with contextlib.suppress(Exception):
                     conn.close()
-                except Exception:  # closing a broken connection must not hide the real error
-                    pass
 
 
 def _guard(dialect, tp: TablePlan, chunk: Chunk, fn):
@@ -122,7 +139,7 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
             pending = bytearray()
             for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi):
                 pending += block
-                if len(pending) >= RAW_BLOCK:
+                if len(pending) >= options.batch_bytes:
                     channel.put(bytes(pending), len(pending))
                     counted["bytes"] += len(pending)
                     pending = bytearray()
@@ -131,11 +148,12 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
                 counted["bytes"] += len(pending)
         else:
             convert = _converter(src.decode_converters(tp.table))
-            for batch in src.read_range(conn, tp.table, chunk.lo, chunk.hi, options.batch_rows):
+            fetch = FetchSize(options.batch_rows, options.batch_bytes)
+            rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch)
+            for batch, size in _sized(rows, options, fetch):
                 if convert is not None:
                     batch = [convert(row) for row in batch]
-                size = estimate_size(batch)
-                channel.put(batch, size)
+                channel.put(batch, size * DECODED_OVERHEAD)
                 counted["rows"] += len(batch)
                 counted["bytes"] += size
         conn.rollback()  # a read-only transaction: nothing to keep
@@ -150,6 +168,21 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
         channel.close(err)
 
 
+def _sized(batches, options: TransferOptions, fetch: FetchSize):
+    """Re-cut driver batches so none holds more than `batch_bytes` (wide rows, huge values)."""
+    for batch in batches:
+        size = estimate_size(batch)
+        fetch.observe(len(batch), size)
+        if size <= options.batch_bytes or len(batch) == 1:
+            yield batch, size
+            continue
+        per_row = max(1, size // len(batch))
+        step = max(1, options.batch_bytes // per_row)
+        for i in range(0, len(batch), step):
+            part = batch[i : i + step]
+            yield part, estimate_size(part)
+
+
 def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
     if isinstance(exc, SluiceError):
         return exc
@@ -160,7 +193,7 @@ def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress) -> None:
     cur = conn.cursor()
     sql, params = dst.delete_range_sql(stage, chunk.lo, chunk.hi)
-    cur.execute(sql, params)
+    cur.execute(sql, dst.bind(params))
     if tp.passthrough:
 
         def blocks() -> Iterator[bytes]:

@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from tests.conftest import _fresh
 
 from sluice import transfer
 from sluice.copy import CopyOptions, copy_database
@@ -17,7 +18,6 @@ from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
 from sluice.errors import TerminalError
-from tests.conftest import _fresh
 
 SCALE = 0.01
 

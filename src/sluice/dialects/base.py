@@ -19,6 +19,7 @@ from sluice.types import SqlType
 from sluice.urls import DbUrl
 
 Converter = Callable[[Any], Any]
+PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in the marker
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,23 @@ def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
+    """Lists of rows cut at `max_rows` or about `max_bytes` of payload, whichever comes first.
+
+    Writers that must group rows (multi-row INSERTs) use this, so a group of wide rows never
+    holds more than the memory cap planned for one batch."""
+    group: list = []
+    size = 0
+    for row in rows:
+        group.append(row)
+        size += 16 * len(row) + sum(len(v) for v in row if isinstance(v, (str, bytes)))
+        if len(group) >= max_rows or size >= max_bytes:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
 class Dialect:
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
@@ -54,6 +72,7 @@ class Dialect:
     sqlalchemy_driver: str  # drivername for reflection, e.g. "postgresql+psycopg"
     reflect_overrides: dict[str, Callable[[Any], SqlType]] = {}
     autoincrement_is_identity = False  # MySQL reports AUTO_INCREMENT only as autoincrement
+    rowid_key_is_identity = False  # SQLite: an INTEGER PRIMARY KEY generates its values
     raw_copy_format: str | None = None  # engines sharing a raw format pass bytes through
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
     fidelity_notes: dict[Any, tuple[str, str]] = {}
@@ -75,7 +94,8 @@ class Dialect:
 
     def column_ddl(self, table: Table, column_name: str) -> str:
         col = table.column(column_name)
-        null = "NULL" if col.nullable else "NOT NULL"
+        keyed = col.identity or col.name in table.primary_key  # SQLite reports these nullable
+        null = "NULL" if col.nullable and not keyed else "NOT NULL"
         ident = f" {self.identity_clause()}" if col.identity else ""
         return f"{self.quote(col.name)} {self.render_type(col.type)}{ident} {null}"
 
@@ -89,6 +109,12 @@ class Dialect:
     def same_type(self, source_type: str, target_type: str) -> bool:
         """Whether two declarations in this engine's words store identical bytes."""
         return " ".join(source_type.upper().split()) == " ".join(target_type.upper().split())
+
+    def is_identity(self, info: dict[str, Any]) -> bool:
+        """Whether a reflected column (SQLAlchemy's column dict) generates its own values."""
+        if info.get("identity"):
+            return True
+        return self.autoincrement_is_identity and info.get("autoincrement") is True
 
     def url_schema(self, url: DbUrl) -> str | None:
         """The schema sluice reads and writes in this database."""
@@ -139,17 +165,33 @@ class Dialect:
         names = ", ".join(self.quote(c) for c in table.column_names)
         width = len(table.columns)
         per_stmt = max(1, min(1000, self.caps.max_bind_parameters // width))
-        one = "(" + ", ".join([self.paramstyle_marker] * width) + ")"
+        one = "(" + ", ".join([PARAM] * width) + ")"
         total = 0
         cur = conn.cursor()
-        for batch in batched(rows, per_stmt):
+        for batch in batched_by_bytes(rows, per_stmt, 4 << 20):
             values = ", ".join([one] * len(batch))
-            sql = f"INSERT INTO {self.qualified(table)} ({names}) VALUES {values}"
+            sql = self.finalize(f"INSERT INTO {self.qualified(table)} ({names}) VALUES {values}")
             cur.execute(sql, [v for row in batch for v in row])
             total += len(batch)
         return total
 
     paramstyle_marker = "%s"
+
+    def bind(self, params: Sequence[Any]) -> list[Any]:
+        """Parameters for execute() of SQL made by `finalize`: always a list, even an empty one,
+        so "%s"-style drivers always run their format step and turn '%%' back into '%'."""
+        return list(params)
+
+    def finalize(self, sql: str) -> str:
+        """Turn parameter tokens into the driver's markers. With "%s"-style drivers a literal
+        '%' (possible inside a quoted identifier such as "50% off") must be doubled first."""
+        if self.paramstyle_marker == "%s":
+            sql = sql.replace("%", "%%")
+        return sql.replace(PARAM, self.paramstyle_marker)
+
+    def select_expr(self, column) -> str:
+        """How a column is read; engines override it where the plain value loses information."""
+        return self.quote(column.name)
 
     # --- reading ----------------------------------------------------------------------------
     def key_stats(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, tuple[Any, Any, int]]:
@@ -176,10 +218,10 @@ class Dialect:
         """`WHERE` text and parameters for `lo < key <= hi` (open ends omitted)."""
         conds, params = [], []
         if key and lo is not None:
-            conds.append(f"{self.quote(key[0])} > {self.paramstyle_marker}")
+            conds.append(f"{self.quote(key[0])} > {PARAM}")
             params.append(lo)
         if key and hi is not None:
-            conds.append(f"{self.quote(key[0])} <= {self.paramstyle_marker}")
+            conds.append(f"{self.quote(key[0])} <= {PARAM}")
             params.append(hi)
         return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
@@ -187,21 +229,23 @@ class Dialect:
         self, table: Table, lo: Any, hi: Any, name: str | None = None
     ) -> tuple[str, list[Any]]:
         """The keyset query for one chunk: columns in table order, ordered by the key."""
-        cols = ", ".join(self.quote(c) for c in table.column_names)
+        cols = ", ".join(self.select_expr(c) for c in table.columns)
         where, params = self.range_predicate(table.primary_key, lo, hi)
         order = ""
         if table.primary_key:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
-        return f"SELECT {cols} FROM {self.qualified(name or table.name)}{where}{order}", params
+        sql = f"SELECT {cols} FROM {self.qualified(name or table.name)}{where}{order}"
+        return self.finalize(sql), params
 
     def read_range(
-        self, conn: Any, table: Table, lo: Any, hi: Any, batch_rows: int
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
     ) -> Iterator[list[tuple]]:
-        """Stream one chunk in batches of at most `batch_rows` rows (never the whole result)."""
+        """Stream one chunk in batches (never the whole result). `fetch` is an int or a
+        `buffer.FetchSize`, asked before every fetch, so batch sizes follow row width."""
         sql, params = self.select_range_sql(table, lo, hi)
         cur = conn.cursor()
-        cur.execute(sql, params)
-        while batch := cur.fetchmany(batch_rows):
+        cur.execute(sql, self.bind(params))
+        while batch := cur.fetchmany(int(fetch)):
             yield [tuple(r) for r in batch]
 
     def decode_converters(self, table: Table) -> list[Converter | None]:
@@ -216,7 +260,7 @@ class Dialect:
     def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return f"DELETE FROM {self.qualified(table)}{where}", params
+        return self.finalize(f"DELETE FROM {self.qualified(table)}{where}"), params
 
     def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
         """Statements replacing `live` by `staging` inside one transaction."""
@@ -238,7 +282,7 @@ class Dialect:
         return f"CREATE {kind} {self.quote(name)} ON {self.qualified(table)} ({cols})"
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
-        """Give the index built under a temporary name its final name (`index.name`)."""
+        """Give the index built under a temporary name its final name (`index`, an Index)."""
         raise NotImplementedError
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:

@@ -1,76 +1,57 @@
-"""SQL Server through pymssql: bulk copy (TDS BCP) for loads, IDENTITY(1,1) identities.
+"""SQL Server through pymssql: TDS bulk copy for loads, IDENTITY(1,1) identities, sp_rename swaps.
 
-No SQL Server runs in CI: every statement this module generates is compiled by
-the unit tests, and live tests run when `SLUICE_TEST_MSSQL_URL` is set.
+No SQL Server runs in CI: every statement generated here is compiled by the unit tests
+(sqlglot's T-SQL parser); the live tests run when `SLUICE_TEST_MSSQL_URL` is set. Types and
+value adapters live in `mssql_types`; docs/sqlserver.md explains the decisions. Driver facts
+relied on (pymssql 2.4.6 and its FreeTDS 1.5, read in `_pymssql.pyx`/`_mssql.pyx`):
+* cursors stream rows from the TDS stream and return canonical values (bool, Decimal, UUID,
+  aware datetimes; date/time need TDS 7.3+), except xml, which comes as raw bytes;
+* `bulk_copy` keeps explicit identity values by itself (`bcp_control(BCPKEEPIDENTITY)`), but
+  binds '' and b'' as NULL (length 0), and FreeTDS's client-side date parsing reads no offset
+  and drops years before 1753: such rows go through INSERT (`mssql_types.bcp_safe`);
+* every server message of severity >= 6 raises, including sp_rename's informational caution.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
+from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import Capabilities, Dialect
-from sluice.errors import ConfigError, ConnectError, MissingDriver
+from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl
 
-# SQL Server type name -> neutral kind, for types without parameters.
-_PLAIN: dict[str, SqlType] = {
-    "bit": SqlType(Kind.BOOLEAN),
-    "tinyint": SqlType(Kind.TINYINT),
-    "smallint": SqlType(Kind.SMALLINT),
-    "int": SqlType(Kind.INTEGER),
-    "bigint": SqlType(Kind.BIGINT),
-    "money": SqlType(Kind.MONEY),
-    "smallmoney": SqlType(Kind.DECIMAL, precision=10, scale=4),
-    "real": SqlType(Kind.REAL),
-    "date": SqlType(Kind.DATE),
-    "datetime": SqlType(Kind.DATETIME),  # 1/300 s ticks: no fixed digit count
-    "smalldatetime": SqlType(Kind.DATETIME, precision=0),
-    "uniqueidentifier": SqlType(Kind.UUID),
-    "xml": SqlType(Kind.XML),
-    "text": SqlType(Kind.STRING, unicode=False),
-    "ntext": SqlType(Kind.STRING),
-    "image": SqlType(Kind.BINARY),
-    "rowversion": SqlType(Kind.ROWVERSION),
-    "timestamp": SqlType(Kind.ROWVERSION),
-}
+parse_type = mt.parse_type  # the StackOverflow2010 schema is declared in SQL Server's words
 
-_TYPE_RE = re.compile(r"^\s*(\w+)\s*(?:\(\s*(max|\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$", re.I)
+BCP_BATCH_ROWS = 10_000  # rows per bulk-copy batch sent to the server
+HELD_ROWS = 1_000  # rows the bulk path may hold back for the INSERT path at once
 
+# Server messages that report success: pymssql raises for them all the same.
+STATUS_MESSAGES = frozenset({15477})  # sp_rename: "Caution: Changing any part of ..."
 
-def parse_type(text: str) -> SqlType:
-    """Parse a SQL Server type declaration such as `nvarchar(40)` or `decimal(18,2)`."""
-    m = _TYPE_RE.match(text)
-    if not m:
-        raise ConfigError(f"not a SQL Server type: {text!r}")
-    name, arg, arg2 = m.group(1).lower(), m.group(2), m.group(3)
-    if name in _PLAIN and arg is None:
-        return _PLAIN[name]
-    n = None if arg is None or arg.lower() == "max" else int(arg)
-    if name in ("nvarchar", "varchar", "nchar", "char"):
-        fixed = name.endswith("char") and not name.endswith("varchar")
-        length = n if (arg is not None) else 1
-        return SqlType(Kind.STRING, length=length, unicode=name.startswith("n"), fixed=fixed)
-    if name in ("varbinary", "binary"):
-        return SqlType(Kind.BINARY, length=n if arg is not None else 1, fixed=name == "binary")
-    if name in ("decimal", "numeric"):
-        return SqlType(Kind.DECIMAL, precision=n or 18, scale=int(arg2) if arg2 else 0)
-    if name == "float":
-        return SqlType(Kind.REAL if n is not None and n <= 24 else Kind.DOUBLE)
-    if name in ("datetime2", "time", "datetimeoffset"):
-        kind = {"datetime2": Kind.DATETIME, "time": Kind.TIME, "datetimeoffset": Kind.DATETIME_TZ}
-        return SqlType(kind[name], precision=7 if n is None else n)
-    raise ConfigError(f"unsupported SQL Server type: {text!r}")
+# Retry these: deadlock victim, lock resources, snapshot conflict, memory pressure, Azure
+# throttling/failover, connections reset or timed out, and DB-Library's lost-connection
+# codes. A lock request timeout (1222) is terminal: sluice never sets LOCK_TIMEOUT, so it
+# means someone else holds the table on purpose; retrying blind would only wait again.
+TRANSIENT_NUMBERS = frozenset({
+    1204, 1205, 3960, 701, 8645, 8651,
+    40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4221,
+    233, 64, 121, 10053, 10054, 10060,
+    20003, 20004, 20006, 20009, 20017, 20047,
+})  # fmt: skip
 
 
 class MssqlDialect(Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,
+        # SQL Server accepts 2100 parameters per request and 1000 rows per VALUES list;
+        # pymssql inlines parameters as literals, but the caps hold for any driver.
         max_bind_parameters=2100,
         bulk_method="bcp",
         transactional_ddl=True,
@@ -80,62 +61,59 @@ class MssqlDialect(Dialect):
     quote_chars = ("[", "]")
     driver_module = "pymssql"
     extra = "mssql"
+    sqlalchemy_driver = "mssql+pymssql"
+    reflect_overrides = mt.REFLECT_OVERRIDES
+    fidelity_notes = mt.FIDELITY_NOTES
 
+    # --- types and DDL ------------------------------------------------------------------------
     def render_type(self, t: SqlType) -> str:
-        k = t.kind
-        simple = {
-            Kind.BOOLEAN: "bit",
-            Kind.TINYINT: "tinyint",
-            Kind.SMALLINT: "smallint",
-            Kind.INTEGER: "int",
-            Kind.BIGINT: "bigint",
-            Kind.MONEY: "money",
-            Kind.REAL: "real",
-            Kind.DOUBLE: "float",
-            Kind.DATE: "date",
-            Kind.UUID: "uniqueidentifier",
-            Kind.JSON: "nvarchar(max)",
-            Kind.XML: "xml",
-            Kind.ROWVERSION: "binary(8)",  # a copied rowversion is data, not a new version
-        }
-        if k in simple:
-            return simple[k]
-        if k is Kind.STRING:
-            base = ("n" if t.unicode else "") + ("char" if t.fixed else "varchar")
-            if t.length is None or t.length > (4000 if t.unicode else 8000):
-                return f"{base}(max)"
-            return f"{base}({t.length})"
-        if k is Kind.BINARY:
-            base = "binary" if t.fixed else "varbinary"
-            return f"{base}(max)" if t.length is None or t.length > 8000 else f"{base}({t.length})"
-        if k is Kind.DECIMAL:
-            return f"decimal({min(t.precision or 38, 38)},{t.scale or 0})"
-        if k is Kind.DATETIME:
-            return "datetime" if t.precision is None else f"datetime2({min(t.precision, 7)})"
-        if k is Kind.DATETIME_TZ:
-            return f"datetimeoffset({7 if t.precision is None else min(t.precision, 7)})"
-        if k is Kind.TIME:
-            return f"time({7 if t.precision is None else min(t.precision, 7)})"
-        raise NotImplementedError(k)
+        return mt.render_type(t)
+
+    def fidelity(self, t: SqlType) -> tuple[str, str]:
+        return mt.fidelity(t)
+
+    def url_schema(self, url: DbUrl) -> str | None:
+        return "dbo"
 
     def identity_clause(self) -> str:
         return "IDENTITY(1,1)"
 
     def primary_key_clause(self, table: Table) -> str:
-        return super().primary_key_clause(table).replace("PRIMARY KEY", "PRIMARY KEY CLUSTERED")
+        keys = ", ".join(self.quote(k) for k in table.primary_key)
+        name = table.primary_key_name or f"PK_{table.name}"
+        return f"CONSTRAINT {self.quote(name)} PRIMARY KEY CLUSTERED ({keys})"
 
     def drop_table_sql(self, table: Table | str) -> str:
         return f"DROP TABLE IF EXISTS {self.qualified(table)}"
 
+    def literal(self, text: str) -> str:
+        """A national string literal: N'...' with quotes doubled."""
+        return "N'" + text.replace("'", "''") + "'"
+
+    def create_database_sql(self, name: str) -> str:
+        return f"CREATE DATABASE {self.quote(name)}"
+
     def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
+        """DBCC CHECKIDENT RESEED, for both of its meanings.
+
+        RESEED n makes the next value n itself while the table's identity has never handed
+        out a value (sys.identity_columns.last_value IS NULL), and n + 1 once it has.
+        """
         if table.identity is None:
             return []
-        # RESEED n makes the next generated value n + 1 (increment 1) once the table has rows.
-        target = self.qualified(table).replace("'", "''")
-        return [f"DBCC CHECKIDENT ('{target}', RESEED, {int(next_value) - 1}) WITH NO_INFOMSGS"]
+        target = self.literal(self.qualified(table))
+        n = int(next_value)
+        return [
+            f"IF EXISTS (SELECT 1 FROM sys.identity_columns WHERE object_id = OBJECT_ID({target})"
+            f" AND last_value IS NULL)\n"
+            f"  DBCC CHECKIDENT ({target}, RESEED, {n}) WITH NO_INFOMSGS\n"
+            f"ELSE\n"
+            f"  DBCC CHECKIDENT ({target}, RESEED, {n - 1}) WITH NO_INFOMSGS"
+        ]
 
     @contextmanager
     def identity_insert(self, conn: Any, table: Table) -> Iterator[None]:
+        """SET IDENTITY_INSERT for the INSERT path (bulk copy keeps identities by itself)."""
         if table.identity is None:
             yield
             return
@@ -143,9 +121,105 @@ class MssqlDialect(Dialect):
         cur.execute(f"SET IDENTITY_INSERT {self.qualified(table)} ON")
         try:
             yield
-        finally:
-            cur.execute(f"SET IDENTITY_INSERT {self.qualified(table)} OFF")
+        except BaseException:
+            with suppress(Exception):  # the session may be gone: keep the original error
+                cur.execute(f"SET IDENTITY_INSERT {self.qualified(table)} OFF")
+            raise
+        cur.execute(f"SET IDENTITY_INSERT {self.qualified(table)} OFF")
 
+    # --- publishing -------------------------------------------------------------------------
+    def _check(self, condition: str, what: str) -> str:
+        message = self.literal(f"sluice: {what}".replace("%", "%%"))
+        return f"IF {condition} RAISERROR ({message}, 16, 1)"
+
+    def _rename(self, objname: str, new: str, objtype: str) -> str:
+        return (
+            f"EXEC sp_rename {self.literal(objname)}, {self.literal(new)}, {self.literal(objtype)}"
+        )
+
+    def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
+        """Drop live, rename staging to it (sp_rename: 'schema.name' -> bare new name)."""
+        stmts = [f"DROP TABLE {self.qualified(live)}"] if live_exists else []
+        stmts.append(self._rename(self.qualified(staging), live.name, "OBJECT"))
+        stmts.append(
+            self._check(
+                f"OBJECT_ID({self.literal(self.qualified(live))}, N'U') IS NULL",
+                f"{self.qualified(staging)} was not renamed to {self.quote(live.name)}",
+            )
+        )
+        return stmts
+
+    def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
+        """A primary key is a schema-scoped object: sp_rename 'schema.old', 'new', 'OBJECT'."""
+        if old == new:
+            return []
+        schema = table.schema or self.caps.default_schema
+        target = self.qualified(new, schema)
+        return [
+            self._rename(self.qualified(old, schema), new, "OBJECT"),
+            self._check(
+                f"OBJECT_ID({self.literal(target)}) IS NULL", f"constraint {target} is missing"
+            ),
+        ]
+
+    def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
+        """An index is named within its table: sp_rename 'schema.table.old', 'new', 'INDEX'."""
+        new = getattr(index, "name", index)  # an Index, or its final name
+        where = self.literal(self.qualified(table))
+        return [
+            self._rename(f"{self.qualified(table)}.{self.quote(old)}", new, "INDEX"),
+            self._check(
+                f"INDEXPROPERTY(OBJECT_ID({where}), {self.literal(new)}, 'IndexID') IS NULL",
+                f"index {self.quote(new)} is missing on {self.qualified(table)}",
+            ),
+        ]
+
+    def referencing_foreign_keys_sql(self) -> str:
+        return (
+            "SELECT OBJECT_SCHEMA_NAME(fk.parent_object_id), OBJECT_NAME(fk.parent_object_id), "
+            "fk.name FROM sys.foreign_keys AS fk "
+            "WHERE fk.referenced_object_id = OBJECT_ID(%s) "
+            "AND fk.parent_object_id <> fk.referenced_object_id"
+        )
+
+    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
+        """Keys of other tables pointing at `table` (its own keys go with DROP TABLE)."""
+        cur = conn.cursor()
+        cur.execute(self.referencing_foreign_keys_sql(), (self.qualified(table),))
+        return [
+            f"ALTER TABLE {self.qualified(name, schema)} DROP CONSTRAINT {self.quote(fk)}"
+            for schema, name, fk in cur.fetchall()
+        ]
+
+    def add_foreign_key_sql(self, fk, name: str) -> list[str]:
+        """WITH NOCHECK adds the key without reading rows; WITH CHECK CHECK then validates it
+        (and marks it trusted). A failed check leaves the key in place, untrusted."""
+        cols = ", ".join(self.quote(c) for c in fk.columns)
+        refs = ", ".join(self.quote(c) for c in fk.ref_columns)
+        table, constraint = self.qualified(fk.table), self.quote(name)
+        return [
+            f"ALTER TABLE {table} WITH NOCHECK ADD CONSTRAINT {constraint} FOREIGN KEY ({cols}) "
+            f"REFERENCES {self.qualified(fk.ref_table)} ({refs})",
+            f"ALTER TABLE {table} WITH CHECK CHECK CONSTRAINT {constraint}",
+        ]
+
+    def table_exists(self, conn: Any, name: str) -> bool:
+        """OBJECT_ID in the dbo schema: no failing statement, whatever the login's schema."""
+        cur = conn.cursor()
+        cur.execute("SELECT OBJECT_ID(%s, N'U')", (self.qualified(name, self.caps.default_schema),))
+        found = cur.fetchone()[0] is not None
+        conn.rollback()
+        return found
+
+    def classify_error(self, exc: BaseException) -> type[SluiceError]:
+        number, severity = _message_of(exc)
+        if number in TRANSIENT_NUMBERS or (severity is not None and severity >= 20):
+            return TransientError
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return TransientError
+        return TerminalError
+
+    # --- connections --------------------------------------------------------------------------
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
             import pymssql
@@ -161,10 +235,12 @@ class MssqlDialect(Dialect):
                 database=u.database or "master",
                 login_timeout=10,
                 autocommit=autocommit,
+                appname="sluice",
+                tds_version="7.4",  # date, time, datetime2, datetimeoffset as native types
             )
         except pymssql.Error as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
-        return conn
+        return _Connection(conn)
 
     def ensure_database(self, url: DbUrl) -> bool:
         if not url.database or url.database == "master":
@@ -175,20 +251,163 @@ class MssqlDialect(Dialect):
             cur.execute("SELECT 1 FROM sys.databases WHERE name = %s", (url.database,))
             if cur.fetchone():
                 return False
-            cur.execute(f"CREATE DATABASE {self.quote(url.database)}")
+            cur.execute(self.create_database_sql(url.database))
             return True
         finally:
             conn.close()
 
+    # --- reading ------------------------------------------------------------------------------
+    def select_range_sql(
+        self, table: Table, lo: Any, hi: Any, name: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The keyset query, from the reflected schema (dbo); xml is read as nvarchar(max) so
+        that it arrives as str (pymssql hands raw bytes for xml)."""
+        source = self.qualified(name or table.name, table.schema or self.caps.default_schema)
+        cols = ", ".join(
+            f"CAST({self.quote(c.name)} AS nvarchar(max)) AS {self.quote(c.name)}"
+            if c.type.kind is Kind.XML
+            else self.quote(c.name)
+            for c in table.columns
+        )
+        where, params = self.range_predicate(table.primary_key, lo, hi)  # the base keyset
+        order = ", ".join(self.quote(k) for k in table.primary_key)
+        order = f" ORDER BY {order}" if order else ""
+        return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params
+
+    def read_range(
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
+    ) -> Iterator[list[tuple]]:
+        """pymssql streams the result set from the TDS stream: one batch in memory at a time."""
+        sql, params = self.select_range_sql(table, lo, hi)
+        cur = conn.cursor()
+        cur.execute(sql, self.bind(params))
+        while batch := cur.fetchmany(int(fetch)):
+            yield batch  # pymssql rows are tuples already
+
+    def decode_converters(self, table: Table) -> list:
+        return [None] * len(table.columns)  # pymssql returns canonical values (module doc)
+
+    # --- writing ------------------------------------------------------------------------------
+    def encode_converters(self, table: Table) -> list:
+        return [mt.encoder(c.type) for c in table.columns]
+
+    def insert_rows(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
+        """Multi-row INSERTs (at most 1000 rows, 2100 values each) of encoded rows."""
+        return super().insert_rows(conn, table, map(mt.row_encoder(table, literal=True), rows))
+
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
-        """TDS bulk copy; explicit identity values are kept (bulk copy's KEEPIDENTITY)."""
-        n = 0
+        """TDS bulk copy, with the rows it would store wrongly sent through `insert_rows`.
 
-        def counted() -> Iterator[tuple]:
-            nonlocal n
-            for row in rows:
-                n += 1
+        Values are encoded here too (the encoders accept their own output), so callers that
+        hand over canonical rows, such as the dataset loader, get the same result. No
+        TABLOCK: parallel chunks of one table each hold the IX lock of their idempotence
+        DELETE, so their bulk-update (BU) lock requests would deadlock one another.
+        """
+        if any(c.type.kind is Kind.XML for c in table.columns):
+            return self.insert_rows(conn, table, rows)  # FreeTDS bcp of xml: not trusted
+        split = _Split(rows, mt.row_encoder(table, literal=False), mt.bcp_safe(table))
+        inserted = 0
+        while True:
+            segment = split.segment()
+            first = next(segment, None)
+            if first is not None:  # an empty bulk copy is an error in DB-Library
+                conn.bulk_copy(
+                    self.qualified(table), _chain(first, segment), batch_size=BCP_BATCH_ROWS
+                )
+            exhausted = len(split.held) < HELD_ROWS
+            if split.held:
+                inserted += self.insert_rows(conn, table, split.held)
+                split.held.clear()
+            if exhausted:
+                return split.sent + inserted
+
+
+class _Split:
+    """Rows in order: those bulk copy carries faithfully are yielded, the others parked in
+    `held` (at most HELD_ROWS at a time, so memory stays bounded) for the INSERT path."""
+
+    def __init__(self, rows: Iterable[tuple], prepare, safe):
+        self.source, self.prepare, self.safe = iter(rows), prepare, safe
+        self.held: list[tuple] = []
+        self.sent = 0
+
+    def segment(self) -> Iterator[tuple]:
+        for row in self.source:
+            row = self.prepare(row)
+            if self.safe(row):
+                self.sent += 1
                 yield row
+            else:
+                self.held.append(row)
+                if len(self.held) >= HELD_ROWS:
+                    return
 
-        conn.bulk_copy(self.qualified(table), counted(), batch_size=10_000, tablock=True)
-        return n
+
+def _chain(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
+    yield first
+    yield from rest
+
+
+def _message_of(exc: BaseException) -> tuple[int | None, int | None]:
+    """(message number, severity) of a pymssql error, from the exception or its cause."""
+    for e in (exc, exc.__cause__, exc.__context__):
+        if e is None:
+            continue
+        number = getattr(e, "number", None)
+        if isinstance(number, int) and number:  # _mssql.MSSQLDatabaseException
+            return number, getattr(e, "severity", None)
+        args = getattr(e, "args", ())
+        if len(args) == 1 and isinstance(args[0], tuple):  # the same, built by hand
+            args = args[0]
+        if args and isinstance(args[0], int):  # pymssql.Error(number, message)
+            return args[0], _severity(args[1] if len(args) > 1 else b"")
+    return None, None
+
+
+def _severity(message: Any) -> int | None:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    found = [int(s) for s in re.findall(r"severity (\d+)", text)]
+    return max(found) if found else None
+
+
+class _Connection:
+    """A pymssql connection whose cursors let status messages pass (`STATUS_MESSAGES`)."""
+
+    def __init__(self, raw: Any):
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self._raw.cursor())
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._raw.close()
+
+
+class _Cursor:
+    def __init__(self, raw: Any):
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._raw)
+
+    def __enter__(self) -> _Cursor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._raw.close()
+
+    def execute(self, operation: str, *params: Any) -> None:
+        try:
+            self._raw.execute(operation, *params)
+        except Exception as exc:
+            if _message_of(exc)[0] not in STATUS_MESSAGES:
+                raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sluice.dialects.base import Capabilities, Dialect, batched
+from sluice.dialects.base import PARAM, Capabilities, Dialect, batched_by_bytes
 from sluice.errors import ConnectError, MissingDriver
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
@@ -38,7 +38,16 @@ def _uuid(v):
     return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
 
 
-_MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid}
+def _time(v):
+    """PyMySQL returns TIME as a timedelta since midnight."""
+    import datetime as dt
+
+    if isinstance(v, dt.timedelta):
+        return (dt.datetime.min + v).time()
+    return v
+
+
+_MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid, Kind.TIME: _time}
 _MYSQL_ENCODE = {Kind.UUID: str}
 
 
@@ -73,7 +82,13 @@ class MysqlDialect(Dialect):
     sqlalchemy_driver = "mysql+pymysql"
     autoincrement_is_identity = True
     reflect_overrides = {
+        # MySQL's default fractional precision is 0 digits
+        "DATETIME": lambda t: SqlType(Kind.DATETIME, precision=t.fsp or 0),
+        "TIMESTAMP": lambda t: SqlType(Kind.DATETIME, precision=t.fsp or 0),
+        "TIME": lambda t: SqlType(Kind.TIME, precision=t.fsp or 0),
         "TINYINT": _tinyint,
+        # FLOAT is 4 bytes unless declared with more than 24 bits of precision
+        "FLOAT": lambda t: SqlType(Kind.DOUBLE if (t.precision or 0) > 24 else Kind.REAL),
         "SMALLINT": _unsigned(Kind.SMALLINT, SqlType(Kind.INTEGER)),
         "MEDIUMINT": _unsigned(Kind.INTEGER, SqlType(Kind.INTEGER)),
         "INTEGER": _unsigned(Kind.INTEGER, SqlType(Kind.BIGINT)),
@@ -87,12 +102,22 @@ class MysqlDialect(Dialect):
     }
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if t.kind is Kind.DECIMAL and t.precision is None:
+            return "lossy", "unconstrained numeric kept as DECIMAL(65,30)"
+        if t.kind is Kind.DECIMAL and t.precision > 65:
+            return "lossy", f"{t.precision} digits, MySQL keeps 65"
         if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
             return "lossy", f"{t.precision} fractional digits, MySQL keeps 6"
         return super().fidelity(t)
 
     def url_schema(self, url: DbUrl) -> str | None:
         return url.database
+
+    def select_expr(self, column) -> str:
+        # FLOAT travels as text with 6 significant digits; as DOUBLE it keeps its stored value
+        if column.type.kind is Kind.REAL:
+            return f"CAST({self.quote(column.name)} AS DOUBLE)"
+        return super().select_expr(column)
 
     def render_type(self, t: SqlType) -> str:
         if t.kind in _FIXED:
@@ -104,7 +129,9 @@ class MysqlDialect(Dialect):
         if t.kind is Kind.BINARY:
             return "LONGBLOB" if t.length is None else f"VARBINARY({t.length})"
         if t.kind is Kind.DECIMAL:
-            return f"DECIMAL({t.precision or 38},{t.scale or 0})"
+            if t.precision is None:  # unconstrained: the widest MySQL has, flagged lossy
+                return "DECIMAL(65,30)"
+            return f"DECIMAL({t.precision},{t.scale or 0})"
         if t.kind in (Kind.TIME, Kind.DATETIME, Kind.DATETIME_TZ):
             base = {Kind.TIME: "TIME", Kind.DATETIME: "DATETIME", Kind.DATETIME_TZ: "DATETIME"}
             p = 6 if t.precision is None else min(t.precision, 6)
@@ -156,6 +183,19 @@ class MysqlDialect(Dialect):
             for t, n in cur.fetchall()
         ]
 
+    def read_range(self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any):
+        """An unbuffered cursor: PyMySQL's default one would load the whole result first."""
+        from pymysql.cursors import SSCursor
+
+        sql, params = self.select_range_sql(table, lo, hi)
+        cur = conn.cursor(SSCursor)
+        try:
+            cur.execute(sql, self.bind(params))
+            while batch := cur.fetchmany(int(fetch)):
+                yield list(batch)
+        finally:
+            cur.close()
+
     def decode_converters(self, table: Table) -> list:
         return [_MYSQL_DECODE.get(c.type.kind) for c in table.columns]
 
@@ -178,7 +218,7 @@ class MysqlDialect(Dialect):
             raise MissingDriver("MySQL", "pymysql", self.extra) from None
         u = url.url
         try:
-            return pymysql.connect(
+            conn = pymysql.connect(
                 host=u.host or "localhost",
                 port=u.port or 3306,
                 user=u.username or "root",
@@ -188,12 +228,16 @@ class MysqlDialect(Dialect):
                 autocommit=autocommit,
                 connect_timeout=10,
                 local_infile=False,
-                # READ COMMITTED takes no gap locks, so parallel chunks loading one staging
-                # table do not deadlock on each other's key ranges.
-                init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
             )
         except pymysql.err.MySQLError as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
+        cur = conn.cursor()
+        # READ COMMITTED takes no gap locks, so parallel chunks loading one staging table do
+        # not deadlock; NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 in an AUTO_INCREMENT key.
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+        cur.close()
+        return conn
 
     def ensure_database(self, url: DbUrl) -> bool:
         if not url.database:
@@ -216,12 +260,14 @@ class MysqlDialect(Dialect):
         """PyMySQL's executemany folds each batch into multi-row INSERTs up to the packet size."""
         cur = conn.cursor()
         cur.execute("SELECT @@max_allowed_packet")
-        cur.max_stmt_length = max(64 * 1024, min(int(cur.fetchone()[0]) - 1024, 16 * 1024 * 1024))
+        # Statements up to the packet limit, but no larger than a few MiB: the INSERT text is
+        # built in memory on top of the rows it encodes.
+        cur.max_stmt_length = max(64 * 1024, min(int(cur.fetchone()[0]) - 1024, 1024 * 1024))
         names = ", ".join(self.quote(c) for c in table.column_names)
-        marks = ", ".join(["%s"] * len(table.columns))
-        sql = f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})"
+        marks = ", ".join([PARAM] * len(table.columns))
+        sql = self.finalize(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})")
         n = 0
-        for batch in batched(rows, 5000):
+        for batch in batched_by_bytes(rows, 5000, cur.max_stmt_length):
             cur.executemany(sql, batch)
             n += len(batch)
         return n

@@ -82,6 +82,30 @@ class PostgresDialect(Dialect):
             return "exact", ""
         return super().fidelity(t)
 
+    reflect_overrides = {
+        # PostgreSQL's default precision is 6 digits; say so, so targets keep microseconds
+        "TIMESTAMP": lambda t: SqlType(
+            Kind.DATETIME_TZ if t.timezone else Kind.DATETIME,
+            precision=6 if t.precision is None else t.precision,
+        ),
+        "TIME": lambda t: SqlType(Kind.TIME, precision=6 if t.precision is None else t.precision),
+    }
+
+    def is_identity(self, info: dict[str, Any]) -> bool:
+        # serial/bigserial columns: a sequence default rather than an identity clause
+        default = str(info.get("default") or "")
+        return super().is_identity(info) or default.startswith("nextval(")
+
+    def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
+        conn = self._connect(url, autocommit=autocommit)
+        # json/jsonb arrive as their exact text, not as dicts: nothing to re-encode, and a
+        # JSON null stays distinct from SQL NULL.
+        from psycopg.types.string import TextLoader
+
+        for name in ("json", "jsonb"):
+            conn.adapters.register_loader(name, TextLoader)
+        return conn
+
     def same_type(self, source_type: str, target_type: str) -> bool:
         if "JSON" in source_type.upper() or "XML" in source_type.upper():
             return False  # json vs jsonb have different binary formats: decode to be safe
@@ -116,7 +140,7 @@ class PostgresDialect(Dialect):
             f"RESTART WITH {int(next_value)}"
         ]
 
-    def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
+    def _connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
             import psycopg
         except ImportError:
@@ -144,31 +168,32 @@ class PostgresDialect(Dialect):
         binary = all(types)
         fmt = " (FORMAT binary)" if binary else ""
         n = 0
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY {self.qualified(table)} ({names}) FROM STDIN{fmt}") as cp:
-                if binary:
-                    cp.set_types(types)
-                for row in rows:
-                    cp.write_row(row)
-                    n += 1
+        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN{fmt}"
+        with conn.cursor() as cur, cur.copy(copy_sql) as cp:
+            if binary:
+                cp.set_types(types)
+            for row in rows:
+                cp.write_row(row)
+                n += 1
         return n
 
     def read_range(
-        self, conn: Any, table: Table, lo: Any, hi: Any, batch_rows: int
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
     ) -> Iterator[list[tuple]]:
         """A server-side cursor: the server holds the result, we hold one batch at a time."""
         sql, params = self.select_range_sql(table, lo, hi)
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
-            cur.itersize = batch_rows
-            cur.execute(sql, params)
-            while batch := cur.fetchmany(batch_rows):
+            cur.execute(sql, self.bind(params))
+            while batch := cur.fetchmany(int(fetch)):
                 yield batch
 
     def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[bytes]:
         """COPY (keyset query) TO STDOUT in binary: bytes straight from the server."""
         sql, params = self.select_range_sql(table, lo, hi)
+        if not params:  # psycopg's copy() skips the format step without params: undo '%%'
+            sql = sql.replace("%%", "%")
         copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
-        with conn.cursor() as cur, cur.copy(copy_sql, params) as cp:
+        with conn.cursor() as cur, cur.copy(copy_sql, params or None) as cp:
             yield from cp
 
     def raw_write(self, conn: Any, table: Table, data: Iterable[bytes]) -> None:

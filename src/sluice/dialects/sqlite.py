@@ -73,6 +73,16 @@ class SqliteDialect(Dialect):
     extra = "sqlite"
     paramstyle_marker = "?"
     sqlalchemy_driver = "sqlite"
+    rowid_key_is_identity = True
+    reflect_overrides = {  # SQLite has one floating type: an 8-byte double, whatever its name
+        "REAL": lambda t: SqlType(Kind.DOUBLE),
+        "FLOAT": lambda t: SqlType(Kind.DOUBLE),
+        "DOUBLE": lambda t: SqlType(Kind.DOUBLE),
+    }
+    fidelity_notes = {
+        Kind.DECIMAL: ("lossy", "SQLite keeps decimals as 8-byte floats or integers"),
+        Kind.MONEY: ("lossy", "SQLite keeps decimals as 8-byte floats or integers"),
+    }
 
     def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
         return []  # SQLite cannot rename a constraint; its name is cosmetic there
@@ -132,7 +142,10 @@ def _register_adapters() -> None:
     """Store UUIDs and datetimes as ISO text (sqlite3 has no native types for them)."""
     import datetime as dt
     import uuid
+    from decimal import Decimal
 
     sqlite3.register_adapter(uuid.UUID, str)
     sqlite3.register_adapter(dt.datetime, lambda v: v.isoformat(" "))
     sqlite3.register_adapter(dt.date, lambda v: v.isoformat())
+    sqlite3.register_adapter(dt.time, lambda v: v.isoformat())
+    sqlite3.register_adapter(Decimal, str)  # as text: SQLite's REAL would round it

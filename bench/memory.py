@@ -1,0 +1,77 @@
+"""Peak RSS of `sluice copy` at scales 10x apart: the memory cap must not grow with the data.
+
+    python bench/memory.py [--server URL] [--mysql URL] [--scales 0.01,0.1] [--memory-cap 128MiB]
+
+Generates StackOverflow2010 at each scale into `<server>/bench_so_<scale>` (reused when
+present), then runs the real `sluice` command in a child process for each path and reads
+the child's peak resident set size from the kernel (getrusage RUSAGE_CHILDREN, per run).
+Without --server it uses the embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SLUICE = [sys.executable, "-m", "sluice.cli"]
+
+
+def run(args: list[str], env: dict) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child process."""
+    started = time.monotonic()
+    cmd = [sys.executable, str(Path(__file__).with_name("_peak.py")), *SLUICE, *args]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{out.stderr[-3000:]}")
+    peak = int(out.stdout.strip().splitlines()[-1])
+    return time.monotonic() - started, peak
+
+
+def url_for(server: str, database: str) -> str:
+    from sluice.urls import DbUrl
+
+    return DbUrl.parse(server).with_database(database).render_secret()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server", help="PostgreSQL server URL (default: embedded)")
+    ap.add_argument("--mysql", help="MySQL/MariaDB server URL for the decoded path")
+    ap.add_argument("--scales", default="0.01,0.1")
+    ap.add_argument("--memory-cap", default="128MiB")
+    ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    if not args.server:
+        from sluice import embedded
+
+        args.server = embedded.start().render_secret()
+    results = []
+    for scale in [float(s) for s in args.scales.split(",")]:
+        tag = str(scale).replace(".", "_")
+        source = url_for(args.server, f"bench_so_{tag}")
+        gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
+        subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+        paths = [("postgresql -> postgresql (passthrough)", url_for(args.server, "bench_target"))]
+        if args.mysql:
+            paths.append(("postgresql -> mysql (decoded)", url_for(args.mysql, "bench_target")))
+        for label, target in paths:
+            cmd = ["copy", "--source", source, "--target", target, "--memory-cap", args.memory_cap]
+            seconds, peak = run(cmd, env)
+            results.append({"scale": scale, "path": label, "seconds": round(seconds, 2),
+                            "peak_rss_mib": round(peak / 2**20, 1)})  # fmt: skip
+            print(f"scale {scale:<6} {label:<40} {seconds:7.2f}s  peak RSS {peak / 2**20:7.1f} MiB")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(
+        json.dumps({"memory_cap": args.memory_cap, "runs": results}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Render docs/type-mapping.md from the dialects themselves, so the document cannot drift.
+
+    python tools/type_mapping.py > docs/type-mapping.md     # regenerate
+    python tools/type_mapping.py --check                     # exit 1 when the file is stale
+
+Two tables: every neutral kind (at representative lengths and precisions) as each engine
+declares it, with the fidelity flag the plan uses; and SQL Server declarations as parsed by
+the SQL Server dialect and rendered by the PostgreSQL one, next to what the project promises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sluice.dialects import get_dialect
+from sluice.types import Kind, SqlType
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "type-mapping.md"
+ENGINES = ("postgresql", "mssql", "mysql", "sqlite")
+TITLES = {"postgresql": "PostgreSQL", "mssql": "SQL Server", "mysql": "MySQL", "sqlite": "SQLite"}
+
+# Every kind at the lengths/precisions that change how some engine declares it.
+NEUTRAL: list[SqlType] = [
+    SqlType(Kind.BOOLEAN),
+    SqlType(Kind.TINYINT),
+    SqlType(Kind.SMALLINT),
+    SqlType(Kind.INTEGER),
+    SqlType(Kind.BIGINT),
+    SqlType(Kind.DECIMAL, precision=18, scale=2),
+    SqlType(Kind.DECIMAL, precision=38, scale=10),
+    SqlType(Kind.DECIMAL),
+    SqlType(Kind.MONEY),
+    SqlType(Kind.REAL),
+    SqlType(Kind.DOUBLE),
+    SqlType(Kind.STRING, length=40),
+    SqlType(Kind.STRING, length=40, unicode=False),
+    SqlType(Kind.STRING, length=10, fixed=True),
+    SqlType(Kind.STRING, length=5000),
+    SqlType(Kind.STRING),
+    SqlType(Kind.BINARY, length=16),
+    SqlType(Kind.BINARY, length=8, fixed=True),
+    SqlType(Kind.BINARY),
+    SqlType(Kind.DATE),
+    SqlType(Kind.TIME),
+    SqlType(Kind.TIME, precision=7),
+    SqlType(Kind.DATETIME),
+    SqlType(Kind.DATETIME, precision=0),
+    SqlType(Kind.DATETIME, precision=3),
+    SqlType(Kind.DATETIME, precision=6),
+    SqlType(Kind.DATETIME, precision=7),
+    SqlType(Kind.DATETIME_TZ),
+    SqlType(Kind.DATETIME_TZ, precision=7),
+    SqlType(Kind.UUID),
+    SqlType(Kind.JSON),
+    SqlType(Kind.XML),
+    SqlType(Kind.ROWVERSION),
+]
+
+# SQL Server declarations shown, with what the project promises on PostgreSQL (None: shown,
+# no promise made).
+MSSQL_TO_PG: list[tuple[str, str | None]] = [
+    ("nvarchar(max)", "TEXT"),
+    ("nvarchar(40)", "VARCHAR(40)"),
+    ("nvarchar(4000)", "VARCHAR(4000)"),
+    ("varchar(max)", None),
+    ("varchar(255)", None),
+    ("nchar(10)", None),
+    ("ntext", None),
+    ("text", None),
+    ("datetime", "TIMESTAMP"),
+    ("smalldatetime", None),
+    ("datetime2", None),
+    ("datetime2(3)", None),
+    ("datetimeoffset", None),
+    ("datetimeoffset(3)", None),
+    ("date", None),
+    ("time", None),
+    ("time(3)", None),
+    ("bit", "BOOLEAN"),
+    ("tinyint", None),
+    ("smallint", None),
+    ("int", "INTEGER"),
+    ("bigint", "BIGINT"),
+    ("decimal(18,2)", None),
+    ("decimal(38,10)", None),
+    ("numeric(19,4)", None),
+    ("money", None),
+    ("smallmoney", None),
+    ("float", None),
+    ("float(24)", None),
+    ("real", None),
+    ("uniqueidentifier", "UUID"),
+    ("varbinary(max)", "BYTEA"),
+    ("varbinary(16)", "BYTEA"),
+    ("binary(8)", None),
+    ("image", "BYTEA"),
+    ("rowversion", None),
+    ("timestamp", None),
+    ("xml", None),
+]
+IDENTITY_PROMISE = "GENERATED ALWAYS AS IDENTITY"  # for a SQL Server IDENTITY(1,1) column
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _render(dialect, t: SqlType) -> tuple[str, str]:
+    """(declaration, fidelity) or the error the dialect raises for this type."""
+    try:
+        decl = f"`{dialect.render_type(t)}`"
+    except Exception as exc:  # a type the engine cannot declare is part of the table
+        return f"unsupported ({type(exc).__name__})", "-"
+    fidelity, note = dialect.fidelity(t)
+    return decl, f"{fidelity}: {note}" if note else fidelity
+
+
+def neutral_table() -> list[str]:
+    dialects = [get_dialect(e) for e in ENGINES]
+    head = ["Neutral type"] + [f"{TITLES[e]} | fidelity" for e in ENGINES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * (1 + 2 * len(ENGINES))]
+    for t in NEUTRAL:
+        cells = [f"`{t.describe()}`"]
+        for d in dialects:
+            cells += _render(d, t)
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def mssql_rows() -> list[tuple[str, ...]]:
+    """(SQL Server, neutral, PostgreSQL, fidelity, promised, kept) per declaration shown."""
+    from sluice.dialects.mssql import parse_type
+
+    ms, pg = get_dialect("mssql"), get_dialect("postgresql")
+    rows = []
+    for text, promise in MSSQL_TO_PG:
+        try:
+            t = parse_type(text)
+        except Exception as exc:
+            neutral, decl, fidelity = f"unparsed ({type(exc).__name__})", "-", "-"
+        else:
+            neutral = f"`{t.describe()}`"
+            decl, fidelity = _render(pg, t)
+        kept = "-" if promise is None else ("yes" if decl == f"`{promise}`" else "**no**")
+        rows.append(
+            (f"`{text}`", neutral, decl, fidelity, f"`{promise}`" if promise else "-", kept)
+        )
+    ident = pg.identity_clause()
+    kept = "yes" if ident == IDENTITY_PROMISE else "**no**"
+    rows.append((f"`{ms.identity_clause()}` (column property)", "identity", f"`{ident}`", "-",
+                 f"`{IDENTITY_PROMISE}`", kept))  # fmt: skip
+    return rows
+
+
+def mssql_table() -> list[str]:
+    lines = [
+        "| SQL Server | neutral | PostgreSQL | fidelity | promised | kept |",
+        "|---|---|---|---|---|---|",
+    ]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in mssql_rows()]
+
+
+def broken_promises() -> list[str]:
+    """The promised SQL Server -> PostgreSQL mappings the code does not render."""
+    return [f"{r[0]} -> {r[2]}, promised {r[4]}" for r in mssql_rows() if r[5] == "**no**"]
+
+
+INTRO = """\
+# Type mapping
+
+<!-- Generated by tools/type_mapping.py from the dialects; do not edit by hand. -->
+<!-- Regenerate: python tools/type_mapping.py > docs/type-mapping.md -->
+
+Every engine parses its own types into sluice's neutral vocabulary (`sluice.types`) and renders
+neutral types in its own words. The fidelity flag is what a plan reports for a column of that type
+arriving on the engine: `exact`, `widening` (every value kept, in a wider type) or `lossy`
+(refused unless `--allow-lossy`).
+
+## Neutral type -> each engine
+"""
+
+MSSQL_INTRO = """
+## SQL Server -> PostgreSQL
+
+SQL Server declarations as `sluice.dialects.mssql.parse_type` reads them, rendered by the
+PostgreSQL dialect. *promised* is the mapping the project documents; *kept* says whether the code
+renders it.
+"""
+
+
+def render() -> str:
+    return "\n".join([INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), ""])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help=f"exit 1 when {DOC} is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if not args.check:
+        sys.stdout.write(text)
+        return 0
+    current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    if current == text:
+        return 0
+    print(
+        f"{DOC} differs from what the dialects render: "
+        "run `python tools/type_mapping.py > docs/type-mapping.md`",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
