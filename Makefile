@@ -12,6 +12,7 @@ comma := ,
 help:
 	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)) into an embedded PostgreSQL and show it"
 	@echo "make test   - lint + the whole test suite"
+	@echo "make bench  - peak RSS and time of sluice copy at two scales (BENCH_SCALES=$(BENCH_SCALES))"
 	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
 	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
 
@@ -23,6 +24,13 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 venv: $(STAMP)
+
+# Benchmarks (see docs/benchmarks.md). BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without
+# BENCH_PG_URL the embedded PostgreSQL is used.
+BENCH_SCALES ?= 0.01,0.1
+bench: $(STAMP)
+	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) \
+		$(if $(BENCH_PG_URL),--server $(BENCH_PG_URL)) $(if $(BENCH_MYSQL_URL),--mysql $(BENCH_MYSQL_URL))
 
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)

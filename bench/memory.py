@@ -33,6 +33,20 @@ def run(args: list[str], env: dict) -> tuple[float, int]:
     return time.monotonic() - started, peak
 
 
+def generated(source: str, scale: float) -> bool:
+    """Whether `source` already holds the dataset at `scale` (generation is deterministic)."""
+    from sluice.datasets.loader import count_rows
+    from sluice.datasets.stackoverflow import TABLES
+    from sluice.datasets.stackoverflow.generate import row_counts
+    from sluice.errors import SluiceError
+    from sluice.urls import DbUrl
+
+    try:
+        return count_rows(DbUrl.parse(source), list(TABLES.values())) == row_counts(scale)
+    except SluiceError:
+        return False
+
+
 def url_for(server: str, database: str) -> str:
     from sluice.urls import DbUrl
 
@@ -45,6 +59,7 @@ def main() -> None:
     ap.add_argument("--mysql", help="MySQL/MariaDB server URL for the decoded path")
     ap.add_argument("--scales", default="0.01,0.1")
     ap.add_argument("--memory-cap", default="128MiB")
+    ap.add_argument("--workers", default="4")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -56,17 +71,20 @@ def main() -> None:
     for scale in [float(s) for s in args.scales.split(",")]:
         tag = str(scale).replace(".", "_")
         source = url_for(args.server, f"bench_so_{tag}")
-        gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
-        subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+        if not generated(source, scale):
+            gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
+            subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
         paths = [("postgresql -> postgresql (passthrough)", url_for(args.server, "bench_target"))]
         if args.mysql:
             paths.append(("postgresql -> mysql (decoded)", url_for(args.mysql, "bench_target")))
         for label, target in paths:
-            cmd = ["copy", "--source", source, "--target", target, "--memory-cap", args.memory_cap]
+            cmd = ["copy", "--source", source, "--target", target, "--memory-cap", args.memory_cap,
+                   "--workers", args.workers]  # fmt: skip
             seconds, peak = run(cmd, env)
             results.append({"scale": scale, "path": label, "seconds": round(seconds, 2),
                             "peak_rss_mib": round(peak / 2**20, 1)})  # fmt: skip
-            print(f"scale {scale:<6} {label:<40} {seconds:7.2f}s  peak RSS {peak / 2**20:7.1f} MiB")
+            print(f"scale {scale:<6} {label:<40} {seconds:7.2f}s  peak RSS {peak / 2**20:7.1f} MiB",
+                  flush=True)  # fmt: skip
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(
         json.dumps({"memory_cap": args.memory_cap, "runs": results}, indent=2)

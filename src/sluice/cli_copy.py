@@ -102,10 +102,17 @@ def print_plan(plan, file=None) -> None:
     cols = Grid(title="columns: source type -> target type")
     for col in ("table", "column", "source", "target", "cast", "note"):
         cols.add_column(col)
+    from sluice.dialects import get_dialect
+
+    src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
     for t in plan.tables:
         for c in t.columns:
             flag = {"lossy": "[red]lossy", "widening": "[yellow]widening"}.get(c.fidelity, "exact")
-            cols.add_row(t.name, c.name, c.source_type, c.target_type, flag, c.note)
+            source_type, target_type = c.source_type, c.target_type
+            if t.table.column(c.name).identity:
+                source_type += f" {src.identity_clause()}".rstrip()
+                target_type += f" {dst.identity_clause()}".rstrip()
+            cols.add_row(t.name, c.name, source_type, target_type, flag, c.note)
     console.print(cols)
     for fk in plan.foreign_keys:
         console.print(f"foreign key (created after the data): {fk.name}")

@@ -55,3 +55,16 @@ def test_promised_sql_server_mappings_hold():
     assert not broken, "SQL Server -> PostgreSQL mappings the project promises:\n" + "\n".join(
         broken
     )
+
+
+def test_plan_example_doc_is_generated_from_the_code():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    check = [sys.executable, str(root / "tools" / "example_plan.py"), "--check"]
+    assert subprocess.run(check, cwd=root).returncode == 0, "run tools/example_plan.py"
+    doc = (root / "docs" / "plan-stackoverflow-mssql-to-postgres.md").read_text()
+    assert "int IDENTITY(1,1)" in doc and "GENERATED ALWAYS AS IDENTITY" in doc
+    assert "nvarchar(max)" in doc and "TEXT" in doc and "uniqueidentifier" in doc
