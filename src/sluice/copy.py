@@ -122,7 +122,7 @@ def run_plan(
         reporter.start(t.name, t.rows)
 
     def progress(table: str, rows: int, nbytes: int) -> None:
-        reporter.advance(table, rows)
+        reporter.advance(table, rows, nbytes)
 
     def run(chunk) -> ChunkResult:
         result = copy_chunk(
@@ -140,7 +140,7 @@ def run_plan(
             with lock:
                 summaries[chunk.table].rows = published.rows
                 summaries[chunk.table].published = True
-            reporter.finish(chunk.table)
+            reporter.finish(chunk.table, published.rows)
         return result
 
     failures: list[str] = []

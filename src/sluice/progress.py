@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -23,6 +24,8 @@ class Reporter(AbstractContextManager["Reporter"]):
         self._totals: dict[str, int | None] = {}
         self._last_log: dict[str, float] = {}
         self._started: dict[str, float] = {}
+        self._bytes: dict[str, int] = {}
+        self._lock = threading.Lock()  # chunks of one table advance from several threads
 
     def __enter__(self) -> Reporter:
         if self.live:
@@ -40,7 +43,8 @@ class Reporter(AbstractContextManager["Reporter"]):
                 TextColumn("[bold]{task.description:<12}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]:>12}"),
+                TextColumn("{task.fields[mb]:>10}"),
+                TextColumn("{task.fields[rate]:>14}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
@@ -59,24 +63,33 @@ class Reporter(AbstractContextManager["Reporter"]):
 
     def start(self, name: str, total: int | None) -> None:
         self._counts[name] = 0
+        self._bytes[name] = 0
         self._totals[name] = total
         self._started[name] = self._last_log[name] = time.monotonic()
         if self._progress is not None:
-            self._tasks[name] = self._progress.add_task(name, total=total, rate="")
+            self._tasks[name] = self._progress.add_task(name, total=total, rate="", mb="")
         else:
             log.info("%s: started (%s rows expected)", name, "?" if total is None else total)
 
-    def advance(self, name: str, rows: int) -> None:
-        self._counts[name] += rows
-        now = time.monotonic()
-        rate = self._counts[name] / max(now - self._started[name], 1e-9)
-        if self._progress is not None:
-            self._progress.update(self._tasks[name], advance=rows, rate=f"{rate:,.0f} rows/s")
-        elif now - self._last_log[name] >= self.interval:
-            self._last_log[name] = now
-            log.info("%s: %s rows (%s rows/s)", name, f"{self._counts[name]:,}", f"{rate:,.0f}")
+    def advance(self, name: str, rows: int, nbytes: int = 0) -> None:
+        with self._lock:
+            self._counts[name] += rows
+            self._bytes[name] += nbytes
+            now = time.monotonic()
+            rate = self._counts[name] / max(now - self._started[name], 1e-9)
+            mb = f"{self._bytes[name] / 1e6:,.1f} MB"
+            if self._progress is not None:
+                task = self._tasks[name]
+                self._progress.update(task, advance=rows, rate=f"{rate:,.0f} rows/s", mb=mb)
+            elif now - self._last_log[name] >= self.interval:
+                self._last_log[name] = now
+                count = f"{self._counts[name]:,}"
+                log.info("%s: %s rows, %s (%s rows/s)", name, count, mb, f"{rate:,.0f}")
 
-    def finish(self, name: str) -> None:
+    def finish(self, name: str, rows: int | None = None) -> None:
+        """The table is done; `rows` (when known) replaces the running count."""
+        if rows is not None:
+            self._counts[name] = rows
         elapsed = time.monotonic() - self._started[name]
         if self._progress is not None:
             task = self._tasks[name]

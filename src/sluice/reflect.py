@@ -106,6 +106,7 @@ def _table(inspector, dialect, schema: str | None, name: str) -> Table:
             raise UnmappableType(name, info["name"], str(info["type"]), "neutral")
         identity = dialect.is_identity(info)
         columns.append(Column(info["name"], t, bool(info["nullable"]), identity=identity))
+    columns = dialect.refine_columns(inspector.bind, schema, name, columns)
     pk = inspector.get_pk_constraint(name, schema=schema) or {}
     key = tuple(pk.get("constrained_columns") or ())
     if dialect.rowid_key_is_identity and len(key) == 1:

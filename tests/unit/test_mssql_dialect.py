@@ -944,3 +944,25 @@ def test_publish_and_finish_issue_only_compiling_statements(monkeypatch):
     renames = [_rename(sql) for sql, _ in conn.log if sql.startswith("EXEC sp_rename")]
     assert ["IX_Posts_Owner", "INDEX"] in [r[1:] for r in renames]
     assert ["Posts", "OBJECT"] in [r[1:] for r in renames]
+
+
+def test_temporal_precision_comes_from_the_catalog():
+    """SQLAlchemy drops datetime2(n)'s n; sys.columns.scale restores it (query compiles)."""
+    import sqlglot
+
+    from sluice.dialects.mssql import PRECISION_SQL, apply_scales
+    from sluice.schema import Column
+    from sluice.types import Kind, SqlType
+
+    parsed = sqlglot.parse_one(PRECISION_SQL.replace(":obj", "'[dbo].[t]'"), read="tsql")
+    assert parsed.key == "select"
+    cols = [
+        Column("a", SqlType(Kind.DATETIME, precision=7)),
+        Column("b", SqlType(Kind.TIME, precision=7)),
+        Column("c", SqlType(Kind.DATETIME)),  # legacy datetime: no scale row
+        Column("d", SqlType(Kind.INTEGER)),
+    ]
+    got = apply_scales(cols, {"a": 3, "b": 0})
+    assert [c.type.precision for c in got] == [3, 0, None, None]
+    pg = get_dialect("postgresql")
+    assert pg.fidelity(got[0].type)[0] == "exact" and pg.render_type(got[0].type) == "TIMESTAMP(3)"

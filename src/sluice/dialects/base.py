@@ -116,6 +116,10 @@ class Dialect:
             return True
         return self.autoincrement_is_identity and info.get("autoincrement") is True
 
+    def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
+        """Fix what the SQLAlchemy inspector cannot see; one catalog query per table at most."""
+        return columns
+
     def url_schema(self, url: DbUrl) -> str | None:
         """The schema sluice reads and writes in this database."""
         return self.caps.default_schema

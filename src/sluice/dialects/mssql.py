@@ -46,6 +46,26 @@ TRANSIENT_NUMBERS = frozenset({
 })  # fmt: skip
 
 
+# Fractional-second digits of temporal columns, which the SQLAlchemy inspector drops.
+PRECISION_SQL = (
+    "SELECT c.name, c.scale FROM sys.columns AS c "
+    "JOIN sys.types AS t ON t.user_type_id = c.user_type_id "
+    "WHERE c.object_id = OBJECT_ID(:obj) AND t.name IN ('datetime2', 'time', 'datetimeoffset')"
+)
+
+
+def apply_scales(columns: list, scales: dict[str, int]) -> list:
+    """Columns with the catalog's fractional-second digits where it has them."""
+    from dataclasses import replace
+
+    out = []
+    for c in columns:
+        if c.name in scales and c.type.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME):
+            c = replace(c, type=replace(c.type, precision=scales[c.name]))
+        out.append(c)
+    return out
+
+
 class MssqlDialect(Dialect):
     name = "mssql"
     caps = Capabilities(
@@ -255,6 +275,16 @@ class MssqlDialect(Dialect):
             return True
         finally:
             conn.close()
+
+    def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
+        """SQLAlchemy reflects datetime2/time/datetimeoffset without their fractional digits;
+        sys.columns.scale has them, so datetime2(3) is not planned as 7 digits (and lossy)."""
+        import sqlalchemy as sa
+
+        with bind.connect() as conn:
+            rows = conn.execute(sa.text(PRECISION_SQL), {"obj": self.qualified(table, schema)})
+            scales = {name: int(scale) for name, scale in rows}
+        return apply_scales(columns, scales)
 
     # --- reading ------------------------------------------------------------------------------
     def select_range_sql(
