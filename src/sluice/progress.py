@@ -93,6 +93,8 @@ class Reporter(AbstractContextManager["Reporter"]):
         elapsed = time.monotonic() - self._started[name]
         if self._progress is not None:
             task = self._tasks[name]
-            self._progress.update(task, total=self._counts[name], completed=self._counts[name])
+            rate = f"{self._counts[name] / max(elapsed, 1e-9):,.0f} rows/s"
+            n = self._counts[name]
+            self._progress.update(task, total=n, completed=n, rate=rate)
         else:
             log.info("%s: done, %s rows in %.1fs", name, f"{self._counts[name]:,}", elapsed)
