@@ -117,6 +117,9 @@ def run_plan(
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
+    # Swaps run one at a time: two tables joined by a foreign key would otherwise each lock
+    # the other's table (dropping one drops the key that the other's swap also drops).
+    publishing = threading.Lock()
     remaining = {t.name: len(t.chunks) for t in plan.tables}
     for t in plan.tables:
         reporter.start(t.name, t.rows)
@@ -136,7 +139,8 @@ def run_plan(
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0
         if last:
-            published = publish_table(plan, chunk.table, target)
+            with publishing:
+                published = publish_table(plan, chunk.table, target)
             with lock:
                 summaries[chunk.table].rows = published.rows
                 summaries[chunk.table].published = True

@@ -213,7 +213,10 @@ class PostgresDialect(Dialect):
             "WHERE contype = 'f' AND confrelid = to_regclass(%s) AND conrelid <> confrelid",
             (self.qualified(table),),
         ).fetchall()
-        return [f"ALTER TABLE {owner} DROP CONSTRAINT {self.quote(name)}" for owner, name in rows]
+        return [
+            f"ALTER TABLE {owner} DROP CONSTRAINT IF EXISTS {self.quote(name)}"
+            for owner, name in rows
+        ]
 
     def add_foreign_key_sql(self, fk, name: str) -> list[str]:
         # NOT VALID adds the key without scanning; VALIDATE then checks rows without blocking
