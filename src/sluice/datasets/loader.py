@@ -41,7 +41,7 @@ def load_tables(
     conn = dialect.connect(target)
     results = []
     try:
-        existing = [t.name for t in tables if _exists(dialect, conn, t)]
+        existing = [t.name for t in tables if dialect.table_exists(conn, t.name)]
         if existing and not replace:
             raise ConfigError(
                 f"{target} already has table(s) {', '.join(existing)}; "
@@ -54,17 +54,6 @@ def load_tables(
     finally:
         conn.close()
     return results
-
-
-def _exists(dialect, conn, table: Table) -> bool:
-    cur = conn.cursor()
-    try:
-        cur.execute(f"SELECT 1 FROM {dialect.qualified(table)} WHERE 1 = 0")
-        ok = True
-    except Exception:
-        ok = False
-    conn.rollback()
-    return ok
 
 
 def _load_one(target: DbUrl, conn, table: Table, rows: Iterable[tuple], reporter, total) -> int:
@@ -118,7 +107,7 @@ def count_rows(target: DbUrl, tables: Sequence[Table]) -> dict[str, int | None]:
     counts: dict[str, int | None] = {}
     try:
         for table in tables:
-            if not _exists(dialect, conn, table):
+            if not dialect.table_exists(conn, table.name):
                 counts[table.name] = None
                 continue
             cur = conn.cursor()
