@@ -93,6 +93,8 @@ def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
     cur = conn.cursor()
     exists = dst.table_exists(conn, live.name)
+    for stmt in dst.publish_lock_sql():
+        cur.execute(stmt)
     if exists:
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
             cur.execute(stmt)

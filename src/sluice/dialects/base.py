@@ -272,6 +272,11 @@ class Dialect:
         stmts.append(f"ALTER TABLE {self.qualified(staging)} RENAME TO {self.quote(live.name)}")
         return stmts
 
+    def publish_lock_sql(self) -> list[str]:
+        """Statements opening a swap transaction that serialise swaps across processes (mapped
+        Airflow tasks publish in parallel; two tables joined by a key must not interleave)."""
+        return []
+
     def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
         return [
             f"ALTER TABLE {self.qualified(table)} RENAME CONSTRAINT {self.quote(old)} "

@@ -203,6 +203,10 @@ class PostgresDialect(Dialect):
             for block in data:
                 cp.write(block)
 
+    def publish_lock_sql(self) -> list[str]:
+        # a transaction-scoped advisory lock, released by the swap's commit or rollback
+        return ["SELECT pg_advisory_xact_lock(hashtext('sluice:publish'))"]
+
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
         old_name = self.qualified(old, table.schema)
         return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
