@@ -112,8 +112,13 @@ def run_plan(
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
     tune_allocator()
     prepare(plan, target)
+    decoded = any(not t.passthrough for t in plan.tables)
     transfer, channel_bytes = TransferOptions.for_budget(
-        options.memory_cap, options.workers, batch_rows=options.batch_rows, retries=options.retries
+        options.memory_cap,
+        options.workers,
+        decoded,
+        batch_rows=options.batch_rows,
+        retries=options.retries,
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()

@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 # writer derives from them (converted tuples, COPY buffers, INSERT text). The budget is
 # charged for both, so the cap bounds what really sits in memory, not half of it.
 DECODED_OVERHEAD = 2
-IN_HAND = 3
+# Batch-sized buffers a worker holds outside its channel. Raw bytes: the block being read and
+# the one being written. Decoded rows: also the driver's result set, the writer's converted
+# or escaped copies and the statement text built from them (measured, docs/benchmarks.md).
+IN_HAND_RAW = 3
+IN_HAND_DECODED = 6
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,21 @@ class TransferOptions:
     backoff: float = 0.5  # seconds before the first retry; doubles each time
 
     @classmethod
-    def for_budget(cls, memory_cap: int, workers: int, **kw) -> tuple[TransferOptions, int]:
+    def for_budget(
+        cls, memory_cap: int, workers: int, decoded: bool = True, **kw
+    ) -> tuple[TransferOptions, int]:
         """Options and the channel budget for one memory cap.
 
         Each worker holds up to IN_HAND batches outside its channel (one being fetched, one
-        being written, one regrouped by the writer); that much is set aside from the cap, and
-        the rest is what channels may buffer."""
-        per_batch = memory_cap // (4 * IN_HAND * max(1, workers))
+        being written, and for decoded rows the driver's and writer's copies); that much is set
+        aside from the cap, and the rest is what channels may buffer."""
+        in_hand = IN_HAND_DECODED if decoded else IN_HAND_RAW
+        per_batch = memory_cap // (4 * in_hand * max(1, workers))
         batch_bytes = max(64 << 10, min(8 << 20, per_batch))
-        channels = max(memory_cap // 2, memory_cap - IN_HAND * workers * batch_bytes)
+        # drivers buffer on their own too (libpq's COPY buffers, PyMySQL's packets): an
+        # allowance of an eighth of the cap, at most 16 MiB, is set aside for them
+        drivers = min(memory_cap // 8, 16 << 20)
+        channels = max(memory_cap // 4, memory_cap - in_hand * workers * batch_bytes - drivers)
         return cls(batch_bytes=batch_bytes, **kw), channels
 
 

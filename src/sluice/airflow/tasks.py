@@ -68,8 +68,10 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     tune_allocator()
     p = Plan.from_dict(plan_data)
     c = Chunk(**chunk)
-    options, channel_bytes = TransferOptions.for_budget(memory_cap or DEFAULT_MEMORY_CAP, 1)
-    result = copy_chunk(p.table(c.table), c, ends.source_url(), ends.target_url(),
+    tp = p.table(c.table)
+    cap = memory_cap or DEFAULT_MEMORY_CAP
+    options, channel_bytes = TransferOptions.for_budget(cap, 1, not tp.passthrough)
+    result = copy_chunk(tp, c, ends.source_url(), ends.target_url(),
                         ByteBudget(channel_bytes), options)  # fmt: skip
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
