@@ -1,0 +1,150 @@
+"""The StackOverflow replication DAGs, built from the small config below.
+
+Each DAG follows sluice's flow: plan -> prepare -> copy (mapped over key-range chunks, in the
+`stackoverflow_replication` pool) -> publish (mapped over tables) -> finish -> verify. Every
+task calls one function of `sluice.airflow.tasks`; connections are opened inside tasks only,
+so parsing this file touches no database. The engine of each side follows from its
+connection type.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, AssetAlias, Param, dag, task
+
+from sluice.airflow import tasks as sluice_tasks
+from sluice.airflow.callbacks import failure_callbacks
+from sluice.datasets.stackoverflow import TABLE_NAMES
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    dag_id: str
+    source: str  # Airflow connection ids
+    target: str
+    target_database: str | None = None  # created when missing (the connection may say master)
+    description: str = ""
+
+
+PIPELINES = (
+    Pipeline(
+        "replicate_stackoverflow_to_target",
+        "stackoverflow_source",
+        "stackoverflow_target",
+        target_database="stackoverflow_target",
+        description="StackOverflow2010: SQL Server -> SQL Server",
+    ),
+    Pipeline(
+        "replicate_stackoverflow_to_postgres",
+        "stackoverflow_source",
+        "stackoverflow_postgres_target",
+        description="StackOverflow2010: SQL Server -> PostgreSQL",
+    ),
+    Pipeline(
+        "replicate_stackoverflow_postgres_to_postgres",
+        "stackoverflow_postgres_source",
+        "stackoverflow_postgres_target",
+        description="StackOverflow2010: PostgreSQL -> PostgreSQL",
+    ),
+)
+
+POOL = "stackoverflow_replication"  # 16 slots, declared in airflow_settings.yaml
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=10),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+PARAMS = {
+    "tables": Param(
+        [], type="array", items={"type": "string"}, description="tables to copy; empty means all"
+    ),  # fmt: skip
+    "memory_cap_mib": Param(
+        128, type="integer", minimum=8, description="memory cap of each copy task, MiB"
+    ),  # fmt: skip
+    "chunk_rows": Param(250_000, type="integer", minimum=1, description="rows per chunk"),
+    "allow_lossy": Param(False, type="boolean", description="accept lossy type conversions"),
+}
+
+
+def table_assets(p: Pipeline) -> list[Asset]:
+    """One Asset per replicated table, named after the target connection."""
+    return [Asset(name=f"{p.target}.{t}", uri=f"sluice://{p.target}/{t}") for t in TABLE_NAMES]
+
+
+def build(p: Pipeline):
+    ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
+    published = AssetAlias(f"{p.dag_id}.published")
+
+    @dag(
+        dag_id=p.dag_id,
+        description=p.description,
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        params=PARAMS,
+        tags=["sluice", "stackoverflow", "replication"],
+        on_failure_callback=failure_callbacks(),
+        doc_md=__doc__,
+    )
+    def pipeline():
+        @task
+        def plan(params=None) -> dict:
+            return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
+                                     params["allow_lossy"])  # fmt: skip
+
+        @task
+        def prepare(plan_data: dict) -> None:
+            sluice_tasks.prepare_target(ends, plan_data)
+
+        @task
+        def chunks(plan_data: dict) -> list[dict]:
+            return sluice_tasks.chunk_list(plan_data)
+
+        @task(pool=POOL, map_index_template="{{ task.op_kwargs['chunk']['table'] }}")
+        def copy(chunk: dict, plan_data: dict, params=None) -> dict:
+            return sluice_tasks.copy_one_chunk(ends, plan_data, chunk,
+                                               params["memory_cap_mib"] << 20)  # fmt: skip
+
+        @task
+        def tables(plan_data: dict) -> list[str]:
+            return sluice_tasks.table_list(plan_data)
+
+        @task(outlets=[published])
+        def publish(table: str, plan_data: dict, outlet_events=None) -> dict:
+            result = sluice_tasks.publish(ends, plan_data, table)
+            asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
+            outlet_events[published].add(asset, extra={"rows": result["rows"]})
+            return result
+
+        @task
+        def finish(plan_data: dict) -> dict:
+            return sluice_tasks.finish_target(ends, plan_data)
+
+        @task
+        def verify(plan_data: dict) -> dict:
+            return sluice_tasks.verify_counts(ends, plan_data)
+
+        planned = plan()
+        copied = copy.partial(plan_data=planned).expand(chunk=chunks(planned))
+        prepare(planned) >> copied
+        done = publish.partial(plan_data=planned).expand(table=tables(planned))
+        copied >> done
+        finished = finish(planned)
+        done >> finished
+        finished >> verify(planned)
+
+    return pipeline()
+
+
+for _p in PIPELINES:
+    if _p.dag_id in os.environ.get("SLUICE_DISABLED_DAGS", "").split(","):
+        continue
+    globals()[_p.dag_id] = build(_p)
