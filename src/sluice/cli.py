@@ -111,20 +111,57 @@ def cmd_embedded(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The README's first command: a generated StackOverflow2010 in the embedded PostgreSQL."""
-    from sluice.datasets.loader import count_rows
+    """The README's first command: StackOverflow2010 generated into the embedded PostgreSQL,
+    replicated by the `replicate_stackoverflow_to_postgres` DAG through Airflow, verified."""
+    import importlib.util
+    import time
+
     from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
     from sluice.datasets.stackoverflow.generate import generate, row_counts
     from sluice.progress import Reporter
 
+    if importlib.util.find_spec("airflow") is None:
+        raise ConfigError("the demo runs a DAG: pip install 'sluice[airflow]' (make demo does)")
+    from sluice.airflow import local
+
     row_counts(args.scale)
-    target = embedded.start().with_database(DEFAULT_DATABASE)
-    print(f"embedded PostgreSQL: {target}")
+    server = embedded.start()
+    source = server.with_database(local.SOURCE_DB)
+    target = server.with_database(local.TARGET_DB)
+    print(f"embedded PostgreSQL: {server}")
     with Reporter() as reporter:
-        generate(target, args.scale, seed=args.seed, replace=True, reporter=reporter)
-    _print_counts(target, count_rows(target, [TABLES[t] for t in TABLE_NAMES]))
+        generate(source, args.scale, seed=args.seed, replace=True, reporter=reporter)
+    print("setting up Airflow in", local.airflow_home())
+    env = local.setup(server)
+    dag_id = "replicate_stackoverflow_to_postgres"
+    print(f"running DAG {dag_id} (stackoverflow_source -> stackoverflow_postgres_target) ...")
+    started = time.monotonic()
+    local.run_dag(env, dag_id)
+    print(f"DAG run succeeded in {time.monotonic() - started:.1f}s")
+    _print_comparison(source, target, [TABLES[t] for t in TABLE_NAMES])
     print("stop the embedded PostgreSQL with: .venv/bin/sluice embedded stop")
     return 0
+
+
+def _print_comparison(source: DbUrl, target: DbUrl, tables) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from sluice.datasets.loader import count_rows
+
+    src, dst = count_rows(source, tables), count_rows(target, tables)
+    grid = RichTable(title=f"{source.database} -> {target.database}")
+    for col in ("table", "source rows", "target rows", "verified"):
+        grid.add_column(col, justify="left" if col == "table" else "right")
+    for name in src:
+        ok = src[name] == dst[name]
+        grid.add_row(name, f"{src[name]:,}", f"{dst[name] or 0:,}", "yes" if ok else "[red]NO")
+    console = Console()
+    console.print(grid)
+    bad = [n for n in src if src[n] != dst[n]]
+    if bad:
+        raise SluiceError(f"verification failed: row counts differ for {', '.join(bad)}")
+    console.print(f"verification: all {len(src)} tables match (row counts)")
 
 
 # --- parser -----------------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""Run the replication DAGs on this machine, without Docker: an Airflow home under
+`.sluice/airflow`, connections pointing at the embedded PostgreSQL, the pool created.
+
+Used by `sluice demo` (one DAG run through Airflow's own `dag.test()` runner) and by
+`make airflow` (Airflow standalone: API server with the UI, scheduler, DAG processor).
+Every Airflow command runs in a child process, because Airflow reads its configuration when
+first imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sluice import embedded
+from sluice.errors import TerminalError
+from sluice.urls import DbUrl
+
+ROOT = Path(__file__).resolve().parents[3]
+SOURCE_DB = "stackoverflow_source"
+TARGET_DB = "stackoverflow_target"
+POOL = ("stackoverflow_replication", "16", "chunks copied at once by the replication DAGs")
+
+
+def airflow_home() -> Path:
+    return embedded.home() / "airflow"
+
+
+def connection_json(url: DbUrl) -> str:
+    u = url.url
+    return json.dumps({"conn_type": "postgres", "host": u.host or u.query.get("host"),
+                       "port": u.port, "login": u.username, "password": url.password,
+                       "schema": u.database})  # fmt: skip
+
+
+def environment(server: DbUrl) -> dict[str, str]:
+    """Airflow settings and connections for the embedded PostgreSQL.
+
+    `stackoverflow_source` (the seed's SQL Server source) and `stackoverflow_postgres_source`
+    both point at the generated source database; both targets at the target database."""
+    source = connection_json(server.with_database(SOURCE_DB))
+    target = connection_json(server.with_database(TARGET_DB))
+    home = airflow_home()
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW_CONN_STACKOVERFLOW_SOURCE": source,
+        "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_SOURCE": source,
+        "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_TARGET": target,
+        "AIRFLOW_CONN_STACKOVERFLOW_TARGET": target,
+    }
+
+
+def airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "airflow", *args]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if check and out.returncode != 0:
+        raise TerminalError(f"airflow {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+    return out
+
+
+def setup(server: DbUrl) -> dict[str, str]:
+    """Migrate Airflow's metadata database, write the admin password, create the pool."""
+    env = environment(server)
+    home = airflow_home()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "passwords.json").write_text(json.dumps({"admin": "admin"}))
+    airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", *POOL)
+    return env
+
+
+def run_dag(env: dict[str, str], dag_id: str, conf: dict | None = None) -> None:
+    """One run of `dag_id` through Airflow's dag.test() runner; raises when it fails."""
+    code = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"run = DagBag().dags[{dag_id!r}].test(run_conf=json.loads({json.dumps(conf or {})!r}))\n"
+        "sys.exit(0 if str(run.state).endswith(('success', 'SUCCESS')) else 1)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, text=True, capture_output=True)
+    log = airflow_home() / f"{dag_id}.log"
+    log.write_text(out.stdout + out.stderr)
+    if out.returncode != 0:
+        raise TerminalError(f"DAG {dag_id} failed; its log: {log}\n{out.stderr[-2000:]}")
