@@ -7,11 +7,12 @@ SCALE ?= 0.01
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: demo test lint format bench lock clean embedded-stop help
+.PHONY: demo test lint format bench lock clean embedded-stop help airflow
 
 help:
 	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)) into an embedded PostgreSQL and show it"
 	@echo "make test   - lint + the whole test suite"
+	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI :8080, admin/admin)"
 	@echo "make bench  - peak RSS and time of sluice copy at two scales (BENCH_SCALES=$(BENCH_SCALES))"
 	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
 	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
@@ -34,6 +35,11 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)
+
+# Airflow 3 standalone on the embedded PostgreSQL: UI http://localhost:8080 (admin/admin).
+# Stop with Ctrl-C, then `make embedded-stop`.
+airflow: $(STAMP)
+	$(BIN)/sluice airflow --scale $(SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dags bench tools

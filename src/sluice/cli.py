@@ -143,6 +143,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("airflow") is None:
+        raise ConfigError("needs Airflow: pip install 'sluice[airflow]' (make airflow does)")
+    from sluice.airflow import local
+
+    local.standalone(args.scale)
+    return 0  # not reached: the process became Airflow
+
+
 def _print_comparison(source: DbUrl, target: DbUrl, tables) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable
@@ -274,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--scale", type=_scale, default=0.01, help="1.0 = StackOverflow2010")
     demo.add_argument("--seed", type=int, default=2010)
+
+    af = _command(
+        sub,
+        "airflow",
+        cmd_airflow,
+        "start Airflow standalone on the embedded PostgreSQL: UI at http://localhost:8080",
+        "sluice airflow --scale 0.01",
+    )
+    af.add_argument("--scale", type=_scale, default=0.01, help="size of the generated source")
     return parser
 
 

@@ -44,8 +44,10 @@ def environment(server: DbUrl) -> dict[str, str]:
     source = connection_json(server.with_database(SOURCE_DB))
     target = connection_json(server.with_database(TARGET_DB))
     home = airflow_home()
+    bin_dir = str(Path(sys.executable).parent)  # standalone starts `airflow` subcommands by name
     return {
         **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -91,3 +93,30 @@ def run_dag(env: dict[str, str], dag_id: str, conf: dict | None = None) -> None:
     log.write_text(out.stdout + out.stderr)
     if out.returncode != 0:
         raise TerminalError(f"DAG {dag_id} failed; its log: {log}\n{out.stderr[-2000:]}")
+
+
+def ensure_source(server: DbUrl, scale: float) -> None:
+    """Generate the source dataset once; later calls reuse it."""
+    from sluice.datasets.loader import count_rows
+    from sluice.datasets.stackoverflow import TABLES
+    from sluice.datasets.stackoverflow.generate import generate, row_counts
+
+    source = server.with_database(SOURCE_DB)
+    try:
+        if count_rows(source, list(TABLES.values())) == row_counts(scale):
+            return
+    except TerminalError:
+        pass  # database missing: generate creates it
+    generate(source, scale, replace=True)
+
+
+def standalone(scale: float) -> None:
+    """Replace this process with `airflow standalone` (UI on http://localhost:8080)."""
+    server = embedded.start()
+    ensure_source(server, scale)
+    env = setup(server)
+    for dag_id in ("replicate_stackoverflow_to_target", "replicate_stackoverflow_to_postgres",
+                   "replicate_stackoverflow_postgres_to_postgres"):  # fmt: skip
+        airflow(env, "dags", "unpause", dag_id, check=False)  # registered on first parse
+    print("Airflow UI: http://localhost:8080  (user admin, password admin); Ctrl-C stops it")
+    os.execvpe(sys.executable, [sys.executable, "-m", "airflow", "standalone"], env)
