@@ -57,7 +57,7 @@ DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 3,
     "retry_delay": timedelta(seconds=10),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3.3 (True meant 2.0)
     "max_retry_delay": timedelta(minutes=10),
 }
 PARAMS = {

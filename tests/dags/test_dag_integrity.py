@@ -50,7 +50,7 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     assert copy.is_mapped and publish.is_mapped
     assert copy.partial_kwargs["pool"] == POOL
     assert copy.partial_kwargs["retries"] == 3
-    assert copy.partial_kwargs["retry_exponential_backoff"]
+    assert copy.partial_kwargs["retry_exponential_backoff"] == 2.0
     assert copy.partial_kwargs["max_retry_delay"] == timedelta(minutes=10)
 
     def downstream(task_id: str) -> set[str]:
