@@ -8,6 +8,7 @@ import re
 import sys
 
 from sluice import embedded
+from sluice.cli import _tables
 from sluice.errors import ConfigError
 from sluice.urls import DbUrl, from_env
 
@@ -65,10 +66,6 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
                    help="rows per key-range chunk (250000)")  # fmt: skip
     p.add_argument("--allow-lossy", action="store_true",
                    help="accept conversions the plan flags as lossy")  # fmt: skip
-
-
-def _tables(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

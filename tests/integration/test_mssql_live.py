@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from tests.integration.test_copy_stackoverflow import canonical
 
 from sluice.copy import CopyOptions, copy_database
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
@@ -68,16 +69,6 @@ def mssql_source(mssql_server) -> Iterator[DbUrl]:
 @pytest.fixture
 def mssql_db(mssql_server) -> Iterator[DbUrl]:
     yield from _fresh_mssql(mssql_server, "sluice_test")
-
-
-def canonical(v) -> str:
-    if v is None:
-        return "\\N"
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    if isinstance(v, (dt.datetime, dt.date, dt.time)):
-        return v.isoformat()
-    return str(v)
 
 
 def digest(url: DbUrl, table: str) -> tuple[int, str]:
