@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
 from sluice.errors import SluiceError, TerminalError, TransientError
+from sluice.memory import release_free_memory
 from sluice.plan import Chunk, TablePlan
 from sluice.staging import staging_table
 from sluice.urls import DbUrl, redact_all
@@ -124,6 +125,7 @@ def _attempt(tp, chunk, source, target, budget, options, progress) -> tuple[int,
         reader.join()
         return counted["rows"], counted["bytes"]
     finally:
+        release_free_memory()
         for conn in (src_conn, dst_conn):
             if conn is not None:
                 # closing a broken connection must not hide the real error
