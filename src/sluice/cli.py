@@ -21,13 +21,14 @@ log = logging.getLogger("sluice")
 DEFAULT_DATABASE = "stackoverflow2010"
 
 
-def resolve_target(given: str | None, *, database: str = DEFAULT_DATABASE) -> DbUrl:
-    """Flag, else $SLUICE_TARGET_URL, else the embedded PostgreSQL (started when needed)."""
-    text = from_env("SLUICE_TARGET_URL", given)
+def resolve_url(given: str | None, env: str, database: str) -> DbUrl:
+    """Flag, else the environment variable `env`, else `database` on the embedded PostgreSQL
+    (started when needed). One precedence for every command."""
+    text = from_env(env, given)
     if text:
         return DbUrl.parse(text)
     url = embedded.start().with_database(database)
-    log.info("no --target given: using the embedded PostgreSQL, database %r", database)
+    log.info("no URL given (nor $%s): using the embedded PostgreSQL, database %r", env, database)
     return url
 
 
@@ -60,7 +61,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sluice.progress import Reporter
 
     row_counts(args.scale)  # validate before touching any database
-    target = resolve_target(args.target)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_DATABASE)
     with Reporter() as reporter:
         results = generate(
             target,
@@ -80,7 +81,7 @@ def cmd_import_dump(args: argparse.Namespace) -> int:
     from sluice.datasets.stackoverflow.dump import import_dump
     from sluice.progress import Reporter
 
-    target = resolve_target(args.target)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_DATABASE)
     with Reporter() as reporter:
         results = import_dump(
             args.directory,
@@ -330,4 +331,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["main", "build_parser", "ConfigError"]
+__all__ = ["main", "build_parser"]

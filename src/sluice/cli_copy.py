@@ -7,10 +7,8 @@ import json
 import re
 import sys
 
-from sluice import embedded
-from sluice.cli import _tables
+from sluice.cli import _tables, resolve_url
 from sluice.errors import ConfigError
-from sluice.urls import DbUrl, from_env
 
 DEFAULT_SOURCE_DB = "stackoverflow2010"
 DEFAULT_TARGET_DB = "stackoverflow_target"
@@ -39,13 +37,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def resolve(flag: str | None, env: str, default_db: str) -> DbUrl:
-    text = from_env(env, flag)
-    if text:
-        return DbUrl.parse(text)
-    return embedded.start().with_database(default_db)
-
-
 def add_endpoints(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
@@ -71,8 +62,8 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from sluice.plan import build_plan
 
-    source = resolve(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
-    target = resolve(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
     plan = build_plan(source, target, tables=_tables(args.tables), chunk_rows=args.chunk_rows)
     if args.json:
         print(plan.to_json())
@@ -121,8 +112,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
     from sluice.copy import CopyOptions, copy_database
     from sluice.progress import Reporter
 
-    source = resolve(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
-    target = resolve(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
     if source.render_secret() == target.render_secret():
         raise ConfigError("source and target are the same database")
     options = CopyOptions(
