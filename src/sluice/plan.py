@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sluice.dialects import get_dialect
@@ -251,9 +251,3 @@ def _chunks(table: Table, lo: Any, hi: Any, rows: int, chunk_rows: int) -> tuple
     bounds = [lo - 1 + i * step for i in range(1, n) if lo - 1 + i * step < hi]
     edges: list[int | None] = [None, *bounds, None]
     return tuple(Chunk(table.name, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1))
-
-
-def with_tables(plan: Plan, names: Sequence[str]) -> Plan:
-    """The same plan restricted to `names` (order kept)."""
-    keep = set(names)
-    return replace(plan, tables=tuple(t for t in plan.tables if t.name in keep))

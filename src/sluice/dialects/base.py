@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from sluice.errors import SluiceError, TerminalError, TransientError
@@ -35,13 +34,6 @@ class Capabilities:
     # Build the primary key after the bulk load (faster); False where the engine cannot add it
     # later (SQLite) or needs it up front (MySQL: an AUTO_INCREMENT column must be a key).
     key_after_load: bool = True
-
-
-def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """Lists of at most `size` items: the only place rows are held together."""
-    it = iter(rows)
-    while batch := list(islice(it, size)):
-        yield batch
 
 
 def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
