@@ -1,10 +1,11 @@
 """The StackOverflow replication DAGs, built from the small config below.
 
 Each DAG follows sluice's flow: plan -> prepare -> copy (mapped over key-range chunks, in the
-`stackoverflow_replication` pool) -> publish (mapped over tables) -> finish -> verify. Every
-task calls one function of `sluice.airflow.tasks`; connections are opened inside tasks only,
-so parsing this file touches no database. The engine of each side follows from its
-connection type.
+`stackoverflow_replication` pool) -> publish (mapped over tables) -> finish -> verify
+(checksums per key range and data-quality checks; each table's Asset then gets an event
+carrying its figures). Every task calls one function of `sluice.airflow.tasks`; connections
+are opened inside tasks only, so parsing this file touches no database. The engine of each
+side follows from its connection type.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, AssetAlias, Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from sluice.airflow import tasks as sluice_tasks
 from sluice.airflow.callbacks import failure_callbacks
 from sluice.datasets.stackoverflow import TABLE_NAMES
+from sluice.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def table_assets(p: Pipeline) -> list[Asset]:
 
 def build(p: Pipeline):
     ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
-    published = AssetAlias(f"{p.dag_id}.published")
+    verified = AssetAlias(f"{p.dag_id}.verified")
 
     @dag(
         dag_id=p.dag_id,
@@ -117,20 +120,24 @@ def build(p: Pipeline):
         def tables(plan_data: dict) -> list[str]:
             return sluice_tasks.table_list(plan_data)
 
-        @task(outlets=[published])
-        def publish(table: str, plan_data: dict, outlet_events=None) -> dict:
-            result = sluice_tasks.publish(ends, plan_data, table)
-            asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
-            outlet_events[published].add(asset, extra={"rows": result["rows"]})
-            return result
+        @task
+        def publish(table: str, plan_data: dict) -> dict:
+            return sluice_tasks.publish(ends, plan_data, table)
 
         @task
         def finish(plan_data: dict) -> dict:
             return sluice_tasks.finish_target(ends, plan_data)
 
-        @task
-        def verify(plan_data: dict) -> dict:
-            return sluice_tasks.verify_counts(ends, plan_data)
+        @task(outlets=[verified])
+        def verify(plan_data: dict, dag_run=None, outlet_events=None) -> dict:
+            try:
+                headline = sluice_tasks.verify_replica(ends, plan_data, p.dag_id, dag_run.run_id)
+            except DataError as exc:  # a differing replica stays different: no retries
+                raise AirflowFailException(str(exc)) from None
+            for table, figures in headline["tables"].items():
+                asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
+                outlet_events[verified].add(asset, extra=figures)
+            return headline
 
         planned = plan()
         copied = copy.partial(plan_data=planned).expand(chunk=chunks(planned))

@@ -276,6 +276,27 @@ def build_parser() -> argparse.ArgumentParser:
     cli_copy.add_endpoints(cp)
     cli_copy.add_copy_options(cp)
     cp.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
+    cp.add_argument("--verify", action="store_true",
+                    help="verify checksums per key range right after publishing")  # fmt: skip
+    from sluice import cli_verify
+
+    cli_verify.add_verify_options(cp, prefix="verify-")
+
+    ver = _command(
+        sub,
+        "verify",
+        cli_verify.cmd_verify,
+        "prove a replica: row counts and canonical checksums per key range, data-quality checks",
+        "sluice verify --source postgresql://pg/src --target postgresql://pg/dst --html v.html",
+    )
+    cli_copy.add_endpoints(ver)
+    ver.add_argument("--workers", type=cli_copy._positive, default=4,
+                     help="key ranges verified at once (4)")  # fmt: skip
+    ver.add_argument("--memory-cap", type=cli_copy.parse_size, default="128MiB",
+                     help="with --repair: the copy's memory cap (128MiB)")  # fmt: skip
+    cli_verify.add_verify_options(ver)
+    ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")
 
     demo = _command(
         sub,

@@ -131,7 +131,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
             json.dump(summary_dict(result), fh, indent=2)
     for failure in result.failures:
         print(f"error: {failure}", file=sys.stderr)
-    return 0 if result.ok else 1
+    if not result.ok:
+        return 1
+    if args.verify or args.repair:
+        from sluice.cli_verify import verify_and_report, verify_options
+
+        checks = verify_options(args, args.workers)
+        return verify_and_report(source, target, checks, args.repair, options, args.report)
+    return 0
 
 
 def summary_dict(result) -> dict:

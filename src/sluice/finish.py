@@ -9,10 +9,11 @@ key is left unvalidated rather than failing the whole run blindly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sluice.dialects import get_dialect
-from sluice.plan import Plan
+from sluice.plan import Plan, TablePlan
 from sluice.schema import ForeignKey
 from sluice.staging import live_table
 from sluice.urls import DbUrl, redact_all
@@ -29,27 +30,33 @@ class FinishResult:
 def finish(plan: Plan, target: DbUrl) -> FinishResult:
     dst = get_dialect(target.engine)
     conn = dst.connect(target)
-    identities: dict[str, int] = {}
     orphans: dict[str, int] = {}
     try:
-        cur = conn.cursor()
-        for tp in plan.tables:
-            col = tp.table.identity
-            if col is None:
-                continue
-            live = live_table(dst, tp.table)
-            cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
-            top = cur.fetchone()[0]
-            next_value = (top or 0) + 1
-            for stmt in dst.align_identity_sql(live, next_value):
-                cur.execute(stmt)
-            conn.commit()
-            identities[tp.name] = next_value
+        identities = align_identities(dst, conn, plan.tables)
         for fk in plan.foreign_keys:
             orphans[fk.name] = _add_foreign_key(dst, conn, fk)
     finally:
         conn.close()
     return FinishResult(identities, orphans)
+
+
+def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
+    """Make each identity's next value max(key) + 1; returns table -> next value."""
+    identities: dict[str, int] = {}
+    cur = conn.cursor()
+    for tp in tables:
+        col = tp.table.identity
+        if col is None:
+            continue
+        live = live_table(dst, tp.table)
+        cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
+        top = cur.fetchone()[0]
+        next_value = (top or 0) + 1
+        for stmt in dst.align_identity_sql(live, next_value):
+            cur.execute(stmt)
+        conn.commit()
+        identities[tp.name] = next_value
+    return identities
 
 
 def count_orphans(dst, conn, fk: ForeignKey) -> int:

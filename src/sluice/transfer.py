@@ -21,6 +21,7 @@ from sluice.dialects import get_dialect
 from sluice.errors import SluiceError, TerminalError, TransientError
 from sluice.memory import release_free_memory
 from sluice.plan import Chunk, TablePlan
+from sluice.schema import Table
 from sluice.staging import staging_table
 from sluice.urls import DbUrl, redact_all
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # A decoded batch costs about twice its Python size while written: the rows, plus what the
 # writer derives from them (converted tuples, COPY buffers, INSERT text). The budget is
 # charged for both, so the cap bounds what really sits in memory, not half of it.
-DECODED_OVERHEAD = 2
+DECODED_OVERHEAD = 3
 # Batch-sized buffers a worker holds outside its channel. Raw bytes: the block being read and
 # the one being written. Decoded rows: also the driver's result set, the writer's converted
 # or escaped copies and the statement text built from them (measured, docs/benchmarks.md).
@@ -80,12 +81,14 @@ def copy_chunk(
     budget: ByteBudget,
     options: TransferOptions = TransferOptions(),
     progress: Callable[[str, int, int], None] | None = None,
+    into: Table | None = None,
 ) -> ChunkResult:
-    """Copy `chunk` of `tp` into its staging table, retrying transient failures."""
+    """Copy `chunk` of `tp` into its staging table (or `into`: a repair writes the live table,
+    replacing the range in one transaction), retrying transient failures."""
     started = time.monotonic()
     for attempt in range(1, options.retries + 2):
         try:
-            rows, nbytes = _attempt(tp, chunk, source, target, budget, options, progress)
+            rows, nbytes = _attempt(tp, chunk, source, target, budget, options, progress, into)
             return ChunkResult(chunk, rows, nbytes, attempt, time.monotonic() - started)
         except TransientError as exc:
             if attempt > options.retries:
@@ -100,9 +103,9 @@ def copy_chunk(
     raise AssertionError("unreachable")
 
 
-def _attempt(tp, chunk, source, target, budget, options, progress) -> tuple[int, int]:
+def _attempt(tp, chunk, source, target, budget, options, progress, into) -> tuple[int, int]:
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    stage = staging_table(dst, tp.table)
+    stage = into or staging_table(dst, tp.table)
     src_conn = dst_conn = None
     channel = Channel(budget)
     counted = {"rows": 0, "bytes": 0}
@@ -159,7 +162,7 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
                 channel.put(bytes(pending), len(pending))
                 counted["bytes"] += len(pending)
         else:
-            convert = _converter(src.decode_converters(tp.table))
+            convert = converter(src.decode_converters(tp.table))
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
             rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch)
             for batch, size in _sized(rows, options, fetch):
@@ -216,7 +219,7 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
 
         dst.raw_write(conn, stage, blocks())
     else:
-        convert = _converter(dst.encode_converters(tp.table))
+        convert = converter(dst.encode_converters(tp.table))
 
         def rows() -> Iterator[tuple]:
             for batch in channel:
@@ -233,7 +236,7 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
     conn.commit()
 
 
-def _converter(funcs) -> Callable[[tuple], tuple] | None:
+def converter(funcs) -> Callable[[tuple], tuple] | None:
     """One function applying per-column converters, or None when no column needs one."""
     if not any(funcs):
         return None

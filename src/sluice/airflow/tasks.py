@@ -5,19 +5,21 @@ these summaries only, never rows and never secrets (plans hold masked URLs)."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from sluice.airflow.connections import url_for
 from sluice.buffer import ByteBudget
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
-from sluice.datasets.loader import count_rows
 from sluice.errors import DataError
 from sluice.finish import finish
 from sluice.memory import tune_allocator
 from sluice.plan import Chunk, Plan, build_plan
 from sluice.publish import prepare, publish_table
 from sluice.transfer import TransferOptions, copy_chunk
+from sluice.verify import VerifyOptions, verify_database
+from sluice.verify_report import summary_lines, write_report
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +90,48 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
     return {"identities": result.identities, "orphans": result.orphans}
 
 
-def verify_counts(ends: Endpoints, plan_data: dict) -> dict:
-    """Row counts per table, source against target; raises when any differs."""
+def report_dir() -> Path:
+    """Where verify tasks write their reports: $SLUICE_REPORT_DIR, else under AIRFLOW_HOME."""
+    given = os.environ.get("SLUICE_REPORT_DIR")
+    if given:
+        return Path(given)
+    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
+
+
+def verify_replica(ends: Endpoints, plan_data: dict, dag_id: str, run_id: str) -> dict:
+    """Checksums per key range and data-quality checks; the JSON and HTML reports go to
+    `report_dir()/<dag_id>/` (the run's and `latest.*`), a readable summary to the log.
+
+    Returns the headline figures per table (small: they go to XCom and to the table Assets);
+    raises after writing the reports when any range differs or an error-severity check fails."""
     p = Plan.from_dict(plan_data)
-    tables = [t.table for t in p.tables]
-    src = count_rows(ends.source_url(), tables)
-    dst = count_rows(ends.target_url(), tables)
-    report: dict[str, Any] = {
-        name: {"source": src[name], "target": dst[name], "match": src[name] == dst[name]}
-        for name in src
-    }
-    for name, r in report.items():
-        log.info("verify %-12s source %12s  target %12s  %s", name, r["source"], r["target"],
-                 "ok" if r["match"] else "MISMATCH")  # fmt: skip
-    bad = [n for n, r in report.items() if not r["match"]]
-    if bad:
-        raise DataError(bad[0], None, None, f"row counts differ for {', '.join(bad)}")
-    return report
+    options = VerifyOptions(tables=[t.name for t in p.tables])
+    report = verify_database(ends.source_url(), ends.target_url(), options)
+    data = report.to_dict()
+    folder = report_dir() / dag_id
+    safe_run = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+    written = []
+    for name in (f"{safe_run}.json", f"{safe_run}.html", "latest.json", "latest.html"):
+        write_report(data, folder / name)
+        written.append(str(folder / name))
+    for line in summary_lines(data):
+        log.info("%s", line)
+    log.info("reports: %s", ", ".join(written[:2]))
+    headline = {"ok": report.ok, "report": written[0], "tables": {}}
+    for t in report.tables:
+        failing = [c for c in t.checks if not c.passed]
+        headline["tables"][t.name] = {
+            "rows": t.target_rows,
+            "source_rows": t.source_rows,
+            "verified": t.ok,
+            "method": t.method,
+            "ranges": len(t.ranges),
+            "matching_ranges": len(t.ranges) - len(t.mismatches),
+            "checks_passed": len(t.checks) - len(failing),
+            "checks_failed": len(failing),
+        }
+    if not report.ok:
+        bad = [t.name for t in report.tables if not t.ok]
+        message = f"verification failed for {', '.join(bad)}; report {written[0]}"
+        raise DataError(bad[0], None, None, message)
+    return headline

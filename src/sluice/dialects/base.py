@@ -66,6 +66,7 @@ class Dialect:
     autoincrement_is_identity = False  # MySQL reports AUTO_INCREMENT only as autoincrement
     rowid_key_is_identity = False  # SQLite: an INTEGER PRIMARY KEY generates its values
     raw_copy_format: str | None = None  # engines sharing a raw format pass bytes through
+    native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
     fidelity_notes: dict[Any, tuple[str, str]] = {}
 
@@ -243,6 +244,11 @@ class Dialect:
         cur.execute(sql, self.bind(params))
         while batch := cur.fetchmany(int(fetch)):
             yield [tuple(r) for r in batch]
+
+    def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
+        """Session setup, then one query returning (row count, digest sum) of a key range,
+        computed by the server. Only for `native_digest` engines; see sluice.verify."""
+        raise NotImplementedError(f"{self.name} has no server-side range digest")
 
     def decode_converters(self, table: Table) -> list[Converter | None]:
         """Per-column functions turning this driver's values into sluice's canonical values."""
