@@ -27,9 +27,11 @@ from sluice.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
 
-# A decoded batch costs about twice its Python size while written: the rows, plus what the
-# writer derives from them (converted tuples, COPY buffers, INSERT text). The budget is
-# charged for both, so the cap bounds what really sits in memory, not half of it.
+# A decoded batch costs about three times its Python size in resident memory: the rows, what
+# the writer derives from them (converted tuples, COPY buffers, INSERT text), and the heap
+# fragmentation millions of small short-lived objects leave behind. The budget is charged
+# for all of it, so the cap bounds resident memory, not a third of it (measured with memray
+# and peak RSS, docs/benchmarks.md: charging 2x let the decoded path reach cap + 25 MiB).
 DECODED_OVERHEAD = 3
 # Batch-sized buffers a worker holds outside its channel. Raw bytes: the block being read and
 # the one being written. Decoded rows: also the driver's result set, the writer's converted

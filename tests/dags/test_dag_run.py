@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -36,7 +37,8 @@ def connection(url) -> str:
 def airflow_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-home")
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags")}  # fmt: skip
+           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "SLUICE_REPORT_DIR": str(home / "reports")}  # fmt: skip
     migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
     out = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -63,6 +65,34 @@ def test_postgres_to_postgres_dag_twice(airflow_env, pg_server):
         assert {t: digest(target, t) for t in TABLE_NAMES} == expected
         run_dag(airflow_env, source, target, {"chunk_rows": 3000})  # other chunks, same data
         assert {t: digest(target, t) for t in TABLE_NAMES} == expected
+        assert_verified(airflow_env, runs=2)
     finally:
         next(src_gen, None)
         next(dst_gen, None)
+
+
+def assert_verified(env: dict, runs: int) -> None:
+    """The verify task wrote its reports and gave every table Asset an event with its figures."""
+    folder = os.path.join(env["SLUICE_REPORT_DIR"], DAG_ID)
+    with open(os.path.join(folder, "latest.json"), encoding="utf-8") as fh:
+        report = json.load(fh)
+    assert report["ok"] and {t["table"] for t in report["tables"]} == set(TABLE_NAMES)
+    assert all(t["method"] == "native" and t["ok"] for t in report["tables"])
+    assert os.path.exists(os.path.join(folder, "latest.html"))
+    assert len([f for f in os.listdir(folder) if f.endswith(".json")]) == runs + 1  # + latest
+    db = sqlite3.connect(os.path.join(env["AIRFLOW_HOME"], "airflow.db"))
+    try:
+        events = db.execute(
+            "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+        ).fetchall()
+    finally:
+        db.close()
+    latest: dict[str, dict] = {}
+    for uri, extra in events:
+        latest[uri] = json.loads(extra)
+    expected = row_counts(SCALE)
+    for table in TABLE_NAMES:
+        figures = latest[f"sluice://stackoverflow_postgres_target/{table}"]
+        assert figures["verified"] is True and figures["rows"] == expected[table], table
+        assert figures["matching_ranges"] == figures["ranges"] >= 1
+    assert len(events) == runs * len(TABLE_NAMES)

@@ -42,7 +42,7 @@ def digest(url, table: str) -> tuple[int, str]:
     conn = d.connect(url)
     try:
         h, n = hashlib.sha256(), 0
-        decode = transfer._converter(d.decode_converters(t)) or tuple
+        decode = transfer.converter(d.decode_converters(t)) or tuple
         for batch in d.read_range(conn, t, None, None, 5000):
             for row in batch:
                 h.update("|".join(canonical(v) for v in decode(row)).encode())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +91,12 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
     return {"identities": result.identities, "orphans": result.orphans}
 
 
-def report_dir() -> Path:
+def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """Where verify tasks write their reports: $SLUICE_REPORT_DIR, else under AIRFLOW_HOME."""
-    given = os.environ.get("SLUICE_REPORT_DIR")
+    given = environ.get("SLUICE_REPORT_DIR")
     if given:
         return Path(given)
-    return Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
+    return Path(environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
 
 
 def verify_replica(ends: Endpoints, plan_data: dict, dag_id: str, run_id: str) -> dict:
