@@ -9,7 +9,8 @@ from the plan, never the Python type alone:
 
 - integers and booleans by value (`1`, `0`); decimals and money by value, normalised
   (trailing zeros dropped, no exponent, full precision); floats by exact value
-  (`repr`, which round-trips every double; -0.0 is 0.0, NaN is NaN)
+  (`repr`, which round-trips every double; a real as the 4-byte float it holds; -0.0 is
+  0.0, NaN is NaN)
 - text by exact code points (no trimming, no normalisation; `char(n)` alone drops the
   pad spaces SQL adds, since engines differ on returning them)
 - dates, times and naive datetimes as ISO 8601 with microseconds; datetimes with an
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import struct
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, timezone
@@ -66,6 +68,17 @@ def _float(v) -> str:
     if math.isnan(f):
         return "nan"
     return repr(f)
+
+
+def _float4(v) -> str:
+    """A real is a 4-byte float: drivers widen it to a double in different ways (psycopg
+    exactly, MySQL through its shortest decimal text), so compare the float it denotes."""
+    f = float(v)
+    try:
+        f = struct.unpack("f", struct.pack("f", f))[0]
+    except OverflowError:  # beyond float4 range: not a float4 at all, keep the double
+        pass
+    return _float(f)
 
 
 def _text(v) -> str:
@@ -146,7 +159,7 @@ _BY_KIND: dict[Kind, Encoder] = {
     Kind.BIGINT: _integer,
     Kind.DECIMAL: _decimal,
     Kind.MONEY: _decimal,
-    Kind.REAL: _float,
+    Kind.REAL: _float4,
     Kind.DOUBLE: _float,
     Kind.STRING: _text,
     Kind.BINARY: _binary,

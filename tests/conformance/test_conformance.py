@@ -28,6 +28,7 @@ from sluice.plan import build_plan
 from sluice.schema import Column, Table
 from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl
+from sluice.verify import VerifyOptions, verify_database
 from tests.conformance.cases import (
     BULK_CASES,
     CASES,
@@ -327,6 +328,17 @@ def test_copy_preserves_values(dbs: Dbs, case: Case):
             assert len(chunks) > 1, f"{dbs.label} {t.name!r}: expected several chunks"
         problems += mismatches(dbs.label, dbs.target, t, expected, actual)
     assert not problems, f"{len(problems)} value(s) differ:\n" + "\n".join(problems[:30])
+    # and verification agrees: both sides' values encode canonically to the same digests
+    # (client-side canonical encoding, and the server-side digest where the pair has one)
+    names = [t.name for t in case.tables]
+    for native in (False, True):
+        verify = VerifyOptions(tables=names, chunk_rows=case.chunk_rows, rows=True,
+                               checks=False, native=native)  # fmt: skip
+        report = verify_database(dbs.source_url, dbs.target_url, verify)
+        assert report.ok, f"{dbs.label} {case.id}: verify (native={native}): " + "; ".join(
+            f"{r.chunk.label} changed {r.changed} missing {r.missing} extra {r.extra}"
+            for t in report.tables for r in t.mismatches
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(
