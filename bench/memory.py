@@ -60,8 +60,11 @@ def main() -> None:
     ap.add_argument("--scales", default="0.01,0.1")
     ap.add_argument("--memory-cap", default="128MiB")
     ap.add_argument("--workers", default="4")
-    ap.add_argument("--chunk-rows", default="250000",
-                    help="the same chunking at every scale isolates the effect of table size")
+    ap.add_argument(
+        "--chunk-rows",
+        default="250000",
+        help="the same chunking at every scale isolates the effect of table size",
+    )
     ap.add_argument("--decoded-only", action="store_true", help="skip the passthrough path")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
     args = ap.parse_args()

@@ -18,11 +18,12 @@ from the plan, never the Python type alone:
 - binary and rowversion as hex; UUIDs lower-case; JSON re-serialised with sorted keys
 - NULL is distinct from every value, including the empty string
 
-Each value is length-prefixed, so no two different rows share an encoding.
+Values of free-text kinds are length-prefixed, so no two different rows share an encoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -74,10 +75,8 @@ def _float4(v) -> str:
     """A real is a 4-byte float: drivers widen it to a double in different ways (psycopg
     exactly, MySQL through its shortest decimal text), so compare the float it denotes."""
     f = float(v)
-    try:
+    with contextlib.suppress(OverflowError):  # beyond float4 range: keep the double
         f = struct.unpack("f", struct.pack("f", f))[0]
-    except OverflowError:  # beyond float4 range: not a float4 at all, keep the double
-        pass
     return _float(f)
 
 
@@ -185,22 +184,29 @@ def encode_value(t: SqlType, value: object) -> str:
     return _NULL if value is None else value_encoder(t)(value)
 
 
+# kinds whose text can hold any character: their values carry a length prefix; the others
+# encode to a fixed vocabulary (digits, ISO dates, hex, ...) that never holds "|" or "~"
+_FREE_TEXT = (Kind.STRING, Kind.XML, Kind.JSON)
+
+
+def _prefixed(enc: Encoder) -> Encoder:
+    def part(v) -> str:
+        s = enc(v)
+        return f"{len(s)}:{s}"
+
+    return part
+
+
 def row_encoder(types: Sequence[SqlType]) -> Callable[[tuple], bytes]:
     """A function from one row (values in column order) to its canonical bytes."""
-    encoders = [value_encoder(t) for t in types]
-    pairs = list(enumerate(encoders))
+    parts = [
+        _prefixed(value_encoder(t)) if t.kind in _FREE_TEXT else value_encoder(t) for t in types
+    ]
 
     def encode(row: tuple) -> bytes:
-        parts = []
-        for i, enc in pairs:
-            v = row[i]
-            if v is None:
-                parts.append(_NULL)
-            else:
-                s = enc(v)
-                parts.append(f"{len(s)}:{s}")
+        text = "|".join([_NULL if v is None else p(v) for p, v in zip(parts, row)])
         # surrogatepass: an unpaired UTF-16 surrogate from SQL Server still hashes, as itself
-        return "|".join(parts).encode("utf-8", "surrogatepass")
+        return text.encode("utf-8", "surrogatepass")
 
     return encode
 

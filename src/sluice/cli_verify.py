@@ -21,6 +21,8 @@ def add_verify_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--checks", metavar="FILE",
                    help="data-quality rules (JSON or YAML); default: shipped rules")  # fmt: skip
     p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
+    p.add_argument("--canonical", action="store_true",
+                   help="always digest client-side, even where the servers could")  # fmt: skip
     p.add_argument("--report", metavar="FILE", action="append", default=[],
                    help="write the report to FILE: .json, .md or .html (repeatable)")  # fmt: skip
 
@@ -35,6 +37,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         chunk_rows=args.verify_chunk_rows,
         rows=args.rows,
         checks=not args.no_checks,
+        native=not args.canonical,
         quality=load_rules(args.checks) if args.checks else None,
     )
 

@@ -115,7 +115,7 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into) -> tupl
         src_conn = _guard(src, tp, chunk, lambda: src.connect(source))
         dst_conn = _guard(dst, tp, chunk, lambda: dst.connect(target))
         reader = threading.Thread(
-            target=_read, args=(src, src_conn, tp, chunk, channel, options, counted),
+            target=_read, args=(src, src_conn, tp, chunk, channel, options, counted, progress),
             name=f"read-{chunk.label}", daemon=True,
         )  # fmt: skip
         reader.start()
@@ -150,7 +150,8 @@ def _guard(dialect, tp: TablePlan, chunk: Chunk, fn):
         raise kind(f"{chunk.label}: {message}") from None
 
 
-def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted) -> None:
+def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted,
+          progress) -> None:  # fmt: skip
     try:
         if tp.passthrough:
             pending = bytearray()
@@ -173,6 +174,8 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
                 channel.put(batch, size * DECODED_OVERHEAD)
                 counted["rows"] += len(batch)
                 counted["bytes"] += size
+                if progress:  # bytes as read (the writer reports rows as written)
+                    progress(tp.name, 0, size)
         conn.rollback()  # a read-only transaction: nothing to keep
         channel.close()
     except ChannelClosed:

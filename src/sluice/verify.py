@@ -36,7 +36,7 @@ from sluice.urls import DbUrl, redact_all
 log = logging.getLogger(__name__)
 
 DEFAULT_VERIFY_ROWS = 100_000  # rows per verified range: a mismatch points this close
-FETCH_BYTES = 1 << 20
+FETCH_BYTES = 2 << 20  # per side and range being verified
 RETRIES = 3
 
 
@@ -50,7 +50,7 @@ class VerifyOptions:
     checks: bool = True
     native: bool = True  # let two same-engine tables of identical types digest in SQL
     quality: QualityRules | None = None  # None: the shipped rules for known datasets
-    source_rows: dict[str, int] | None = None  # for drift checks of incremental runs
+    source_rows: dict[str, int] | None = None  # drift checks' reference; default: counted
 
     def validate(self) -> None:
         problems = []
@@ -227,7 +227,8 @@ def _attach_checks(verified, tables, missing, target, options) -> None:
     present = [t for t in present if t.name not in missing]
     rules = options.quality or rules_for([tp.table for tp in tables])
     by_table: dict[str, list[CheckResult]] = {}
-    for c in run_checks(target, present, rules, options.source_rows):
+    counted = {tv.name: tv.source_rows for tv in verified if tv.error is None}
+    for c in run_checks(target, present, rules, options.source_rows or counted):
         by_table.setdefault(c.table, []).append(c)
     for tv in verified:
         tv.checks = by_table.get(tv.name, [])
@@ -338,7 +339,7 @@ def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tup
             batch = _guard(dialect, chunk, lambda: next(batches, None))
             if batch is None:
                 break
-            fetch.observe(len(batch), estimate_size(batch))
+            fetch.observe(len(batch), _sampled_size(batch))
             for row in batch:
                 if convert is not None:
                     row = convert(row)
@@ -348,6 +349,12 @@ def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tup
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+def _sampled_size(batch: list) -> int:
+    """The batch's size estimated from a few rows: fetch sizing needs no more."""
+    sample = batch[:: max(1, len(batch) // 16)]
+    return estimate_size(sample) * len(batch) // len(sample)
 
 
 def _guard(dialect, chunk: Chunk, fn):
