@@ -261,12 +261,16 @@ def _table_checks(d, conn, t: Table, r: TableRules, source_rows: Mapping[str, in
         text += f" ({rule.max_orphans} allowed)" if rule.max_orphans else ""
         out.append(_result("orphans", name, cols, rule.severity, n_orph, rule.max_orphans, text))
     if r.drift_tolerance is not None and name in source_rows:
-        src, tol = int(source_rows[name]), r.drift_tolerance
-        ratio = abs(total - src) / max(src, 1)
-        text = f"{name} has {total} rows on the target and {src} on the source"
-        text += f" (drift {ratio:.2%}, tolerance {tol:.2%})"
-        out.append(CheckResult("row_count_drift", name, None, "error", ratio <= tol, ratio, text))
+        out.append(drift_check(name, total, int(source_rows[name]), r.drift_tolerance))
     return out
+
+
+def drift_check(table: str, target_rows: int, source_rows: int, tolerance: float) -> CheckResult:
+    """Row-count drift of the target against the source, within `tolerance` (a ratio)."""
+    ratio = abs(target_rows - source_rows) / max(source_rows, 1)
+    text = f"{table} has {target_rows} rows on the target and {source_rows} on the source"
+    text += f" (drift {ratio:.2%}, tolerance {tolerance:.2%})"
+    return CheckResult("row_count_drift", table, None, "error", ratio <= tolerance, ratio, text)
 
 
 def _fetch(conn, sql: str) -> list[int]:

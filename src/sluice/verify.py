@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -28,7 +29,7 @@ from sluice.canonical import RangeDigest, row_digest, row_encoder
 from sluice.dialects import get_dialect
 from sluice.errors import ConfigError, SluiceError, TerminalError, TransientError
 from sluice.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
-from sluice.quality import CheckResult, QualityRules, rules_for, run_checks
+from sluice.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
 from sluice.staging import live_table
 from sluice.transfer import converter
 from sluice.urls import DbUrl, redact_all
@@ -49,6 +50,7 @@ class VerifyOptions:
     max_keys: int = 100  # keys listed per kind (missing/extra/changed) and range
     checks: bool = True
     native: bool = True  # let two same-engine tables of identical types digest in SQL
+    processes: bool = True  # client-side digests in worker processes (False: threads)
     quality: QualityRules | None = None  # None: the shipped rules for known datasets
     source_rows: dict[str, int] | None = None  # drift checks' reference; default: counted
 
@@ -197,41 +199,76 @@ def verify_plan(
     ]
     results: dict[str, list[RangeResult]] = {tp.name: [] for tp in tables}
     seconds: dict[str, float] = {tp.name: 0.0 for tp in tables}
-    lock = threading.Lock()
-
-    def run(item: tuple[TablePlan, Chunk]) -> None:
-        tp, chunk = item
-        result = _with_retries(chunk, lambda: _verify_range(tp, chunk, source, target, options))
-        with lock:
-            results[tp.name].append(result)
-            seconds[tp.name] = max(seconds[tp.name], time.monotonic() - started)
-        log.debug("%s: %s", chunk.label, "match" if result.ok else "MISMATCH")
-
-    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify") as pool:
-        for f in [pool.submit(run, item) for item in _largest_first(work)]:
-            f.result()
+    # the data-quality checks need only the target: they run alongside the ranges
+    checks: dict[str, list[CheckResult]] = {}
+    checker = None
+    rules = options.quality or rules_for([tp.table for tp in tables])
+    if options.checks:
+        args = (checks, tables, missing, target, rules, options)
+        checker = threading.Thread(target=_run_checks, args=args, daemon=True)
+        checker.start()
+    with _executor(work, source, target, options) as pool:
+        futures = [
+            pool.submit(_verify_one, tp, chunk, source, target, options)
+            for tp, chunk in _largest_first(work)
+        ]
+        for f in as_completed(futures):
+            result = f.result()
+            name = result.chunk.table
+            results[name].append(result)
+            seconds[name] = max(seconds[name], time.monotonic() - started)
+            log.debug("%s: %s", result.chunk.label, "match" if result.ok else "MISMATCH")
     verified = []
     for tp in tables:
         ranges = sorted(results[tp.name], key=lambda r: r.chunk.index)
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
         method = method_for(tp, source, target, options)
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error))
-    if options.checks:
-        _attach_checks(verified, tables, missing, target, options)
+    if checker is not None:
+        checker.join()
+        if "error" in checks:
+            raise checks["error"][0]
+        for tv in verified:
+            tv.checks = checks.get(tv.name, []) + _drift(tv, rules, options.source_rows)
     masked = (str(source), str(target))
     return VerifyReport(*masked, stamp, time.monotonic() - started, verified)
 
 
-def _attach_checks(verified, tables, missing, target, options) -> None:
-    present = [live_table(get_dialect(target.engine), tp.table) for tp in tables]
-    present = [t for t in present if t.name not in missing]
-    rules = options.quality or rules_for([tp.table for tp in tables])
-    by_table: dict[str, list[CheckResult]] = {}
-    counted = {tv.name: tv.source_rows for tv in verified if tv.error is None}
-    for c in run_checks(target, present, rules, options.source_rows or counted):
-        by_table.setdefault(c.table, []).append(c)
-    for tv in verified:
-        tv.checks = by_table.get(tv.name, [])
+def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Executor:
+    """Processes when rows are digested in Python (the encoding is CPU-bound and one process
+    would hold the GIL), threads when the servers digest (native) or for a single worker."""
+    canonical = any(method_for(tp, source, target, options) == "canonical" for tp, _ in work)
+    if canonical and options.processes and options.workers > 1 and len(work) > 1:
+        # spawn, not fork: this process already runs threads (the checks), and a forked
+        # child would inherit their locks
+        context = multiprocessing.get_context("spawn")
+        workers = min(options.workers, len(work))
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify")
+
+
+def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options) -> RangeResult:
+    return _with_retries(chunk, lambda: _verify_range(tp, chunk, source, target, options))
+
+
+def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
+    """Every data-quality check; drift only against given counts (else see `_drift`)."""
+    try:
+        dst = get_dialect(target.engine)
+        present = [live_table(dst, tp.table) for tp in tables if tp.name not in missing]
+        for c in run_checks(target, present, rules, options.source_rows or {}):
+            out.setdefault(c.table, []).append(c)
+    except BaseException as exc:  # re-raised by the caller
+        out["error"] = [exc]
+
+
+def _drift(tv: TableVerification, rules: QualityRules, given: dict | None) -> list[CheckResult]:
+    """Drift against the source rows the ranges counted, when the rules set a tolerance (and
+    the caller gave no reference counts, which run_checks has compared already)."""
+    tolerance = rules.for_table(tv.name).drift_tolerance
+    if tolerance is None or given or tv.error is not None:
+        return []
+    return [drift_check(tv.name, tv.target_rows, tv.source_rows, tolerance)]
 
 
 def _largest_first(work: list[tuple[TablePlan, Chunk]]) -> list[tuple[TablePlan, Chunk]]:

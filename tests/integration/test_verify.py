@@ -15,6 +15,7 @@ from sluice.copy import CopyOptions, copy_database
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
 from sluice.plan import build_plan
+from sluice.quality import QualityRules
 from sluice.repair import repair
 from sluice.verify import VerifyOptions, verify_database, verify_plan
 
@@ -173,3 +174,23 @@ def test_cross_engine_replicas_verify_clean(pg_db, mysql_db, direction):
     report = verify_database(source, target, VerifyOptions(chunk_rows=RANGE_ROWS, rows=True))
     assert [t.name for t in report.tables if not t.ok] == ["Comments"]
     assert report.table("Comments").mismatches[0].changed == [(key,)]
+
+
+def test_drift_check_follows_the_configured_tolerance(replica):
+    """A drift rule compares the target's count with the source's the ranges counted."""
+    source, target = replica
+    key = scalar(target, KEYS["Votes"])
+    execute(target, f'DELETE FROM "Votes" WHERE "Id" = {key}')
+    try:
+        for tolerance, passed in ((0.0, False), (0.5, True)):
+            rules = QualityRules.from_dict({"tables": {"Votes": {"drift_tolerance": tolerance}}})
+            options = VerifyOptions(tables=["Votes"], quality=rules, chunk_rows=RANGE_ROWS)
+            report = verify_database(source, target, options)
+            drift = [c for c in report.table("Votes").checks if c.check == "row_count_drift"]
+            assert len(drift) == 1 and drift[0].passed is passed
+            assert drift[0].value == pytest.approx(1 / row_counts(SCALE)["Votes"])
+            assert not report.ok  # the range differs either way
+    finally:
+        plan = build_plan(source, target, tables=["Votes"], chunk_rows=RANGE_ROWS)
+        options = VerifyOptions(tables=["Votes"], chunk_rows=RANGE_ROWS, checks=False)
+        assert repair(plan, verify_plan(plan, source, target, options), source, target).after.ok
