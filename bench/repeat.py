@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("target")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--tables")
+    ap.add_argument("--chunk-rows", type=int, default=250_000)
     args = ap.parse_args()
     src, dst = DbUrl.parse(args.source), DbUrl.parse(args.target)
     tables = args.tables.split(",") if args.tables else None
@@ -37,7 +38,7 @@ def main() -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     for i in range(1, args.runs + 1):
-        result = copy_database(src, dst, CopyOptions(tables=tables))
+        result = copy_database(src, dst, CopyOptions(tables=tables, chunk_rows=args.chunk_rows))
         gc.collect()
         rss = proc.memory_info().rss / 2**20
         print(f"run {i}: ok={result.ok} {result.seconds:.0f}s  resting RSS {rss:.1f} MiB  "

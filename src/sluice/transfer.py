@@ -112,17 +112,15 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into) -> tupl
     channel = Channel(budget)
     counted = {"rows": 0, "bytes": 0}
     try:
-        src_conn = _guard(src, tp, chunk, lambda: src.connect(source))
-        dst_conn = _guard(dst, tp, chunk, lambda: dst.connect(target))
+        src_conn = guard(src, chunk, lambda: src.connect(source))
+        dst_conn = guard(dst, chunk, lambda: dst.connect(target))
         reader = threading.Thread(
             target=_read, args=(src, src_conn, tp, chunk, channel, options, counted, progress),
             name=f"read-{chunk.label}", daemon=True,
         )  # fmt: skip
         reader.start()
         try:
-            _guard(
-                dst, tp, chunk, lambda: _write(dst, dst_conn, stage, tp, chunk, channel, progress)
-            )
+            guard(dst, chunk, lambda: _write(dst, dst_conn, stage, tp, chunk, channel, progress))
         except BaseException:
             channel.cancel()
             reader.join(timeout=30)
@@ -138,7 +136,7 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into) -> tupl
                     conn.close()
 
 
-def _guard(dialect, tp: TablePlan, chunk: Chunk, fn):
+def guard(dialect, chunk: Chunk, fn):
     """Run `fn`, translating driver exceptions into sluice errors named by table and range."""
     try:
         return fn()

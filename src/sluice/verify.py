@@ -7,7 +7,7 @@ independent, so they run in parallel, and a mismatch names the table and range.
 With `rows=True` a mismatching range is read again and the differing keys named:
 missing from the target, extra in it, or changed.
 
-Data-quality checks (`sluice.quality`) then run on the target; a failing check of
+Data-quality checks (`sluice.quality`) run on the target alongside; a failing check of
 severity "error" fails the verification like a mismatch does.
 """
 
@@ -27,12 +27,12 @@ from typing import Any
 from sluice.buffer import FetchSize, estimate_size
 from sluice.canonical import RangeDigest, row_digest, row_encoder
 from sluice.dialects import get_dialect
-from sluice.errors import ConfigError, SluiceError, TerminalError, TransientError
+from sluice.errors import ConfigError, TerminalError, TransientError
 from sluice.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
 from sluice.staging import live_table
-from sluice.transfer import converter
-from sluice.urls import DbUrl, redact_all
+from sluice.transfer import converter, guard
+from sluice.urls import DbUrl
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ def _digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
 
 def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
     setup, sql, params = dialect.range_digest_sql(table, chunk.lo, chunk.hi)
-    conn = _guard(dialect, chunk, lambda: dialect.connect(url))
+    conn = guard(dialect, chunk, lambda: dialect.connect(url))
     try:
 
         def run():
@@ -356,7 +356,7 @@ def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
             conn.rollback()
             return RangeDigest(int(rows), int(total))
 
-        return _guard(dialect, chunk, run)
+        return guard(dialect, chunk, run)
     finally:
         with contextlib.suppress(Exception):
             conn.close()
@@ -370,10 +370,10 @@ def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tup
     fetch = FetchSize(5_000, FETCH_BYTES)
     conn = None
     try:
-        conn = _guard(dialect, chunk, lambda: dialect.connect(url))
+        conn = guard(dialect, chunk, lambda: dialect.connect(url))
         batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
         while True:
-            batch = _guard(dialect, chunk, lambda: next(batches, None))
+            batch = guard(dialect, chunk, lambda: next(batches, None))
             if batch is None:
                 break
             fetch.observe(len(batch), _sampled_size(batch))
@@ -392,16 +392,6 @@ def _sampled_size(batch: list) -> int:
     """The batch's size estimated from a few rows: fetch sizing needs no more."""
     sample = batch[:: max(1, len(batch) // 16)]
     return estimate_size(sample) * len(batch) // len(sample)
-
-
-def _guard(dialect, chunk: Chunk, fn):
-    try:
-        return fn()
-    except SluiceError:
-        raise
-    except Exception as exc:
-        kind = dialect.classify_error(exc)
-        raise kind(f"{chunk.label}: {redact_all(' '.join(str(exc).split()))}") from None
 
 
 # --- naming the differing keys ---------------------------------------------------------------

@@ -194,3 +194,46 @@ def test_drift_check_follows_the_configured_tolerance(replica):
         plan = build_plan(source, target, tables=["Votes"], chunk_rows=RANGE_ROWS)
         options = VerifyOptions(tables=["Votes"], chunk_rows=RANGE_ROWS, checks=False)
         assert repair(plan, verify_plan(plan, source, target, options), source, target).after.ok
+
+
+def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_path, monkeypatch):
+    """The DAGs' verify callable: reports written, headline figures returned; an error-severity
+    check (here a NULL in a required column) fails it, after the reports are written."""
+    from dataclasses import dataclass
+
+    from sluice.airflow import tasks
+    from sluice.errors import DataError
+
+    source, target = replica
+
+    @dataclass(frozen=True)
+    class Direct(tasks.Endpoints):  # the URLs themselves instead of Airflow connection ids
+        def source_url(self):
+            return source
+
+        def target_url(self):
+            return target
+
+    monkeypatch.setenv("SLUICE_REPORT_DIR", str(tmp_path))
+    ends = Direct("src", "dst")
+    plan = build_plan(source, target, tables=["Users", "Badges"]).to_dict()
+    headline = tasks.verify_replica(ends, plan, "dag", "manual__2026-11-25T00:00:00+00:00")
+    assert headline["ok"] and set(headline["tables"]) == {"Users", "Badges"}
+    assert headline["tables"]["Badges"]["rows"] == row_counts(SCALE)["Badges"]
+    assert headline["tables"]["Badges"]["checks_failed"] == 0
+    assert (tmp_path / "dag" / "manual__2026-11-25T00_00_00_00_00.html").exists()
+
+    key = scalar(target, 'SELECT MIN("Id") FROM "Badges"')
+    old = scalar(target, f'SELECT "Name" FROM "Badges" WHERE "Id" = {key}')
+    execute(target, 'ALTER TABLE "Badges" ALTER COLUMN "Name" DROP NOT NULL')
+    execute(target, f'UPDATE "Badges" SET "Name" = NULL WHERE "Id" = {key}')
+    try:
+        with pytest.raises(DataError, match="Badges"):
+            tasks.verify_replica(ends, plan, "dag", "second")
+        report = json.loads((tmp_path / "dag" / "latest.json").read_text())
+        badges = next(t for t in report["tables"] if t["table"] == "Badges")
+        failing = [c for c in badges["checks"] if not c["passed"]]
+        assert [(c["check"], c["column"], c["value"]) for c in failing] == [("not_null", "Name", 1)]
+    finally:
+        execute(target, f'UPDATE "Badges" SET "Name" = \'{old}\' WHERE "Id" = {key}')
+        execute(target, 'ALTER TABLE "Badges" ALTER COLUMN "Name" SET NOT NULL')
