@@ -209,9 +209,7 @@ def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
 
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress) -> None:
-    cur = conn.cursor()
-    sql, params = dst.delete_range_sql(stage, chunk.lo, chunk.hi)
-    cur.execute(sql, dst.bind(params))
+    dst.clear_range(conn, stage, chunk.lo, chunk.hi)
     if tp.passthrough:
 
         def blocks() -> Iterator[bytes]:

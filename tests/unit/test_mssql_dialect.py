@@ -329,6 +329,18 @@ def test_delete_range_compiles():
     assert none == [] and tsql(whole).args.get("where") is None
 
 
+def test_range_probe_compiles_and_reads_without_row_locks():
+    stage = staging_table(D, TABLES["Votes"])
+    sql, params = D.range_probe_sql(stage, 100, 200)
+    probe = tsql(sql, params)
+    assert isinstance(probe, exp.Select) and probe.args["limit"] is not None  # TOP (1)
+    table = probe.find(exp.Table)
+    assert [p.name for p in table.parts] == ["dbo", stage.name]
+    assert [h.name for h in table.args["hints"][0].expressions] == ["NOLOCK"]
+    assert isinstance(probe.args["where"].this, exp.And)
+    assert D.probe_before_delete
+
+
 # --- publishing ------------------------------------------------------------------------------
 
 

@@ -67,6 +67,7 @@ class Dialect:
     rowid_key_is_identity = False  # SQLite: an INTEGER PRIMARY KEY generates its values
     raw_copy_format: str | None = None  # engines sharing a raw format pass bytes through
     native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL
+    probe_before_delete = False  # see clear_range
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
     fidelity_notes: dict[Any, tuple[str, str]] = {}
 
@@ -259,6 +260,27 @@ class Dialect:
         return [None] * len(table.columns)
 
     # --- writing ----------------------------------------------------------------------------
+    def clear_range(self, conn: Any, table: Table, lo: Any, hi: Any) -> None:
+        """Remove what an earlier try of the same chunk left, inside the chunk's transaction.
+
+        Where a range DELETE locks rows beyond its range while scanning (`probe_before_delete`:
+        InnoDB locks the first key past `hi`; SQL Server scans the whole staging heap), it
+        would wait for the neighbouring chunks' open load transactions: a lock-free read
+        first checks that an earlier try really left rows."""
+        cur = conn.cursor()
+        if self.probe_before_delete:
+            sql, params = self.range_probe_sql(table, lo, hi)
+            cur.execute(sql, self.bind(params))
+            if cur.fetchone() is None:
+                return
+        sql, params = self.delete_range_sql(table, lo, hi)
+        cur.execute(sql, self.bind(params))
+
+    def range_probe_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """One row of the range if there is any, read without taking row locks."""
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        return self.finalize(f"SELECT 1 FROM {self.qualified(table)}{where} LIMIT 1"), params
+
     def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
         where, params = self.range_predicate(table.primary_key, lo, hi)

@@ -79,6 +79,8 @@ class MssqlDialect(Dialect):
         default_schema="dbo",
     )
     quote_chars = ("[", "]")
+    # the staging heap's range DELETE scans every row, waiting on other chunks' open loads
+    probe_before_delete = True
     driver_module = "pymssql"
     extra = "mssql"
     sqlalchemy_driver = "mssql+pymssql"
@@ -318,6 +320,13 @@ class MssqlDialect(Dialect):
         return [None] * len(table.columns)  # pymssql returns canonical values (module doc)
 
     # --- writing ------------------------------------------------------------------------------
+    def range_probe_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """NOLOCK: only a Sch-S lock, compatible with the other chunks' open bulk loads; rows
+        of this range can only come from earlier tries of this very chunk."""
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        sql = f"SELECT TOP (1) 1 FROM {self.qualified(table)} WITH (NOLOCK){where}"
+        return self.finalize(sql), params
+
     def encode_converters(self, table: Table) -> list:
         return [mt.encoder(c.type) for c in table.columns]
 

@@ -77,6 +77,7 @@ class MysqlDialect(Dialect):
         key_after_load=False,
     )
     quote_chars = ("`", "`")
+    probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
     driver_module = "pymysql"
     extra = "mysql"
     sqlalchemy_driver = "mysql+pymysql"
