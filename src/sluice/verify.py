@@ -302,8 +302,9 @@ def _with_retries(chunk: Chunk, fn: Callable[[], RangeResult]) -> RangeResult:
 
 
 def method_for(tp: TablePlan, source: DbUrl, target: DbUrl, options: VerifyOptions) -> str:
-    """ "native" when both engines share a server-side digest and the plan found the column
-    types identical (the condition for raw passthrough, too); "canonical" otherwise."""
+    """Digest in SQL ("native") when both engines share a server-side digest and the plan
+    found the column types identical (the condition for raw passthrough, too); otherwise
+    client-side over the canonical encoding ("canonical")."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     shared = src.native_digest is not None and src.native_digest == dst.native_digest
     return "native" if options.native and shared and tp.passthrough else "canonical"
