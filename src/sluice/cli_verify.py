@@ -38,6 +38,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         rows=args.rows,
         checks=not args.no_checks,
         native=not args.canonical,
+        processes=True,  # this command's main module is guarded: spawn is safe here
         quality=load_rules(args.checks) if args.checks else None,
     )
 

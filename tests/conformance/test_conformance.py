@@ -333,7 +333,7 @@ def test_copy_preserves_values(dbs: Dbs, case: Case):
     names = [t.name for t in case.tables]
     for native in (False, True):
         verify = VerifyOptions(tables=names, chunk_rows=case.chunk_rows, rows=True,
-                               checks=False, native=native, processes=False)  # fmt: skip
+                               checks=False, native=native)  # fmt: skip
         report = verify_database(dbs.source_url, dbs.target_url, verify)
         assert report.ok, f"{dbs.label} {case.id}: verify (native={native}): " + "; ".join(
             f"{r.chunk.label} changed {r.changed} missing {r.missing} extra {r.extra}"

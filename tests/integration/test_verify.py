@@ -92,7 +92,9 @@ def test_a_flipped_value_fails_verify_then_repair_fixes_it(replica, flip, native
     source, target = replica
     name, sql, table, kind = flip
     key = scalar(target, KEYS[table])
-    options = VerifyOptions(chunk_rows=RANGE_ROWS, rows=True, native=native, checks=False)
+    options = VerifyOptions(
+        chunk_rows=RANGE_ROWS, rows=True, native=native, checks=False, processes=not native
+    )  # worker processes for client-side digests
     plan = build_plan(source, target, chunk_rows=RANGE_ROWS)
     assert verify_plan(plan, source, target, options).ok, "the replica starts clean"
 
@@ -158,7 +160,8 @@ def test_cross_engine_replicas_verify_clean(pg_db, mysql_db, direction):
     source, target = (pg_db, mysql_db) if pg_first else (mysql_db, pg_db)
     generate(source, SCALE / 2)
     assert copy_database(source, target, CopyOptions(chunk_rows=2_000)).ok
-    report = verify_database(source, target, VerifyOptions(chunk_rows=RANGE_ROWS, rows=True))
+    options = VerifyOptions(chunk_rows=RANGE_ROWS, rows=True, processes=True)
+    report = verify_database(source, target, options)
     assert report.ok, [(t.name, [r.to_dict() for r in t.mismatches]) for t in report.tables]
     assert {t.method for t in report.tables} == {"canonical"}
     assert all(t.checks for t in report.tables)  # data-quality checks ran on the replica
@@ -171,7 +174,8 @@ def test_cross_engine_replicas_verify_clean(pg_db, mysql_db, direction):
     execute(
         target, f"UPDATE {q}Comments{q} SET {q}CreationDate{q} = {stamp} WHERE {q}Id{q} = {key}"
     )
-    report = verify_database(source, target, VerifyOptions(chunk_rows=RANGE_ROWS, rows=True))
+    options = VerifyOptions(chunk_rows=RANGE_ROWS, rows=True, processes=True)
+    report = verify_database(source, target, options)
     assert [t.name for t in report.tables if not t.ok] == ["Comments"]
     assert report.table("Comments").mismatches[0].changed == [(key,)]
 
