@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
@@ -26,6 +27,7 @@ from sluice.staging import staging_table
 from sluice.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A decoded batch costs about three times its Python size in resident memory: the rows, what
 # the writer derives from them (converted tuples, COPY buffers, INSERT text), and the heap
@@ -88,16 +90,27 @@ def copy_chunk(
     """Copy `chunk` of `tp` into its staging table (or `into`: a repair writes the live table,
     replacing the range in one transaction), retrying transient failures."""
     started = time.monotonic()
-    for attempt in range(1, options.retries + 2):
+    (rows, nbytes), attempts = retrying(
+        chunk,
+        lambda: _attempt(tp, chunk, source, target, budget, options, progress, into),
+        options.retries,
+        options.backoff,
+    )
+    return ChunkResult(chunk, rows, nbytes, attempts, time.monotonic() - started)
+
+
+def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
+    """`fn()` and the number of tries it took: transient failures are retried with exponential
+    backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk."""
+    for attempt in range(1, retries + 2):
         try:
-            rows, nbytes = _attempt(tp, chunk, source, target, budget, options, progress, into)
-            return ChunkResult(chunk, rows, nbytes, attempt, time.monotonic() - started)
+            return fn(), attempt
         except TransientError as exc:
-            if attempt > options.retries:
+            if attempt > retries:
                 raise TerminalError(
                     f"{chunk.label}: gave up after {attempt} tries: {exc}"
                 ) from None
-            delay = options.backoff * 2 ** (attempt - 1)
+            delay = backoff * 2 ** (attempt - 1)
             log.warning(
                 "%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt, exc, delay
             )

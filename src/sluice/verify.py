@@ -14,11 +14,12 @@ severity "error" fails the verification like a mismatch does.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,11 +28,11 @@ from typing import Any
 from sluice.buffer import FetchSize, estimate_size
 from sluice.canonical import RangeDigest, row_digest, row_encoder
 from sluice.dialects import get_dialect
-from sluice.errors import ConfigError, TerminalError, TransientError
+from sluice.errors import ConfigError
 from sluice.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
 from sluice.staging import live_table
-from sluice.transfer import converter, guard
+from sluice.transfer import converter, guard, retrying
 from sluice.urls import DbUrl
 
 log = logging.getLogger(__name__)
@@ -251,7 +252,8 @@ def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Exe
 
 
 def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options) -> RangeResult:
-    return _with_retries(chunk, lambda: _verify_range(tp, chunk, source, target, options))
+    verify = functools.partial(_verify_range, tp, chunk, source, target, options)
+    return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
 
 
 def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
@@ -285,20 +287,6 @@ def _missing_tables(dst, target: DbUrl, tables: Sequence[TablePlan]) -> set[str]
     finally:
         with contextlib.suppress(Exception):
             conn.close()
-
-
-def _with_retries(chunk: Chunk, fn: Callable[[], RangeResult]) -> RangeResult:
-    for attempt in range(1, RETRIES + 2):
-        try:
-            return fn()
-        except TransientError as exc:
-            if attempt > RETRIES:
-                raise TerminalError(
-                    f"{chunk.label}: gave up after {attempt} tries: {exc}"
-                ) from None
-            log.warning("%s: verify try %d failed (%s); retrying", chunk.label, attempt, exc)
-            time.sleep(0.5 * 2 ** (attempt - 1))
-    raise AssertionError("unreachable")
 
 
 # --- one range ---------------------------------------------------------------------------------
