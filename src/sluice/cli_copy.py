@@ -59,11 +59,19 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
                    help="accept conversions the plan flags as lossy")  # fmt: skip
 
 
+def endpoints(args: argparse.Namespace):
+    """The source and target URLs (flag > environment > embedded), never one database twice."""
+    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    if source.render_secret() == target.render_secret():
+        raise ConfigError("source and target are the same database")
+    return source, target
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from sluice.plan import build_plan
 
-    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
-    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    source, target = endpoints(args)
     plan = build_plan(source, target, tables=_tables(args.tables), chunk_rows=args.chunk_rows)
     if args.json:
         print(plan.to_json())
@@ -112,10 +120,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     from sluice.copy import CopyOptions, copy_database
     from sluice.progress import Reporter
 
-    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
-    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
-    if source.render_secret() == target.render_secret():
-        raise ConfigError("source and target are the same database")
+    source, target = endpoints(args)
     options = CopyOptions(
         tables=_tables(args.tables),
         memory_cap=args.memory_cap,

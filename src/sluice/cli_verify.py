@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sluice.cli import _tables, resolve_url
-from sluice.cli_copy import DEFAULT_SOURCE_DB, DEFAULT_TARGET_DB, _positive
-from sluice.errors import ConfigError
+from sluice.cli import _tables
+from sluice.cli_copy import _positive, endpoints
 
 
 def add_verify_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -46,10 +45,7 @@ def verify_options(args: argparse.Namespace, workers: int):
 def cmd_verify(args: argparse.Namespace) -> int:
     from sluice.copy import CopyOptions
 
-    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
-    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
-    if source.render_secret() == target.render_secret():
-        raise ConfigError("source and target are the same database")
+    source, target = endpoints(args)
     copy = CopyOptions(memory_cap=args.memory_cap, workers=args.workers)
     reports = args.report + ([args.json] if args.json else []) + ([args.html] if args.html else [])
     return verify_and_report(source, target, verify_options(args, args.workers), args.repair,
