@@ -26,12 +26,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-# Benchmarks (see docs/benchmarks.md). BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without
-# BENCH_PG_URL the embedded PostgreSQL is used.
+# Benchmarks (see docs/benchmarks.md), on StackOverflow2010 at SCALE: methods side by side
+# with the psql binary COPY pipe, then peak RSS at BENCH_SCALES, then verification's cost.
+# BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without BENCH_PG_URL the embedded PostgreSQL.
 BENCH_SCALES ?= 0.01,0.1
+BENCH_RUNS ?= 3
+BENCH_SERVERS = $(if $(BENCH_PG_URL),--server $(BENCH_PG_URL)) $(if $(BENCH_MYSQL_URL),--mysql $(BENCH_MYSQL_URL))
 bench: $(STAMP)
-	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) \
-		$(if $(BENCH_PG_URL),--server $(BENCH_PG_URL)) $(if $(BENCH_MYSQL_URL),--mysql $(BENCH_MYSQL_URL))
+	$(BIN)/python bench/compare.py --scale $(SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
+	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) $(BENCH_SERVERS)
+	$(BIN)/python bench/verify.py --scale $(SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
 
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)
