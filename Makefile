@@ -10,10 +10,10 @@ comma := ,
 .PHONY: demo test lint format bench lock clean embedded-stop help airflow
 
 help:
-	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)) into an embedded PostgreSQL and show it"
+	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
 	@echo "make test   - lint + the whole test suite"
 	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI :8080, admin/admin)"
-	@echo "make bench  - peak RSS and time of sluice copy at two scales (BENCH_SCALES=$(BENCH_SCALES))"
+	@echo "make bench  - sluice vs the psql COPY pipe at SCALE, peak RSS at BENCH_SCALES, verify cost"
 	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
 	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
 
