@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import generated, url_for  # noqa: E402
+from memory import dataset, server_url, url_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUICE = [sys.executable, "-m", "sluice.cli"]
@@ -128,17 +128,10 @@ def main() -> None:
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "compare.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    if not args.server:
-        from sluice import embedded
-
-        args.server = embedded.start().render_secret()
+    args.server = server_url(args.server)
     from sluice.datasets.stackoverflow.generate import row_counts
 
-    tag = str(args.scale).replace(".", "_")
-    source = url_for(args.server, f"bench_so_{tag}")
-    if not generated(source, args.scale):
-        gen = ["generate", "stackoverflow", "--scale", str(args.scale), "--target", source]
-        subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+    source = dataset(args.server, args.scale, env)
     rows = sum(row_counts(args.scale).values())
     megabytes = source_megabytes(source)
     pg_target = url_for(args.server, "bench_compare_target")
@@ -147,13 +140,9 @@ def main() -> None:
         "sluice-w1": (source, pg_target, ["--workers", "1"]),
     }
     if args.mysql:
-        my_source = url_for(args.mysql, f"bench_so_{tag}")
         my_target = url_for(args.mysql, "bench_compare_target")
         methods["sluice-pg-mysql"] = (source, my_target, [])
-        methods["sluice-mysql-pg"] = (my_source, pg_target, [])
-        if not generated(my_source, args.scale):
-            gen = ["generate", "stackoverflow", "--scale", str(args.scale), "--target", my_source]
-            subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+        methods["sluice-mysql-pg"] = (dataset(args.mysql, args.scale, env), pg_target, [])
     results, limit = [], None
     for name in args.methods.split(","):
         if name != "pipe" and name not in methods:

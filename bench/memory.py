@@ -47,6 +47,25 @@ def generated(source: str, scale: float) -> bool:
         return False
 
 
+def server_url(given: str | None) -> str:
+    """The server to benchmark on: the one given, else the embedded PostgreSQL."""
+    if given:
+        return given
+    from sluice import embedded
+
+    return embedded.start().render_secret()
+
+
+def dataset(server: str, scale: float, env: dict) -> str:
+    """The URL of StackOverflow2010 at `scale` on `server`, generated unless already there."""
+    tag = str(scale).replace(".", "_")
+    source = url_for(server, f"bench_so_{tag}")
+    if not generated(source, scale):
+        gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
+        subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+    return source
+
+
 def url_for(server: str, database: str) -> str:
     from sluice.urls import DbUrl
 
@@ -69,20 +88,13 @@ def main() -> None:
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    if not args.server:
-        from sluice import embedded
-
-        args.server = embedded.start().render_secret()
+    args.server = server_url(args.server)
     from sluice.cli_copy import parse_size
 
     cap = parse_size(args.memory_cap)
     results = []
     for scale in [float(s) for s in args.scales.split(",")]:
-        tag = str(scale).replace(".", "_")
-        source = url_for(args.server, f"bench_so_{tag}")
-        if not generated(source, scale):
-            gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
-            subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+        source = dataset(args.server, scale, env)
         paths = [("postgresql -> postgresql (passthrough)", url_for(args.server, "bench_target"))]
         if args.decoded_only:
             paths = []

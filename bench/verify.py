@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import generated, url_for  # noqa: E402
+from memory import dataset, server_url, url_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUICE = [sys.executable, "-m", "sluice.cli"]
@@ -43,15 +43,8 @@ def main() -> None:
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "verify.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    if not args.server:
-        from sluice import embedded
-
-        args.server = embedded.start().render_secret()
-    tag = str(args.scale).replace(".", "_")
-    source = url_for(args.server, f"bench_so_{tag}")
-    if not generated(source, args.scale):
-        gen = ["generate", "stackoverflow", "--scale", str(args.scale), "--target", source]
-        subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+    args.server = server_url(args.server)
+    source = dataset(args.server, args.scale, env)
     paths = [
         (
             "postgresql -> postgresql",
