@@ -70,7 +70,14 @@ PARAMS = {
     "memory_cap_mib": Param(
         128, type="integer", minimum=8, description="memory cap of each copy task, MiB"
     ),  # fmt: skip
-    "chunk_rows": Param(250_000, type="integer", minimum=1, description="rows per chunk"),
+    "chunk_rows": Param(250_000, type="integer", minimum=1, description="rows per chunk, at most"),
+    "chunk_mib": Param(
+        128,
+        type="integer",
+        minimum=1,
+        description="MiB of source table per chunk, about (larger than the CLI's 32: each task "
+        "instance costs a process start)",
+    ),  # fmt: skip
     "allow_lossy": Param(False, type="boolean", description="accept lossy type conversions"),
 }
 
@@ -100,8 +107,9 @@ def build(p: Pipeline):
     def pipeline():
         @task
         def plan(params=None) -> dict:
+            chunk_bytes = params["chunk_mib"] * 2**20
             return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
-                                     params["allow_lossy"])  # fmt: skip
+                                     params["allow_lossy"], chunk_bytes)  # fmt: skip
 
         @task
         def prepare(plan_data: dict) -> None:

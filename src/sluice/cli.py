@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sluice plan --source mssql+pymssql://sa@db/StackOverflow2010 --target postgresql://pg/so",
     )
     cli_copy.add_endpoints(plan)
-    plan.add_argument("--chunk-rows", type=int, default=250_000, help="rows per chunk (250000)")
+    cli_copy.add_chunk_options(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
 
     cp = _command(

@@ -53,10 +53,16 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-cap", type=parse_size, default="128MiB",
                    help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
     p.add_argument("--workers", type=_positive, default=4, help="chunks copied at once (4)")
-    p.add_argument("--chunk-rows", type=_positive, default=250_000,
-                   help="rows per key-range chunk (250000)")  # fmt: skip
+    add_chunk_options(p)
     p.add_argument("--allow-lossy", action="store_true",
                    help="accept conversions the plan flags as lossy")  # fmt: skip
+
+
+def add_chunk_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chunk-rows", type=_positive, default=250_000,
+                   help="at most this many rows per key-range chunk (250000)")  # fmt: skip
+    p.add_argument("--chunk-size", type=parse_size, default="32MiB",
+                   help="about this much of the source table per chunk (32MiB)")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):
@@ -72,7 +78,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from sluice.plan import build_plan
 
     source, target = endpoints(args)
-    plan = build_plan(source, target, tables=_tables(args.tables), chunk_rows=args.chunk_rows)
+    plan = build_plan(
+        source, target, tables=_tables(args.tables),
+        chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size,
+    )  # fmt: skip
     if args.json:
         print(plan.to_json())
     else:
@@ -126,6 +135,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         memory_cap=args.memory_cap,
         workers=args.workers,
         chunk_rows=args.chunk_rows,
+        chunk_bytes=args.chunk_size,
         allow_lossy=args.allow_lossy,
     )
     with Reporter() as reporter:

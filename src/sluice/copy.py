@@ -18,7 +18,7 @@ from sluice.buffer import ByteBudget
 from sluice.errors import ConfigError
 from sluice.finish import FinishResult, finish
 from sluice.memory import tune_allocator
-from sluice.plan import DEFAULT_CHUNK_ROWS, Plan, build_plan
+from sluice.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.progress import Reporter
 from sluice.publish import drop_leftovers, prepare, publish_table
 from sluice.transfer import ChunkResult, TransferOptions, copy_chunk
@@ -35,6 +35,7 @@ class CopyOptions:
     memory_cap: int = DEFAULT_MEMORY_CAP
     workers: int = 4
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
     batch_rows: int = 5_000
     retries: int = 4
     allow_lossy: bool = False
@@ -47,6 +48,8 @@ class CopyOptions:
             problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
         if self.chunk_rows < 1:
             problems.append(f"chunk rows must be >= 1, got {self.chunk_rows}")
+        if self.chunk_bytes < 1:
+            problems.append(f"chunk bytes must be >= 1, got {self.chunk_bytes}")
         if self.batch_rows < 1:
             problems.append(f"batch rows must be >= 1, got {self.batch_rows}")
         if problems:
@@ -94,7 +97,10 @@ def copy_database(
 ) -> CopyResult:
     options.validate()
     started = time.monotonic()
-    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    plan = build_plan(
+        source, target, tables=options.tables,
+        chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
+    )  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     return run_plan(plan, source, target, options, reporter, started)
 
@@ -178,9 +184,6 @@ def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> None:
 
 
 def _interleave(plan: Plan):
-    """Largest tables' chunks first, so the long tail is short; small tables fill the gaps."""
-    chunks = sorted(
-        plan.chunks,
-        key=lambda c: -plan.table(c.table).rows / max(1, len(plan.table(c.table).chunks)),
-    )
-    return chunks
+    """Largest chunks first (by bytes where known), so the long tail is short; small tables
+    fill the gaps."""
+    return sorted(plan.chunks, key=lambda c: -plan.table(c.table).chunk_bytes)

@@ -21,6 +21,9 @@ from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl
 
 DEFAULT_CHUNK_ROWS = 250_000
+# A chunk also stops at about this many bytes of the source relation, so a wide table (long
+# post bodies) is cut as finely as a narrow one and no single chunk runs alone at the end.
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 INTEGER_KINDS = (Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT)
 
 
@@ -58,6 +61,12 @@ class TablePlan:
     chunks: tuple[Chunk, ...]
     rows: int
     passthrough: bool = False  # raw COPY bytes, no decoding (identical PostgreSQL types)
+    bytes: int = 0  # the source relation's size where the engine reports it, else 0
+
+    @property
+    def chunk_bytes(self) -> float:
+        """The expected size of one chunk (by bytes when known, else by rows): for scheduling."""
+        return (self.bytes or self.rows) / max(1, len(self.chunks))
 
     @property
     def name(self) -> str:
@@ -79,6 +88,7 @@ class Plan:
     logical_foreign_keys: tuple[ForeignKey, ...] = ()  # configured: ordering and checks only
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     notes: tuple[str, ...] = field(default=())
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -112,6 +122,7 @@ class Plan:
             logical_foreign_keys=tuple(_fk(f) for f in d["logical_foreign_keys"]),
             chunk_rows=d["chunk_rows"],
             notes=tuple(d.get("notes", ())),
+            chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
         )
 
     @classmethod
@@ -154,6 +165,7 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         chunks=tuple(Chunk(**c) for c in d["chunks"]),
         rows=d["rows"],
         passthrough=d["passthrough"],
+        bytes=d.get("bytes", 0),
     )
 
 
@@ -166,16 +178,22 @@ def build_plan(
     *,
     tables: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
 ) -> Plan:
     """Reflect `source` and plan the copy of its tables (or `tables`) into `target`."""
     if chunk_rows < 1:
         raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
+    if chunk_bytes < 1:
+        raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     reflected = reflect_tables(source, tables)
-    stats = get_dialect(source.engine).key_stats(source, reflected)
+    dialect = get_dialect(source.engine)
+    stats = dialect.key_stats(source, reflected)
+    sizes = dialect.relation_bytes(source, reflected)
     return plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
-        chunk_rows=chunk_rows, logical_foreign_keys=logical_foreign_keys,
+        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
+        logical_foreign_keys=logical_foreign_keys,
     )  # fmt: skip
 
 
@@ -188,9 +206,12 @@ def plan_tables(
     target_label: str,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    sizes: dict[str, int] | None = None,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
 ) -> Plan:
-    """The plan for known tables and key statistics ((min, max, rows) per table)."""
+    """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
+    engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes)."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
     declared = tuple(fk for t in reflected for fk in t.foreign_keys)
     logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
@@ -204,10 +225,14 @@ def plan_tables(
     for table in ordered:
         maps = tuple(_column_map(src, dst, c) for c in table.columns)
         lo, hi, rows = stats[table.name]
-        chunks = _chunks(table, lo, hi, rows, chunk_rows)
+        size = (sizes or {}).get(table.name, 0)
+        per_chunk = chunk_rows
+        if size > chunk_bytes and rows:
+            per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
+        chunks = _chunks(table, lo, hi, rows, per_chunk)
         same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
         passthrough = same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps)
-        planned.append(TablePlan(table, maps, chunks, rows, passthrough))
+        planned.append(TablePlan(table, maps, chunks, rows, passthrough, size))
         if not table.primary_key:
             notes.append(f"{table.name}: no primary key, copied whole in one chunk")
     return Plan(
@@ -220,6 +245,7 @@ def plan_tables(
         logical_foreign_keys=tuple(fk for fk in logical if fk.ref_table in names),
         chunk_rows=chunk_rows,
         notes=tuple(notes),
+        chunk_bytes=chunk_bytes,
     )
 
 

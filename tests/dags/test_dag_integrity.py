@@ -60,7 +60,7 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     assert "copy" in downstream("prepare") and "copy" in downstream("chunks")
     assert "publish" in downstream("copy") and "publish" in downstream("tables")
     assert "finish" in downstream("publish") and "verify" in downstream("finish")
-    assert set(dag.params) >= {"tables", "memory_cap_mib", "chunk_rows"}
+    assert set(dag.params) >= {"tables", "memory_cap_mib", "chunk_rows", "chunk_mib"}
 
 
 def test_verify_updates_each_target_table_asset(dagbag):

@@ -978,3 +978,12 @@ def test_temporal_precision_comes_from_the_catalog():
     assert [c.type.precision for c in got] == [3, 0, None, None]
     pg = get_dialect("postgresql")
     assert pg.fidelity(got[0].type)[0] == "exact" and pg.render_type(got[0].type) == "TIMESTAMP(3)"
+
+
+def test_relation_size_query_compiles_and_names_the_table_in_one_string():
+    sql, params = D.relation_bytes_sql(so_live("Posts"))
+    select = tsql(D.finalize(sql), D.bind(params))
+    assert isinstance(select, exp.Select)
+    (arg,) = list(select.find_all(exp.ObjectId))
+    assert isinstance(arg.this, exp.National) and parts(arg.this.name) == ["dbo", "Posts"]
+    assert select.find(exp.Table).name == "dm_db_partition_stats"

@@ -16,7 +16,7 @@ from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
 from sluice.errors import DataError
 from sluice.finish import finish
 from sluice.memory import tune_allocator
-from sluice.plan import Chunk, Plan, build_plan
+from sluice.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.publish import prepare, publish_table
 from sluice.transfer import TransferOptions, copy_chunk
 from sluice.verify import VerifyOptions, verify_database
@@ -40,10 +40,17 @@ class Endpoints:
         return url_for(self.target, self.target_database)
 
 
-def plan(ends: Endpoints, tables: list[str] | None, chunk_rows: int, allow_lossy: bool) -> dict:
+def plan(
+    ends: Endpoints,
+    tables: list[str] | None,
+    chunk_rows: int,
+    allow_lossy: bool,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> dict:
     p = build_plan(
-        ends.source_url(), ends.target_url(), tables=tables or None, chunk_rows=chunk_rows
-    )
+        ends.source_url(), ends.target_url(), tables=tables or None,
+        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
+    )  # fmt: skip
     check_lossy(p, allow_lossy)
     log.info("plan: %d tables, %d chunks, order %s", len(p.tables), len(p.chunks),
              ", ".join(t.name for t in p.tables))  # fmt: skip

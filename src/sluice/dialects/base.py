@@ -212,6 +212,32 @@ class Dialect:
             conn.close()
         return stats
 
+    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        """A query for the table's size on disk (data and out-of-line values), if the engine
+        can tell cheaply; the plan cuts wide tables into more chunks by it."""
+        return None
+
+    def relation_bytes(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, int]:
+        """Size in bytes per table where `relation_bytes_sql` knows it (an estimate: the
+        engine's own bookkeeping, never a scan)."""
+        queries = {t.name: self.relation_bytes_sql(t) for t in tables}
+        if not any(queries.values()):
+            return {}
+        sizes = {}
+        conn = self.connect(url)
+        try:
+            cur = conn.cursor()
+            for name, query in queries.items():
+                if query:
+                    sql, params = query
+                    cur.execute(self.finalize(sql), self.bind(params))
+                    row = cur.fetchone()
+                    sizes[name] = int(row[0]) if row and row[0] is not None else 0
+            conn.rollback()
+        finally:
+            conn.close()
+        return sizes
+
     def range_predicate(self, key: Sequence[str], lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """`WHERE` text and parameters for `lo < key <= hi` (open ends omitted)."""
         conds, params = [], []

@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from sluice.dialects import mssql_types as mt
-from sluice.dialects.base import Capabilities, Dialect
+from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
@@ -242,6 +242,12 @@ class MssqlDialect(Dialect):
         return TerminalError
 
     # --- connections --------------------------------------------------------------------------
+    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        # pages of the heap or clustered index, LOB and row-overflow included (8 KiB each)
+        sql = ("SELECT CAST(SUM(used_page_count) AS BIGINT) * 8192 FROM sys.dm_db_partition_stats "
+               f"WHERE object_id = OBJECT_ID({PARAM}) AND index_id IN (0, 1)")  # fmt: skip
+        return sql, [self.qualified(table)]
+
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
             import pymssql

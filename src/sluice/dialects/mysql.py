@@ -212,6 +212,14 @@ class MysqlDialect(Dialect):
             return TransientError
         return TerminalError
 
+    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        # InnoDB's estimate of the clustered index (the rows), kept by the engine, no scan
+        sql = (
+            "SELECT DATA_LENGTH FROM information_schema.TABLES WHERE "
+            f"TABLE_SCHEMA = COALESCE({PARAM}, DATABASE()) AND TABLE_NAME = {PARAM}"
+        )
+        return sql, [table.schema, table.name]
+
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
             import pymysql

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sluice.dialects.base import Capabilities, Dialect
+from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
@@ -96,6 +96,10 @@ class PostgresDialect(Dialect):
         # serial/bigserial columns: a sequence default rather than an identity clause
         default = str(info.get("default") or "")
         return super().is_identity(info) or default.startswith("nextval(")
+
+    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
+        return f"SELECT pg_table_size(to_regclass({PARAM}))", [self.qualified(table)]
 
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)
