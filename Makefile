@@ -7,13 +7,15 @@ SCALE ?= 0.01
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: demo test lint format bench lock clean embedded-stop help airflow
+.PHONY: demo test lint format bench bench-full lock clean embedded-stop help airflow
 
 help:
 	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
 	@echo "make test   - lint + the whole test suite"
 	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI :8080, admin/admin)"
-	@echo "make bench  - sluice vs the psql COPY pipe at SCALE, peak RSS at BENCH_SCALES, verify cost"
+	@echo "make bench  - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
+	@echo "              BENCH_SCALES, verification's cost (third-party tools in bench/.venv-tools)"
+	@echo "make bench-full - pipe vs sluice once at scale 1.0 (10.7M rows)"
 	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
 	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
 
@@ -36,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/compare.py --scale $(SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
 	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) $(BENCH_SERVERS)
 	$(BIN)/python bench/verify.py --scale $(SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
+
+# The full-scale run recorded in docs/benchmarks.md: ~10.7M rows, pipe vs sluice, once.
+bench-full: $(STAMP)
+	$(BIN)/python bench/compare.py --scale 1.0 --runs 1 --methods pipe,sluice $(BENCH_SERVERS) \
+		--json bench/results/compare-full.json
 
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)

