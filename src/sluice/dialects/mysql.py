@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sluice.dialects.base import PARAM, Capabilities, Dialect, batched_by_bytes
+from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.mysql_literals import Literals
 from sluice.errors import ConnectError, MissingDriver
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
@@ -266,17 +267,17 @@ class MysqlDialect(Dialect):
             conn.close()
 
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
-        """PyMySQL's executemany folds each batch into multi-row INSERTs up to the packet size."""
+        """Multi-row INSERTs of at most 5,000 rows and about 1 MiB of statement (never past
+        the server's packet limit but for a single row larger than that), rendered by
+        `Literals` and measured in encoded bytes."""
         cur = conn.cursor()
         cur.execute("SELECT @@max_allowed_packet")
-        # Statements up to the packet limit, but no larger than a few MiB: the INSERT text is
-        # built in memory on top of the rows it encodes.
-        cur.max_stmt_length = max(64 * 1024, min(int(cur.fetchone()[0]) - 1024, 1024 * 1024))
+        max_len = max(64 * 1024, min(int(cur.fetchone()[0]) - 1024, 1024 * 1024))
         names = ", ".join(self.quote(c) for c in table.column_names)
-        marks = ", ".join([PARAM] * len(table.columns))
-        sql = self.finalize(f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})")
+        head = f"INSERT INTO {self.qualified(table)} ({names}) VALUES ".encode()
+        literals = Literals(conn.escape)
         n = 0
-        for batch in batched_by_bytes(rows, 5000, cur.max_stmt_length):
-            cur.executemany(sql, batch)
-            n += len(batch)
+        for statement in literals.statements(head, rows, conn.encoding, 5000, max_len):
+            cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
+            n += literals.rows_in_last
         return n
