@@ -130,7 +130,8 @@ def run_plan(
     lock = threading.Lock()
     # Swaps run one at a time: two tables joined by a foreign key would otherwise each lock
     # the other's table (dropping one drops the key that the other's swap also drops).
-    publishing = threading.Lock()
+    publishing = threading.Lock()  # swaps one at a time (foreign keys between tables)
+    loaded = {t.name: 0 for t in plan.tables}
     remaining = {t.name: len(t.chunks) for t in plan.tables}
     for t in plan.tables:
         reporter.start(t.name, t.rows)
@@ -139,19 +140,23 @@ def run_plan(
         reporter.advance(table, rows, nbytes)
 
     def run(chunk) -> ChunkResult:
+        # this run made the staging tables and runs each chunk once: nothing to clear first
         result = copy_chunk(
-            plan.table(chunk.table), chunk, source, target, budget, transfer, progress
-        )
+            plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
+            fresh=True,
+        )  # fmt: skip
         with lock:
             s = summaries[chunk.table]
             s.bytes += result.bytes
             s.chunks += 1
+            loaded[chunk.table] += result.rows
             s.seconds = max(s.seconds, time.monotonic() - started)
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0
         if last:
-            with publishing:
-                published = publish_table(plan, chunk.table, target)
+            published = publish_table(
+                plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing
+            )
             with lock:
                 summaries[chunk.table].rows = published.rows
                 summaries[chunk.table].published = True

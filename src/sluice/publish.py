@@ -9,8 +9,10 @@ by the next run's prepare.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sluice.dialects import get_dialect
@@ -51,8 +53,19 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
         conn.close()
 
 
-def publish_table(plan: Plan, name: str, target: DbUrl) -> PublishResult:
-    """Build keys and indexes on the staging table, then swap it for the live table."""
+def publish_table(
+    plan: Plan,
+    name: str,
+    target: DbUrl,
+    rows: int | None = None,
+    swap_lock: AbstractContextManager | None = None,
+) -> PublishResult:
+    """Build keys and indexes on the staging table, then swap it for the live table.
+
+    `rows`: the rows the chunks loaded, when the caller counted them (else the staging table
+    is counted: a full scan). `swap_lock` is held around the swap only, so that one run's
+    tables build their keys in parallel but replace live tables (and the foreign keys between
+    them) one at a time."""
     tp = plan.table(name)
     dst = get_dialect(target.engine)
     stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)
@@ -66,10 +79,12 @@ def publish_table(plan: Plan, name: str, target: DbUrl) -> PublishResult:
                 cur.execute(stmt)
         renames = _indexes(dst, cur, stage, live, tp)
         conn.commit()
-        cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
-        rows = int(cur.fetchone()[0])
-        conn.rollback()
-        _swap(dst, conn, stage, live, tp, renames)
+        if rows is None:
+            cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+            rows = int(cur.fetchone()[0])
+            conn.rollback()
+        with swap_lock or contextlib.nullcontext():
+            _swap(dst, conn, stage, live, tp, renames)
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
     except SluiceError:

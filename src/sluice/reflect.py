@@ -87,7 +87,8 @@ def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table
                     f"table(s) not found in {url}: {', '.join(missing)} "
                     f"(found: {', '.join(available) or 'none'})"
                 )
-            return [_table(inspector, dialect, schema, name) for name in wanted]
+            catalog = _Catalog(inspector, schema, wanted)
+            return [_table(inspector, catalog, dialect, schema, name) for name in wanted]
     except sa.exc.OperationalError as exc:
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:
@@ -98,16 +99,33 @@ def _internal(name: str) -> bool:
     return name.startswith("_sluice") or name == "sluice_state"
 
 
-def _table(inspector, dialect, schema: str | None, name: str) -> Table:
+class _Catalog:
+    """Columns, keys and indexes of many tables, asked once per kind (SQLAlchemy's multi-table
+    reflection: one catalog query for all tables on PostgreSQL, instead of four per table,
+    0.27 -> 0.1 s for StackOverflow2010's nine; other engines loop inside SQLAlchemy)."""
+
+    def __init__(self, inspector, schema: str | None, names: Sequence[str]):
+        kw = {"schema": schema, "filter_names": list(names)}
+        self.columns = inspector.get_multi_columns(**kw)
+        self.pks = inspector.get_multi_pk_constraint(**kw)
+        self.fks = inspector.get_multi_foreign_keys(**kw)
+        self.indexes = inspector.get_multi_indexes(**kw)
+        self.schema = schema
+
+    def of(self, found: dict, name: str, default):
+        return found.get((self.schema, name), default)
+
+
+def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str) -> Table:
     columns = []
-    for info in inspector.get_columns(name, schema=schema):
+    for info in catalog.of(catalog.columns, name, []):
         t = neutral_type(info["type"], dialect.reflect_overrides)
         if t is None:
             raise UnmappableType(name, info["name"], str(info["type"]), "neutral")
         identity = dialect.is_identity(info)
         columns.append(Column(info["name"], t, bool(info["nullable"]), identity=identity))
     columns = dialect.refine_columns(inspector.bind, schema, name, columns)
-    pk = inspector.get_pk_constraint(name, schema=schema) or {}
+    pk = catalog.of(catalog.pks, name, None) or {}
     key = tuple(pk.get("constrained_columns") or ())
     if dialect.rowid_key_is_identity and len(key) == 1:
         # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
@@ -118,11 +136,11 @@ def _table(inspector, dialect, schema: str | None, name: str) -> Table:
     fks = tuple(
         ForeignKey(name, tuple(fk["constrained_columns"]), fk["referred_table"],
                    tuple(fk["referred_columns"]))
-        for fk in inspector.get_foreign_keys(name, schema=schema)
+        for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
         Index(ix["name"], tuple(ix["column_names"]), bool(ix.get("unique")))
-        for ix in inspector.get_indexes(name, schema=schema)
+        for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
     return Table(

@@ -17,7 +17,7 @@ from sluice.copy import CopyOptions, copy_database
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
-from sluice.errors import TerminalError
+from sluice.errors import TerminalError, TransientError
 
 SCALE = 0.01
 
@@ -90,6 +90,8 @@ def test_postgres_to_postgres_is_exact_and_uses_passthrough(pg_source, pg_db):
     assert result.ok, result.failures
     assert all(t.passthrough for t in result.plan.tables)
     assert len(result.plan.table("Votes").chunks) > 1
+    # rows reported from the target's COPY counts (raw bytes are never split into rows)
+    assert {n: t.rows for n, t in result.tables.items()} == row_counts(SCALE)
     assert_same(pg_source, pg_db)
     next_identity_ok(pg_db)
     assert result.finish.identities["Votes"] > row_counts(SCALE)["Votes"]
@@ -111,7 +113,7 @@ def test_failure_keeps_previous_replica_and_rerun_completes(pg_source, pg_db, mo
     before = digest(pg_db, "Posts")
     real_write = transfer._write
 
-    def failing_write(dst, conn, stage, tp, chunk, channel, progress):
+    def failing_write(dst, conn, stage, tp, chunk, channel, progress, *rest):
         if tp.name == "Posts":
             # half a chunk lands in staging, then the writer dies
             cur = conn.cursor()
@@ -120,7 +122,7 @@ def test_failure_keeps_previous_replica_and_rerun_completes(pg_source, pg_db, mo
                 'SELECT * FROM "Posts" LIMIT 10'
             )
             raise TerminalError("injected failure while writing Posts")
-        return real_write(dst, conn, stage, tp, chunk, channel, progress)
+        return real_write(dst, conn, stage, tp, chunk, channel, progress, *rest)
 
     monkeypatch.setattr(transfer, "_write", failing_write)
     result = copy_database(pg_source, pg_db, CopyOptions(tables=tables, retries=0))
@@ -147,6 +149,28 @@ def test_killed_target_connection_is_retried_without_duplicates(pg_source, pg_db
     result = copy_database(pg_source, pg_db, CopyOptions(tables=["Votes"], chunk_rows=20_000))
     assert result.ok, result.failures
     assert killed, "the target backend was never terminated"
+    assert digest(pg_db, "Votes") == digest(pg_source, "Votes")
+
+
+def test_retry_after_a_committed_try_clears_its_range(pg_source, pg_db, monkeypatch):
+    """A first try skips the range delete (fresh staging); a retry never does, so a try that
+    committed and then failed (the connection lost before the result came back) leaves no
+    duplicate behind."""
+    real_write = transfer._write
+    failed = set()
+
+    def commit_then_fail(dst, conn, stage, tp, chunk, channel, progress, *rest):
+        written = real_write(dst, conn, stage, tp, chunk, channel, progress, *rest)
+        if chunk.index not in failed:
+            failed.add(chunk.index)
+            raise TransientError("injected: lost after commit")
+        return written
+
+    monkeypatch.setattr(transfer, "_write", commit_then_fail)
+    options = CopyOptions(tables=["Votes"], chunk_rows=20_000, workers=2)
+    result = copy_database(pg_source, pg_db, options)
+    assert result.ok, result.failures
+    assert len(failed) > 1  # every chunk committed once, failed, and was retried
     assert digest(pg_db, "Votes") == digest(pg_source, "Votes")
 
 

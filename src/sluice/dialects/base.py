@@ -250,23 +250,26 @@ class Dialect:
         return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
     def select_range_sql(
-        self, table: Table, lo: Any, hi: Any, name: str | None = None
+        self, table: Table, lo: Any, hi: Any, name: str | None = None, ordered: bool = True
     ) -> tuple[str, list[Any]]:
-        """The keyset query for one chunk: columns in table order, ordered by the key."""
+        """The keyset query for one chunk: columns in table order, ordered by the key unless
+        the caller takes the rows as a set (a copy does: on PostgreSQL the ORDER BY of a range
+        read through a bitmap scan is a sort, spilled to disk for a wide chunk)."""
         cols = ", ".join(self.select_expr(c) for c in table.columns)
         where, params = self.range_predicate(table.primary_key, lo, hi)
         order = ""
-        if table.primary_key:
+        if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
         sql = f"SELECT {cols} FROM {self.qualified(name or table.name)}{where}{order}"
         return self.finalize(sql), params
 
     def read_range(
-        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True
     ) -> Iterator[list[tuple]]:
         """Stream one chunk in batches (never the whole result). `fetch` is an int or a
-        `buffer.FetchSize`, asked before every fetch, so batch sizes follow row width."""
-        sql, params = self.select_range_sql(table, lo, hi)
+        `buffer.FetchSize`, asked before every fetch, so batch sizes follow row width; rows
+        come in key order unless `ordered` is False."""
+        sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
         cur = conn.cursor()
         cur.execute(sql, self.bind(params))
         while batch := cur.fetchmany(int(fetch)):

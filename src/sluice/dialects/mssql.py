@@ -296,7 +296,7 @@ class MssqlDialect(Dialect):
 
     # --- reading ------------------------------------------------------------------------------
     def select_range_sql(
-        self, table: Table, lo: Any, hi: Any, name: str | None = None
+        self, table: Table, lo: Any, hi: Any, name: str | None = None, ordered: bool = True
     ) -> tuple[str, list[Any]]:
         """The keyset query, from the reflected schema (dbo); xml is read as nvarchar(max) so
         that it arrives as str (pymssql hands raw bytes for xml)."""
@@ -309,14 +309,14 @@ class MssqlDialect(Dialect):
         )
         where, params = self.range_predicate(table.primary_key, lo, hi)  # the base keyset
         order = ", ".join(self.quote(k) for k in table.primary_key)
-        order = f" ORDER BY {order}" if order else ""
+        order = f" ORDER BY {order}" if order and ordered else ""
         return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params
 
     def read_range(
-        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True
     ) -> Iterator[list[tuple]]:
         """pymssql streams the result set from the TDS stream: one batch in memory at a time."""
-        sql, params = self.select_range_sql(table, lo, hi)
+        sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
         cur = conn.cursor()
         cur.execute(sql, self.bind(params))
         while batch := cur.fetchmany(int(fetch)):

@@ -185,11 +185,13 @@ class MysqlDialect(Dialect):
             for t, n in cur.fetchall()
         ]
 
-    def read_range(self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any):
+    def read_range(
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True
+    ):
         """An unbuffered cursor: PyMySQL's default one would load the whole result first."""
         from pymysql.cursors import SSCursor
 
-        sql, params = self.select_range_sql(table, lo, hi)
+        sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
         cur = conn.cursor(SSCursor)
         try:
             cur.execute(sql, self.bind(params))

@@ -183,10 +183,10 @@ class PostgresDialect(Dialect):
         return n
 
     def read_range(
-        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any
+        self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True
     ) -> Iterator[list[tuple]]:
         """A server-side cursor: the server holds the result, we hold one batch at a time."""
-        sql, params = self.select_range_sql(table, lo, hi)
+        sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
             cur.execute(sql, self.bind(params))
             while batch := cur.fetchmany(int(fetch)):
@@ -213,20 +213,24 @@ class PostgresDialect(Dialect):
         return setup, self.finalize(sql), params
 
     def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[bytes]:
-        """COPY (keyset query) TO STDOUT in binary: bytes straight from the server."""
-        sql, params = self.select_range_sql(table, lo, hi)
+        """COPY (keyset query) TO STDOUT in binary: bytes straight from the server, in no
+        particular order (the chunk is loaded as a set)."""
+        sql, params = self.select_range_sql(table, lo, hi, ordered=False)
         if not params:  # psycopg's copy() skips the format step without params: undo '%%'
             sql = sql.replace("%%", "%")
         copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
         with conn.cursor() as cur, cur.copy(copy_sql, params or None) as cp:
             yield from cp
 
-    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes]) -> None:
+    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes]) -> int:
+        """COPY FROM STDIN of the raw bytes; the rows the server loaded (its COPY count)."""
         names = ", ".join(self.quote(c) for c in table.column_names)
         copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT binary)"
-        with conn.cursor() as cur, cur.copy(copy_sql) as cp:
-            for block in data:
-                cp.write(block)
+        with conn.cursor() as cur:
+            with cur.copy(copy_sql) as cp:
+                for block in data:
+                    cp.write(block)
+            return cur.rowcount
 
     def publish_lock_sql(self) -> list[str]:
         # a transaction-scoped advisory lock, released by the swap's commit or rollback
