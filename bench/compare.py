@@ -49,12 +49,18 @@ ALL_METHODS = ["pipe", "sluice", "sluice-w1", "sluice-pg-mysql", "sluice-mysql-p
                "generic-transfer", "dlt", "sling", "pgloader"]  # fmt: skip
 
 
+class Failed(Exception):
+    """A method's command failed: the harness records why and goes on with the others."""
+
+
 def measured(cmd: list[str], env: dict) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one command and its children."""
     started = time.monotonic()
     out = subprocess.run([*PEAK, *cmd], env=env, capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(redact(f"failed: {shlex.join(cmd)[:300]}\n{out.stderr[-3000:]}"))
+        lines = [ln for ln in out.stderr.strip().splitlines() if ln.strip()]
+        print(redact(f"failed: {shlex.join(cmd)[:300]}\n{out.stderr[-3000:]}"), flush=True)
+        raise Failed(redact(lines[0][:200] if lines else f"exit code {out.returncode}"))
     return time.monotonic() - started, int(out.stdout.strip().splitlines()[-1])
 
 
@@ -297,12 +303,16 @@ def main() -> None:
             results.append({"method": name, "skipped": argv})
             continue
         runs = []
-        for _ in range(args.runs):
-            if make_ddl:
-                prepare_target(dst, ddl)
-            else:
-                recreate(dst)
-            runs.append(measured(argv, env))
+        try:
+            for _ in range(args.runs):
+                if make_ddl:
+                    prepare_target(dst, ddl)
+                else:
+                    recreate(dst)
+                runs.append(measured(argv, env))
+        except Failed as exc:
+            results.append({"method": name, "failed": str(exc)})
+            continue
         seconds = [s for s, _ in runs]
         median = statistics.median(seconds)
         limit = median if name == "pipe" else limit

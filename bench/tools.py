@@ -40,7 +40,8 @@ SCHEMA_CHANGES: dict[str, str] = {
         "whose columns, types, NOT NULL and primary key stay as created."
     ),
     "pgloader": (
-        "None: WITH data only, truncate issues only TRUNCATE and COPY into the existing "
+        "None: WITH data only, truncate (and prefetch rows = 10000: the default crashed on an "
+        "exhausted heap) issues only TRUNCATE and COPY into the existing "
         "tables (it warns that its default cast would make varchar text, but "
         "data only creates nothing)."
     ),
@@ -114,7 +115,10 @@ def pgloader_load_file(source: str, target: str, tables: list[str]) -> str:
         # data only: COPY into the existing tables, nothing created or dropped. Its default
         # downcase identifiers leaves these names alone: from a pgsql source, mixed-case
         # names arrive quoted, and the load finds "PostHistory" (checked with 3.6.7)
-        "  WITH data only, truncate\n"
+        # prefetch rows: its default of 100,000 rows queued per table exhausted the 1 GiB
+        # SBCL heap of Debian's build on Posts at scale 0.1 ("Heap exhausted during garbage
+        # collection"); 10,000 is the remedy its users report (dimitri/pgloader#962)
+        "  WITH data only, truncate, prefetch rows = 10000\n"
         f"  INCLUDING ONLY TABLE NAMES MATCHING {names} IN SCHEMA 'public';\n"
     )
 

@@ -100,7 +100,9 @@ def print_plan(plan, file=None) -> None:
         order.add_column(col, justify="right" if col in ("#", "rows", "chunks") else "left")
     for i, t in enumerate(plan.tables, 1):
         ident = t.table.identity.name if t.table.identity else "-"
-        path = "raw COPY passthrough" if t.passthrough else "decoded"
+        path = "decoded"
+        if t.passthrough:
+            path = "raw CSV -> LOAD DATA" if t.raw_format == "csv" else "raw COPY passthrough"
         key = ", ".join(t.key) or "(none)"
         order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
     console.print(order)
@@ -183,6 +185,8 @@ def print_summary(result) -> None:
         total_rows += t.rows
         total_bytes += t.bytes
         status = "published" if t.published else "[red]not published"
+        if t.decoded_again:
+            status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
         grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
     rate = total_rows / result.seconds if result.seconds else 0
     grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",

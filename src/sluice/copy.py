@@ -64,6 +64,7 @@ class TableSummary:
     chunks: int = 0
     seconds: float = 0.0
     published: bool = False
+    decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
 
 
 @dataclass
@@ -150,6 +151,7 @@ def run_plan(
             s.bytes += result.bytes
             s.chunks += 1
             loaded[chunk.table] += result.rows
+            s.decoded_again += result.decoded_again
             s.seconds = max(s.seconds, time.monotonic() - started)
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0

@@ -28,6 +28,12 @@ class TerminalError(SluiceError):
     """Retrying will not help: explain and stop."""
 
 
+class RawRejected(SluiceError):
+    """The target's bulk loader took a chunk's raw bytes only with warnings (a value it would
+    have changed): nothing is kept, and the chunk is copied again through decoded values,
+    which either store it exactly or fail naming the table, column and key."""
+
+
 class TransientError(SluiceError):
     """The same step may succeed if retried."""
 

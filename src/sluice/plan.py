@@ -60,8 +60,9 @@ class TablePlan:
     columns: tuple[ColumnMap, ...]
     chunks: tuple[Chunk, ...]
     rows: int
-    passthrough: bool = False  # raw COPY bytes, no decoding (identical PostgreSQL types)
+    passthrough: bool = False  # raw bytes, no decoding (identical types, or an import format)
     bytes: int = 0  # the source relation's size where the engine reports it, else 0
+    raw_format: str = ""  # when passthrough: "postgresql-binary", or "csv" for LOAD DATA
 
     @property
     def chunk_bytes(self) -> float:
@@ -166,6 +167,7 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         rows=d["rows"],
         passthrough=d["passthrough"],
         bytes=d.get("bytes", 0),
+        raw_format=d.get("raw_format", ""),
     )
 
 
@@ -187,13 +189,16 @@ def build_plan(
     if chunk_bytes < 1:
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     reflected = reflect_tables(source, tables)
-    dialect = get_dialect(source.engine)
+    dialect, dst = get_dialect(source.engine), get_dialect(target.engine)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
+    raw_import = dst.raw_import_format in dialect.raw_export_formats and dst.raw_import_ready(
+        target
+    )
     return plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
-        logical_foreign_keys=logical_foreign_keys,
+        logical_foreign_keys=logical_foreign_keys, raw_import=raw_import,
     )  # fmt: skip
 
 
@@ -209,6 +214,7 @@ def plan_tables(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     sizes: dict[str, int] | None = None,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
+    raw_import: bool = False,
 ) -> Plan:
     """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
     engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes)."""
@@ -230,9 +236,8 @@ def plan_tables(
         if size > chunk_bytes and rows:
             per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
         chunks = _chunks(table, lo, hi, rows, per_chunk)
-        same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
-        passthrough = same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps)
-        planned.append(TablePlan(table, maps, chunks, rows, passthrough, size))
+        raw_format = _raw_format(src, dst, table, maps, raw_import)
+        planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format))
         if not table.primary_key:
             notes.append(f"{table.name}: no primary key, copied whole in one chunk")
     return Plan(
@@ -247,6 +252,17 @@ def plan_tables(
         notes=tuple(notes),
         chunk_bytes=chunk_bytes,
     )
+
+
+def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
+    """The raw byte format a table can move in, or "" when its values must be decoded."""
+    same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
+    if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
+        return src.raw_copy_format
+    exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
+    if raw_import and exact and all(c.type.kind in dst.raw_import_kinds for c in table.columns):
+        return dst.raw_import_format
+    return ""
 
 
 def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tuple[ForeignKey, ...]:

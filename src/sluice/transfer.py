@@ -15,12 +15,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
-from sluice.errors import SluiceError, TerminalError, TransientError
+from sluice.errors import RawRejected, SluiceError, TerminalError, TransientError
 from sluice.memory import release_free_memory
 from sluice.plan import Chunk, TablePlan
 from sluice.schema import Table
@@ -50,6 +50,7 @@ class ChunkResult:
     bytes: int
     attempts: int
     seconds: float
+    decoded_again: bool = False  # the target rejected the raw bytes; copied as values
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,22 @@ def copy_chunk(
     started = time.monotonic()
     tries = itertools.count(1)
 
+    plan = [tp]  # the raw path, until the target rejects a chunk's bytes
+
     def attempt() -> tuple[int, int]:
         clear = not (fresh and next(tries) == 1)
-        return _attempt(tp, chunk, source, target, budget, options, progress, into, clear)
+        try:
+            return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
+                            clear)  # fmt: skip
+        except RawRejected as exc:
+            log.warning("%s: %s; copying the range again as decoded values", chunk.label, exc)
+            plan[0] = replace(tp, passthrough=False, raw_format="")
+            return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
+                            True)  # fmt: skip
 
     (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
-    return ChunkResult(chunk, rows, nbytes, attempts, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp)
 
 
 def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
@@ -176,7 +187,8 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
     try:
         if tp.passthrough:
             pending = bytearray()
-            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi):
+            fmt = tp.raw_format or src.raw_copy_format
+            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
                 pending += block
                 if len(pending) >= options.batch_bytes:
                     channel.put(bytes(pending), len(pending))
@@ -246,7 +258,7 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
                 if progress:
                     progress(tp.name, 0, len(block))
 
-        written = dst.raw_write(conn, stage, blocks())
+        written = dst.raw_write(conn, stage, blocks(), tp.raw_format or dst.raw_copy_format)
     else:
         convert = converter(dst.encode_converters(tp.table))
 

@@ -313,6 +313,7 @@ def test_copy_preserves_values(dbs: Dbs, case: Case):
     options = CopyOptions(tables=[t.name for t in case.tables], chunk_rows=case.chunk_rows)
     result = copy_database(dbs.source_url, dbs.target_url, options)
     assert result.ok, f"{dbs.label} {case.id}: copy failed: {result.failures}"
+    _check_raw_import_used(dbs, result)
     problems = []
     for t in case.tables:
         rows = _rows_for(t, dbs.source, dbs.target)
@@ -339,6 +340,21 @@ def test_copy_preserves_values(dbs: Dbs, case: Case):
             f"{r.chunk.label} changed {r.changed} missing {r.missing} extra {r.extra}"
             for t in report.tables for r in t.mismatches
         )  # fmt: skip
+
+
+def _check_raw_import_used(dbs: Dbs, result) -> None:
+    """Where the target loads the source's raw export (PostgreSQL CSV -> MySQL LOAD DATA),
+    tables of those kinds must have gone that way: the suite checks that path's values."""
+    src, dst = get_dialect(dbs.source), get_dialect(dbs.target)
+    if dst.raw_import_format not in src.raw_export_formats:
+        return
+    assert dst.raw_import_ready(dbs.target_url), f"{dbs.label}: server refuses LOAD DATA LOCAL"
+    for tp in result.plan.tables:
+        raw = all(c.type.kind in dst.raw_import_kinds for c in tp.table.columns)
+        if raw and all(m.fidelity != "lossy" for m in tp.columns):
+            assert tp.raw_format == dst.raw_import_format, f"{dbs.label} {tp.name}: decoded"
+            again = result.tables[tp.name].decoded_again
+            assert not again, f"{dbs.label} {tp.name}: raw load rejected, {again} chunk(s) decoded"
 
 
 @pytest.mark.parametrize(

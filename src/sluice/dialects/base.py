@@ -66,6 +66,12 @@ class Dialect:
     autoincrement_is_identity = False  # MySQL reports AUTO_INCREMENT only as autoincrement
     rowid_key_is_identity = False  # SQLite: an INTEGER PRIMARY KEY generates its values
     raw_copy_format: str | None = None  # engines sharing a raw format pass bytes through
+    # other raw formats this engine can emit (raw_read) and the one it can load (raw_write),
+    # with the kinds whose text it parses exactly in that format: a source emitting the
+    # target's import format moves bytes, not Python values (PostgreSQL CSV -> MySQL LOAD DATA)
+    raw_export_formats: tuple[str, ...] = ()
+    raw_import_format: str | None = None
+    raw_import_kinds: frozenset = frozenset()
     native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL
     probe_before_delete = False  # see clear_range
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
@@ -237,6 +243,17 @@ class Dialect:
         finally:
             conn.close()
         return sizes
+
+    def raw_import_ready(self, url: DbUrl) -> bool:
+        """Whether `raw_import_format` can be used against this server (e.g. a server setting
+        that allows it); asked once per plan."""
+        return self.raw_import_format is not None
+
+    def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes], fmt: str) -> int:
+        raise NotImplementedError
 
     def range_predicate(self, key: Sequence[str], lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """`WHERE` text and parameters for `lo < key <= hi` (open ends omitted)."""

@@ -1,13 +1,19 @@
-"""MySQL and MariaDB through PyMySQL: multi-row INSERTs sized from `max_allowed_packet`."""
+"""MySQL and MariaDB through PyMySQL: LOAD DATA LOCAL of raw CSV where the source can emit it,
+else multi-row INSERTs sized from `max_allowed_packet`."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals
-from sluice.errors import ConnectError, MissingDriver
+from sluice.errors import ConnectError, MissingDriver, RawRejected
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl
@@ -97,6 +103,13 @@ class MysqlDialect(Dialect):
         "BIGINT": _unsigned(Kind.BIGINT, SqlType(Kind.DECIMAL, precision=20, scale=0)),
         "YEAR": lambda t: SqlType(Kind.SMALLINT),
     }
+    # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
+    # server parses to exactly the value the decoded path would store
+    raw_import_format = "csv" if hasattr(os, "mkfifo") else None
+    raw_import_kinds = frozenset({
+        Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.BOOLEAN, Kind.STRING, Kind.DATE,
+        Kind.DATETIME, Kind.DECIMAL, Kind.UUID,
+    })  # fmt: skip
     fidelity_notes = {
         Kind.DATETIME_TZ: ("lossy", "MySQL DATETIME keeps no offset"),
         Kind.XML: ("widening", "stored as LONGTEXT"),
@@ -239,10 +252,13 @@ class MysqlDialect(Dialect):
                 charset="utf8mb4",
                 autocommit=autocommit,
                 connect_timeout=10,
-                local_infile=False,
+                # the client offers LOAD DATA LOCAL at the handshake, but PyMySQL answers a
+                # server's request for a file only while raw_write runs its own statement
+                local_infile=True,
             )
         except pymysql.err.MySQLError as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
+        conn._local_infile = False
         cur = conn.cursor()
         # READ COMMITTED takes no gap locks, so parallel chunks loading one staging table do
         # not deadlock; NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 in an AUTO_INCREMENT key.
@@ -268,6 +284,78 @@ class MysqlDialect(Dialect):
         finally:
             conn.close()
 
+    def raw_import_ready(self, url: DbUrl) -> bool:
+        """LOAD DATA LOCAL needs the server's consent (`local_infile`: ON by default in
+        MariaDB, OFF in MySQL 8); without it, rows go through INSERTs."""
+        if self.raw_import_format is None:
+            return False
+        conn = self.connect(url.without_database())
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT @@local_infile")
+            return bool(int(cur.fetchone()[0]))
+        finally:
+            conn.close()
+
+    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes], fmt: str = "csv") -> int:
+        """LOAD DATA LOCAL of CSV, one statement per block of whole rows (the reader cuts
+        blocks at row ends), all in the caller's transaction.
+
+        One statement per block, not per chunk: a LOAD DATA holds InnoDB's table-level
+        AUTO-INC lock until it ends (innodb_autoinc_lock_mode 1, the default), so two chunks
+        of one table would otherwise wait for each other's whole load, up to the lock wait
+        timeout. With LOCAL the server turns bad values into warnings instead of errors (a
+        string cut, a date zeroed): any warning rejects the chunk (the caller rolls back and
+        copies it again decoded, naming the value that cannot be stored). Each block goes
+        through a named pipe in a private temporary folder, so rows never touch the disk,
+        and PyMySQL sends a file only while this statement runs."""
+        if fmt != "csv":
+            raise NotImplementedError(fmt)
+        names = ", ".join(self.quote(c) for c in table.column_names)
+        sql = self.finalize(
+            f"LOAD DATA LOCAL INFILE {PARAM} INTO TABLE {self.qualified(table)} "
+            "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
+            f"ESCAPED BY '' LINES TERMINATED BY '\\n' ({names})"
+        )
+        folder = tempfile.mkdtemp(prefix="sluice-load-")
+        rows = 0
+        try:
+            for n, block in enumerate(data):
+                rows += self._load_block(conn, table, sql, block, os.path.join(folder, str(n)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return rows
+
+    def _load_block(self, conn: Any, table: Table, sql: str, block: bytes, pipe: str) -> int:
+        os.mkfifo(pipe, 0o600)
+
+        def feed() -> None:
+            with contextlib.suppress(OSError), open(pipe, "wb") as out:
+                out.write(block)  # fails only when the loader gave up: its error is raised
+
+        feeder = threading.Thread(target=feed, name=f"load-{table.name}", daemon=True)
+        feeder.start()
+        cur = conn.cursor()
+        try:
+            conn._local_infile = True
+            try:
+                cur.execute(sql, self.bind([pipe]))
+            finally:
+                conn._local_infile = False
+        except BaseException:
+            _unblock(pipe)  # a feeder still waiting for the loader to open the pipe
+            raise
+        finally:
+            feeder.join(timeout=10)
+            os.unlink(pipe)
+        rows = cur.rowcount
+        cur.execute("SHOW WARNINGS LIMIT 3")
+        warnings = cur.fetchmany(3)
+        if warnings:
+            said = "; ".join(str(w[2]) for w in warnings)
+            raise RawRejected(f"{table.name}: LOAD DATA would have changed values ({said})")
+        return rows
+
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         """Multi-row INSERTs of at most 5,000 rows and about 1 MiB of statement (never past
         the server's packet limit but for a single row larger than that), rendered by
@@ -283,3 +371,10 @@ class MysqlDialect(Dialect):
             cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
             n += literals.rows_in_last
         return n
+
+
+def _unblock(pipe: str) -> None:
+    """Open and close the read end of `pipe`, so that a writer blocked opening it goes on
+    (and fails on its next write): the loader never opened it."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))

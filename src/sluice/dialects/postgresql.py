@@ -55,6 +55,11 @@ _BINARY_COPY: dict[Kind, str] = {
 _TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03")
 
 
+def _csv_expr(column: str, kind: Kind) -> str:
+    """A column as the CSV text another engine's loader takes: booleans as 0/1."""
+    return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     caps = Capabilities(
@@ -69,6 +74,7 @@ class PostgresDialect(Dialect):
     extra = "postgresql"
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
+    raw_export_formats = ("postgresql-binary", "csv")
     native_digest = "postgresql-md5-rowtext"
     fidelity_notes = {
         Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
@@ -212,17 +218,31 @@ class PostgresDialect(Dialect):
         )
         return setup, self.finalize(sql), params
 
-    def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[bytes]:
-        """COPY (keyset query) TO STDOUT in binary: bytes straight from the server, in no
-        particular order (the chunk is loaded as a set)."""
-        sql, params = self.select_range_sql(table, lo, hi, ordered=False)
+    def raw_read(
+        self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str = "postgresql-binary"
+    ) -> Iterator[bytes]:
+        """COPY (keyset query) TO STDOUT: bytes straight from the server, in no particular
+        order (the chunk is loaded as a set). `fmt` "csv" is what MySQL's LOAD DATA reads:
+        every value quoted, NULL as the bare word NULL, booleans as 0/1, dates in ISO."""
+        if fmt == "csv":
+            cols = ", ".join(_csv_expr(self.quote(c.name), c.type.kind) for c in table.columns)
+            where, params = self.range_predicate(table.primary_key, lo, hi)
+            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
+            cur = conn.cursor()
+            cur.execute("SET DateStyle = ISO, YMD")
+        else:
+            sql, params = self.select_range_sql(table, lo, hi, ordered=False)
+            options = "FORMAT binary"
         if not params:  # psycopg's copy() skips the format step without params: undo '%%'
             sql = sql.replace("%%", "%")
-        copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
+        copy_sql = f"COPY ({sql}) TO STDOUT ({options})"
         with conn.cursor() as cur, cur.copy(copy_sql, params or None) as cp:
             yield from cp
 
-    def raw_write(self, conn: Any, table: Table, data: Iterable[bytes]) -> int:
+    def raw_write(
+        self, conn: Any, table: Table, data: Iterable[bytes], fmt: str = "postgresql-binary"
+    ) -> int:
         """COPY FROM STDIN of the raw bytes; the rows the server loaded (its COPY count)."""
         names = ", ".join(self.quote(c) for c in table.column_names)
         copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT binary)"
