@@ -75,7 +75,7 @@ def url_for(server: str, database: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", help="PostgreSQL server URL (default: embedded)")
-    ap.add_argument("--mysql", help="MySQL/MariaDB server URL for the decoded path")
+    ap.add_argument("--mysql", help="MySQL/MariaDB server URL for the cross-engine paths")
     ap.add_argument("--scales", default="0.01,0.1")
     ap.add_argument("--memory-cap", default="128MiB")
     ap.add_argument("--workers", default="4")
@@ -84,7 +84,7 @@ def main() -> None:
         default="250000",
         help="the same chunking at every scale isolates the effect of table size",
     )
-    ap.add_argument("--decoded-only", action="store_true", help="skip the passthrough path")
+    ap.add_argument("--decoded-only", action="store_true", help="only the decoded path")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -95,12 +95,16 @@ def main() -> None:
     results = []
     for scale in [float(s) for s in args.scales.split(",")]:
         source = dataset(args.server, scale, env)
-        paths = [("postgresql -> postgresql (passthrough)", url_for(args.server, "bench_target"))]
-        if args.decoded_only:
-            paths = []
+        pg_target = url_for(args.server, "bench_target")
+        paths = [("postgresql -> postgresql (raw binary COPY)", source, pg_target)]
         if args.mysql:
-            paths.append(("postgresql -> mysql (decoded)", url_for(args.mysql, "bench_target")))
-        for label, target in paths:
+            my_target = url_for(args.mysql, "bench_target")
+            paths.append(("postgresql -> mysql (raw CSV, LOAD DATA)", source, my_target))
+            my_source = dataset(args.mysql, scale, env)
+            paths.append(("mysql -> postgresql (decoded values)", my_source, pg_target))
+        if args.decoded_only:
+            paths = [p for p in paths if "decoded" in p[0]]
+        for label, source, target in paths:
             cmd = ["copy", "--source", source, "--target", target, "--memory-cap", args.memory_cap,
                    "--workers", args.workers, "--chunk-rows", args.chunk_rows]  # fmt: skip
             # the interpreter baseline of this very command: drivers loaded, both databases
