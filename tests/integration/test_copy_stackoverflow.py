@@ -138,12 +138,12 @@ def test_killed_target_connection_is_retried_without_duplicates(pg_source, pg_db
     real_raw_write = type(d).raw_write
     killed = []
 
-    def raw_write_then_die(self, conn, table, data):
+    def raw_write_then_die(self, conn, table, data, *rest):
         if not killed:
             killed.append(conn.info.backend_pid)
             with d.connect(pg_db, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (killed[0],))
-        return real_raw_write(self, conn, table, data)
+        return real_raw_write(self, conn, table, data, *rest)
 
     monkeypatch.setattr(type(d), "raw_write", raw_write_then_die)
     result = copy_database(pg_source, pg_db, CopyOptions(tables=["Votes"], chunk_rows=20_000))
