@@ -63,7 +63,21 @@ def dataset(server: str, scale: float, env: dict) -> str:
     if not generated(source, scale):
         gen = ["generate", "stackoverflow", "--scale", str(scale), "--target", source]
         subprocess.run([*SLUICE, *gen, "--replace"], env=env, check=True, capture_output=True)
+    analyze(source)
     return source
+
+
+def analyze(source: str) -> None:
+    """Statistics as a production source has them (autovacuum would gather them a minute or
+    so after generation): every run then plans from the same figures, whenever it starts."""
+    from sluice.dialects import get_dialect
+    from sluice.urls import DbUrl
+
+    url = DbUrl.parse(source)
+    if url.engine != "postgresql":  # only PostgreSQL's statistics are read by the plan
+        return
+    with get_dialect(url.engine).connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def url_for(server: str, database: str) -> str:

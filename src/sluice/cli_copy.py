@@ -96,8 +96,8 @@ def print_plan(plan, file=None) -> None:
     console = Console(file=file or sys.stdout, width=120)
     console.print(f"[bold]plan[/] {plan.source} -> {plan.target}")
     order = Grid(title="tables, in copy order")
-    for col in ("#", "table", "rows", "key", "identity", "chunks", "path"):
-        order.add_column(col, justify="right" if col in ("#", "rows", "chunks") else "left")
+    for col in ("#", "table", "~rows", "key", "identity", "chunks", "path"):
+        order.add_column(col, justify="right" if col in ("#", "~rows", "chunks") else "left")
     for i, t in enumerate(plan.tables, 1):
         ident = t.table.identity.name if t.table.identity else "-"
         path = "decoded"

@@ -987,3 +987,13 @@ def test_relation_size_query_compiles_and_names_the_table_in_one_string():
     (arg,) = list(select.find_all(exp.ObjectId))
     assert isinstance(arg.this, exp.National) and parts(arg.this.name) == ["dbo", "Posts"]
     assert select.find(exp.Table).name == "dm_db_partition_stats"
+
+
+def test_row_estimate_query_compiles_and_reads_the_kept_row_counts():
+    sql, params = D.row_estimate_sql(so_live("Votes"))
+    select = tsql(D.finalize(sql), D.bind(params))
+    assert isinstance(select, exp.Select)
+    (arg,) = list(select.find_all(exp.ObjectId))
+    assert isinstance(arg.this, exp.National) and parts(arg.this.name) == ["dbo", "Votes"]
+    assert select.find(exp.Table).name == "dm_db_partition_stats"
+    assert select.find(exp.Sum).this.name == "row_count"

@@ -248,6 +248,12 @@ class MssqlDialect(Dialect):
                f"WHERE object_id = OBJECT_ID({PARAM}) AND index_id IN (0, 1)")  # fmt: skip
         return sql, [self.qualified(table)]
 
+    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        # the row counts SQL Server keeps per partition of the heap or clustered index
+        sql = ("SELECT SUM(row_count) FROM sys.dm_db_partition_stats "
+               f"WHERE object_id = OBJECT_ID({PARAM}) AND index_id IN (0, 1)")  # fmt: skip
+        return sql, [self.qualified(table)]
+
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
             import pymssql

@@ -107,6 +107,17 @@ class PostgresDialect(Dialect):
         # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
         return f"SELECT pg_table_size(to_regclass({PARAM}))", [self.qualified(table)]
 
+    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        # the planner's own estimate: tuples per page at the last ANALYZE/VACUUM, times the
+        # pages the table has now; NULL before the first one (then COUNT(*) is used)
+        sql = (
+            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE "
+            "round(c.reltuples / c.relpages * (pg_relation_size(c.oid) / "
+            "current_setting('block_size')::int))::bigint END "
+            f"FROM pg_class c WHERE c.oid = to_regclass({PARAM})"
+        )
+        return sql, [self.qualified(table)]
+
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)
         # json/jsonb arrive as their exact text, not as dicts: nothing to re-encode, and a
