@@ -141,6 +141,7 @@ def run_plan(
         reporter.advance(table, rows, nbytes)
 
     def run(chunk) -> ChunkResult:
+        log.debug("%s: copying", chunk.label)
         # this run made the staging tables and runs each chunk once: nothing to clear first
         result = copy_chunk(
             plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
@@ -155,6 +156,7 @@ def run_plan(
             s.seconds = max(s.seconds, time.monotonic() - started)
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0
+        log.debug("%s: committed %s rows", chunk.label, result.rows)
         if last:
             published = publish_table(
                 plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing

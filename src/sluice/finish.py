@@ -32,7 +32,11 @@ def finish(plan: Plan, target: DbUrl) -> FinishResult:
     conn = dst.connect(target)
     orphans: dict[str, int] = {}
     try:
+        log.info("finish: aligning identity values")
         identities = align_identities(dst, conn, plan.tables)
+        log.debug("finish: %d identity value(s) aligned", len(identities))
+        if plan.foreign_keys:
+            log.info("finish: adding %d foreign key(s)", len(plan.foreign_keys))
         for fk in plan.foreign_keys:
             orphans[fk.name] = _add_foreign_key(dst, conn, fk)
     finally:

@@ -73,6 +73,7 @@ def publish_table(
     try:
         if not dst.table_exists(conn, stage.name):
             raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
+        log.debug("%s: building the key and indexes on the staging table", name)
         cur = conn.cursor()
         if tp.key and dst.caps.key_after_load:
             for stmt in dst.add_primary_key_sql(stage):
@@ -84,6 +85,7 @@ def publish_table(
             rows = int(cur.fetchone()[0])
             conn.rollback()
         with swap_lock or contextlib.nullcontext():
+            log.debug("%s: swapping the staging table in", name)
             _swap(dst, conn, stage, live, tp, renames)
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
