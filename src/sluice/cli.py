@@ -291,6 +291,17 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")
 
+    from sluice import cli_sync
+
+    syn = _command(
+        sub,
+        "sync",
+        cli_sync.cmd_sync,
+        "move only what changed since the last sync: watermarked upserts, deletes by key range",
+        "sluice sync --source postgresql://pg/src --target postgresql://pg/dst --tables Votes",
+    )
+    cli_sync.add_sync_options(syn)
+
     demo = _command(
         sub,
         "demo",

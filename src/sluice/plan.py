@@ -189,17 +189,21 @@ def build_plan(
     if chunk_bytes < 1:
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     reflected = reflect_tables(source, tables)
-    dialect, dst = get_dialect(source.engine), get_dialect(target.engine)
+    dialect = get_dialect(source.engine)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
-    raw_import = dst.raw_import_format in dialect.raw_export_formats and dst.raw_import_ready(
-        target
-    )
     return plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
-        logical_foreign_keys=logical_foreign_keys, raw_import=raw_import,
+        logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
     )  # fmt: skip
+
+
+def raw_import_possible(source: DbUrl, target: DbUrl) -> bool:
+    """Whether the source can emit the target's raw import format and the target takes it
+    (a server setting may forbid it): asked once per plan."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    return dst.raw_import_format in src.raw_export_formats and dst.raw_import_ready(target)
 
 
 def plan_tables(

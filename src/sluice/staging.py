@@ -9,6 +9,7 @@ from sluice.dialects.base import Dialect
 from sluice.schema import Table
 
 PREFIX = "_sluice_stage_"
+SYNC_PREFIX = "_sluice_sync_"
 
 
 def _short(prefix: str, name: str, limit: int) -> str:
@@ -38,6 +39,15 @@ def staging_table(dialect: Dialect, table: Table) -> Table:
         primary_key_name=temp_name(dialect, "pk", pk_name),
         foreign_keys=(),
         indexes=(),
+    )
+
+
+def sync_staging_table(dialect: Dialect, table: Table) -> Table:
+    """Where a sync lands changed rows before one set-based upsert into the live table; its
+    own name, so a sync never touches the staging table of a copy."""
+    return replace(
+        staging_table(dialect, table),
+        name=_short(SYNC_PREFIX, table.name, dialect.caps.max_identifier_length),
     )
 
 

@@ -389,6 +389,30 @@ class Dialect:
             f"FOREIGN KEY ({cols}) REFERENCES {self.qualified(fk.ref_table)} ({refs})"
         ]
 
+    # --- incremental sync (sluice.sync) ---------------------------------------------------
+    def upsert_sql(self, live: Table, staging: Table) -> list[str]:
+        """Statements merging every staged row into `live` by its primary key, in one set."""
+        raise TerminalError(f"{self.name}: incremental sync cannot write here (no upsert form)")
+
+    def null_safe_equal(self, a: str, b: str) -> str:
+        """SQL that is true when two expressions hold the same value, two NULLs included."""
+        return f"({a} = {b} OR ({a} IS NULL AND {b} IS NULL))"
+
+    def key_sum_sql(self, column: str) -> str:
+        """A sum of integer keys that cannot overflow on this engine."""
+        return f"SUM({column})"
+
+    def rowversion_ceiling_sql(self) -> str | None:
+        """A query for the lowest rowversion a transaction in flight may still commit."""
+        return None
+
+    def add_column_sql(self, table: Table, column_name: str) -> list[str]:
+        return [f"ALTER TABLE {self.qualified(table)} ADD {self.column_ddl(table, column_name)}"]
+
+    def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
+        """Statements widening a column to the type `table` gives it."""
+        raise TerminalError(f"{self.name} cannot change a column's type in place")
+
     def table_exists(self, conn: Any, name: str) -> bool:
         cur = conn.cursor()
         try:

@@ -233,6 +233,36 @@ class MssqlDialect(Dialect):
         conn.rollback()
         return found
 
+    # --- incremental sync ---------------------------------------------------------------------
+    def upsert_sql(self, live: Table, staging: Table) -> list[str]:
+        names = [self.quote(c) for c in live.column_names]
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in live.primary_key)
+        rest = [self.quote(c) for c in live.column_names if c not in live.primary_key]
+        matched = ""
+        if rest:
+            matched = " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{c} = s.{c}" for c in rest)
+        merge = (
+            f"MERGE {self.qualified(live)} WITH (HOLDLOCK) AS t USING {self.qualified(staging)} "
+            f"AS s ON {on}{matched} WHEN NOT MATCHED BY TARGET THEN INSERT "
+            f"({', '.join(names)}) VALUES ({', '.join('s.' + c for c in names)});"
+        )
+        if live.identity is None:
+            return [merge]
+        ident = f"SET IDENTITY_INSERT {self.qualified(live)}"
+        return [f"{ident} ON", merge, f"{ident} OFF"]
+
+    def key_sum_sql(self, column: str) -> str:
+        return f"SUM(CAST({column} AS DECIMAL(38, 0)))"  # SUM(int) is an int: it overflows
+
+    def rowversion_ceiling_sql(self) -> str | None:
+        return "SELECT MIN_ACTIVE_ROWVERSION()"
+
+    def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
+        col = table.column(column_name)
+        null = "NULL" if col.nullable else "NOT NULL"
+        return [f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
+                f"{self.render_type(col.type)} {null}"]  # fmt: skip
+
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
         number, severity = _message_of(exc)
         if number in TRANSIENT_NUMBERS or (severity is not None and severity >= 20):

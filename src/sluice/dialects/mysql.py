@@ -219,6 +219,28 @@ class MysqlDialect(Dialect):
     def encode_converters(self, table: Table) -> list:
         return [_MYSQL_ENCODE.get(c.type.kind) for c in table.columns]
 
+    # --- incremental sync ---------------------------------------------------------------------
+    def upsert_sql(self, live: Table, staging: Table) -> list[str]:
+        cols = ", ".join(self.quote(c) for c in live.column_names)
+        rest = [self.quote(c) for c in live.column_names if c not in live.primary_key]
+        # every column listed: no key column is ever "updated" to itself by an empty list
+        update = ", ".join(f"{c} = VALUES({c})" for c in rest or [self.quote(live.primary_key[0])])
+        return [
+            f"INSERT INTO {self.qualified(live)} ({cols}) SELECT {cols} FROM "
+            f"{self.qualified(staging)} ON DUPLICATE KEY UPDATE {update}"
+        ]
+
+    def null_safe_equal(self, a: str, b: str) -> str:
+        return f"{a} <=> {b}"
+
+    def add_column_sql(self, table: Table, column_name: str) -> list[str]:
+        return [f"ALTER TABLE {self.qualified(table)} ADD COLUMN "
+                f"{self.column_ddl(table, column_name)}"]  # fmt: skip
+
+    def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
+        return [f"ALTER TABLE {self.qualified(table)} MODIFY COLUMN "
+                f"{self.column_ddl(table, column_name)}"]  # fmt: skip
+
     def classify_error(self, exc: BaseException):
         from sluice.errors import TerminalError, TransientError
 

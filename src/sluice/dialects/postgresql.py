@@ -289,6 +289,30 @@ class PostgresDialect(Dialect):
         check = f"ALTER TABLE {self.qualified(fk.table)} VALIDATE CONSTRAINT {self.quote(name)}"
         return [add, check]
 
+    # --- incremental sync ---------------------------------------------------------------------
+    def upsert_sql(self, live: Table, staging: Table) -> list[str]:
+        names = [self.quote(c) for c in live.column_names]
+        keys = ", ".join(self.quote(k) for k in live.primary_key)
+        rest = [self.quote(c) for c in live.column_names if c not in live.primary_key]
+        # identities are GENERATED ALWAYS here: the source's values are kept
+        override = " OVERRIDING SYSTEM VALUE" if live.identity else ""
+        action = "NOTHING"
+        if rest:
+            action = "UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
+        cols = ", ".join(names)
+        return [
+            f"INSERT INTO {self.qualified(live)} ({cols}){override} SELECT {cols} FROM "
+            f"{self.qualified(staging)} ON CONFLICT ({keys}) DO {action}"
+        ]
+
+    def null_safe_equal(self, a: str, b: str) -> str:
+        return f"{a} IS NOT DISTINCT FROM {b}"
+
+    def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
+        col = table.column(column_name)
+        return [f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
+                f"TYPE {self.render_type(col.type)}"]  # fmt: skip
+
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
         state = getattr(exc, "sqlstate", None) or ""
         if any(state.startswith(s) for s in _TRANSIENT_SQLSTATES):

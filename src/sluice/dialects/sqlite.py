@@ -109,6 +109,25 @@ class SqliteDialect(Dialect):
     def column_ddl(self, table: Table, column_name: str) -> str:
         return super().column_ddl(table, column_name).replace("  ", " ")
 
+    def upsert_sql(self, live: Table, staging: Table) -> list[str]:
+        cols = ", ".join(self.quote(c) for c in live.column_names)
+        keys = ", ".join(self.quote(k) for k in live.primary_key)
+        rest = [self.quote(c) for c in live.column_names if c not in live.primary_key]
+        action = "NOTHING"
+        if rest:
+            action = "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in rest)
+        # WHERE true: without it SQLite would read ON CONFLICT as a join constraint
+        source = f"SELECT {cols} FROM {self.qualified(staging)} WHERE true"
+        return [f"INSERT INTO {self.qualified(live)} ({cols}) {source} "
+                f"ON CONFLICT ({keys}) DO {action}"]  # fmt: skip
+
+    def null_safe_equal(self, a: str, b: str) -> str:
+        return f"{a} IS {b}"
+
+    def add_column_sql(self, table: Table, column_name: str) -> list[str]:
+        return [f"ALTER TABLE {self.qualified(table)} ADD COLUMN "
+                f"{self.column_ddl(table, column_name)}"]  # fmt: skip
+
     def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
         return []
 
