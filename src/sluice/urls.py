@@ -8,8 +8,9 @@ and `redact()` scrubs it from any text (driver errors included) before it is sho
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -21,6 +22,9 @@ MASK = "***"
 # Every password seen by `DbUrl.parse` in this process, so that any text shown to a user
 # (errors from deep inside a driver included) can be scrubbed with `redact_all`.
 _SECRETS: set[str] = set()
+# Query options that carry a secret: libpq takes `password` and `sslpassword` from the query
+# (`postgresql://u@h/db?password=...`), and SQLAlchemy hands them to the driver as is.
+_SECRET_OPTION = re.compile(r"(?i)([?&][^=&]*password=)[^&]*")
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,10 @@ class DbUrl:
             raise ConfigError(
                 f"not a database URL{shown} (expected e.g. postgresql://user@host:5432/db)"
             ) from None
-        if url.password:
-            pw = str(url.password)
-            _SECRETS.update({pw, quote(pw, safe=""), quote(pw)})
-        return cls(url)
+        parsed = cls(url)
+        for pw in parsed.secrets:
+            _SECRETS.update({pw, quote(pw, safe=""), quote(pw), quote_plus(pw)})
+        return parsed
 
     @property
     def engine(self) -> str:
@@ -56,6 +60,15 @@ class DbUrl:
         pw = self.url.password
         return None if pw is None else str(pw)
 
+    @property
+    def secrets(self) -> list[str]:
+        """The password and any secret query option (`?password=`, `?sslpassword=`)."""
+        found = [self.password] if self.password else []
+        for key, value in self.url.query.items():
+            if "password" in key.lower():
+                found += [value] if isinstance(value, str) else list(value)
+        return [s for s in found if s]
+
     def with_database(self, database: str) -> DbUrl:
         return DbUrl(self.url.set(database=database))
 
@@ -68,22 +81,24 @@ class DbUrl:
         return self.url.render_as_string(hide_password=False)
 
     def redact(self, text: str) -> str:
-        """Remove this URL's password (raw and URL-encoded) from arbitrary text."""
-        pw = self.password
-        if pw:
-            for form in {pw, quote(pw, safe=""), quote(pw)}:
+        """Remove this URL's secrets (raw and URL-encoded) from arbitrary text."""
+        for pw in sorted(self.secrets, key=len, reverse=True):
+            for form in {pw, quote(pw, safe=""), quote(pw), quote_plus(pw)}:
                 text = text.replace(form, MASK)
         return text
 
     def __str__(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        shown = self.url.render_as_string(hide_password=True)
+        return _SECRET_OPTION.sub(lambda m: m.group(1) + MASK, shown)
 
     def __repr__(self) -> str:
         return f"DbUrl({self})"
 
 
 def mask_text(text: str) -> str:
-    """Best-effort masking of `scheme://user:password@host` inside a string we could not parse."""
+    """Best-effort masking of `scheme://user:password@host` (and of `?password=` options)
+    inside a string we could not parse."""
+    text = _SECRET_OPTION.sub(lambda m: m.group(1) + MASK, text)
     scheme, sep, rest = text.partition("://")
     if not sep or "@" not in rest:
         return text

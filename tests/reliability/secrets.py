@@ -1,0 +1,52 @@
+"""A recognisable password, the URLs that carry it, and the search for it in anything sluice
+wrote or said: raw, URL-encoded (both quoting styles) and by its distinctive middle part, so
+that a partial or re-encoded leak is found too."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+from sluice.urls import DbUrl
+
+# ':', '@' and '/' make the URL-encoded form differ from the raw one
+PASSWORD = "Pw-7f3a9c:SLUICE@SECRET/x"
+MARKER = "7f3a9c"  # in every encoding of PASSWORD
+FORMS = sorted({PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), quote_plus(PASSWORD), MARKER})
+
+
+def with_password(url: DbUrl, user: str | None = None, database: str | None = None) -> str:
+    """`url` as text with PASSWORD (and `user`, `database` when given), URL-encoded."""
+    u = url.url.set(password=PASSWORD)
+    if user:
+        u = u.set(username=user)
+    if database:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+def found_in(text: str) -> list[str]:
+    return [form for form in FORMS if form in text]
+
+
+def exception_texts(exc: BaseException) -> list[str]:
+    """Every text an exception chain can show: str, repr, args and the formatted traceback
+    of every exception reachable through __cause__ and __context__ (suppressed or not)."""
+    texts, seen, todo = [], set(), [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        texts += [str(e), repr(e), repr(e.args)]
+        texts.append("".join(traceback.format_exception(type(e), e, e.__traceback__)))
+        todo += [e.__cause__, e.__context__]
+    return texts
+
+
+def files_under(folder: Path) -> dict[str, str]:
+    """Every file below `folder`, read as text (bytes that are not UTF-8 replaced)."""
+    return {
+        str(p): p.read_bytes().decode("utf-8", "replace") for p in folder.rglob("*") if p.is_file()
+    }
