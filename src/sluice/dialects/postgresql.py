@@ -313,7 +313,20 @@ class PostgresDialect(Dialect):
         return [f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
                 f"TYPE {self.render_type(col.type)}"]  # fmt: skip
 
+    def table_exists(self, conn: Any, name: str) -> bool:
+        """From the catalog, taking no lock on the table: probing it with a SELECT waited
+        behind another session's lock, and under lock_timeout took the timeout for a missing
+        table (publish then tried to rename staging over the live table)."""
+        sql = "SELECT to_regclass(%s) IS NOT NULL"
+        found = bool(conn.execute(sql, (self.qualified(name),)).fetchone()[0])
+        conn.rollback()
+        return found
+
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
+        """Everything outside _TRANSIENT_SQLSTATES is terminal, notably what another try
+        would only repeat: 57014 (statement timeout or a cancel), 55P03 (lock timeout: the
+        user chose to fail fast rather than queue), class 53 (disk full, out of memory,
+        temp_file_limit) and class 22/23 (data)."""
         state = getattr(exc, "sqlstate", None) or ""
         if any(state.startswith(s) for s in _TRANSIENT_SQLSTATES):
             return TransientError
