@@ -56,6 +56,12 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     add_chunk_options(p)
     p.add_argument("--allow-lossy", action="store_true",
                    help="accept conversions the plan flags as lossy")  # fmt: skip
+    p.add_argument("--nul", choices=("error", "strip", "replace"), default="error",
+                   help="NUL (U+0000) in text bound for PostgreSQL, whose text cannot hold it: "
+                        "error (default: refuse, naming the rows), strip, or replace "
+                        "(counted in the summary)")  # fmt: skip
+    p.add_argument("--nul-replacement", default="\ufffd", metavar="TEXT",
+                   help="what --nul replace puts for each NUL (default U+FFFD)")  # fmt: skip
 
 
 def add_chunk_options(p: argparse.ArgumentParser) -> None:
@@ -139,6 +145,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         chunk_rows=args.chunk_rows,
         chunk_bytes=args.chunk_size,
         allow_lossy=args.allow_lossy,
+        nul=args.nul,
+        nul_replacement=args.nul_replacement,
     )
     with Reporter() as reporter:
         result = copy_database(source, target, options, reporter)
@@ -164,9 +172,16 @@ def summary_dict(result) -> dict:
         "seconds": round(result.seconds, 3),
         "peak_buffered_bytes": result.peak_buffered,
         "tables": {
-            t.name: {"rows": t.rows, "bytes": t.bytes, "chunks": t.chunks, "published": t.published}
+            t.name: {
+                "rows": t.rows,
+                "bytes": t.bytes,
+                "chunks": t.chunks,
+                "published": t.published,
+                "nul_changed": t.nul_changed,
+            }
             for t in result.tables.values()
-        },
+        },  # fmt: skip
+        "nul_changed": result.nul_changed,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
         "failures": result.failures,
@@ -187,11 +202,16 @@ def print_summary(result) -> None:
         status = "published" if t.published else "[red]not published"
         if t.decoded_again:
             status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
+        if t.nul_changed:
+            status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
         grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
     rate = total_rows / result.seconds if result.seconds else 0
     grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",
                  f"{rate:,.0f} rows/s")  # fmt: skip
     Console(width=100).print(grid)
+    if result.nul_changed:
+        print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
+              "by the --nul policy")  # fmt: skip
     if result.finish:
         for fk, n in result.finish.orphans.items():
             if n:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sluice.buffer import ByteBudget
 from sluice.errors import ConfigError
 from sluice.finish import FinishResult, finish
+from sluice.hostile import NulPolicy
 from sluice.memory import tune_allocator
 from sluice.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.progress import Reporter
@@ -39,9 +40,14 @@ class CopyOptions:
     batch_rows: int = 5_000
     retries: int = 4
     allow_lossy: bool = False
+    # U+0000 in text bound for an engine whose text cannot hold it (PostgreSQL): "error"
+    # refuses the table naming the rows; "strip" or "replace" (by `nul_replacement`) change
+    # the values and count them in the result (ADR 0009)
+    nul: str = "error"
+    nul_replacement: str = "\ufffd"
 
     def validate(self) -> None:
-        problems = []
+        problems = NulPolicy(self.nul, self.nul_replacement).validate()
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:
@@ -65,6 +71,7 @@ class TableSummary:
     seconds: float = 0.0
     published: bool = False
     decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
+    nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
 
 
 @dataclass
@@ -75,6 +82,11 @@ class CopyResult:
     seconds: float
     peak_buffered: int = 0
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def nul_changed(self) -> int:
+        """Values changed by the NUL policy, over all tables (0 unless --nul strip|replace)."""
+        return sum(t.nul_changed for t in self.tables.values())
 
     @property
     def ok(self) -> bool:
@@ -126,6 +138,7 @@ def run_plan(
         decoded,
         batch_rows=options.batch_rows,
         retries=options.retries,
+        nul=NulPolicy(options.nul, options.nul_replacement),
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
@@ -153,6 +166,7 @@ def run_plan(
             s.chunks += 1
             loaded[chunk.table] += result.rows
             s.decoded_again += result.decoded_again
+            s.nul_changed += result.nul_changed
             s.seconds = max(s.seconds, time.monotonic() - started)
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0

@@ -34,6 +34,12 @@ class RawRejected(SluiceError):
     which either store it exactly or fail naming the table, column and key."""
 
 
+class ValueRejected(TerminalError):
+    """The target (or its driver) refused a value without saying which row held it: the
+    chunk is read again from the source and checked value by value, on this failure path
+    only, to name the table, column and key (`sluice.hostile.diagnose`)."""
+
+
 class TransientError(SluiceError):
     """The same step may succeed if retried."""
 

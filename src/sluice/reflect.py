@@ -117,16 +117,17 @@ class _Catalog:
 
 
 def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str) -> Table:
+    fix = dialect.reflected_name  # names as the engine stores them (not as its DDL quotes them)
     columns = []
     for info in catalog.of(catalog.columns, name, []):
         t = neutral_type(info["type"], dialect.reflect_overrides)
         if t is None:
-            raise UnmappableType(name, info["name"], str(info["type"]), "neutral")
+            raise UnmappableType(name, fix(info["name"]), str(info["type"]), "neutral")
         identity = dialect.is_identity(info)
-        columns.append(Column(info["name"], t, bool(info["nullable"]), identity=identity))
+        columns.append(Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity))
     columns = dialect.refine_columns(inspector.bind, schema, name, columns)
     pk = catalog.of(catalog.pks, name, None) or {}
-    key = tuple(pk.get("constrained_columns") or ())
+    key = tuple(fix(c) for c in pk.get("constrained_columns") or ())
     if dialect.rowid_key_is_identity and len(key) == 1:
         # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
         columns = [
@@ -134,16 +135,16 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
             for c in columns
         ]
     fks = tuple(
-        ForeignKey(name, tuple(fk["constrained_columns"]), fk["referred_table"],
-                   tuple(fk["referred_columns"]))
+        ForeignKey(name, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
+                   tuple(map(fix, fk["referred_columns"])))
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
-        Index(ix["name"], tuple(ix["column_names"]), bool(ix.get("unique")))
+        Index(fix(ix["name"]), tuple(map(fix, ix["column_names"])), bool(ix.get("unique")))
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
     return Table(
         name, tuple(columns), primary_key=key, schema=None, foreign_keys=fks, indexes=indexes,
-        primary_key_name=pk.get("name"),
+        primary_key_name=pk.get("name") and fix(pk["name"]),
     )  # fmt: skip

@@ -22,6 +22,7 @@ from sluice.copy import CopyOptions
 from sluice.dialects import get_dialect
 from sluice.errors import ConfigError
 from sluice.finish import align_identities
+from sluice.hostile import NulPolicy
 from sluice.plan import Chunk, Plan
 from sluice.staging import live_table
 from sluice.transfer import TransferOptions, copy_chunk
@@ -62,7 +63,12 @@ def repair(
     dst = get_dialect(target.engine)
     decoded = any(not tp.passthrough for tp, _ in work)
     transfer, channels = TransferOptions.for_budget(
-        copy.memory_cap, copy.workers, decoded, batch_rows=copy.batch_rows, retries=copy.retries
+        copy.memory_cap,
+        copy.workers,
+        decoded,
+        batch_rows=copy.batch_rows,
+        retries=copy.retries,
+        nul=NulPolicy(copy.nul, copy.nul_replacement),  # a repair changes what the copy did
     )
     budget = ByteBudget(channels)
 

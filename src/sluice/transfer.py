@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
-from sluice.errors import RawRejected, SluiceError, TerminalError, TransientError
+from sluice.errors import RawRejected, SluiceError, TerminalError, TransientError, ValueRejected
+from sluice.hostile import NulPolicy, WriteGuard, diagnose, rows_of
 from sluice.memory import release_free_memory
 from sluice.plan import Chunk, TablePlan
 from sluice.schema import Table
@@ -51,6 +52,7 @@ class ChunkResult:
     attempts: int
     seconds: float
     decoded_again: bool = False  # the target rejected the raw bytes; copied as values
+    nul_changed: int = 0  # values whose NUL characters the --nul policy stripped or replaced
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class TransferOptions:
     batch_bytes: int = 4 << 20
     retries: int = 4
     backoff: float = 0.5  # seconds before the first retry; doubles each time
+    nul: NulPolicy = NulPolicy()
 
     @classmethod
     def for_budget(
@@ -101,21 +104,49 @@ def copy_chunk(
     tries = itertools.count(1)
 
     plan = [tp]  # the raw path, until the target rejects a chunk's bytes
+    guards: list[WriteGuard] = []  # the decoded path's checks, one per try (the last counts)
 
     def attempt() -> tuple[int, int]:
         clear = not (fresh and next(tries) == 1)
         try:
             return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
-                            clear)  # fmt: skip
+                            clear, guards)  # fmt: skip
         except RawRejected as exc:
             log.warning("%s: %s; copying the range again as decoded values", chunk.label, exc)
             plan[0] = replace(tp, passthrough=False, raw_format="")
             return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
-                            True)  # fmt: skip
+                            True, guards)  # fmt: skip
 
-    (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
+    try:
+        (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
+    except ValueRejected as exc:
+        raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
     seconds = time.monotonic() - started
-    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp)
+    changed = guards[-1].changed if guards else 0
+    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed)
+
+
+def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> SluiceError:
+    """The failure path of a refused value: read the chunk again, find the rows, name them."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    log.warning("%s: %s; checking the range's values to name the rows", chunk.label, exc)
+
+    def read_rows():
+        conn = src.connect(source)
+        try:
+            convert = converter(src.decode_converters(tp.table))
+            yield from rows_of(src.read_range(conn, tp.table, chunk.lo, chunk.hi, 1000), convert)
+        finally:
+            conn.close()
+
+    def locate():
+        conn = src.connect(source)
+        try:
+            return src.locate_unreadable(conn, tp.table, chunk.lo, chunk.hi)
+        finally:
+            conn.close()
+
+    return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc)
 
 
 def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
@@ -137,7 +168,8 @@ def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) ->
     raise AssertionError("unreachable")
 
 
-def _attempt(tp, chunk, source, target, budget, options, progress, into, clear) -> tuple[int, int]:
+def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
+             guards=None) -> tuple[int, int]:  # fmt: skip
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     stage = into or staging_table(dst, tp.table)
     src_conn = dst_conn = None
@@ -152,7 +184,10 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear) 
         )  # fmt: skip
         reader.start()
         try:
-            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear)
+            check = WriteGuard(src, dst, tp.table, options.nul)
+            if guards is not None:
+                guards.append(check)
+            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check)
             written = guard(dst, chunk, lambda: _write(*write))
         except BaseException:
             channel.cancel()
@@ -178,6 +213,8 @@ def guard(dialect, chunk: Chunk, fn):
         raise
     except Exception as exc:
         kind = dialect.classify_error(exc)
+        if kind is TerminalError and dialect.rejects_value(exc):
+            kind = ValueRejected  # named by key on the failure path (copy_chunk)
         message = redact_all(" ".join(str(exc).split()))
         raise kind(f"{chunk.label}: {message}") from None
 
@@ -241,11 +278,13 @@ def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
     if isinstance(exc, SluiceError):
         return exc
     kind = dialect.classify_error(exc)
+    if kind is TerminalError and dialect.rejects_value(exc):
+        kind = ValueRejected  # a value the driver cannot decode: located on the failure path
     return kind(f"{chunk.label}: reading the source: {redact_all(' '.join(str(exc).split()))}")
 
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,
-           clear: bool = True) -> int | None:  # fmt: skip
+           clear: bool = True, check: WriteGuard | None = None) -> int | None:  # fmt: skip
     """Load the chunk in one transaction; for raw bytes, the rows the target counted."""
     written = None
     if clear:
@@ -261,6 +300,9 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
         written = dst.raw_write(conn, stage, blocks(), tp.raw_format or dst.raw_copy_format)
     else:
         convert = converter(dst.encode_converters(tp.table))
+        if check is not None and check.active:  # hostile values this pair must check
+            encode = convert
+            convert = check if encode is None else (lambda row: encode(check(row)))
 
         def rows() -> Iterator[tuple]:
             for batch in channel:

@@ -92,6 +92,7 @@ class Case:
     xfail: Mapping[str, str] = field(default_factory=dict)  # "src->dst" / "src->*" / "*->dst"
     chunk_rows: int = 3  # small, so keyed tables are copied in several chunks
     neutral: SqlType | None = None  # type cases: the column's neutral type (bulk-path test)
+    canonical: bool = True  # verified client-side too (False: values Python cannot hold)
 
     def applies(self, source: str, target: str) -> bool:
         return source in self.ddl and target in self.targets

@@ -34,6 +34,13 @@ class Capabilities:
     # Build the primary key after the bulk load (faster); False where the engine cannot add it
     # later (SQLite) or needs it up front (MySQL: an AUTO_INCREMENT column must be a key).
     key_after_load: bool = True
+    # Hostile values (sluice.hostile): what a text or float column can hold, and whether the
+    # engine enforces declared string lengths (SQLite does not: a VARCHAR(5) holds anything).
+    text_nul: bool = True  # U+0000 inside text (PostgreSQL text cannot hold it)
+    text_surrogates: bool = False  # unpaired UTF-16 surrogates (SQL Server nvarchar only)
+    float_nan: bool = True
+    float_infinity: bool = True
+    enforces_length: bool = True
 
 
 def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
@@ -115,6 +122,10 @@ class Dialect:
         if info.get("identity"):
             return True
         return self.autoincrement_is_identity and info.get("autoincrement") is True
+
+    def reflected_name(self, name: str) -> str:
+        """A column, key or index name as SQLAlchemy's inspector reported it, as stored."""
+        return name
 
     def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
         """Fix what the SQLAlchemy inspector cannot see; one catalog query per table at most."""
@@ -422,6 +433,16 @@ class Dialect:
             ok = False
         conn.rollback()
         return ok
+
+    def rejects_value(self, exc: BaseException) -> bool:
+        """Whether a driver error means a value was refused (then the chunk is diagnosed on
+        the failure path to name its key); text no encoding can carry is one everywhere."""
+        return isinstance(exc, UnicodeError)
+
+    def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
+        """(column, key, why) of values in a range the driver cannot hand over as Python
+        values (PostgreSQL 'infinity' dates); asked only after a read failed."""
+        return []
 
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
         """TransientError (retry), TerminalError (stop); DataError is raised by callers."""

@@ -77,6 +77,9 @@ class MssqlDialect(Dialect):
         transactional_ddl=True,
         timestamp_precision=7,
         default_schema="dbo",
+        text_surrogates=True,  # nvarchar is UTF-16 and keeps an unpaired surrogate
+        float_nan=False,  # float, real and decimal hold neither NaN nor Infinity
+        float_infinity=False,
     )
     quote_chars = ("[", "]")
     # the staging heap's range DELETE scans every row, waiting on other chunks' open loads

@@ -8,12 +8,12 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sluice.dialects.base import PARAM, Capabilities, Dialect
-from sluice.dialects.mysql_literals import Literals
-from sluice.errors import ConnectError, MissingDriver, RawRejected
+from sluice.dialects.mysql_literals import Literals, RowTooLarge
+from sluice.errors import ConnectError, DataError, MissingDriver, RawRejected
 from sluice.schema import Table
 from sluice.types import Kind, SqlType
 from sluice.urls import DbUrl
@@ -54,6 +54,10 @@ def _time(v):
     return v
 
 
+# 1048 NULL into NOT NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
+# 1366/1367 incorrect or illegal string value, 1406 data too long
+_VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
+
 _MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid, Kind.TIME: _time}
 _MYSQL_ENCODE = {Kind.UUID: str}
 
@@ -82,6 +86,8 @@ class MysqlDialect(Dialect):
         timestamp_precision=6,
         default_schema=None,
         key_after_load=False,
+        float_nan=False,  # DOUBLE, FLOAT and DECIMAL hold neither NaN nor Infinity
+        float_infinity=False,
     )
     quote_chars = ("`", "`")
     probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
@@ -127,6 +133,11 @@ class MysqlDialect(Dialect):
 
     def url_schema(self, url: DbUrl) -> str | None:
         return url.database
+
+    def reflected_name(self, name: str) -> str:
+        # SQLAlchemy reads column, key and index names from SHOW CREATE TABLE and leaves a
+        # backtick inside a name doubled, as the DDL quotes it: `c``d` is the column c`d
+        return name.replace("``", "`")
 
     def select_expr(self, column) -> str:
         # FLOAT travels as text with 6 significant digits; as DOUBLE it keeps its stored value
@@ -241,6 +252,12 @@ class MysqlDialect(Dialect):
         return [f"ALTER TABLE {self.qualified(table)} MODIFY COLUMN "
                 f"{self.column_ddl(table, column_name)}"]  # fmt: skip
 
+    def rejects_value(self, exc: BaseException) -> bool:
+        """A value refused by the server (data too long, out of range, incorrect value):
+        its message names a column and a row of the statement, never the key."""
+        code = exc.args[0] if getattr(exc, "args", None) else None
+        return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS
+
     def classify_error(self, exc: BaseException):
         from sluice.errors import TerminalError, TransientError
 
@@ -283,9 +300,13 @@ class MysqlDialect(Dialect):
         conn._local_infile = False
         cur = conn.cursor()
         # READ COMMITTED takes no gap locks, so parallel chunks loading one staging table do
-        # not deadlock; NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 in an AUTO_INCREMENT key.
+        # not deadlock; NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 in an AUTO_INCREMENT key;
+        # STRICT_ALL_TABLES makes an over-long or out-of-range value an error, whatever the
+        # server's default (without it an INSERT cuts the value and only warns).
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
+        cur.execute(
+            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES')"
+        )
         cur.close()
         return conn
 
@@ -384,15 +405,33 @@ class MysqlDialect(Dialect):
         `Literals` and measured in encoded bytes."""
         cur = conn.cursor()
         cur.execute("SELECT @@max_allowed_packet")
-        max_len = max(64 * 1024, min(int(cur.fetchone()[0]) - 1024, 1024 * 1024))
+        packet = int(cur.fetchone()[0])
+        max_len = max(64 * 1024, min(packet - 1024, 1024 * 1024))
         names = ", ".join(self.quote(c) for c in table.column_names)
         head = f"INSERT INTO {self.qualified(table)} ({names}) VALUES ".encode()
         literals = Literals(conn.escape)
         n = 0
-        for statement in literals.statements(head, rows, conn.encoding, 5000, max_len):
-            cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
-            n += literals.rows_in_last
+        try:
+            for statement in literals.statements(head, rows, conn.encoding, 5000, max_len,
+                                                 packet):  # fmt: skip
+                cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
+                n += literals.rows_in_last
+        except RowTooLarge as exc:
+            raise _too_large(table, exc.row, exc.size, packet) from None
         return n
+
+
+def _too_large(table: Table, row: Sequence[Any], size: int, packet: int) -> DataError:
+    """The row that cannot be sent in one statement, named by its key and widest column."""
+    from sluice.hostile import key_of
+
+    sizes = [len(v) if isinstance(v, (str, bytes)) else 0 for v in row]
+    column = table.columns[sizes.index(max(sizes))].name
+    return DataError(
+        table.name, column, key_of(table)(row),
+        f"the row's INSERT is {size:,} bytes, over the server's max_allowed_packet "
+        f"({packet:,}); raise max_allowed_packet on the server to copy it",
+    )  # fmt: skip
 
 
 def _unblock(pipe: str) -> None:

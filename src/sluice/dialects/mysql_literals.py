@@ -32,6 +32,14 @@ def _datetime(value: dt.datetime, fallback: Callable[[Any], str]) -> str:
     return "'" + value.isoformat(" ") + "'"
 
 
+class RowTooLarge(Exception):
+    """One row's INSERT statement is larger than the server accepts (`max_allowed_packet`)."""
+
+    def __init__(self, row: Sequence[Any], size: int):
+        super().__init__(size)
+        self.row, self.size = row, size
+
+
 class Literals:
     """Renders rows as `(v1, v2, ...)` groups; `fallback` is the connection's `escape`."""
 
@@ -51,15 +59,20 @@ class Literals:
         return "(" + ",".join((fast.get(type(v)) or fallback)(v) for v in row) + ")"
 
     def statements(self, head: bytes, rows: Iterable[Sequence[Any]], encoding: str,
-                   max_rows: int, max_bytes: int) -> Iterator[bytes]:  # fmt: skip
+                   max_rows: int, max_bytes: int,
+                   limit: int | None = None) -> Iterator[bytes]:  # fmt: skip
         """`head` followed by row groups, each statement at most `max_rows` rows and, unless
         one row alone is larger, `max_bytes` long; `rows_in_last` counts the last one's rows.
-        Rows are rendered as they arrive, so a batch is held as bytes, not as Python values."""
+        Rows are rendered as they arrive, so a batch is held as bytes, not as Python values.
+        A row whose statement would exceed `limit` (the server's packet size) raises
+        `RowTooLarge`: the server would drop the connection, which looks like a lost one."""
         parts: list[bytes] = []
         size = len(head)
         self.rows_in_last = 0
         for row in rows:
             part = self.row(row).encode(encoding, "surrogateescape")
+            if limit is not None and len(head) + len(part) > limit:
+                raise RowTooLarge(row, len(head) + len(part))
             if parts and (len(parts) >= max_rows or size + len(part) + 1 > max_bytes):
                 self.rows_in_last = len(parts)
                 yield head + b",".join(parts)

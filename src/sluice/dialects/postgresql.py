@@ -50,6 +50,8 @@ _BINARY_COPY: dict[Kind, str] = {
     Kind.UUID: "uuid",
 }
 
+_DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
+
 # SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
 # and the server shutting the session down (pg_terminate_backend, admin shutdown).
 _TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03")
@@ -69,6 +71,7 @@ class PostgresDialect(Dialect):
         transactional_ddl=True,
         timestamp_precision=6,
         default_schema="public",
+        text_nul=False,  # text and varchar cannot hold U+0000
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -312,6 +315,36 @@ class PostgresDialect(Dialect):
         col = table.column(column_name)
         return [f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
                 f"TYPE {self.render_type(col.type)}"]  # fmt: skip
+
+    def rejects_value(self, exc: BaseException) -> bool:
+        """Class 22 (data exception: "value too long", "invalid byte sequence ... 0x00"), or
+        psycopg refusing a value client-side (a date after year 9999) without a key."""
+        import psycopg
+
+        return isinstance(exc, (psycopg.DataError, UnicodeError))
+
+    def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
+        """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
+        dated = [c for c in table.columns if c.type.kind in _DATED]
+        if not dated or not table.primary_key:
+            return []
+        key = ", ".join(self.quote(k) for k in table.primary_key)
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        found = []
+        with conn.cursor() as cur:
+            for c in dated:
+                col = self.quote(c.name)
+                if c.type.kind is Kind.DATETIME_TZ:  # as psycopg sees it: in the session zone
+                    col = f"({col} AT TIME ZONE current_setting('TimeZone'))"
+                bad = f"(NOT isfinite({col}) OR {col} < '0001-01-01' OR {col} >= '10000-01-01')"
+                cond = f"{where} AND {bad}" if where else f" WHERE {bad}"
+                sql = f"SELECT {key}, {col}::text FROM {self.qualified(table)}{cond} LIMIT 100"
+                cur.execute(self.finalize(sql), self.bind(params))
+                for *k, text in cur.fetchall():
+                    why = f"{text!r} has no equivalent outside PostgreSQL (years 1 to 9999 only)"
+                    found.append((c.name, k[0] if len(k) == 1 else tuple(k), why))
+        conn.rollback()
+        return found
 
     def table_exists(self, conn: Any, name: str) -> bool:
         """From the catalog, taking no lock on the table: probing it with a SELECT waited

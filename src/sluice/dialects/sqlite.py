@@ -68,6 +68,8 @@ class SqliteDialect(Dialect):
         timestamp_precision=6,
         default_schema=None,
         key_after_load=False,
+        enforces_length=False,  # VARCHAR(5) is documentation: a value of any length fits
+        float_nan=False,  # a NaN is stored as NULL, silently
     )
     driver_module = "sqlite3"
     extra = "sqlite"
