@@ -72,12 +72,16 @@ def _bounds(d: Dialect, conn, table: Table, k: str) -> tuple[Any, Any, int]:
     return lo, hi, int(n)
 
 
-def _summary(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> tuple[int, int]:
+def summary_sql(d: Dialect, table: Table, k: str) -> str:
+    """(row count, sum of keys) of the range `lo < k <= hi`: the key's index answers it."""
     q = d.quote(k)
-    sql = (f"SELECT COUNT(*), {d.key_sum_sql(q)} FROM {d.qualified(table)} "
-           f"WHERE {q} > {PARAM} AND {q} <= {PARAM}")  # fmt: skip
+    return d.finalize(f"SELECT COUNT(*), {d.key_sum_sql(q)} FROM {d.qualified(table)} "
+                      f"WHERE {q} > {PARAM} AND {q} <= {PARAM}")  # fmt: skip
+
+
+def _summary(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> tuple[int, int]:
     cur = conn.cursor()
-    cur.execute(d.finalize(sql), d.bind([a, b]))
+    cur.execute(summary_sql(d, table, k), d.bind([a, b]))
     n, total = cur.fetchone()
     return int(n), int(total or 0)
 

@@ -174,12 +174,14 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
             options.memory_cap, 1, not tp.passthrough,
             batch_rows=options.batch_rows, retries=options.retries,
         )  # fmt: skip
+        log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(
             replace(tp, table=replace(tp.table, primary_key=read_key)), chunk, source, target,
             ByteBudget(channels), transfer, into=replace(stage, primary_key=read_key),
             fresh=True,
         )  # fmt: skip
         result.read = copied.rows
+        log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
         result.inserted, result.updated = _apply(dst, conn, live, stage, tp.table)
         sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
         conn.commit()
@@ -259,25 +261,34 @@ def _prepare_stage(dst: Dialect, conn, stage: Table) -> None:
 def _apply(dst: Dialect, conn, live: Table, stage: Table, table: Table) -> tuple[int, int]:
     """Inside the open transaction: drop staged rows equal to the live ones, count the rest
     as inserts and updates, upsert them. Returns (inserted, updated)."""
+    prune, new_rows = apply_sql(dst, live, stage)
+    cur = conn.cursor()
+    cur.execute(prune)
+    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+    staged = int(cur.fetchone()[0])
+    if not staged:
+        return 0, 0
+    cur.execute(new_rows)
+    inserted = int(cur.fetchone()[0])
+    for stmt in dst.upsert_sql(live, stage):
+        cur.execute(stmt)
+    return inserted, staged - inserted
+
+
+def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
+    """The statement deleting staged rows the live table holds unchanged (NULLs compare
+    equal), and the query counting staged rows whose key the live table lacks."""
     s, t = dst.quote(stage.name), "l"
     same_key = " AND ".join(f"{t}.{dst.quote(k)} = {s}.{dst.quote(k)}" for k in live.primary_key)
     same_row = " AND ".join(
         [same_key] + [dst.null_safe_equal(f"{t}.{dst.quote(c)}", f"{s}.{dst.quote(c)}")
                       for c in live.column_names if c not in live.primary_key]
     )  # fmt: skip
-    cur = conn.cursor()
-    cur.execute(f"DELETE FROM {dst.qualified(stage)} WHERE EXISTS "
-                f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_row})")  # fmt: skip
-    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
-    staged = int(cur.fetchone()[0])
-    if not staged:
-        return 0, 0
-    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)} WHERE NOT EXISTS "
+    prune = (f"DELETE FROM {dst.qualified(stage)} WHERE EXISTS "
+             f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_row})")  # fmt: skip
+    new_rows = (f"SELECT COUNT(*) FROM {dst.qualified(stage)} WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_key})")  # fmt: skip
-    inserted = int(cur.fetchone()[0])
-    for stmt in dst.upsert_sql(live, stage):
-        cur.execute(stmt)
-    return inserted, staged - inserted
+    return prune, new_rows
 
 
 def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
@@ -305,6 +316,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     reader = dst.connect(target)
     writer = dst.connect(target)
     try:
+        log.debug("%s: comparing key ranges for deleted rows", tp.name)
         total = 0
         cur = writer.cursor()
         for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):

@@ -13,7 +13,7 @@ from sluice import sync_state, watermarks
 from sluice.copy import CopyOptions, copy_database
 from sluice.datasets.stackoverflow.generate import generate
 from sluice.dialects import get_dialect
-from sluice.sync import SyncOptions, sync_database
+from sluice.sync import sync_database
 from sluice.verify import VerifyOptions, verify_database
 
 SCALE = 0.01
@@ -73,8 +73,20 @@ def change_source(url) -> dict[str, tuple[int, int, int]]:
     comments = _one(url, f"SELECT MIN({q('Id')}), MAX({q('Id')}) FROM {q('Comments')}")
     later = last_activity + dt.timedelta(days=1)
     vote_cols = f"({q('Id')}, {q('PostId')}, {q('VoteTypeId')}, {q('CreationDate')})"
-    user_cols = (f"({q('Id')}, {q('Reputation')}, {q('CreationDate')}, {q('DisplayName')}, "
-                 f"{q('LastAccessDate')}, {q('Views')}, {q('UpVotes')}, {q('DownVotes')})")  # fmt: skip
+    user_cols = ", ".join(
+        q(c)
+        for c in (
+            "Id",
+            "Reputation",
+            "CreationDate",
+            "DisplayName",
+            "LastAccessDate",
+            "Views",
+            "UpVotes",
+            "DownVotes",
+        )
+    )
+    user_cols = f"({user_cols})"
     _run(
         url,
         *[(f"INSERT INTO {q('Votes')} {vote_cols}{ins} VALUES ({P}, 1, 2, {P})",

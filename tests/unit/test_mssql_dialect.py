@@ -997,3 +997,43 @@ def test_row_estimate_query_compiles_and_reads_the_kept_row_counts():
     assert isinstance(arg.this, exp.National) and parts(arg.this.name) == ["dbo", "Votes"]
     assert select.find(exp.Table).name == "dm_db_partition_stats"
     assert select.find(exp.Sum).this.name == "row_count"
+
+
+# --- incremental sync -------------------------------------------------------------------------
+
+
+def test_sync_statements_compile():
+    from sluice.deletes import summary_sql
+    from sluice.staging import sync_staging_table
+    from sluice.sync import apply_sql
+
+    posts = so_live("Posts")  # an identity: MERGE between IDENTITY_INSERT ON and OFF
+    stage = sync_staging_table(D, TABLES["Posts"])
+    on, merge, off = D.upsert_sql(posts, stage)
+    assert compiles(on) == compiles(off) == "identity_insert" and on.endswith(" ON")
+    parsed = tsql(merge.rstrip(";"))
+    assert isinstance(parsed, exp.Merge)
+    assert [p.name for p in parsed.this.parts] == ["dbo", "Posts"]
+    assert [p.name for p in parsed.args["using"].parts] == ["dbo", stage.name]
+    assert merge.count("WHEN MATCHED THEN UPDATE SET") == 1 and "t.[Id] = s.[Id]" in merge
+    assert "t.[Id] = s.[Id]," not in merge  # the key is never updated
+    prune, new_rows = apply_sql(D, posts, stage)
+    assert compiles(prune) == "Delete" and compiles(new_rows) == "Select"
+    assert prune.count(" OR (") == len(posts.columns) - 1  # NULL-safe per non-key column
+    assert compiles(summary_sql(D, posts, "Id"), [0, 10]) == "Select"
+    assert "DECIMAL(38, 0)" in summary_sql(D, posts, "Id")  # SUM(int) would overflow
+    assert compiles(D.rowversion_ceiling_sql()) == "Select"
+    widened = replace(posts, columns=tuple(
+        replace(c, type=SqlType(Kind.STRING, length=500)) if c.name == "Title" else c
+        for c in posts.columns))  # fmt: skip
+    (alter,) = D.alter_column_type_sql(widened, "Title")
+    assert compiles(alter) == "Alter" and alter.endswith("[Title] nvarchar(500) NULL")
+    (add,) = D.add_column_sql(widened, "Title")
+    assert compiles(add) == "Alter"
+
+
+def test_vote_types_upsert_without_identity_columns_is_one_merge():
+    plain = replace(so_live("Tags"), columns=tuple(
+        replace(c, identity=False) for c in so_live("Tags").columns))  # fmt: skip
+    (merge,) = D.upsert_sql(plain, plain)
+    assert isinstance(tsql(merge.rstrip(";")), exp.Merge)
