@@ -214,6 +214,10 @@ def _last(dst: Dialect, conn, live: Table, mark: Watermark, state) -> Any:
     cur.execute(f"SELECT MAX({dst.quote(mark.column)}) FROM {dst.qualified(live)}")
     value = cur.fetchone()[0]
     conn.rollback()
+    # as the driver returns it (SQLite: text), then as sluice's canonical value
+    decode = dst.decode_converters(live)[live.column_names.index(mark.column)]
+    if value is not None and decode is not None:
+        value = decode(value)
     return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
 
 
@@ -236,6 +240,9 @@ def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: An
             return lo, _step_down(ceiling), ceiling
         cur.execute(f"SELECT MAX({src.quote(mark.column)}) FROM {src.qualified(table)}")
         hi = cur.fetchone()[0]
+        decode = src.decode_converters(table)[table.column_names.index(mark.column)]
+        if hi is not None and decode is not None:
+            hi = decode(hi)
     finally:
         with contextlib.suppress(Exception):
             conn.rollback()

@@ -71,6 +71,8 @@ def change_source(url) -> dict[str, tuple[int, int, int]]:
     last_activity = _one(url, f"SELECT MAX({q('LastActivityDate')}) FROM {q('Posts')}")[0]
     posts = _one(url, f"SELECT MIN({q('Id')}), MAX({q('Id')}) FROM {q('Posts')}")
     comments = _one(url, f"SELECT MIN({q('Id')}), MAX({q('Id')}) FROM {q('Comments')}")
+    if isinstance(last_activity, str):  # SQLite keeps datetimes as text
+        last_activity = dt.datetime.fromisoformat(last_activity)
     later = last_activity + dt.timedelta(days=1)
     vote_cols = f"({q('Id')}, {q('PostId')}, {q('VoteTypeId')}, {q('CreationDate')})"
     user_cols = ", ".join(
@@ -144,3 +146,14 @@ def test_mariadb_to_postgres(mysql_source, pg_db):
 def test_postgres_to_mariadb(pg_source, mysql_db):
     assert copy_database(pg_source, mysql_db, CopyOptions(workers=2)).ok
     check_round(pg_source, mysql_db)
+
+
+def test_postgres_to_sqlite(pg_source, sqlite_db):
+    assert copy_database(pg_source, sqlite_db, CopyOptions(workers=1)).ok
+    check_round(pg_source, sqlite_db)
+
+
+def test_sqlite_to_postgres(pg_source, sqlite_db, pg_db):
+    assert copy_database(pg_source, sqlite_db, CopyOptions(workers=1)).ok
+    assert copy_database(sqlite_db, pg_db, CopyOptions(workers=1)).ok
+    check_round(sqlite_db, pg_db)
