@@ -27,8 +27,10 @@ from tests.conftest import _fresh
 SCALE = 0.01
 SEED = 20261201
 KILLS = 20
-# phases aimed at, in proportion to what can go wrong in them; the seed shuffles the order
-AIMS = ["plan/prepare"] * 2 + ["copy"] * 7 + ["publish"] * 6 + ["identities"] * 4 + ["exit"]
+# kills wanted per phase, in proportion to what can go wrong in it (sums to KILLS)
+QUOTA = {"plan/prepare": 2, "copy": 7, "publish": 6, "identities": 4, "exit": 1}
+ORDER = list(QUOTA)
+RERUN_EVERY = 3  # kills between reruns to completion; the other kills hit a killed run's leftovers
 COPY_ARGS = ["--workers", "2", "--chunk-rows", "5000"]
 
 _CHUNK = re.compile(r"DEBUG (\w+)#(\d+) .*: (copying|committed)")
@@ -184,31 +186,34 @@ def test_kill9_at_20_moments_leaves_whole_tables_and_rerun_verifies(so_source, p
 
         drop_database(clean_target)
     rng = random.Random(SEED)
-    aims = AIMS[:]
-    rng.shuffle(aims)
     landed: collections.Counter[str] = collections.Counter()
+    aimed: collections.Counter[str] = collections.Counter()
     states: collections.Counter[str] = collections.Counter()
+    shrink = dict.fromkeys(ORDER, 1.0)  # a phase overshot (it ended first) is aimed earlier
     missed = reruns = 0
-    while sum(landed.values()) < KILLS:
+    while (kills := sum(landed.values())) < KILLS:
         assert missed < KILLS, f"{missed} runs ended before their kill"
-        aim = aims[sum(landed.values())]
+        aim = rng.choice([p for p in ORDER if landed[p] < QUOTA[p]] or ORDER)
         needle, span = spans[aim]
         run = Run(so_source, pg_db)
         if not run.wait_for(needle):
             missed += 1
             continue
-        time.sleep(rng.uniform(0, max(span, 0.005)))
+        time.sleep(rng.uniform(0, max(span * shrink[aim], 0.002)))
         where = phase_of(run.snapshot())
         run.proc.kill()  # SIGKILL: no cleanup of any kind runs
         if run.finish() == 0:
             missed += 1  # it completed before the signal: not a kill
             continue
+        aimed[aim] += 1
         landed[where] += 1
+        if ORDER.index(where) > ORDER.index(aim):
+            shrink[aim] /= 2
         state = live_state(so_source, pg_db)
         partial = {t: s for t, s in state.items() if s not in ("absent", "complete")}
         assert not partial, f"kill {sum(landed.values())} during {where}: {partial}"
         states.update(state.values())
-        if sum(landed.values()) % 2 == 0:  # every other kill: a rerun completes the job
+        if (kills + 1) % RERUN_EVERY == 0 or kills + 1 == KILLS:  # a rerun completes the job
             rerun = Run(so_source, pg_db, verbose=False)
             assert rerun.finish() == 0, "\n".join(rerun.snapshot()[-20:])
             assert set(live_state(so_source, pg_db).values()) == {"complete"}
@@ -221,9 +226,11 @@ def test_kill9_at_20_moments_leaves_whole_tables_and_rerun_verifies(so_source, p
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-3000:]
     print(
         f"\nkill -9: {sum(landed.values())} kills landed {dict(landed)}; "
-        f"aimed {dict(collections.Counter(aims))}; "
+        f"aimed {dict(aimed)}; "
         f"{missed} runs finished before their kill; tables seen after kills {dict(states)}; "
-        f"{reruns} reruns completed; verify passed; {time.monotonic() - started:.1f}s"
+        f"{reruns} reruns completed; verify passed; {time.monotonic() - started:.1f}s; "
+        f"phase lengths in the clean run (s): "
+        f"{ {k: round(v[1], 3) for k, v in spans.items()} }"
     )
     assert landed["copy"] and landed["publish"] and landed["identities"], dict(landed)
     assert sum(row_counts(SCALE).values()) > 100_000
