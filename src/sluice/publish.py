@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from sluice import sync_state
 from sluice.dialects import get_dialect
 from sluice.errors import SluiceError, TerminalError
 from sluice.plan import Plan, TablePlan
@@ -110,6 +111,7 @@ def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
     cur = conn.cursor()
     exists = dst.table_exists(conn, live.name)
+    synced = dst.table_exists(conn, sync_state.state_table(dst).name)
     for stmt in dst.publish_lock_sql():
         cur.execute(stmt)
     if exists:
@@ -124,6 +126,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
     for tmp, index in index_renames:
         for stmt in dst.rename_index_sql(live, tmp, index):
             cur.execute(stmt)
+    if synced:  # a new replica: the incremental state of the old one describes it no more
+        sync_state.forget(dst, conn, tp.name)
     conn.commit()
 
 

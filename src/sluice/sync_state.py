@@ -79,9 +79,15 @@ def read(dst: Dialect, conn: Any, table_name: str) -> State | None:
     return None if row is None else State(*row)
 
 
-def write(dst: Dialect, conn: Any, state: State) -> None:
-    """Replace the table's state row inside the caller's open transaction (no commit)."""
+def forget(dst: Dialect, conn: Any, table_name: str) -> None:
+    """Drop the table's state inside the caller's transaction: a copy replaced the replica,
+    so the next sync starts from what it holds (and records the source's types anew)."""
     table = state_table(dst)
     sql = f"DELETE FROM {dst.qualified(table)} WHERE {dst.quote('table_name')} = {PARAM}"
-    conn.cursor().execute(dst.finalize(sql), dst.bind([state.table_name]))
-    dst.insert_rows(conn, table, [state.row()])
+    conn.cursor().execute(dst.finalize(sql), dst.bind([table_name]))
+
+
+def write(dst: Dialect, conn: Any, state: State) -> None:
+    """Replace the table's state row inside the caller's open transaction (no commit)."""
+    forget(dst, conn, state.table_name)
+    dst.insert_rows(conn, state_table(dst), [state.row()])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from sluice import sync_state
 from sluice.copy import CopyOptions, copy_database
+from sluice.dialects import get_dialect
 from sluice.errors import TerminalError
 from sluice.sync import SyncOptions, sync_database
 from sluice.verify import VerifyOptions, verify_database
@@ -15,8 +17,6 @@ ITEMS = {"items": Watermark("column", "updated", 0)}
 
 
 def _exec(url, *sql: str) -> None:
-    from sluice.dialects import get_dialect
-
     d = get_dialect(url.engine)
     conn = d.connect(url)
     try:
@@ -77,6 +77,14 @@ def test_narrowed_column_is_refused_naming_it(pg_pair):
     _exec(source, "ALTER TABLE items ALTER COLUMN qty TYPE smallint")
     with pytest.raises(TerminalError, match=r"'items', column 'qty'.*narrow"):
         sync_database(source, target, options)
+    # as the message says: a copy rebuilds the replica, and its sync state starts over
+    assert copy_database(source, target, CopyOptions(tables=["items"], workers=1)).ok
+    again = sync_database(source, target, options)
+    assert again.moved == 0 and _verified(source, target)
+    d = get_dialect(target.engine)
+    conn = d.connect(target)
+    assert sync_state.read(d, conn, "items").runs == 1
+    conn.close()
     _exec(
         source,
         "ALTER TABLE items ALTER COLUMN qty TYPE integer",
