@@ -75,7 +75,7 @@ class DataError(SluiceError):
         if key is not None:
             where += f", key {key!r}"
         super().__init__(f"{where}: {message}")
-        self.table, self.column, self.key = table, column, key
+        self.table, self.column, self.key, self.reason = table, column, key, message
 
 
 class UnmappableType(DataError):

@@ -20,7 +20,14 @@ from typing import TypeVar
 
 from sluice.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
 from sluice.dialects import get_dialect
-from sluice.errors import RawRejected, SluiceError, TerminalError, TransientError, ValueRejected
+from sluice.errors import (
+    DataError,
+    RawRejected,
+    SluiceError,
+    TerminalError,
+    TransientError,
+    ValueRejected,
+)
 from sluice.hostile import NulPolicy, WriteGuard, diagnose, rows_of
 from sluice.memory import release_free_memory
 from sluice.plan import Chunk, TablePlan
@@ -121,6 +128,11 @@ def copy_chunk(
         (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
     except ValueRejected as exc:
         raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
+    except DataError as exc:
+        if exc.table == tp.name:
+            raise
+        # a writer names the table it writes (staging): the user knows the table by its name
+        raise DataError(tp.name, exc.column, exc.key, exc.reason) from None
     seconds = time.monotonic() - started
     changed = guards[-1].changed if guards else 0
     return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed)

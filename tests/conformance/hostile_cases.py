@@ -220,6 +220,14 @@ REFUSALS = [
         TableData("r_y10k", ("id", "v"), _rows(dt.date(2000, 1, 1))),
         ((PG, MY), (PG, LITE)), ("'r_y10k'", "column 'v'", "key 2", "10000-01-01"),
     ),
+    Refusal(  # a double column keeps the table off LOAD DATA: a 20 MB value in one INSERT
+        "over_max_allowed_packet",
+        {PG: ('CREATE TABLE "r_packet" ("id" integer PRIMARY KEY, "v" text, '
+              '"x" double precision DEFAULT 1.5)',)},
+        TableData("r_packet", ("id", "v"), _rows("small")),
+        ((PG, MY),),
+        ("'r_packet'", "column 'v'", "key 7", "max_allowed_packet"),
+    ),
     Refusal(  # PostgreSQL's money text depends on lc_monetary: refused when planning
         "pg_money", _one("r_money", {PG: "money"}),
         TableData("r_money", ("id", "v"), ()), ((PG, PG), (PG, MY), (PG, LITE)),
@@ -231,6 +239,7 @@ REFUSALS = [
 REFUSAL_SQL = {
     "pg_infinity": 'UPDATE "r_pginf" SET "v" = \'infinity\' WHERE "id" = 2',
     "pg_year_10000": "INSERT INTO \"r_y10k\" VALUES (2, '10000-01-01')",
+    "over_max_allowed_packet": "INSERT INTO r_packet VALUES (7, repeat('x', 20000000), 2.5)",
 }
 
 

@@ -1,0 +1,122 @@
+"""Hostile values without a live server: SQL Server's pymssql-shaped values (no SQL Server
+runs here: these cover the checks and the plan, not a live copy), MySQL's packet limit and
+its reflected names, the NUL policy's write path."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluice.copy import check_lossy
+from sluice.dialects import get_dialect
+from sluice.dialects.mssql_types import parse_type
+from sluice.dialects.mysql_literals import Literals, RowTooLarge
+from sluice.errors import ConfigError, DataError, TerminalError
+from sluice.hostile import NulPolicy, WriteGuard, diagnose
+from sluice.plan import plan_tables
+from sluice.schema import Column, Table
+from sluice.types import Kind, SqlType
+
+MSSQL, PG, MY, LITE = (get_dialect(e) for e in ("mssql", "postgresql", "mysql", "sqlite"))
+
+
+def _table(name: str, *types: SqlType) -> Table:
+    cols = [Column("id", SqlType(Kind.INTEGER), nullable=False)]
+    cols += [Column(f"v{i}", t) for i, t in enumerate(types)]
+    return Table(name, tuple(cols), ("id",))
+
+
+# pymssql hands nvarchar over as str: a valid pair as one code point, an unpaired surrogate
+# (legal in UTF-16 nvarchar) as a lone surrogate code point
+NVARCHAR_ROWS = [(1, "ok 😀"), (2, "a\ud800b"), (3, "\udc00"), (4, None), (5, "\u202eRTL")]
+
+
+def test_unpaired_surrogates_are_named_by_key():
+    table = _table("Posts", parse_type("nvarchar(max)"))
+    original = TerminalError("Posts#0: 'utf-8' codec can't encode character '\\ud800'")
+    err = diagnose(MSSQL, PG, table, lambda: iter(NVARCHAR_ROWS), list, NulPolicy(), original)
+    assert isinstance(err, DataError)
+    assert (err.table, err.column, err.key) == ("Posts", "v0", 2)
+    assert "unpaired UTF-16 surrogate" in str(err) and "keys 2, 3" in str(err)
+
+
+def test_sql_server_keeps_surrogates_so_nothing_is_blamed():
+    table = _table("Posts", parse_type("nvarchar(max)"))
+    original = TerminalError("some other failure")
+    err = diagnose(MSSQL, MSSQL, table, lambda: iter(NVARCHAR_ROWS), list, NulPolicy(), original)
+    assert err is original
+
+
+def test_nul_from_sql_server_into_postgresql():
+    """Default: no check on the write path (PostgreSQL refuses; the failure path names the
+    rows); strip/replace change the values there and count them."""
+    table = _table("Users", parse_type("nvarchar(40)"))
+    assert not WriteGuard(MSSQL, PG, table, NulPolicy()).active
+    guard = WriteGuard(MSSQL, PG, table, NulPolicy("replace", "?"))
+    assert [guard((1, "a\x00b\x00")), guard((2, "clean")), guard((3, None))] == [
+        (1, "a?b?"), (2, "clean"), (3, None),
+    ]  # fmt: skip
+    assert guard.changed == 1
+    err = diagnose(MSSQL, PG, table, lambda: iter([(7, "x\x00")]), list, NulPolicy(),
+                   TerminalError("invalid byte sequence"))  # fmt: skip
+    assert (err.column, err.key) == ("v0", 7) and "NUL" in str(err)
+
+
+def test_no_nul_conversion_where_the_target_holds_nul():
+    table = _table("t", SqlType(Kind.STRING))
+    guard = WriteGuard(MSSQL, MY, table, NulPolicy("strip"))
+    assert guard((1, "a\x00")) == (1, "a\x00") and guard.changed == 0
+
+
+def test_nan_into_mysql_and_sqlite_is_refused_on_the_write_path():
+    table = _table("m", SqlType(Kind.DOUBLE), SqlType(Kind.DECIMAL, precision=10, scale=2))
+    for dst in (MY, LITE):
+        guard = WriteGuard(PG, dst, table, NulPolicy())
+        with pytest.raises(DataError, match=r"column 'v0', key 3: nan cannot be stored"):
+            guard((3, float("nan"), None))
+    assert WriteGuard(PG, LITE, table, NulPolicy())((4, float("inf"), None))[1] == float("inf")
+    with pytest.raises(DataError, match="key 5: Infinity cannot be stored"):
+        WriteGuard(PG, MY, table, NulPolicy())((5, 1.0, __import__("decimal").Decimal("inf")))
+
+
+def test_sqlite_lengths_are_checked_on_the_write_path():
+    table = _table("s", SqlType(Kind.STRING, length=5))
+    guard = WriteGuard(LITE, PG, table, NulPolicy())
+    assert guard((1, "ab😀de")) == (1, "ab😀de")  # five characters: fits
+    with pytest.raises(DataError, match=r"key 2: value of 9 characters is longer than VARCHAR"):
+        guard((2, "abc      "))  # PostgreSQL would silently cut the trailing spaces
+    assert not WriteGuard(PG, MY, table, NulPolicy()).active  # the source enforced it
+
+
+@pytest.mark.parametrize("decl", ["time", "time(7)", "datetimeoffset", "datetime2"])
+def test_sql_server_seven_digit_times_are_refused_into_postgresql(decl):
+    table = _table("Events", parse_type(decl))
+    plan = plan_tables([table], {"Events": (1, 2, 2)}, "mssql", "postgresql", "s", "t")
+    with pytest.raises(ConfigError, match=r"Events\.v0: .*7 fractional digits"):
+        check_lossy(plan, allow=False)
+    check_lossy(plan, allow=True)
+
+
+def test_sql_server_offsets_with_six_digits_map_exactly():
+    table = _table("Events", parse_type("datetimeoffset(6)"), parse_type("money"))
+    plan = plan_tables([table], {"Events": (1, 2, 2)}, "mssql", "postgresql", "s", "t")
+    assert [c.target_type for c in plan.tables[0].columns][1:] == ["TIMESTAMPTZ", "NUMERIC(19,4)"]
+    check_lossy(plan, allow=False)
+
+
+def test_mysql_row_over_the_packet_limit_raises_with_the_row():
+    lit = Literals(repr)
+    rows = [(1, "small"), (2, "x" * 5000), (3, "y")]
+    with pytest.raises(RowTooLarge) as info:
+        list(lit.statements(b"INSERT INTO t VALUES ", rows, "utf8", 10, 2048, limit=4096))
+    assert info.value.row[0] == 2 and info.value.size > 4096
+
+
+def test_mysql_reflected_names_lose_the_doubled_backtick():
+    assert MY.reflected_name("c``d") == "c`d"
+    assert MY.reflected_name("a````b") == "a``b"
+    assert PG.reflected_name("c``d") == "c``d"
+
+
+def test_nul_policy_rejects_unknown_modes():
+    assert NulPolicy("strip").validate() == []
+    assert NulPolicy("drop").validate() and NulPolicy("replace", "\x00").validate()
