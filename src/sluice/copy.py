@@ -42,7 +42,7 @@ class CopyOptions:
     allow_lossy: bool = False
     # U+0000 in text bound for an engine whose text cannot hold it (PostgreSQL): "error"
     # refuses the table naming the rows; "strip" or "replace" (by `nul_replacement`) change
-    # the values and count them in the result (ADR 0009)
+    # the values and count them in the result (ADR 0011)
     nul: str = "error"
     nul_replacement: str = "\ufffd"
 

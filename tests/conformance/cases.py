@@ -10,9 +10,11 @@ another representation (MySQL booleans are TINYINT(1), SQLite dates are ISO text
 runner converts what the target driver returns with `READBACK` before comparing; nothing
 else is coerced.
 
-Left out on purpose, with the reason:
-* NUL characters in text: PostgreSQL `text` cannot hold U+0000 (they are covered in binary).
-* NaN on MySQL and SQLite (MySQL has no NaN, SQLite stores NaN as NULL); Infinity on MySQL.
+Left out on purpose, with the reason (values a pair must refuse are in `hostile_cases.py`):
+* NUL characters in text: PostgreSQL `text` cannot hold U+0000 (covered in binary here; text
+  with NUL is refused by key or changed by `--nul` in `hostile_cases.py`).
+* NaN on MySQL and SQLite (MySQL has no NaN, SQLite stores NaN as NULL); Infinity on MySQL:
+  refused by key (`hostile_cases.REFUSALS`).
 * Dates and timestamps before 1000-01-01 on MySQL (outside its documented DATE range).
 * 38-digit decimals and 19-digit money values on SQLite: NUMERIC there is an 8-byte integer or
   float, so only values a double holds exactly are used with SQLite.
