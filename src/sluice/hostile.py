@@ -33,6 +33,7 @@ NUL_POLICIES = ("error", "strip", "replace")
 MAX_KEYS = 10  # keys listed per column in an error
 TEXT_KINDS = (Kind.STRING, Kind.JSON, Kind.XML)
 NUMBER_KINDS = (Kind.REAL, Kind.DOUBLE, Kind.DECIMAL, Kind.MONEY)
+DATED_KINDS = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 Check = Callable[[Any], "str | None"]  # a value -> why it cannot be stored, or None
@@ -74,6 +75,17 @@ def _length(limit: int, declared: str) -> Check:
     return check
 
 
+def _bounds(lowest: Any, highest: Any, engine: str, declared: str) -> Check:
+    def check(v: Any) -> str | None:
+        naive = v.replace(tzinfo=None) if hasattr(v, "tzinfo") else v
+        with contextlib.suppress(TypeError):  # a date against datetime bounds
+            if naive < lowest or naive > highest:
+                return f"{v} is outside {engine} {declared} ({lowest} to {highest})"
+        return None
+
+    return check
+
+
 def _special(nan: bool, infinity: bool, engine: str, declared: str) -> Check:
     def check(v: Any) -> str | None:
         if isinstance(v, float):
@@ -105,6 +117,8 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             unchecked = not hot or not src.caps.enforces_length  # the source let it through
             if length is not None and caps.enforces_length and unchecked:
                 out.append((i, _length(length, declared)))
+        elif kind in DATED_KINDS and not hot and (bounds := dst.value_bounds(c.type)):
+            out.append((i, _bounds(*bounds, dst.name, declared)))
         elif kind in NUMBER_KINDS:
             nan, inf = caps.float_nan, caps.float_infinity
             needed = (src.caps.float_nan and not nan) or (src.caps.float_infinity and not inf)

@@ -235,3 +235,28 @@ def test_100_mb_value(dbs: Dbs):
     assert _digest(dbs.source, dbs.source_url) == _digest(dbs.target, dbs.target_url)
     assert seconds < 120, f"{dbs.label}: {seconds:.0f}s"
     assert peak < 1.5 * 1024**3, f"{dbs.label}: peak RSS {peak / 2**20:.0f} MiB"
+
+
+def test_cli_nul_replace_reports_the_count(pg_db: DbUrl, tmp_path, capsys):
+    """`sluice copy --nul replace` from SQLite: the summary and --json count the values."""
+    from sluice.cli import main
+
+    source = DbUrl.parse(f"sqlite:///{tmp_path / 'src.db'}")
+    q = get_dialect(LITE).quote
+    _run(source, LITE, f"CREATE TABLE {q('notes')} ({q('id')} integer PRIMARY KEY, {q('v')} text)")
+    conn = get_dialect(LITE).connect(source)
+    conn.executemany("INSERT INTO notes VALUES (?, ?)", [(1, "a\x00b"), (2, "ok"), (3, "\x00")])
+    conn.commit()
+    conn.close()
+    out = tmp_path / "summary.json"
+    argv = ["copy", "--source", str(source), "--target", pg_db.render_secret(),
+            "--nul", "replace", "--nul-replacement", "<NUL>", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "2 text value(s) held NUL" in printed
+    import json
+
+    summary = json.loads(out.read_text())
+    assert summary["nul_changed"] == 2 and summary["tables"]["notes"]["nul_changed"] == 2
+    got = read_table(PG, pg_db, "notes", ("id", "v"), ("id",))
+    assert got == [(1, "a<NUL>b"), (2, "ok"), (3, "<NUL>")]

@@ -120,3 +120,22 @@ def test_mysql_reflected_names_lose_the_doubled_backtick():
 def test_nul_policy_rejects_unknown_modes():
     assert NulPolicy("strip").validate() == []
     assert NulPolicy("drop").validate() and NulPolicy("replace", "\x00").validate()
+
+
+def test_sql_server_datetime_before_1753_is_named_by_key():
+    """SQLite timestamps without a declared precision become SQL Server `datetime`, which
+    starts in 1753; the server's error 242 names no row (checked here without a server)."""
+    import datetime as dt
+
+    assert MSSQL.render_type(SqlType(Kind.DATETIME)) == "datetime"
+    assert MSSQL.rejects_value(_mssql_error(242)) and not MSSQL.rejects_value(_mssql_error(1205))
+    table = _table("Log", SqlType(Kind.DATETIME), SqlType(Kind.DATETIME, precision=6))
+    rows = [(1, dt.datetime(1753, 1, 1), dt.datetime(1, 1, 1)), (2, dt.datetime(1000, 5, 1), None)]
+    err = diagnose(LITE, MSSQL, table, lambda: iter(rows), list, NulPolicy(), TerminalError("242"))
+    assert (err.column, err.key) == ("v0", 2) and "outside mssql datetime" in str(err)
+
+
+def _mssql_error(number: int) -> Exception:
+    import pymssql
+
+    return pymssql.OperationalError(number, b"message, severity 16")

@@ -439,6 +439,11 @@ class Dialect:
         the failure path to name its key); text no encoding can carry is one everywhere."""
         return isinstance(exc, UnicodeError)
 
+    def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
+        """(lowest, highest) value a column of type `t` holds here, where that is narrower
+        than Python's own range (SQL Server `datetime` starts in 1753); None otherwise."""
+        return None
+
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """(column, key, why) of values in a range the driver cannot hand over as Python
         values (PostgreSQL 'infinity' dates); asked only after a read failed."""

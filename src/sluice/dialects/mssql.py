@@ -46,6 +46,9 @@ TRANSIENT_NUMBERS = frozenset({
 })  # fmt: skip
 
 
+# A value the server refused (see `rejects_value`).
+VALUE_ERRORS = frozenset({242, 245, 2628, 8114, 8115, 8152})
+
 # Fractional-second digits of temporal columns, which the SQLAlchemy inspector drops.
 PRECISION_SQL = (
     "SELECT c.name, c.scale FROM sys.columns AS c "
@@ -64,6 +67,11 @@ def apply_scales(columns: list, scales: dict[str, int]) -> list:
             c = replace(c, type=replace(c.type, precision=scales[c.name]))
         out.append(c)
     return out
+
+
+def render_type_is_datetime(t: SqlType) -> bool:
+    """Whether `t` is rendered as the legacy `datetime` (1753-01-01 to 9999-12-31)."""
+    return t.kind is Kind.DATETIME and t.precision is None
 
 
 class MssqlDialect(Dialect):
@@ -99,6 +107,9 @@ class MssqlDialect(Dialect):
 
     def url_schema(self, url: DbUrl) -> str | None:
         return "dbo"
+
+    def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
+        return mt.DATETIME_RANGE if render_type_is_datetime(t) else None
 
     def identity_clause(self) -> str:
         return "IDENTITY(1,1)"
@@ -265,6 +276,11 @@ class MssqlDialect(Dialect):
         null = "NULL" if col.nullable else "NOT NULL"
         return [f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
                 f"{self.render_type(col.type)} {null}"]  # fmt: skip
+
+    def rejects_value(self, exc: BaseException) -> bool:
+        """Out-of-range dates (242), truncation (8152, 2628), overflow (8115), failed
+        conversions (245, 8114): SQL Server names neither the row nor, mostly, the column."""
+        return isinstance(exc, UnicodeError) or _message_of(exc)[0] in VALUE_ERRORS
 
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
         number, severity = _message_of(exc)

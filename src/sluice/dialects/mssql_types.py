@@ -30,6 +30,8 @@ MAX_NCHAR = 4000  # nvarchar(n)/nchar(n); longer is nvarchar(max)
 MAX_CHAR = 8000  # varchar(n)/char(n)/varbinary(n)/binary(n)
 MAX_DECIMAL = 38
 MAX_FRACTION = 7  # datetime2/time/datetimeoffset fractional-second digits
+# the legacy datetime's range; datetime2 (what other engines' timestamps become) reaches year 1
+DATETIME_RANGE = (dt.datetime(1753, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 997000))
 UNBOUNDED_DECIMAL_SCALE = 18  # decimal(38,18) for a source numeric without precision
 
 # Declarations without parameters -> neutral type.
