@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sluice.buffer import ByteBudget
 from sluice.errors import ConfigError
@@ -22,6 +22,7 @@ from sluice.memory import tune_allocator
 from sluice.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.progress import Reporter
 from sluice.publish import drop_leftovers, prepare, publish_table
+from sluice.snapshot import shared_snapshot
 from sluice.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.urls import DbUrl
 
@@ -182,7 +183,11 @@ def run_plan(
         return result
 
     failures: list[str] = []
-    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool:
+    with (
+        shared_snapshot(source) as snapshot,
+        ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool,
+    ):
+        transfer = replace(transfer, snapshot=snapshot)  # every chunk reads the same instant
         futures = [pool.submit(run, c) for c in _interleave(plan)]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for f in pending:

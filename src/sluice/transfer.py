@@ -68,6 +68,7 @@ class TransferOptions:
     batch_bytes: int = 4 << 20
     retries: int = 4
     backoff: float = 0.5  # seconds before the first retry; doubles each time
+    snapshot: str | None = None  # the run's shared source snapshot (sluice.snapshot)
     nul: NulPolicy = NulPolicy()
 
     @classmethod
@@ -234,6 +235,7 @@ def guard(dialect, chunk: Chunk, fn):
 def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted,
           progress) -> None:  # fmt: skip
     try:
+        src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
         if tp.passthrough:
             pending = bytearray()
             fmt = tp.raw_format or src.raw_copy_format

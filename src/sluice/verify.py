@@ -340,6 +340,7 @@ def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
     try:
 
         def run():
+            dialect.begin_read(conn)
             cur = conn.cursor()
             for stmt in setup:
                 cur.execute(stmt)
@@ -363,6 +364,7 @@ def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tup
     conn = None
     try:
         conn = guard(dialect, chunk, lambda: dialect.connect(url))
+        guard(dialect, chunk, lambda: dialect.begin_read(conn))  # read-only, one view
         batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
         while True:
             batch = guard(dialect, chunk, lambda: next(batches, None))

@@ -209,6 +209,20 @@ class Dialect:
         return self.quote(column.name)
 
     # --- reading ----------------------------------------------------------------------------
+    # One source instant for a whole run where connections can share it (PostgreSQL exports
+    # a snapshot that other sessions adopt); elsewhere every read transaction has its own.
+    shares_snapshots = False
+
+    def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
+        """Open a read-only transaction with one consistent view of the data on a fresh
+        connection, before its first read (ADR 0010). `snapshot` (from `export_snapshot`)
+        makes it see that instant where `shares_snapshots`; other engines ignore it."""
+
+    def export_snapshot(self, conn: Any) -> str:
+        """Open a read-only transaction on `conn` and name its snapshot for `begin_read`;
+        the snapshot lives while `conn` keeps the transaction open."""
+        raise NotImplementedError(f"{self.name} cannot share a snapshot between connections")
+
     def key_stats(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, tuple[Any, Any, int]]:
         """(min key, max key, row count) per table; min/max only for a single-column key.
 

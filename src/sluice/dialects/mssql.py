@@ -49,6 +49,16 @@ TRANSIENT_NUMBERS = frozenset({
 # A value the server refused (see `rejects_value`).
 VALUE_ERRORS = frozenset({242, 245, 2628, 8114, 8115, 8152})
 
+# Source reads (ADR 0010): SNAPSHOT isolation sees every row as of the transaction's first
+# read and takes no shared locks, but only where ALLOW_SNAPSHOT_ISOLATION is ON; otherwise
+# READ COMMITTED. SQL Server has no read-only transaction: sluice reads only, and least
+# privilege (SELECT alone) is what keeps a source untouched.
+SNAPSHOT_STATE_SQL = (
+    "SELECT snapshot_isolation_state FROM sys.databases WHERE database_id = DB_ID()"
+)
+SNAPSHOT_READ_SQL = "SET TRANSACTION ISOLATION LEVEL SNAPSHOT"
+COMMITTED_READ_SQL = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
 # Fractional-second digits of temporal columns, which the SQLAlchemy inspector drops.
 PRECISION_SQL = (
     "SELECT c.name, c.scale FROM sys.columns AS c "
@@ -366,6 +376,16 @@ class MssqlDialect(Dialect):
         order = ", ".join(self.quote(k) for k in table.primary_key)
         order = f" ORDER BY {order}" if order and ordered else ""
         return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params
+
+    def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
+        """SNAPSHOT isolation where the database allows it, else READ COMMITTED. The level is
+        the session's, and pymssql's open transaction began under the old one: a rollback
+        starts the read's transaction under the new level, before any data is touched."""
+        cur = conn.cursor()
+        cur.execute(SNAPSHOT_STATE_SQL)
+        allowed = cur.fetchone()[0] == 1
+        cur.execute(SNAPSHOT_READ_SQL if allowed else COMMITTED_READ_SQL)
+        conn.rollback()
 
     def read_range(
         self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True

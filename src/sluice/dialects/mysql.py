@@ -37,6 +37,11 @@ _FIXED: dict[Kind, str] = {
 # Text is stored as utf8mb4 with a binary collation: every code point kept, and keys that
 # differ only in case or accents stay distinct, as they are on the source.
 TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+# A source read: SET TRANSACTION (no SESSION) applies to the next transaction only.
+BEGIN_READ_SQL = (
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+)
 
 
 def _uuid(v):
@@ -208,6 +213,15 @@ class MysqlDialect(Dialect):
             f"ALTER TABLE {self.quote(t)} DROP FOREIGN KEY {self.quote(n)}"
             for t, n in cur.fetchall()
         ]
+
+    def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
+        """A read-only transaction whose InnoDB read view is taken now, at START (REPEATABLE
+        READ for this one transaction: the session's READ COMMITTED would take a view per
+        statement). MySQL cannot share a view between connections: `snapshot` is unused."""
+        cur = conn.cursor()
+        for sql in BEGIN_READ_SQL:
+            cur.execute(sql)
+        cur.close()
 
     def read_range(
         self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,6 +53,9 @@ _BINARY_COPY: dict[Kind, str] = {
 }
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
+
+log = logging.getLogger(__name__)
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
 # SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
 # and the server shutting the session down (pg_terminate_backend, admin shutdown).
@@ -201,6 +206,30 @@ class PostgresDialect(Dialect):
                 cp.write_row(row)
                 n += 1
         return n
+
+    shares_snapshots = True
+
+    def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
+        """BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY (psycopg sends it before the first
+        statement), adopting the run's exported snapshot when given. When that snapshot is gone
+        (its exporting connection ended) the read keeps its own and says so."""
+        import psycopg
+
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        if snapshot is None:
+            return
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            raise ValueError(f"not a PostgreSQL snapshot id: {snapshot!r}")
+        try:
+            conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        except psycopg.errors.InvalidParameterValue as exc:  # "invalid snapshot identifier"
+            conn.rollback()
+            log.warning("the run's source snapshot is gone (%s): this read takes its own", exc)
+
+    def export_snapshot(self, conn: Any) -> str:
+        self.begin_read(conn)
+        return conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
 
     def read_range(
         self, conn: Any, table: Table, lo: Any, hi: Any, fetch: Any, ordered: bool = True

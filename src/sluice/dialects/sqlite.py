@@ -150,6 +150,12 @@ class SqliteDialect(Dialect):
     def ensure_database(self, url: DbUrl) -> bool:
         return False  # connecting creates the file
 
+    def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
+        """query_only refuses any write on this connection; an explicit BEGIN holds one read
+        transaction (sqlite3 opens none before a SELECT), so the whole chunk sees one state."""
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("BEGIN")
+
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         names = ", ".join(self.quote(c) for c in table.column_names)
         marks = ", ".join(["?"] * len(table.columns))
