@@ -148,7 +148,10 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
         conn = src.connect(source)
         try:
             convert = converter(src.decode_converters(tp.table))
-            yield from rows_of(src.read_range(conn, tp.table, chunk.lo, chunk.hi, 1000), convert)
+            fetch = FetchSize(options.batch_rows, options.batch_bytes)  # wide rows: fewer
+            for batch, _ in _sized(src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch),
+                                   options, fetch):  # fmt: skip
+                yield from rows_of([batch], convert)
         finally:
             conn.close()
 
