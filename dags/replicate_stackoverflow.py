@@ -1,11 +1,13 @@
 """The StackOverflow replication DAGs, built from the small config below.
 
-Each DAG follows sluice's flow: plan -> prepare -> copy (mapped over key-range chunks, in the
-`stackoverflow_replication` pool) -> publish (mapped over tables) -> finish -> verify
-(checksums per key range and data-quality checks; each table's Asset then gets an event
-carrying its figures). Every task calls one function of `sluice.airflow.tasks`; connections
-are opened inside tasks only, so parsing this file touches no database. The engine of each
-side follows from its connection type.
+Each full DAG (manual) follows sluice's flow: plan -> prepare -> copy (mapped over key-range
+chunks, in the `stackoverflow_replication` pool) -> publish (mapped over tables) -> finish ->
+verify (checksums per key range and data-quality checks; each table's Asset then gets an event
+carrying its figures). Its incremental twin, `<dag_id>_incremental` (hourly), runs sync (only
+the rows inserted, updated or deleted since the last run, by per-table watermarks) -> the same
+verify; it needs a replica the full DAG made. Every task calls one function of
+`sluice.airflow.tasks`; connections are opened inside tasks only, so parsing this file touches
+no database. The engine of each side follows from its connection type.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ PARAMS = {
     ),  # fmt: skip
     "allow_lossy": Param(False, type="boolean", description="accept lossy type conversions"),
 }
+SYNC_PARAMS = {
+    **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", "allow_lossy")},
+    "deletes": Param(True, type="boolean", description="find and apply rows deleted in the source"),
+}
+TAGS = ["sluice", "stackoverflow", "replication"]
 
 
 def table_assets(p: Pipeline) -> list[Asset]:
@@ -87,9 +94,29 @@ def table_assets(p: Pipeline) -> list[Asset]:
     return [Asset(name=f"{p.target}.{t}", uri=f"sluice://{p.target}/{t}") for t in TABLE_NAMES]
 
 
+def verify_task(p: Pipeline, dag_id: str):
+    """The verify task of both DAGs of a pipeline: reports under `<dag_id>/`, and an event
+    with the figures on each verified table's Asset (shared by the full DAG and its twin)."""
+    ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
+    verified = AssetAlias(f"{dag_id}.verified")
+
+    @task(outlets=[verified])
+    def verify(table_names: list[str], dag_run=None, outlet_events=None) -> dict:
+        try:
+            headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id)
+        except DataError as exc:  # a differing replica stays different: no retries
+            raise AirflowFailException(str(exc)) from None
+        for table, figures in headline["tables"].items():
+            asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
+            outlet_events[verified].add(asset, extra=figures)
+        return headline
+
+    return verify
+
+
 def build(p: Pipeline):
     ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
-    verified = AssetAlias(f"{p.dag_id}.verified")
+    verify = verify_task(p, p.dag_id)
 
     @dag(
         dag_id=p.dag_id,
@@ -100,7 +127,7 @@ def build(p: Pipeline):
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         params=PARAMS,
-        tags=["sluice", "stackoverflow", "replication"],
+        tags=TAGS,
         on_failure_callback=failure_callbacks(),
         doc_md=__doc__,
     )
@@ -136,30 +163,55 @@ def build(p: Pipeline):
         def finish(plan_data: dict) -> dict:
             return sluice_tasks.finish_target(ends, plan_data)
 
-        @task(outlets=[verified])
-        def verify(plan_data: dict, dag_run=None, outlet_events=None) -> dict:
-            try:
-                headline = sluice_tasks.verify_replica(ends, plan_data, p.dag_id, dag_run.run_id)
-            except DataError as exc:  # a differing replica stays different: no retries
-                raise AirflowFailException(str(exc)) from None
-            for table, figures in headline["tables"].items():
-                asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
-                outlet_events[verified].add(asset, extra=figures)
-            return headline
-
         planned = plan()
         copied = copy.partial(plan_data=planned).expand(chunk=chunks(planned))
         prepare(planned) >> copied
-        done = publish.partial(plan_data=planned).expand(table=tables(planned))
+        names = tables(planned)
+        done = publish.partial(plan_data=planned).expand(table=names)
         copied >> done
         finished = finish(planned)
         done >> finished
-        finished >> verify(planned)
+        finished >> verify(names)
 
     return pipeline()
 
 
+def build_incremental(p: Pipeline):
+    """The full DAG's scheduled twin: sync (only what changed since the last run) -> verify."""
+    ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
+    dag_id = f"{p.dag_id}_incremental"
+    verify = verify_task(p, dag_id)
+
+    @dag(
+        dag_id=dag_id,
+        description=f"{p.description}, incremental: sync then verify",
+        schedule="@hourly",
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,  # it needs a replica: unpause it after the full DAG ran
+        default_args=DEFAULT_ARGS,
+        params=SYNC_PARAMS,
+        tags=[*TAGS, "incremental"],
+        on_failure_callback=failure_callbacks(),
+        doc_md=__doc__,
+    )
+    def incremental():
+        @task(pool=POOL, multiple_outputs=True)
+        def sync(params=None) -> dict:
+            return sluice_tasks.sync_replica(ends, params["tables"], params["memory_cap_mib"] << 20,
+                                             params["allow_lossy"], params["deletes"],
+                                             p.dag_id)  # fmt: skip
+
+        synced = sync()
+        verify(synced["tables"])
+
+    return incremental()
+
+
+_disabled = os.environ.get("SLUICE_DISABLED_DAGS", "").split(",")
 for _p in PIPELINES:
-    if _p.dag_id in os.environ.get("SLUICE_DISABLED_DAGS", "").split(","):
-        continue
-    globals()[_p.dag_id] = build(_p)
+    if _p.dag_id not in _disabled:
+        globals()[_p.dag_id] = build(_p)
+    if f"{_p.dag_id}_incremental" not in _disabled:
+        globals()[f"{_p.dag_id}_incremental"] = build_incremental(_p)

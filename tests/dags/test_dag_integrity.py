@@ -1,5 +1,6 @@
 """The DAG file parses cleanly (with no connections and no database reachable), and every
-DAG has the shape the project promises: tags, owner, retries, mapping, pool, flow."""
+DAG has the shape the project promises: tags, owner, retries, mapping, pool, flow; every full
+DAG has an hourly incremental twin (sync -> verify)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ DAG_IDS = {
     "replicate_stackoverflow_to_postgres",
     "replicate_stackoverflow_postgres_to_postgres",
 }
+TWIN_IDS = {f"{dag_id}_incremental" for dag_id in DAG_IDS}
 POOL = "stackoverflow_replication"
 
 
@@ -30,7 +32,7 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == DAG_IDS
+    assert set(dagbag.dags) == DAG_IDS | TWIN_IDS
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -56,10 +58,11 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     def downstream(task_id: str) -> set[str]:
         return set(dag.get_task(task_id).downstream_task_ids)
 
-    assert {"prepare", "chunks", "tables", "finish", "verify"} <= downstream("plan")
+    assert {"prepare", "chunks", "tables", "finish"} <= downstream("plan")
     assert "copy" in downstream("prepare") and "copy" in downstream("chunks")
     assert "publish" in downstream("copy") and "publish" in downstream("tables")
     assert "finish" in downstream("publish") and "verify" in downstream("finish")
+    assert "verify" in downstream("tables")  # it verifies the tables the plan holds
     assert set(dag.params) >= {"tables", "memory_cap_mib", "chunk_rows", "chunk_mib"}
 
 
@@ -70,8 +73,35 @@ def test_verify_updates_each_target_table_asset(dagbag):
 
     for dag in dagbag.dags.values():
         outlets = dag.get_task("verify").outlets or []
-        assert any(isinstance(o, AssetAlias) for o in outlets), dag.dag_id
-        assert not (dag.get_task("publish").partial_kwargs.get("outlets") or [])
+        assert [o.name for o in outlets if isinstance(o, AssetAlias)] == [
+            f"{dag.dag_id}.verified"
+        ], dag.dag_id
+        if dag.dag_id in DAG_IDS:
+            assert not (dag.get_task("publish").partial_kwargs.get("outlets") or [])
+        else:
+            assert not dag.get_task("sync").outlets
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_incremental_twin(dagbag, dag_id):
+    """Each full DAG (manual) has a twin that syncs hourly, never catches up, never overlaps
+    itself, and ends with the same verify callable over the tables the sync reports."""
+    full, twin = dagbag.dags[dag_id], dagbag.dags[f"{dag_id}_incremental"]
+    assert full.schedule is None
+    assert twin.schedule == "@hourly" and not twin.catchup and twin.max_active_runs == 1
+    assert twin.is_paused_upon_creation is True  # no hourly failures before a full run
+    assert set(twin.tags) == set(full.tags) | {"incremental"}
+    assert twin.task_ids == ["sync", "verify"]
+    sync, verify = twin.get_task("sync"), twin.get_task("verify")
+    assert sync.downstream_task_ids == {"verify"}
+    assert sync.pool == POOL and sync.multiple_outputs
+    assert verify.python_callable.__code__ is full.get_task("verify").python_callable.__code__
+    for task in (sync, verify):
+        assert task.owner == "data-engineering"
+        assert task.retries == 3 and task.retry_exponential_backoff == 2.0
+        assert task.max_retry_delay == timedelta(minutes=10)
+    assert twin.on_failure_callback and twin.on_failure_callback == full.on_failure_callback
+    assert set(twin.params) == {"tables", "memory_cap_mib", "allow_lossy", "deletes"}
 
 
 def test_parsing_touches_no_database(tmp_path):
@@ -91,4 +121,4 @@ def test_parsing_touches_no_database(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().endswith("3")
+    assert out.stdout.strip().endswith("6")

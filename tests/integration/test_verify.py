@@ -220,8 +220,8 @@ def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_p
 
     monkeypatch.setenv("SLUICE_REPORT_DIR", str(tmp_path))
     ends = Direct("src", "dst")
-    plan = build_plan(source, target, tables=["Users", "Badges"]).to_dict()
-    headline = tasks.verify_replica(ends, plan, "dag", "manual__2026-11-25T00:00:00+00:00")
+    names = tasks.table_list(build_plan(source, target, tables=["Users", "Badges"]).to_dict())
+    headline = tasks.verify_replica(ends, names, "dag", "manual__2026-11-25T00:00:00+00:00")
     assert headline["ok"] and set(headline["tables"]) == {"Users", "Badges"}
     assert headline["tables"]["Badges"]["rows"] == row_counts(SCALE)["Badges"]
     assert headline["tables"]["Badges"]["checks_failed"] == 0
@@ -233,7 +233,7 @@ def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_p
     execute(target, f'UPDATE "Badges" SET "Name" = NULL WHERE "Id" = {key}')
     try:
         with pytest.raises(DataError, match="Badges"):
-            tasks.verify_replica(ends, plan, "dag", "second")
+            tasks.verify_replica(ends, names, "dag", "second")
         report = json.loads((tmp_path / "dag" / "latest.json").read_text())
         badges = next(t for t in report["tables"] if t["table"] == "Badges")
         failing = [c for c in badges["checks"] if not c["passed"]]

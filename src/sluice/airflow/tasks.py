@@ -4,21 +4,25 @@ these summaries only, never rows and never secrets (plans hold masked URLs)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sluice.airflow.connections import url_for
 from sluice.buffer import ByteBudget
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
-from sluice.errors import DataError
+from sluice.errors import ConfigError, ConnectError, DataError, TerminalError
 from sluice.finish import finish
 from sluice.memory import tune_allocator
 from sluice.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.publish import prepare, publish_table
+from sluice.sync import SyncOptions, sync_database
 from sluice.transfer import TransferOptions, copy_chunk
+from sluice.urls import redact_all
 from sluice.verify import VerifyOptions, verify_database
 from sluice.verify_report import summary_lines, write_report
 
@@ -106,14 +110,14 @@ def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
 
 
-def verify_replica(ends: Endpoints, plan_data: dict, dag_id: str, run_id: str) -> dict:
-    """Checksums per key range and data-quality checks; the JSON and HTML reports go to
-    `report_dir()/<dag_id>/` (the run's and `latest.*`), a readable summary to the log.
+def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str) -> dict:
+    """Checksums per key range and data-quality checks of `tables` (what the full DAG copied
+    or its incremental twin synced); the JSON and HTML reports go to `report_dir()/<dag_id>/`
+    (the run's and `latest.*`), a readable summary to the log.
 
     Returns the headline figures per table (small: they go to XCom and to the table Assets);
     raises after writing the reports when any range differs or an error-severity check fails."""
-    p = Plan.from_dict(plan_data)
-    options = VerifyOptions(tables=[t.name for t in p.tables])
+    options = VerifyOptions(tables=list(tables))
     report = verify_database(ends.source_url(), ends.target_url(), options)
     data = report.to_dict()
     folder = report_dir() / dag_id
@@ -143,3 +147,58 @@ def verify_replica(ends: Endpoints, plan_data: dict, dag_id: str, run_id: str) -
         message = f"verification failed for {', '.join(bad)}; report {written[0]}"
         raise DataError(bad[0], None, None, message)
     return headline
+
+
+def sync_replica(
+    ends: Endpoints,
+    tables: list[str] | None,
+    memory_cap: int,
+    allow_lossy: bool,
+    deletes: bool,
+    full_dag: str,
+) -> dict:
+    """The incremental twin's step: `sync_database` over the same connections as the full
+    DAG, a log line per table, and only counts and watermarks back (XCom: no rows, no URLs).
+
+    What another try cannot fix (a missing replica, a bad watermark, a narrowed column, a
+    lossy type) fails the task at once, naming the full DAG that rebuilds the replica;
+    anything else (a lost connection, a server restarting) is left to the task's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    options = SyncOptions(tables=tables or None, deletes=deletes,
+                          memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
+                          allow_lossy=allow_lossy)  # fmt: skip
+    try:
+        result = sync_database(ends.source_url(), ends.target_url(), options)
+    except ConnectError:
+        raise  # the server may be back by the next try
+    except (ConfigError, TerminalError, DataError) as exc:
+        message = redact_all(str(exc))
+        if "sluice copy" in message:
+            message += f" (in Airflow: run the full DAG {full_dag!r} first)"
+        raise AirflowFailException(message) from None
+    figures = {}
+    for t in result.tables:
+        figures[t.table] = {
+            "watermark": t.watermark, "read": t.read, "inserted": t.inserted,
+            "updated": t.updated, "deleted": t.deleted,
+            "before": _plain(t.before), "after": _plain(t.after),
+            "added_columns": list(t.drift.added), "widened_columns": list(t.drift.widened),
+        }  # fmt: skip
+        log.info("%s: read %s, inserted %s, updated %s, deleted %s; %s %s -> %s", t.table,
+                 f"{t.read:,}", f"{t.inserted:,}", f"{t.updated:,}", f"{t.deleted:,}",
+                 t.watermark, figures[t.table]["before"], figures[t.table]["after"])  # fmt: skip
+    log.info("sync: %s rows moved in %.1fs", f"{result.moved:,}", result.seconds)
+    return {"tables": list(figures), "figures": figures, "moved": result.moved,
+            "seconds": round(result.seconds, 3)}  # fmt: skip
+
+
+def _plain(value: Any) -> int | str | None:
+    """A watermark value as JSON: integers stay numbers, times ISO text, rowversions hex."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "0x" + bytes(value).hex()
+    return str(value)
