@@ -147,6 +147,8 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
     def read_rows():
         conn = src.connect(source)
         try:
+            # read-only like the copy's reads; the run's snapshot: the rows the copy refused
+            src.begin_read(conn, options.snapshot)
             convert = converter(src.decode_converters(tp.table))
             fetch = FetchSize(options.batch_rows, options.batch_bytes)  # wide rows: fewer
             for batch, _ in _sized(src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch),
@@ -158,6 +160,7 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
     def locate():
         conn = src.connect(source)
         try:
+            src.begin_read(conn, options.snapshot)
             return src.locate_unreadable(conn, tp.table, chunk.lo, chunk.hi)
         finally:
             conn.close()
