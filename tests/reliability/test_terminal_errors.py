@@ -20,7 +20,7 @@ import pytest
 from sluice import cli
 from sluice.copy import copy_database
 from sluice.dialects import get_dialect
-from sluice.errors import TerminalError
+from sluice.errors import TerminalError, TransientError
 from sluice.urls import DbUrl
 from tests.conftest import _fresh, drop_database
 
@@ -201,3 +201,27 @@ def test_full_disk_on_target_is_terminal(source, pg_db, tiny_tablespace, capsys)
                               pg_db)  # fmt: skip
     finally:
         drop_database(pg_db)  # empties the tablespace, so that it can be dropped
+
+
+@pytest.mark.parametrize(
+    "sqlstate, kind",
+    [
+        ("57014", TerminalError),  # statement timeout, cancel: the same statement times out again
+        ("55P03", TerminalError),  # lock timeout: the user asked not to queue behind the holder
+        ("53100", TerminalError),  # disk full: another try fills the same disk
+        ("53200", TerminalError),  # out of memory
+        ("53400", TerminalError),  # temp_file_limit and other configured limits
+        ("22001", TerminalError),  # data: value too long
+        ("23505", TerminalError),  # data: duplicate key
+        ("57P01", TransientError),  # pg_terminate_backend, admin shutdown
+        ("40P01", TransientError),  # deadlock
+        ("40001", TransientError),  # serialization failure
+        ("08006", TransientError),  # connection failure
+    ],
+)
+def test_postgres_sqlstates_retried_or_not(sqlstate, kind):
+    """The decision table behind the tests above, on psycopg's own exception classes."""
+    import psycopg
+
+    exc = psycopg.errors.lookup(sqlstate)("message")
+    assert get_dialect("postgresql").classify_error(exc) is kind
