@@ -7,8 +7,9 @@ Two places, so that the common path stays fast:
   replaced when the user asked for that (`--nul`) and the target's text cannot hold them;
   declared string lengths are checked when the source does not enforce them (SQLite),
   since PostgreSQL and MariaDB silently cut trailing spaces off an over-long value;
-  NaN/Infinity are checked when the source can hold them and the target cannot (SQLite
-  turns NaN into NULL without a word). A failing check raises `DataError` with the key.
+  NaN/Infinity are checked when the source can hold them and the target would store
+  something else without a word (SQLite: NULL). A failing check raises `DataError` with
+  the key.
 * `diagnose`: the failure path. When the target or a driver refused a value without saying
   which row held it (`ValueRejected`: PostgreSQL's "invalid byte sequence ... 0x00", "value
   too long"), the chunk is read again and every value checked, and the error names the
@@ -121,8 +122,8 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             out.append((i, _bounds(*bounds, dst.name, declared)))
         elif kind in NUMBER_KINDS:
             nan, inf = caps.float_nan, caps.float_infinity
-            needed = (src.caps.float_nan and not nan) or (src.caps.float_infinity and not inf)
-            if needed or (not hot and not (nan and inf)):
+            gap = (src.caps.float_nan and not nan) or (src.caps.float_infinity and not inf)
+            if (gap and caps.float_silent) or (not hot and not (nan and inf)):
                 out.append((i, _special(nan, inf, dst.name, declared)))
     return out
 
@@ -179,17 +180,19 @@ def diagnose(src, dst, table: Table, read_rows, locate, nul: NulPolicy,
     source dialect can find when even reading fails), else `original`."""
     checks = value_checks(src, dst, table, hot=False, nul=nul)
     key = key_of(table)
-    found: dict[tuple[int, str], list] = {}
+    found: dict[tuple[int, int], tuple[str, list]] = {}  # (column, check) -> (first why, keys)
     try:
         for n, row in enumerate(read_rows()):
-            for i, check in checks:
+            for j, (i, check) in enumerate(checks):
                 v = row[i]
                 if v is not None and (why := check(v)) is not None:
-                    found.setdefault((i, why), []).append(key(row) if table.primary_key else n)
+                    found.setdefault((i, j), (why, []))[1].append(
+                        key(row) if table.primary_key else n
+                    )
     except Exception:  # the source cannot even hand the values over: ask it where they are
         with contextlib.suppress(Exception):
             for column, k, why in locate():
-                found.setdefault((table.column_names.index(column), why), []).append(k)
+                found.setdefault((table.column_names.index(column), -1), (why, []))[1].append(k)
     if not found:
         return original
     return _data_error(table, found, original)
@@ -197,8 +200,7 @@ def diagnose(src, dst, table: Table, read_rows, locate, nul: NulPolicy,
 
 def _data_error(table: Table, found: dict, original: SluiceError) -> DataError:
     parts = []
-    for (i, why), keys in found.items():
-        keys = sorted(keys, key=repr)
+    for (i, _), (why, keys) in found.items():  # keys in key order: the re-read is ordered
         shown = ", ".join(repr(k) for k in keys[:MAX_KEYS])
         more = f" and {len(keys) - MAX_KEYS} more" if len(keys) > MAX_KEYS else ""
         label = "keys" if table.primary_key else "rows (no key; position in the chunk)"

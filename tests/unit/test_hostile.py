@@ -67,15 +67,29 @@ def test_no_nul_conversion_where_the_target_holds_nul():
     assert guard((1, "a\x00")) == (1, "a\x00") and guard.changed == 0
 
 
-def test_nan_into_mysql_and_sqlite_is_refused_on_the_write_path():
+def test_nan_into_sqlite_is_refused_on_the_write_path():
+    """SQLite would store NULL without a word: the write path checks each value."""
     table = _table("m", SqlType(Kind.DOUBLE), SqlType(Kind.DECIMAL, precision=10, scale=2))
-    for dst in (MY, LITE):
-        guard = WriteGuard(PG, dst, table, NulPolicy())
-        with pytest.raises(DataError, match=r"column 'v0', key 3: nan cannot be stored"):
-            guard((3, float("nan"), None))
-    assert WriteGuard(PG, LITE, table, NulPolicy())((4, float("inf"), None))[1] == float("inf")
-    with pytest.raises(DataError, match="key 5: Infinity cannot be stored"):
-        WriteGuard(PG, MY, table, NulPolicy())((5, 1.0, __import__("decimal").Decimal("inf")))
+    guard = WriteGuard(PG, LITE, table, NulPolicy())
+    with pytest.raises(DataError, match=r"column 'v0', key 3: nan cannot be stored in sqlite"):
+        guard((3, float("nan"), None))
+    assert guard((4, float("inf"), None))[1] == float("inf")
+
+
+def test_nan_into_mysql_is_named_on_the_failure_path():
+    """PyMySQL refuses to render NaN/Infinity (no key): the refused chunk is checked again."""
+    from decimal import Decimal
+
+    import pymysql
+
+    assert MY.rejects_value(pymysql.err.ProgrammingError("nan can not be used with MySQL"))
+    table = _table("m", SqlType(Kind.DOUBLE), SqlType(Kind.DECIMAL, precision=10, scale=2))
+    assert not WriteGuard(PG, MY, table, NulPolicy()).active
+    rows = [(1, 1.0, Decimal("1")), (5, 1.0, Decimal("inf")), (6, float("-inf"), None)]
+    err = diagnose(PG, MY, table, lambda: iter(rows), list, NulPolicy(), TerminalError("x"))
+    assert (err.column, err.key) == ("v1", 5)  # the first refused value read
+    assert "Infinity cannot be stored in mysql DECIMAL(10,2) (1 row(s): keys 5)" in str(err)
+    assert "-inf cannot be stored in mysql DOUBLE (1 row(s): keys 6)" in str(err)
 
 
 def test_sqlite_lengths_are_checked_on_the_write_path():
@@ -139,3 +153,25 @@ def _mssql_error(number: int) -> Exception:
     import pymssql
 
     return pymssql.OperationalError(number, b"message, severity 16")
+
+
+STACKOVERFLOW_LIKE = (
+    SqlType(Kind.STRING, length=40), SqlType(Kind.STRING), SqlType(Kind.DATETIME, precision=3),
+    SqlType(Kind.BOOLEAN), SqlType(Kind.BIGINT), SqlType(Kind.DECIMAL, precision=18, scale=2),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("src, dst", [(PG, PG), (PG, MY), (MY, PG), (MSSQL, PG), (PG, MSSQL)])
+def test_common_pairs_check_nothing_on_the_write_path(src, dst):
+    """The default policy adds no per-value work where the target refuses by itself."""
+    assert not WriteGuard(src, dst, _table("Posts", *STACKOVERFLOW_LIKE), NulPolicy()).active
+
+
+def test_a_too_long_value_the_target_refused_is_named_on_the_failure_path():
+    """PostgreSQL's "value too long for type character varying(5)" names no row."""
+    table = _table("Tags", SqlType(Kind.STRING, length=5))
+    rows = [(1, "short"), (9, "much too long"), (12, "x" * 6)]
+    err = diagnose(MY, PG, table, lambda: iter(rows), list, NulPolicy(),
+                   TerminalError("value too long for type character varying(5)"))  # fmt: skip
+    assert (err.table, err.column, err.key) == ("Tags", "v0", 9)
+    assert "2 row(s): keys 9, 12" in str(err) and "longer than VARCHAR(5)" in str(err)

@@ -40,6 +40,7 @@ class Capabilities:
     text_surrogates: bool = False  # unpaired UTF-16 surrogates (SQL Server nvarchar only)
     float_nan: bool = True
     float_infinity: bool = True
+    float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
     enforces_length: bool = True
 
 

@@ -270,7 +270,9 @@ class MysqlDialect(Dialect):
         """A value refused by the server (data too long, out of range, incorrect value):
         its message names a column and a row of the statement, never the key."""
         code = exc.args[0] if getattr(exc, "args", None) else None
-        return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS
+        # PyMySQL's own refusal to render NaN or Infinity: "nan can not be used with MySQL"
+        unrenderable = isinstance(code, str) and code.endswith("can not be used with MySQL")
+        return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS or unrenderable
 
     def classify_error(self, exc: BaseException):
         from sluice.errors import TerminalError, TransientError

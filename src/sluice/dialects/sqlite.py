@@ -70,6 +70,7 @@ class SqliteDialect(Dialect):
         key_after_load=False,
         enforces_length=False,  # VARCHAR(5) is documentation: a value of any length fits
         float_nan=False,  # a NaN is stored as NULL, silently
+        float_silent=True,
     )
     driver_module = "sqlite3"
     extra = "sqlite"
