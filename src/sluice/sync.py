@@ -26,7 +26,7 @@ from sluice.deletes import deleted_keys
 from sluice.dialects import get_dialect
 from sluice.dialects.base import PARAM, Dialect
 from sluice.drift import Drift, reconcile, record, recorded
-from sluice.errors import ConfigError, SluiceError, TerminalError
+from sluice.errors import ConfigError, SluiceError, TerminalError, TransientError
 from sluice.finish import align_identities
 from sluice.plan import Chunk, Plan, TablePlan, plan_tables, raw_import_possible
 from sluice.reflect import reflect_tables
@@ -138,6 +138,14 @@ def plan_sync(
     return plan, marks
 
 
+def _failed(what: str, exc: Exception, *dialects: Dialect) -> SluiceError:
+    """A driver error as callers must treat it: transient when an engine says so (a killed
+    session, a deadlock: the table's transaction was rolled back, so a rerun is safe and an
+    Airflow task retries), else terminal; the message scrubbed of secrets."""
+    transient = any(d.classify_error(exc) is TransientError for d in dialects)
+    return (TransientError if transient else TerminalError)(f"{what}: {redact_all(str(exc))}")
+
+
 def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
     names = [tp.name for tp in plan.tables]
     try:
@@ -192,7 +200,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     except SluiceError:
         raise
     except Exception as exc:
-        raise TerminalError(f"{tp.name}: sync failed: {redact_all(str(exc))}") from None
+        raise _failed(f"{tp.name}: sync failed", exc, src, dst) from None
     finally:
         with contextlib.suppress(Exception):
             conn.rollback()
@@ -342,7 +350,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     except SluiceError:
         raise
     except Exception as exc:
-        raise TerminalError(f"{tp.name}: deleting rows failed: {redact_all(str(exc))}") from None
+        raise _failed(f"{tp.name}: deleting rows failed", exc, src, dst) from None
     finally:
         for c in (src_conn, reader, writer):
             with contextlib.suppress(Exception):

@@ -10,6 +10,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -25,7 +27,7 @@ from tests.sync.test_sync import change_source  # noqa: E402
 
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
 from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
-from sluice.errors import ConnectError  # noqa: E402
+from sluice.errors import ConnectError, TransientError  # noqa: E402
 from sluice.urls import DbUrl  # noqa: E402
 
 SCALE = 0.01
@@ -195,3 +197,46 @@ def test_sync_callable_fails_at_once_on_a_wrong_table(pg_db):
 
     with pytest.raises(AirflowFailException, match="NoSuchTable"):
         tasks.sync_replica(direct(pg_db, pg_db), ["NoSuchTable"], 64 << 20, False, True, FULL)
+
+
+def test_sync_callable_leaves_a_terminated_session_to_retries(databases):
+    """The target session killed mid-sync (pg_terminate_backend while it waits on a lock) is a
+    transient failure: raised for Airflow to retry the task, not an AirflowFailException."""
+    from sluice.airflow import tasks
+    from sluice.copy import CopyOptions, copy_database
+    from sluice.dialects import get_dialect
+
+    source, target = databases
+    generate(source, 0.001)
+    assert copy_database(source, target, CopyOptions(workers=1)).ok
+    d = get_dialect("postgresql")
+    locker, admin = d.connect(target), d.connect(target, autocommit=True)
+    try:
+        locker.execute('LOCK TABLE "Users" IN ACCESS EXCLUSIVE MODE')
+        outcome: list[BaseException | dict] = []
+
+        def sync() -> None:
+            try:
+                outcome.append(tasks.sync_replica(direct(source, target), ["Users"], 64 << 20,
+                                                  False, False, FULL))  # fmt: skip
+            except BaseException as exc:  # noqa: BLE001 - the outcome under test
+                outcome.append(exc)
+
+        worker = threading.Thread(target=sync)
+        worker.start()
+        waiting = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+        deadline = time.monotonic() + 60
+        pids: list = []
+        while not pids and time.monotonic() < deadline:
+            time.sleep(0.2)
+            pids = admin.execute(waiting, (target.database,)).fetchall()
+        assert pids, "the sync never waited on the lock"
+        admin.execute("SELECT pg_terminate_backend(%s)", (pids[0][0],))
+        worker.join(60)
+    finally:
+        locker.rollback()
+        locker.close()
+        admin.close()
+    assert not worker.is_alive()
+    [raised] = outcome
+    assert isinstance(raised, TransientError), repr(raised)
