@@ -260,3 +260,17 @@ def test_cli_nul_replace_reports_the_count(pg_db: DbUrl, tmp_path, capsys):
     assert summary["nul_changed"] == 2 and summary["tables"]["notes"]["nul_changed"] == 2
     got = read_table(PG, pg_db, "notes", ("id", "v"), ("id",))
     assert got == [(1, "a<NUL>b"), (2, "ok"), (3, "<NUL>")]
+
+
+def test_mysql_sessions_are_strict(mysql_db: DbUrl):
+    """Whatever the server's default, an over-long INSERT fails instead of being cut."""
+    conn = get_dialect(MY).connect(mysql_db)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT @@SESSION.sql_mode")
+        assert "STRICT_ALL_TABLES" in cur.fetchone()[0]
+        cur.execute("CREATE TABLE s5 (v varchar(5))")
+        with pytest.raises(Exception, match="1406"):
+            cur.execute("INSERT INTO s5 VALUES ('abcdefghi')")
+    finally:
+        conn.close()
