@@ -20,6 +20,7 @@ from sluice.copy import CopyOptions, copy_database
 from sluice.dialects import get_dialect
 from sluice.errors import SluiceError
 from sluice.urls import DbUrl
+from sluice.verify import VerifyOptions, verify_database
 from tests.conformance import test_conformance as suite
 from tests.conformance.cases import LITE, MY, PAIRS, PG, Case, TableData
 from tests.conformance.hostile_cases import (
@@ -111,6 +112,11 @@ def test_nul_policy_changes_and_counts(dbs: Dbs, case):
     assert result.tables[table].nul_changed == case.changed
     got = read_table(dbs.target, dbs.target_url, table, ("id", "v"), ("id",))
     assert [v for _, v in got] == list(case.expected)
+    # the replica differs on purpose, and verification says where
+    verify = VerifyOptions(tables=[table], chunk_rows=100, rows=True, checks=False)
+    report = verify_database(dbs.source_url, dbs.target_url, verify)
+    changed = sorted(k for t in report.tables for r in t.mismatches for k in r.changed)
+    assert not report.ok and changed == [(2,), (3,), (5,)]
 
 
 def test_nul_policy_is_validated():
