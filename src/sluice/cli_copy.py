@@ -54,6 +54,11 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
                    help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
     p.add_argument("--workers", type=_positive, default=4, help="chunks copied at once (4)")
     add_chunk_options(p)
+    add_value_options(p)
+
+
+def add_value_options(p: argparse.ArgumentParser) -> None:
+    """What may happen to values on the way: shared by copy and sync."""
     p.add_argument("--allow-lossy", action="store_true",
                    help="accept conversions the plan flags as lossy")  # fmt: skip
     p.add_argument("--nul", choices=("error", "strip", "replace"), default="error",

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from sluice.cli import _tables
-from sluice.cli_copy import add_endpoints, endpoints, parse_size
+from sluice.cli_copy import add_endpoints, add_value_options, endpoints, parse_size
 
 
 def add_sync_options(p: argparse.ArgumentParser) -> None:
@@ -17,8 +17,7 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
                    help="skip comparing key ranges for rows deleted in the source")  # fmt: skip
     p.add_argument("--memory-cap", type=parse_size, default="128MiB",
                    help="bytes buffered between reader and writer (default 128MiB)")  # fmt: skip
-    p.add_argument("--allow-lossy", action="store_true",
-                   help="accept conversions the plan flags as lossy")  # fmt: skip
+    add_value_options(p)
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
 
 
@@ -33,6 +32,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         deletes=not args.no_deletes,
         memory_cap=args.memory_cap,
         allow_lossy=args.allow_lossy,
+        nul=args.nul,
+        nul_replacement=args.nul_replacement,
     )
     result = sync_database(source, target, options)
     print_summary(result)

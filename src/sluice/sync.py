@@ -28,6 +28,7 @@ from sluice.dialects.base import PARAM, Dialect
 from sluice.drift import Drift, reconcile, record, recorded
 from sluice.errors import ConfigError, SluiceError, TerminalError, TransientError
 from sluice.finish import align_identities
+from sluice.hostile import NulPolicy
 from sluice.plan import Chunk, Plan, TablePlan, plan_tables, raw_import_possible
 from sluice.reflect import reflect_tables
 from sluice.schema import Table
@@ -48,9 +49,11 @@ class SyncOptions:
     batch_rows: int = 5_000
     retries: int = 4
     allow_lossy: bool = False
+    nul: str = "error"  # as CopyOptions.nul (ADR 0011)
+    nul_replacement: str = "\ufffd"
 
     def validate(self) -> None:
-        problems = []
+        problems = NulPolicy(self.nul, self.nul_replacement).validate()
         if self.memory_cap < 1024 * 1024:
             problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
         if self.batch_rows < 1:
@@ -181,6 +184,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         transfer, channels = TransferOptions.for_budget(
             options.memory_cap, 1, not tp.passthrough,
             batch_rows=options.batch_rows, retries=options.retries,
+            nul=NulPolicy(options.nul, options.nul_replacement),
         )  # fmt: skip
         log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(
@@ -257,7 +261,8 @@ def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: An
         conn.close()
     if hi is None:  # an empty source: nothing to read, the watermark stays
         return watermarks.lower_bound(mark, last), None, last
-    return watermarks.lower_bound(mark, last), hi, hi
+    # never backwards: deleting the row holding the maximum must not lower it
+    return watermarks.lower_bound(mark, last), hi, hi if last is None else max(last, hi)
 
 
 def _step_down(value: bytes) -> bytes:
@@ -332,6 +337,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     writer = dst.connect(target)
     try:
         log.debug("%s: comparing key ranges for deleted rows", tp.name)
+        src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
         total = 0
         cur = writer.cursor()
         for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
