@@ -24,6 +24,7 @@ from sluice.datasets.stackoverflow.generate import generate
 from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
 from tests.conftest import _fresh, drop_database
+from tests.integration.test_copy_stackoverflow import next_identity_ok
 
 SCALE = 0.01
 SEED = 20261201
@@ -268,6 +269,7 @@ def kill_loop(source, target, spans, quota, probe, want, label: str) -> collecti
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-3000:]
+    next_identity_ok(target)  # identities realigned after the kills during alignment
     print(
         f"\nkill -9 into {label}: {total} kills landed {dict(landed)}; aimed {dict(aimed)}; "
         f"{missed} runs finished before their kill; tables seen after kills {dict(states)}; "
