@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
+from sluice.cli import build_parser
 from sluice.dialects import get_dialect
 from sluice.urls import DbUrl
 from tests.conftest import _fresh, drop_database
@@ -24,7 +25,7 @@ from tests.reliability.secrets import PASSWORD, files_under, found_in, with_pass
 
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 SCALE = "0.002"
-COMMANDS = ["generate", "import-dump", "embedded", "plan", "copy", "verify", "demo", "airflow"]
+COMMANDS = sorted(next(a for a in build_parser()._actions if a.dest == "command").choices)
 
 
 class Session:
@@ -63,6 +64,7 @@ def test_every_command_keeps_the_password_to_itself(pg_pair, tmp_path):
     s = Session(tmp_path)
     src, dst = with_password(source), with_password(target)
     ends = ["--source", src, "--target", dst]
+    closed = with_password(DbUrl(source.url.set(port=1)))
 
     s.run("help", "--help")
     s.run("version", "--version")
@@ -91,12 +93,19 @@ def test_every_command_keeps_the_password_to_itself(pg_pair, tmp_path):
     assert "MISMATCH" in s.run("verify --rows", "-v", "verify", *ends, "--rows",
                                "--json", "bad.json", "--html", "bad.html", expect=1)  # fmt: skip
     s.run("verify --repair", "verify", *ends, "--repair", "--report", "repaired.json")
+    conn = get_dialect("postgresql").connect(source)
+    conn.execute('UPDATE "Users" SET "Reputation" = "Reputation" + 1 WHERE "Id" % 3 = 0')
+    conn.execute('DELETE FROM "Votes" WHERE "Id" % 11 = 0')
+    conn.commit()
+    conn.close()
+    said = s.run("-v sync", "-v", "sync", *ends, "--json", "sync.json")
+    assert "Votes" in said
+    s.run("sync unreachable source", "sync", "--source", closed, "--target", dst, expect=1)
 
     # errors: each one names what went wrong, with the password masked
     nowhere = with_password(source, database="sluice_no_such_database")
     said = s.run("wrong database", "copy", "--source", nowhere, "--target", dst, expect=1)
     assert "sluice_no_such_database" in said and "***" in said
-    closed = with_password(DbUrl(source.url.set(port=1)))
     for cmd in ("plan", "copy", "verify"):
         said = s.run(f"{cmd} unreachable source", cmd, "--source", closed, "--target", dst,
                      expect=1)  # fmt: skip
@@ -127,7 +136,7 @@ def test_every_command_keeps_the_password_to_itself(pg_pair, tmp_path):
     s.run("malformed, ?password=", "copy", "--source", in_query.replace(":5432/", ":x/"),
           "--target", dst, expect=2)  # fmt: skip
 
-    assert len(s.said) == 36
+    assert len(s.said) == 27 + len(COMMANDS) + 3
     assert len(files_under(tmp_path)) >= 10  # summaries, reports in three formats, plans
     assert s.leaks() == {}
 
