@@ -190,3 +190,42 @@ def test_sqlite_reader_holds_one_read_transaction_and_cannot_write(tmp_path):
     finally:
         reader.close()
         writer.close()
+
+
+class KillsTheExporter(Reporter):
+    """Terminates the session holding the run's snapshot while the first chunk is copied."""
+
+    def __init__(self, source):
+        super().__init__(live=False)
+        self.source, self.killed = source, None
+        self.once = threading.Lock()
+
+    def advance(self, name: str, rows: int, nbytes: int = 0) -> None:
+        with self.once:
+            if self.killed is None:
+                with PG.connect(self.source, autocommit=True) as conn:
+                    self.killed = conn.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' "
+                        "AND pid <> pg_backend_pid()"
+                    ).fetchone()[0]
+        super().advance(name, rows, nbytes)
+
+
+def test_postgres_copy_completes_when_the_snapshot_holder_is_killed(pg_server, caplog):
+    """The run goes on; chunks that start afterwards say so and read their own snapshot."""
+    src_gen, dst_gen = _fresh(pg_server, "sluice_snap_src"), _fresh(pg_server, "sluice_snap_dst")
+    source, target = next(src_gen), next(dst_gen)
+    try:
+        fill_pg(source)
+        caplog.set_level(logging.WARNING)
+        reporter = KillsTheExporter(source)
+        result = copy_database(source, target, CopyOptions(workers=1, chunk_rows=400), reporter)
+        assert result.ok and reporter.killed == 1
+        assert "the run's source snapshot is gone" in caplog.text
+        assert {t: pg_rows(target, t) for t in ("a", "b")} == {
+            t: pg_rows(source, t) for t in ("a", "b")
+        }
+    finally:
+        next(src_gen, None)
+        next(dst_gen, None)
