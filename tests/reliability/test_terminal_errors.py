@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from sluice import cli
-from sluice.copy import copy_database
+from sluice.copy import CopyOptions, copy_database
 from sluice.dialects import get_dialect
 from sluice.errors import TerminalError, TransientError
 from sluice.urls import DbUrl
@@ -225,3 +225,46 @@ def test_postgres_sqlstates_retried_or_not(sqlstate, kind):
 
     exc = psycopg.errors.lookup(sqlstate)("message")
     assert get_dialect("postgresql").classify_error(exc) is kind
+
+
+def test_time_limit_waiting_for_a_lock_at_publish_on_mariadb_is_terminal(source, mysql_db,
+                                                                         capsys):  # fmt: skip
+    """MariaDB: the target login has MAX_STATEMENT_TIME 1 (a per-user limit: nothing changes
+    for other sessions of the shared server) and another session holds `LOCK TABLES small
+    WRITE`: the publish's RENAME waits for the table's metadata lock until the server aborts
+    it (1969), and the run stops, naming the table, with the live table intact."""
+    d = get_dialect(mysql_db.engine)
+    assert copy_database(source, mysql_db, CopyOptions(tables=["small"])).ok
+    user = f"sluice_slow_{uuid.uuid4().hex[:8]}"
+    admin = d.connect(mysql_db, autocommit=True)
+    holder = d.connect(mysql_db, autocommit=True)
+    try:
+        cur = admin.cursor()
+        for host in ("%", "localhost"):
+            cur.execute(f"CREATE USER '{user}'@'{host}' WITH MAX_STATEMENT_TIME 1")
+            cur.execute(f"GRANT ALL ON {d.quote(mysql_db.database)}.* TO '{user}'@'{host}'")
+        cur.execute(f"SELECT COUNT(*), SUM(CRC32(CONCAT(id, name))) FROM {d.quote('small')}")
+        before = cur.fetchone()
+        holder.cursor().execute(f"LOCK TABLES {d.quote('small')} WRITE")
+        target = DbUrl(mysql_db.url.set(username=user))
+        started = time.monotonic()
+        code = cli.main(["copy", "--source", source.render_secret(), "--target",
+                         target.render_secret(), "--tables", "small"])  # fmt: skip
+        err, seconds = capsys.readouterr().err, time.monotonic() - started
+        holder.cursor().execute("UNLOCK TABLES")
+        assert code == 1, err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "small: publishing failed" in errors[0], err
+        assert "max_statement_time exceeded" in errors[0], err
+        assert "retrying" not in err and seconds < QUICK, err
+        print(f"\n{errors[0]} ({seconds:.1f}s)")
+        cur.execute(f"SELECT COUNT(*), SUM(CRC32(CONCAT(id, name))) FROM {d.quote('small')}")
+        assert cur.fetchone() == before  # the previous replica, whole
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                    "DATABASE() AND TABLE_NAME LIKE '\\_sluice%'")  # fmt: skip
+        assert cur.fetchall() == ()
+    finally:
+        holder.close()
+        for host in ("%", "localhost"):
+            admin.cursor().execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+        admin.close()

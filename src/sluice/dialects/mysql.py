@@ -201,6 +201,22 @@ class MysqlDialect(Dialect):
             f"TO {self.quote(index.name)}"
         ]
 
+    def table_exists(self, conn: Any, name: str) -> bool:
+        """From information_schema, taking no metadata lock on the table: the probing SELECT
+        waited behind another session's lock and, when the wait was cut short, took the
+        table for missing (publish then renamed staging as if there were no live table)."""
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT TABLE_NAME, @@lower_case_table_names FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (name,),
+        )
+        # information_schema compares names case-insensitively; the server's tables do
+        # only when lower_case_table_names is set
+        found = any(t == name or (fold and t.lower() == name.lower()) for t, fold in cur)
+        conn.rollback()
+        return found
+
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         cur = conn.cursor()
         cur.execute(
