@@ -1,8 +1,9 @@
 """The PostgreSQL -> PostgreSQL DAG, run with dag.test() on connections whose password is the
 recognisable one, never shows it: not in the run's output, the task logs, any file under
 AIRFLOW_HOME (reports included), nor anywhere in Airflow's metadata database (XComs, rendered
-fields, task instances, asset events), on a run that succeeds and on one whose verify task
-fails (a required column holds NULL: the failure callback logs the error)."""
+fields, task instances, asset events), on a run that succeeds, on a run of its incremental twin
+(sync), and on one whose verify task fails (a required column holds NULL: the failure callback
+logs the error)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ def connection(url) -> str:
     return json.dumps({**fields, "password": PASSWORD, "schema": u.database})
 
 
-def run_dag(home: Path, source, target) -> tuple[int, str]:
+def run_dag(home: Path, source, target, dag_id: str = DAG_ID) -> tuple[int, str]:
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
            "SLUICE_REPORT_DIR": str(home / "reports"),
            "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_SOURCE": connection(source),
            "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_TARGET": connection(target)}  # fmt: skip
-    cmd = [sys.executable, str(ROOT / "tests" / "dags" / "run_dag.py"), DAG_ID,
+    cmd = [sys.executable, str(ROOT / "tests" / "dags" / "run_dag.py"), dag_id,
            json.dumps({"chunk_rows": 1500})]  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     return out.returncode, out.stdout + out.stderr
@@ -74,6 +75,15 @@ def test_dag_runs_keep_the_password_out_of_logs_xcoms_and_reports(pg_server, tmp
         generate(source, 0.002)
         code, ok_output = run_dag(home, source, target)
         assert code == 0 and ok_output.strip().endswith("state=success"), ok_output[-3000:]
+
+        # the hourly incremental twin: its sync task reads and writes through the same logins
+        conn = get_dialect("postgresql").connect(source)
+        conn.execute('UPDATE "Tags" SET "Count" = "Count" + 1')  # Tags sync whole
+        conn.commit()
+        conn.close()
+        code, twin_output = run_dag(home, source, target, f"{DAG_ID}_incremental")
+        assert code == 0 and twin_output.strip().endswith("state=success"), twin_output[-3000:]
+        ok_output += twin_output
 
         # the next run's verify task fails: a required column holds NULL on both sides
         conn = get_dialect("postgresql").connect(source)
