@@ -105,11 +105,11 @@ def test_statement_timeout_on_target_is_terminal(source, pg_db, capsys, monkeypa
 
     def slow_raw_read(self, conn, table, *rest):
         if table.name == "big":
-            time.sleep(1.0)  # a slow source: the target's COPY waits for its first bytes
+            time.sleep(2.0)  # a slow source: the target's COPY waits for its first bytes
         yield from real_raw(self, conn, table, *rest)
 
     monkeypatch.setattr(cls, "raw_read", slow_raw_read)
-    target = with_options(pg_db, "-c statement_timeout=300")
+    target = with_options(pg_db, "-c statement_timeout=500")
     code, err, seconds = run_cli(source, target, capsys)
     assert_failed_cleanly(code, err, seconds, "big#0", "statement timeout", before, pg_db)
 
