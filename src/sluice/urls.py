@@ -42,6 +42,11 @@ class DbUrl:
             raise ConfigError(
                 f"not a database URL{shown} (expected e.g. postgresql://user@host:5432/db)"
             ) from None
+        if "@" in (url.host or "") + (url.database or ""):  # a password's '@' left raw
+            raise ConfigError(
+                f"not a database URL {mask_text(text)!r}: write an '@' inside the user or "
+                "password as %40"
+            )
         parsed = cls(url)
         for pw in parsed.secrets:
             _SECRETS.update({pw, quote(pw, safe=""), quote(pw), quote_plus(pw)})

@@ -1,6 +1,6 @@
 """A recognisable password, the URLs that carry it, and the search for it in anything sluice
-wrote or said: raw, URL-encoded (both quoting styles) and by its distinctive middle part, so
-that a partial or re-encoded leak is found too."""
+wrote or said: raw, URL-encoded (both quoting styles) and by two distinctive parts, so that
+a partial or re-encoded leak is found too."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from urllib.parse import quote, quote_plus
 from sluice.urls import DbUrl
 
 # ':', '@' and '/' make the URL-encoded form differ from the raw one
-PASSWORD = "Pw-7f3a9c:SLUICE@SECRET/x"
-MARKER = "7f3a9c"  # in every encoding of PASSWORD
-FORMS = sorted({PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), quote_plus(PASSWORD), MARKER})
+PASSWORD = "Pw-7f3a9c:SLUICE@SECRET-b8e1d/x"
+MARKERS = ("7f3a9c", "b8e1d")  # in every encoding; the second is all a URL with its '@' left
+# raw would show of it (as a host or database name)
+FORMS = sorted(
+    {PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), quote_plus(PASSWORD), *MARKERS}
+)
 
 
 def with_password(url: DbUrl, user: str | None = None, database: str | None = None) -> str:

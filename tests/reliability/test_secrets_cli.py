@@ -120,6 +120,10 @@ def test_every_command_keeps_the_password_to_itself(pg_pair, tmp_path):
     bad_port = src.replace(":5432/", ":notaport/")
     assert "not a database URL" in s.run("malformed URL", "plan", "--source", bad_port,
                                          "--target", dst, expect=2)  # fmt: skip
+    for raw in (PASSWORD, PASSWORD.replace("/", "")):  # '@' not percent-encoded
+        raw_url = f"postgresql://postgres:{raw}@127.0.0.1:5432/db"
+        said = s.run(f"raw {raw}", "plan", "--source", raw_url, "--target", dst, expect=2)
+        assert "%40" in said
     unknown = src.replace("postgresql://", "nosuchengine://")
     s.run("unknown engine", "copy", "--source", unknown, "--target", dst, expect=2)
     s.run("same database", "copy", "--source", src, "--target", src, expect=2)
@@ -136,7 +140,7 @@ def test_every_command_keeps_the_password_to_itself(pg_pair, tmp_path):
     s.run("malformed, ?password=", "copy", "--source", in_query.replace(":5432/", ":x/"),
           "--target", dst, expect=2)  # fmt: skip
 
-    assert len(s.said) == 27 + len(COMMANDS) + 3
+    assert len(s.said) == 29 + len(COMMANDS) + 3
     assert len(files_under(tmp_path)) >= 10  # summaries, reports in three formats, plans
     assert s.leaks() == {}
 
