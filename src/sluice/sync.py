@@ -338,7 +338,6 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     try:
         log.debug("%s: comparing key ranges for deleted rows", tp.name)
         src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
-        src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
         total = 0
         cur = writer.cursor()
         for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
