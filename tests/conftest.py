@@ -40,6 +40,18 @@ def _fresh(server: DbUrl, prefix: str) -> Iterator[DbUrl]:
     drop_database(url)
 
 
+def stackoverflow_db(server: DbUrl, prefix: str, scale: float = 0.01) -> Iterator[DbUrl]:
+    """A fresh database holding StackOverflow2010 generated at `scale`, dropped afterwards:
+    the body of the fixtures that need a real source to copy from."""
+    from sluice.datasets.stackoverflow.generate import generate
+
+    gen = _fresh(server, prefix)
+    url = next(gen)
+    generate(url, scale)
+    yield url
+    next(gen, None)
+
+
 def drop_database(url: DbUrl) -> None:
     dialect = get_dialect(url.engine)
     if url.engine == "postgresql":

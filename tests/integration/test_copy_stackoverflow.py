@@ -10,12 +10,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from tests.conftest import _fresh
+from tests.conftest import stackoverflow_db
 
 from sluice import transfer
 from sluice.copy import CopyOptions, copy_database
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
-from sluice.datasets.stackoverflow.generate import generate, row_counts
+from sluice.datasets.stackoverflow.generate import row_counts
 from sluice.dialects import get_dialect
 from sluice.errors import TerminalError, TransientError
 
@@ -78,11 +78,7 @@ def next_identity_ok(url) -> None:
 
 @pytest.fixture(scope="module")
 def pg_source(pg_server):
-    gen = _fresh(pg_server, "sluice_src")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(pg_server, "sluice_src", SCALE)
 
 
 def test_postgres_to_postgres_is_exact_and_uses_passthrough(pg_source, pg_db):

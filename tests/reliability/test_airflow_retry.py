@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from sluice.datasets.stackoverflow import TABLE_NAMES
-from sluice.datasets.stackoverflow.generate import generate, row_counts
+from sluice.datasets.stackoverflow.generate import row_counts
 from sluice.dialects import get_dialect
-from tests.conftest import _fresh
+from tests.conftest import stackoverflow_db
 from tests.integration.test_copy_stackoverflow import digest
 
 if importlib.util.find_spec("airflow") is None:  # not imported here: it configures itself
@@ -82,11 +82,7 @@ def staged(target, chunk: dict) -> int:
 
 @pytest.fixture(scope="module")
 def so_source(pg_server):
-    gen = _fresh(pg_server, "sluice_afkill_src")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(pg_server, "sluice_afkill_src", SCALE)
 
 
 def test_killed_chunk_tasks_retried_give_the_same_replica(so_source, pg_db, tmp_path):

@@ -20,10 +20,9 @@ import time
 import pytest
 
 from sluice.datasets.stackoverflow import TABLE_NAMES
-from sluice.datasets.stackoverflow.generate import generate
 from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
-from tests.conftest import _fresh, drop_database
+from tests.conftest import drop_database, stackoverflow_db
 from tests.integration.test_copy_stackoverflow import next_identity_ok
 
 SCALE = 0.01
@@ -185,11 +184,7 @@ def mysql_fingerprint(url, table: str) -> tuple | None:
 
 @pytest.fixture(scope="module")
 def so_source(pg_server):
-    gen = _fresh(pg_server, "sluice_kill_src")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(pg_server, "sluice_kill_src", SCALE)
 
 
 def test_kill9_at_20_moments_leaves_whole_tables_and_rerun_verifies(so_source, pg_db):

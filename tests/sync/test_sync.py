@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.conftest import _fresh
+from tests.conftest import stackoverflow_db
 
 from sluice import sync_state, watermarks
 from sluice.copy import CopyOptions, copy_database
-from sluice.datasets.stackoverflow.generate import generate
 from sluice.dialects import get_dialect
 from sluice.sync import sync_database
 from sluice.verify import VerifyOptions, verify_database
@@ -21,20 +20,12 @@ SCALE = 0.01
 
 @pytest.fixture
 def pg_source(pg_server):
-    gen = _fresh(pg_server, "sluice_syncsrc")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(pg_server, "sluice_syncsrc", SCALE)
 
 
 @pytest.fixture
 def mysql_source(mysql_server):
-    gen = _fresh(mysql_server, "sluice_syncsrc")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(mysql_server, "sluice_syncsrc", SCALE)
 
 
 def _run(url, *statements) -> None:
