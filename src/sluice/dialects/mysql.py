@@ -274,10 +274,6 @@ class MysqlDialect(Dialect):
     def null_safe_equal(self, a: str, b: str) -> str:
         return f"{a} <=> {b}"
 
-    def add_column_sql(self, table: Table, column_name: str) -> list[str]:
-        return [f"ALTER TABLE {self.qualified(table)} ADD COLUMN "
-                f"{self.column_ddl(table, column_name)}"]  # fmt: skip
-
     def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
         return [f"ALTER TABLE {self.qualified(table)} MODIFY COLUMN "
                 f"{self.column_ddl(table, column_name)}"]  # fmt: skip

@@ -127,10 +127,6 @@ class SqliteDialect(Dialect):
     def null_safe_equal(self, a: str, b: str) -> str:
         return f"{a} IS {b}"
 
-    def add_column_sql(self, table: Table, column_name: str) -> list[str]:
-        return [f"ALTER TABLE {self.qualified(table)} ADD COLUMN "
-                f"{self.column_ddl(table, column_name)}"]  # fmt: skip
-
     def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
         return []
 
