@@ -14,7 +14,7 @@ help:
 	@echo "make test   - lint + the whole test suite"
 	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI :8080, admin/admin)"
 	@echo "make bench  - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
-	@echo "              BENCH_SCALES, verification's cost (third-party tools in bench/.venv-tools)"
+	@echo "              BENCH_SCALES, verification's cost, a 1% sync (third-party tools in bench/.venv-tools)"
 	@echo "make bench-full - pipe vs sluice once at scale 1.0 (10.7M rows)"
 	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
 	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
@@ -30,7 +30,8 @@ venv: $(STAMP)
 
 # Benchmarks (see docs/benchmarks.md), on StackOverflow2010 at SCALE (0.1 unless given:
 # the demo's 0.01 would time start-up more than copying): methods side by side with the psql
-# binary COPY pipe, then peak RSS at BENCH_SCALES, then verification's cost.
+# binary COPY pipe, then peak RSS at BENCH_SCALES, then verification's cost, then a sync of
+# 1% changed rows against a full copy.
 # BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without BENCH_PG_URL the embedded PostgreSQL.
 BENCH_SCALE = $(if $(filter command line environment,$(origin SCALE)),$(SCALE),0.1)
 BENCH_SCALES ?= 0.1,1.0
@@ -40,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/compare.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
 	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) $(BENCH_SERVERS)
 	$(BIN)/python bench/verify.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
+	$(BIN)/python bench/sync.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(if $(BENCH_PG_URL),--server $(BENCH_PG_URL))
 
 # The full-scale run recorded in docs/benchmarks.md: ~10.7M rows, pipe vs sluice, once.
 bench-full: $(STAMP)
