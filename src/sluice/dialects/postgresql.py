@@ -223,7 +223,9 @@ class PostgresDialect(Dialect):
             raise ValueError(f"not a PostgreSQL snapshot id: {snapshot!r}")
         try:
             conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        except psycopg.errors.InvalidParameterValue as exc:  # "invalid snapshot identifier"
+        # PostgreSQL 15: 22023 "invalid snapshot identifier"; 16 and later: 42704 'snapshot
+        # "..." does not exist'
+        except (psycopg.errors.InvalidParameterValue, psycopg.errors.UndefinedObject) as exc:
             conn.rollback()
             log.warning("the run's source snapshot is gone (%s): this read takes its own", exc)
 
