@@ -29,6 +29,12 @@ def with_password(url: DbUrl, user: str | None = None, database: str | None = No
     return u.render_as_string(hide_password=False)
 
 
+# a URL whose port is not a number, with the password in it (no server needed to refuse it)
+MALFORMED = f"postgresql://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:x/db"
+# what a closed port says: over TCP, or over a Unix socket (the embedded PostgreSQL)
+UNREACHABLE = ("Connection refused", "No such file or directory")
+
+
 def found_in(text: str) -> list[str]:
     return [form for form in FORMS if form in text]
 

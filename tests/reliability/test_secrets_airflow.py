@@ -22,15 +22,15 @@ from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
 from sluice.dialects import get_dialect  # noqa: E402
 from tests.conftest import _fresh  # noqa: E402
 from tests.dags.conftest import ROOT  # noqa: E402
+from tests.dags.test_dag_run import connection as dag_connection  # noqa: E402
 from tests.reliability.secrets import PASSWORD, files_under, found_in  # noqa: E402
 
 DAG_ID = "replicate_stackoverflow_postgres_to_postgres"
 
 
 def connection(url) -> str:
-    u = url.url
-    fields = {"conn_type": "postgres", "host": u.host, "port": u.port, "login": u.username}
-    return json.dumps({**fields, "password": PASSWORD, "schema": u.database})
+    """The DAG tests' connection for `url` (socket folders as the host), with PASSWORD."""
+    return json.dumps({**json.loads(dag_connection(url)), "password": PASSWORD})
 
 
 def run_dag(home: Path, source, target, dag_id: str = DAG_ID) -> tuple[int, str]:

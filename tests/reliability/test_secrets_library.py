@@ -15,7 +15,7 @@ from sluice.publish import prepare
 from sluice.transfer import TransferOptions, copy_chunk
 from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
-from tests.reliability.secrets import exception_texts, found_in, with_password
+from tests.reliability.secrets import MALFORMED, exception_texts, found_in, with_password
 
 
 def failure(name: str, fn) -> BaseException:
@@ -51,7 +51,7 @@ def test_library_errors_and_their_chains(pg_db, caplog, tmp_path):
         for e in ("mysql+pymysql", "mssql+pymssql")
     ]
     cases = {
-        "malformed URL": lambda: DbUrl.parse(with_password(pg_db).replace(":5432/", ":x/")),
+        "malformed URL": lambda: DbUrl.parse(MALFORMED),
         "unparsable URL": lambda: DbUrl.parse("post gres://u:" + with_password(pg_db)[13:]),
         "unknown engine": lambda: get_dialect(
             DbUrl.parse(with_password(pg_db).replace("postgresql", "nosuch")).engine
