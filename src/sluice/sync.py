@@ -194,7 +194,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
-        result.inserted, result.updated = _apply(dst, conn, live, stage, tp.table)
+        result.inserted, result.updated = _apply(dst, conn, live, stage)
         sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
         conn.commit()
         if result.inserted and tp.table.identity:
@@ -222,12 +222,18 @@ def _last(dst: Dialect, conn, live: Table, mark: Watermark, state) -> Any:
         return None
     if state is not None and (state.kind, state.watermark_column) == (mark.kind, mark.column):
         return watermarks.decode(state.watermark)
-    cur = conn.cursor()
-    cur.execute(f"SELECT MAX({dst.quote(mark.column)}) FROM {dst.qualified(live)}")
-    value = cur.fetchone()[0]
+    value = _max(dst, conn, live, mark.column)
     conn.rollback()
-    # as the driver returns it (SQLite: text), then as sluice's canonical value
-    decode = dst.decode_converters(live)[live.column_names.index(mark.column)]
+    return value
+
+
+def _max(d: Dialect, conn, table: Table, column: str) -> Any:
+    """MAX(column) as sluice's canonical value: read as the driver returns it (SQLite keeps
+    datetimes as text), then through the dialect's decoder."""
+    cur = conn.cursor()
+    cur.execute(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}")
+    value = cur.fetchone()[0]
+    decode = d.decode_converters(table)[table.column_names.index(column)]
     if value is not None and decode is not None:
         value = decode(value)
     return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
@@ -250,11 +256,7 @@ def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: An
             ceiling = bytes(cur.fetchone()[0])
             lo = None if last is None else _step_down(last)
             return lo, _step_down(ceiling), ceiling
-        cur.execute(f"SELECT MAX({src.quote(mark.column)}) FROM {src.qualified(table)}")
-        hi = cur.fetchone()[0]
-        decode = src.decode_converters(table)[table.column_names.index(mark.column)]
-        if hi is not None and decode is not None:
-            hi = decode(hi)
+        hi = _max(src, conn, table, mark.column)
     finally:
         with contextlib.suppress(Exception):
             conn.rollback()
@@ -278,7 +280,7 @@ def _prepare_stage(dst: Dialect, conn, stage: Table) -> None:
     conn.commit()
 
 
-def _apply(dst: Dialect, conn, live: Table, stage: Table, table: Table) -> tuple[int, int]:
+def _apply(dst: Dialect, conn, live: Table, stage: Table) -> tuple[int, int]:
     """Inside the open transaction: drop staged rows equal to the live ones, count the rest
     as inserts and updates, upsert them. Returns (inserted, updated)."""
     prune, new_rows = apply_sql(dst, live, stage)
