@@ -20,7 +20,7 @@ pytest.importorskip("airflow")
 
 from tests.conftest import _fresh  # noqa: E402
 from tests.dags import test_dag_run  # noqa: E402
-from tests.dags.conftest import ROOT  # noqa: E402
+from tests.dags.conftest import ROOT, asset_events  # noqa: E402
 from tests.dags.test_dag_run import connection, run_dag  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 from tests.sync.test_sync import change_source  # noqa: E402
@@ -122,15 +122,7 @@ def test_twin_syncs_exactly_what_changed_then_nothing(airflow_env, databases):
 def assert_twin_asset_events(env: dict, runs: int) -> None:
     """The twin's verify task gives each table Asset an event with its figures, as the full
     DAG's does; its reports go under the twin's own folder."""
-    db = sqlite3.connect(os.path.join(env["AIRFLOW_HOME"], "airflow.db"))
-    try:
-        events = db.execute(
-            "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
-            "WHERE e.source_dag_id = ?",
-            (TWIN,),
-        ).fetchall()
-    finally:
-        db.close()
+    events = asset_events(env, TWIN)
     assert len(events) == runs * len(TABLE_NAMES)
     uris = {uri for uri, _ in events}
     assert uris == {f"sluice://stackoverflow_postgres_target/{t}" for t in TABLE_NAMES}

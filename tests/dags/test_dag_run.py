@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ import pytest
 pytest.importorskip("airflow")
 
 from tests.conftest import _fresh  # noqa: E402
-from tests.dags.conftest import ROOT  # noqa: E402
+from tests.dags.conftest import ROOT, asset_events  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
@@ -96,15 +95,7 @@ def assert_verified(env: dict, runs: int) -> None:
     assert all(t["method"] == "native" and t["ok"] for t in report["tables"])
     assert os.path.exists(os.path.join(folder, "latest.html"))
     assert len([f for f in os.listdir(folder) if f.endswith(".json")]) == runs + 1  # + latest
-    db = sqlite3.connect(os.path.join(env["AIRFLOW_HOME"], "airflow.db"))
-    try:
-        events = db.execute(
-            "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
-            "WHERE e.source_dag_id = ?",
-            (DAG_ID,),
-        ).fetchall()
-    finally:
-        db.close()
+    events = asset_events(env, DAG_ID)
     latest: dict[str, dict] = {}
     for uri, extra in events:
         latest[uri] = json.loads(extra)
