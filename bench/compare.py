@@ -71,8 +71,8 @@ def redact(text: str) -> str:
 
 def recreate(url: str) -> None:
     """An empty target database (dropped and created through the server's own dialect)."""
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     target = DbUrl.parse(url)
     d = get_dialect(target.engine)
@@ -102,9 +102,9 @@ def target_ddl(source: str) -> tuple[list[str], list[str]]:
     not write the keys of a GENERATED ALWAYS column)."""
     import dataclasses
 
+    from sluice.copy.reflect import reflect_tables
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.reflect import reflect_tables
-    from sluice.urls import DbUrl
 
     d = get_dialect("postgresql")
     tables = reflect_tables(DbUrl.parse(source), None)
@@ -117,8 +117,8 @@ def target_ddl(source: str) -> tuple[list[str], list[str]]:
 
 def prepare_target(url: str, ddl: list[str]) -> None:
     """A fresh target database holding the tables, empty."""
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     recreate(url)
     target = DbUrl.parse(url)
@@ -149,8 +149,8 @@ def pipe_script(source: str, target: str, tables: list[str]) -> str:
 
 def intact(source: str, target: str) -> str:
     """Whether the target holds exactly the source's rows, by `sluice verify` (library)."""
-    from sluice.errors import SluiceError
-    from sluice.urls import DbUrl
+    from sluice.core.errors import SluiceError
+    from sluice.core.urls import DbUrl
     from sluice.verify import VerifyOptions, verify_database
 
     try:
@@ -164,8 +164,8 @@ def intact(source: str, target: str) -> str:
 
 def source_megabytes(source: str) -> float:
     """The size of the source tables' heap and TOAST (what a copy must read), in MB."""
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     url = DbUrl.parse(source)
     d = get_dialect(url.engine)
@@ -198,8 +198,8 @@ def machine(pg: str, mysql: str | None) -> dict[str, str]:
 
 
 def server_version(url: str) -> str:
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     u = DbUrl.parse(url)
     conn = get_dialect(u.engine).connect(u.without_database())

@@ -35,11 +35,11 @@ def run(args: list[str], env: dict) -> tuple[float, int]:
 
 def generated(source: str, scale: float) -> bool:
     """Whether `source` already holds the dataset at `scale` (generation is deterministic)."""
+    from sluice.core.errors import SluiceError
+    from sluice.core.urls import DbUrl
     from sluice.datasets.loader import count_rows
     from sluice.datasets.stackoverflow import TABLES
     from sluice.datasets.stackoverflow.generate import row_counts
-    from sluice.errors import SluiceError
-    from sluice.urls import DbUrl
 
     try:
         return count_rows(DbUrl.parse(source), list(TABLES.values())) == row_counts(scale)
@@ -51,7 +51,7 @@ def server_url(given: str | None) -> str:
     """The server to benchmark on: the one given, else the embedded PostgreSQL."""
     if given:
         return given
-    from sluice import embedded
+    from sluice.core import embedded
 
     return embedded.start().render_secret()
 
@@ -70,8 +70,8 @@ def dataset(server: str, scale: float, env: dict) -> str:
 def analyze(source: str) -> None:
     """Statistics as a production source has them (autovacuum would gather them a minute or
     so after generation): every run then plans from the same figures, whenever it starts."""
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     url = DbUrl.parse(source)
     if url.engine != "postgresql":  # only PostgreSQL's statistics are read by the plan
@@ -81,7 +81,7 @@ def analyze(source: str) -> None:
 
 
 def url_for(server: str, database: str) -> str:
-    from sluice.urls import DbUrl
+    from sluice.core.urls import DbUrl
 
     return DbUrl.parse(server).with_database(database).render_secret()
 
@@ -103,7 +103,7 @@ def main() -> None:
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     args.server = server_url(args.server)
-    from sluice.cli_copy import parse_size
+    from sluice.cli.options import parse_size
 
     cap = parse_size(args.memory_cap)
     results = []

@@ -16,7 +16,7 @@ import time
 import psutil
 
 from sluice.copy import CopyOptions, copy_database
-from sluice.urls import DbUrl
+from sluice.core.urls import DbUrl
 
 
 def main() -> None:

@@ -39,8 +39,8 @@ def measured(args: list[str], env: dict) -> tuple[float, int]:
 
 def change(url: str, rows: int, run: int) -> dict[str, int]:
     """Insert, update and delete about `rows` rows in all; what was done, per table."""
+    from sluice.core.urls import DbUrl
     from sluice.dialects import get_dialect
-    from sluice.urls import DbUrl
 
     u = DbUrl.parse(url)
     d = get_dialect(u.engine)

@@ -22,8 +22,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from sluice.airflow import tasks as sluice_tasks
 from sluice.airflow.callbacks import failure_callbacks
+from sluice.core.errors import DataError
 from sluice.datasets.stackoverflow import TABLE_NAMES
-from sluice.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sluice import embedded
+from sluice.core import embedded
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ import io
 import sys
 from pathlib import Path
 
-from sluice.cli_copy import print_plan
+from sluice.cli.plan import print_plan
+from sluice.copy.plan import plan_tables
 from sluice.datasets.stackoverflow import ROW_COUNTS, TABLES
 from sluice.datasets.stackoverflow.generate import key
-from sluice.plan import plan_tables
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plan-stackoverflow-mssql-to-postgres.md"
 

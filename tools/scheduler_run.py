@@ -16,8 +16,8 @@ import sys
 import time
 from datetime import datetime
 
-from sluice import embedded
 from sluice.airflow import local
+from sluice.core import embedded
 
 
 def cli(env, *args: str) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sluice.types import Kind, SqlType
+from sluice.core.types import Kind, SqlType
 
 PG, MY, LITE = "postgresql", "mysql", "sqlite"
 PAIRS = ((PG, PG), (PG, MY), (MY, PG), (LITE, PG), (PG, LITE))

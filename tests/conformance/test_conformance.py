@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.plan import build_plan
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.plan import build_plan
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
 from tests.conformance.cases import (
     BULK_CASES,

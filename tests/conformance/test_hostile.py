@@ -16,9 +16,9 @@ from dataclasses import replace
 import pytest
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.errors import SluiceError
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.errors import SluiceError
-from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
 from tests.conformance import test_conformance as suite
 from tests.conformance.cases import LITE, MY, PAIRS, PG, Case, TableData

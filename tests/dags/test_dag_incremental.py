@@ -25,10 +25,10 @@ from tests.dags.test_dag_run import connection, run_dag  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 from tests.sync.test_sync import change_source  # noqa: E402
 
+from sluice.core.errors import ConnectError, TransientError  # noqa: E402
+from sluice.core.urls import DbUrl  # noqa: E402
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
 from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
-from sluice.errors import ConnectError, TransientError  # noqa: E402
-from sluice.urls import DbUrl  # noqa: E402
 
 SCALE = 0.01
 FULL = "replicate_stackoverflow_postgres_to_postgres"

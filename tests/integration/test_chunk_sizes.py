@@ -9,10 +9,10 @@ import pytest
 from tests.conftest import drop_database
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.plan import build_plan
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
 from sluice.dialects import get_dialect
-from sluice.plan import build_plan
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
 
 KEY = Column("Id", SqlType(Kind.INTEGER), False)
 WIDE = Table("wide", (KEY, Column("body", SqlType(Kind.STRING))), ("Id",))

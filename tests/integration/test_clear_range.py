@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
 from sluice.dialects import get_dialect
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
 
 T = Table("t", (Column("Id", SqlType(Kind.INTEGER), False), Column("v", SqlType(Kind.STRING))),
           ("Id",))  # fmt: skip

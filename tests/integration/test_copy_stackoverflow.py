@@ -12,12 +12,11 @@ from decimal import Decimal
 import pytest
 from tests.conftest import stackoverflow_db
 
-from sluice import transfer
-from sluice.copy import CopyOptions, copy_database
+from sluice.copy import CopyOptions, copy_database, transfer
+from sluice.core.errors import TerminalError, TransientError
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
 from sluice.datasets.stackoverflow.generate import row_counts
 from sluice.dialects import get_dialect
-from sluice.errors import TerminalError, TransientError
 
 SCALE = 0.01
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sluice import embedded
+from sluice.core import embedded
 from sluice.datasets.loader import count_rows
 from sluice.datasets.stackoverflow import TABLES
 from sluice.datasets.stackoverflow.generate import generate, row_counts

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from sluice.core.errors import ConfigError
 from sluice.datasets.loader import count_rows
 from sluice.datasets.stackoverflow import TABLES
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
-from sluice.errors import ConfigError
 
 
 def table_digest(url, table: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from sluice.buffer import ByteBudget, Channel
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.buffer import ByteBudget, Channel
 from sluice.dialects import get_dialect
 
 BIG = 3 * 1024 * 1024  # three times the 1 MiB cap

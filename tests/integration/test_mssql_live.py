@@ -21,13 +21,13 @@ import pytest
 from tests.integration.test_copy_stackoverflow import canonical
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.datasets.stackoverflow.schema import MSSQL_TYPES
 from sluice.dialects import get_dialect
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
 
 pytestmark = pytest.mark.mssql

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
 from sluice.dialects import get_dialect
 from sluice.dialects.mysql_literals import Literals
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
 
 TEXTS = ["\x00", "a\x00b", "\x1a", "\\", "\\0", "'", "''", "\\'", '"', "\n\r\t", "%s", "€😀",
          "", " ", "NULL", "\\N", "x" * 70_000, "😀" * 300_000]  # fmt: skip

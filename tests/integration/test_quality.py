@@ -7,10 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from sluice.core.errors import SluiceError
+from sluice.core.schema import Column, ForeignKey, Table
+from sluice.core.types import INTEGER, string
+from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLES
 from sluice.dialects import get_dialect
-from sluice.errors import SluiceError
-from sluice.quality import (
+from sluice.verify.quality import (
     OrphanRule,
     QualityRules,
     TableRules,
@@ -19,9 +22,6 @@ from sluice.quality import (
     run_checks,
     summary_lines,
 )
-from sluice.schema import Column, ForeignKey, Table
-from sluice.types import INTEGER, string
-from sluice.urls import DbUrl
 
 
 def _table(name: str, key: tuple[str, ...], *cols: str) -> Table:

@@ -3,9 +3,9 @@ table), scaled to the table's current size, and counts exactly when it has none.
 
 from __future__ import annotations
 
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
 from sluice.dialects import get_dialect
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
 
 T = Table("t", (Column("Id", SqlType(Kind.INTEGER), False), Column("v", SqlType(Kind.STRING))),
           ("Id",))  # fmt: skip

@@ -12,12 +12,12 @@ from tests.conftest import _fresh
 
 from sluice.cli import main
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.plan import build_plan
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
-from sluice.plan import build_plan
-from sluice.quality import QualityRules
-from sluice.repair import repair
 from sluice.verify import VerifyOptions, verify_database, verify_plan
+from sluice.verify.quality import QualityRules
+from sluice.verify.repair import repair
 
 SCALE = 0.002
 RANGE_ROWS = 1_000  # small verify ranges: several per table, so "the right range" means something
@@ -206,7 +206,7 @@ def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_p
     from dataclasses import dataclass
 
     from sluice.airflow import tasks
-    from sluice.errors import DataError
+    from sluice.core.errors import DataError
 
     source, target = replica
 

@@ -15,8 +15,8 @@ import json
 import sys
 import time
 
-from sluice import transfer
 from sluice.airflow import tasks
+from sluice.copy import transfer
 from sluice.dialects import get_dialect
 
 ENDS = tasks.Endpoints("source", "target")

@@ -8,7 +8,7 @@ import traceback
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-from sluice.urls import DbUrl
+from sluice.core.urls import DbUrl
 
 # ':', '@' and '/' make the URL-encoded form differ from the raw one
 PASSWORD = "Pw-7f3a9c:SLUICE@SECRET-b8e1d/x"

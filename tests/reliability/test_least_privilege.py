@@ -16,10 +16,10 @@ import pymysql
 import pytest
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow import TABLE_NAMES
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
 from tests.conftest import _fresh
 

@@ -17,18 +17,18 @@ import psycopg
 import pymysql
 import pytest
 
-from sluice.buffer import ByteBudget
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.buffer import ByteBudget
+from sluice.copy.plan import build_plan
+from sluice.copy.publish import prepare
+from sluice.copy.snapshot import shared_snapshot
+from sluice.copy.staging import staging_table
+from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core.progress import Reporter
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.plan import build_plan
-from sluice.progress import Reporter
-from sluice.publish import prepare
-from sluice.schema import Column, Table
-from sluice.snapshot import shared_snapshot
-from sluice.staging import staging_table
-from sluice.transfer import TransferOptions, copy_chunk
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 from tests.conftest import _fresh
 
 PG = get_dialect("postgresql")

@@ -18,8 +18,8 @@ from urllib.parse import quote
 import pytest
 
 from sluice.cli import build_parser
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 from tests.conftest import _fresh, drop_database
 from tests.reliability.secrets import (
     MALFORMED,

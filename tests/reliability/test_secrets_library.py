@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 
-from sluice.buffer import ByteBudget
 from sluice.copy import CopyOptions, copy_database
+from sluice.copy.buffer import ByteBudget
+from sluice.copy.plan import build_plan
+from sluice.copy.publish import prepare
+from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.plan import build_plan
-from sluice.publish import prepare
-from sluice.transfer import TransferOptions, copy_chunk
-from sluice.urls import DbUrl
 from sluice.verify import VerifyOptions, verify_database
 from tests.reliability.secrets import MALFORMED, exception_texts, found_in, with_password
 

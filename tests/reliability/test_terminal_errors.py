@@ -19,9 +19,9 @@ import pytest
 
 from sluice import cli
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.errors import TerminalError, TransientError
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.errors import TerminalError, TransientError
-from sluice.urls import DbUrl
 from tests.conftest import _fresh, drop_database
 
 BIG_ROWS = 200_000  # about 14 MB of incompressible text: more than the tiny disk holds
@@ -117,10 +117,10 @@ def test_statement_timeout_on_target_is_terminal(source, pg_db, capsys, monkeypa
     assert_failed_cleanly(code, err, seconds, "big#0", "statement timeout", before, pg_db)
 
     # the library: the chunk raises TerminalError, naming the table and range
-    from sluice.buffer import ByteBudget
-    from sluice.plan import build_plan
-    from sluice.publish import prepare
-    from sluice.transfer import copy_chunk
+    from sluice.copy.buffer import ByteBudget
+    from sluice.copy.plan import build_plan
+    from sluice.copy.publish import prepare
+    from sluice.copy.transfer import copy_chunk
 
     plan = build_plan(source, pg_db, tables=["big"])
     prepare(plan, pg_db)

@@ -9,10 +9,10 @@ import datetime as dt
 import pytest
 from tests.conftest import stackoverflow_db
 
-from sluice import sync_state, watermarks
 from sluice.copy import CopyOptions, copy_database
 from sluice.dialects import get_dialect
-from sluice.sync import sync_database
+from sluice.state import store as sync_state
+from sluice.sync import sync_database, watermarks
 from sluice.verify import VerifyOptions, verify_database
 
 SCALE = 0.01

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from sluice import sync_state
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.errors import TerminalError
 from sluice.dialects import get_dialect
-from sluice.errors import TerminalError
+from sluice.state import store as sync_state
 from sluice.sync import SyncOptions, sync_database
+from sluice.sync.watermarks import Watermark
 from sluice.verify import VerifyOptions, verify_database
-from sluice.watermarks import Watermark
 
 ITEMS = {"items": Watermark("column", "updated", 0)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from sluice.airflow.callbacks import failure_callbacks, summarize
-from sluice.urls import DbUrl
+from sluice.core.urls import DbUrl
 
 
 def test_summary_names_the_task_and_masks_secrets(monkeypatch):

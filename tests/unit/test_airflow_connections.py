@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from sluice.airflow.connections import url_from_connection
-from sluice.errors import ConfigError
+from sluice.core.errors import ConfigError
 
 
 def conn(conn_type, host=None, port=None, login=None, password=None, schema=None):

@@ -10,8 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from sluice.canonical import RangeDigest, encode_value, row_digest, row_encoder, value_encoder
-from sluice.types import Kind, SqlType
+from sluice.core.types import Kind, SqlType
+from sluice.verify.canonical import (
+    RangeDigest,
+    encode_value,
+    row_digest,
+    row_encoder,
+    value_encoder,
+)
 
 T = SqlType
 

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from sluice.core.errors import ConfigError, InputFileError
+from sluice.core.types import Kind
+from sluice.core.urls import DbUrl
 from sluice.datasets.loader import count_rows
 from sluice.datasets.stackoverflow.dump import (
     DUMP_FILES,
@@ -29,9 +32,6 @@ from sluice.datasets.stackoverflow.dump import (
 from sluice.datasets.stackoverflow.generate import VOTE_TYPES
 from sluice.datasets.stackoverflow.schema import TABLES
 from sluice.dialects import get_dialect
-from sluice.errors import ConfigError, InputFileError
-from sluice.types import Kind
-from sluice.urls import DbUrl
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_DUMPS = REPO.parent / "shared" / "data" / "stackexchange"

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
+from sluice.core.errors import ConfigError
+from sluice.core.types import Kind
 from sluice.datasets.stackoverflow import FOREIGN_KEYS, ROW_COUNTS, TABLES
 from sluice.datasets.stackoverflow.generate import END, START, Generator, row_counts
-from sluice.errors import ConfigError
-from sluice.types import Kind
 
 
 def digest(gen: Generator, table: str) -> str:

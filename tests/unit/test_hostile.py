@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 
 from sluice.copy import check_lossy
+from sluice.copy.plan import plan_tables
+from sluice.core.errors import ConfigError, DataError, TerminalError
+from sluice.core.hostile import NulPolicy, WriteGuard, diagnose
+from sluice.core.schema import Column, Table
+from sluice.core.types import Kind, SqlType
 from sluice.dialects import get_dialect
 from sluice.dialects.mssql_types import parse_type
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
-from sluice.errors import ConfigError, DataError, TerminalError
-from sluice.hostile import NulPolicy, WriteGuard, diagnose
-from sluice.plan import plan_tables
-from sluice.schema import Column, Table
-from sluice.types import Kind, SqlType
 
 MSSQL, PG, MY, LITE = (get_dialect(e) for e in ("mssql", "postgresql", "mysql", "sqlite"))
 

@@ -23,16 +23,15 @@ from sqlalchemy.dialects import mssql as sa_mssql
 from sqlalchemy.dialects.mssql.base import MSDialect
 from sqlglot import exp
 
+from sluice.copy.reflect import neutral_type
+from sluice.copy.staging import live_table, staging_table, temp_name
+from sluice.core.errors import ConfigError, TerminalError, TransientError
+from sluice.core.schema import Column, ForeignKey, Index, Table
+from sluice.core.types import Kind, SqlType
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
-from sluice.dialects import get_dialect
-from sluice.dialects import mssql as mssql_module
+from sluice.dialects import get_dialect, mssql_driver
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.mssql import MssqlDialect
-from sluice.errors import ConfigError, TerminalError, TransientError
-from sluice.reflect import neutral_type
-from sluice.schema import Column, ForeignKey, Index, Table
-from sluice.staging import live_table, staging_table, temp_name
-from sluice.types import Kind, SqlType
 
 D: MssqlDialect = get_dialect("mssql")
 
@@ -613,8 +612,8 @@ def test_fidelity_as_a_target(t, fidelity):
 
 @pytest.mark.parametrize("source", ["mssql", "postgresql"])
 def test_stackoverflow_plan_into_sql_server_is_exact_and_keeps_declarations(source):
+    from sluice.copy.plan import plan_tables
     from sluice.datasets.stackoverflow.schema import MSSQL_TYPES
-    from sluice.plan import plan_tables
 
     stats = {name: (1, 100, 100) for name in TABLE_NAMES}
     plan = plan_tables(list(TABLES.values()), stats, source, "mssql", "src", "dst")
@@ -746,7 +745,7 @@ def test_bulk_load_sends_faithful_rows_by_bcp_and_the_rest_by_insert():
     conn = FakeConn()
     assert D.bulk_load(conn, MIXED, iter(rows)) == 6
     (name, sent, kw), = conn.bulk  # fmt: skip
-    assert name == "[dbo].[mixed]" and kw["batch_size"] == mssql_module.BCP_BATCH_ROWS
+    assert name == "[dbo].[mixed]" and kw["batch_size"] == mssql_driver.BCP_BATCH_ROWS
     assert "tablock" not in kw
     assert [r[0] for r in sent] == [1, 6]
     assert sent[0] == (1, "a", b"x", "2010-01-01", None, str(g), "1.5")
@@ -761,7 +760,7 @@ def test_bulk_load_sends_faithful_rows_by_bcp_and_the_rest_by_insert():
 
 
 def test_bulk_load_holds_back_a_bounded_number_of_rows(monkeypatch):
-    monkeypatch.setattr(mssql_module, "HELD_ROWS", 3)
+    monkeypatch.setattr(mssql_driver, "HELD_ROWS", 3)
     rows = [(i, "" if i % 2 else "x", None, None, None, None, None) for i in range(1, 12)]
     conn = FakeConn()
     assert D.bulk_load(conn, MIXED, iter(rows)) == 11
@@ -860,16 +859,16 @@ class RawCursor:
 
 
 def test_cursor_adapter_lets_only_sp_renames_caution_pass():
-    ok = mssql_module._Cursor(RawCursor(15477))
+    ok = mssql_driver.Cursor(RawCursor(15477))
     ok.execute("EXEC sp_rename N'a', N'b', N'OBJECT'")
     assert ok.rowcount == 7
     with pytest.raises(pymssql.OperationalError):
-        mssql_module._Cursor(RawCursor(208)).execute("SELECT 1 FROM nowhere")
+        mssql_driver.Cursor(RawCursor(208)).execute("SELECT 1 FROM nowhere")
 
 
 def test_missing_server_is_a_connect_error_with_the_password_masked():
-    from sluice.errors import ConnectError
-    from sluice.urls import DbUrl
+    from sluice.core.errors import ConnectError
+    from sluice.core.urls import DbUrl
 
     url = DbUrl.parse("mssql+pymssql://sa:S3cret!pw@127.0.0.1:1/master")
     with pytest.raises(ConnectError) as info:
@@ -929,10 +928,10 @@ def compiles(sql: str, params=None) -> str:
 
 
 def test_publish_and_finish_issue_only_compiling_statements(monkeypatch):
-    from sluice.finish import finish
-    from sluice.plan import plan_tables
-    from sluice.publish import prepare, publish_table
-    from sluice.urls import DbUrl
+    from sluice.copy.finish import finish
+    from sluice.copy.plan import plan_tables
+    from sluice.copy.publish import prepare, publish_table
+    from sluice.core.urls import DbUrl
 
     posts = replace(TABLES["Posts"], indexes=(Index("IX_Posts_Owner", ("OwnerUserId",)),))
     users = TABLES["Users"]
@@ -962,9 +961,9 @@ def test_temporal_precision_comes_from_the_catalog():
     """SQLAlchemy drops datetime2(n)'s n; sys.columns.scale restores it (query compiles)."""
     import sqlglot
 
+    from sluice.core.schema import Column
+    from sluice.core.types import Kind, SqlType
     from sluice.dialects.mssql import PRECISION_SQL, apply_scales
-    from sluice.schema import Column
-    from sluice.types import Kind, SqlType
 
     parsed = sqlglot.parse_one(PRECISION_SQL.replace(":obj", "'[dbo].[t]'"), read="tsql")
     assert parsed.key == "select"
@@ -1003,9 +1002,9 @@ def test_row_estimate_query_compiles_and_reads_the_kept_row_counts():
 
 
 def test_sync_statements_compile():
-    from sluice.deletes import summary_sql
-    from sluice.staging import sync_staging_table
+    from sluice.copy.staging import sync_staging_table
     from sluice.sync import apply_sql
+    from sluice.sync.deletes import summary_sql
 
     posts = so_live("Posts")  # an identity: MERGE between IDENTITY_INSERT ON and OFF
     stage = sync_staging_table(D, TABLES["Posts"])

@@ -8,10 +8,13 @@ import sys
 
 import pytest
 
+from sluice.core.errors import ConfigError, InputFileError
+from sluice.core.schema import Column, ForeignKey, Table
+from sluice.core.types import INTEGER
+from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLE_NAMES, TABLES
-from sluice.datasets.stackoverflow.quality import RULES
-from sluice.errors import ConfigError, InputFileError
-from sluice.quality import (
+from sluice.datasets.stackoverflow.quality import RULES as PLAIN_RULES
+from sluice.verify.quality import (
     CheckResult,
     OrphanRule,
     QualityRules,
@@ -22,9 +25,6 @@ from sluice.quality import (
     run_checks,
     summary_lines,
 )
-from sluice.schema import Column, ForeignKey, Table
-from sluice.types import INTEGER
-from sluice.urls import DbUrl
 
 GOOD = {
     "tables": {
@@ -164,6 +164,9 @@ def test_rules_that_do_not_fit_the_tables_stop_before_connecting(tmp_path):
     assert "tables.T: no column 'parent'" in text
     assert "severity 'loud'" in text
     assert not (tmp_path / "never.db").exists()
+
+
+RULES = QualityRules.from_dict(PLAIN_RULES)
 
 
 def test_stackoverflow_rules_follow_the_schema():

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from sluice.core.schema import order_by_references
 from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLE_NAMES, TABLES
 from sluice.dialects import get_dialect
-from sluice.schema import order_by_references
 
 # Brent Ozar's StackOverflow2010 (all Ids are `int IDENTITY(1,1) NOT NULL` with a clustered
 # primary key). Written out independently of schema.py so that a slip in either shows up.
@@ -135,7 +135,7 @@ def test_logical_foreign_keys_point_at_real_columns_and_order_tables():
 
 
 def test_cycles_do_not_hang_ordering():
-    from sluice.schema import ForeignKey
+    from sluice.core.schema import ForeignKey
 
     a, b = TABLES["Users"], TABLES["Posts"]
     fks = [ForeignKey("Users", ("AccountId",), "Posts", ("Id",)), *FOREIGN_KEYS]

@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sluice.errors import ConfigError
-from sluice.verify_report import summary_lines, to_html, to_markdown, write_report
+from sluice.core.errors import ConfigError
+from sluice.verify.report import summary_lines, to_html, to_markdown, write_report
 
 SOURCE = "postgresql://postgres:***@host/db"
 TARGET = "mysql+pymysql://root:***@host/db"

@@ -14,7 +14,7 @@ import os
 from importlib import import_module
 from typing import Any
 
-from sluice.urls import redact_all
+from sluice.core.urls import redact_all
 
 log = logging.getLogger("sluice.airflow")
 

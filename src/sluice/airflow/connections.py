@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from sluice.errors import ConfigError
-from sluice.urls import DbUrl
+from sluice.core.errors import ConfigError
+from sluice.core.urls import DbUrl
 
 # Airflow conn_type -> SQLAlchemy drivername sluice uses for that engine
 CONN_TYPES: dict[str, str] = {

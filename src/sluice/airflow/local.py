@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sluice import embedded
-from sluice.errors import TerminalError
-from sluice.urls import DbUrl
+from sluice.core import embedded
+from sluice.core.errors import TerminalError
+from sluice.core.urls import DbUrl
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCE_DB = "stackoverflow_source"

@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from sluice.airflow.connections import url_for
-from sluice.buffer import ByteBudget
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
-from sluice.errors import ConfigError, ConnectError, DataError, TerminalError
-from sluice.finish import finish
-from sluice.memory import tune_allocator
-from sluice.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
-from sluice.publish import prepare, publish_table
+from sluice.copy.buffer import ByteBudget
+from sluice.copy.finish import finish
+from sluice.copy.memory import tune_allocator
+from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
+from sluice.copy.publish import prepare, publish_table
+from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
+from sluice.core.urls import redact_all
 from sluice.sync import SyncOptions, sync_database
-from sluice.transfer import TransferOptions, copy_chunk
-from sluice.urls import redact_all
 from sluice.verify import VerifyOptions, verify_database
-from sluice.verify_report import summary_lines, write_report
+from sluice.verify.report import summary_lines, write_report
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from sluice.core.errors import ConfigError, SluiceError, TerminalError
+from sluice.core.progress import Reporter
+from sluice.core.schema import Table
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.errors import ConfigError, SluiceError, TerminalError
-from sluice.progress import Reporter
-from sluice.schema import Table
-from sluice.urls import DbUrl
 
 ROWS_PER_TICK = 2000
 

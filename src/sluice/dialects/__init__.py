@@ -1,11 +1,16 @@
-"""Engine dialects, found through a plain dict keyed by URL backend name."""
+"""Engine dialects, found through a plain dict keyed by URL backend name: one module per engine
+(type maps, quoting, SQL templates, bulk paths, fault classification) behind the small
+`Dialect` interface in base.py. Everything engine-specific lives here.
+
+May import: sluice.core.
+"""
 
 from __future__ import annotations
 
 from importlib import import_module
 
+from sluice.core.errors import ConfigError
 from sluice.dialects.base import Capabilities, Dialect
-from sluice.errors import ConfigError
 
 # backend name (as in the URL scheme before "+driver") -> module:class
 REGISTRY: dict[str, str] = {

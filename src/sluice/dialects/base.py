@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.errors import SluiceError, TerminalError, TransientError
-from sluice.schema import Table
-from sluice.types import SqlType
-from sluice.urls import DbUrl
+from sluice.core.errors import SluiceError, TerminalError, TransientError
+from sluice.core.schema import Table
+from sluice.core.types import SqlType
+from sluice.core.urls import DbUrl
 
 Converter = Callable[[Any], Any]
 PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in the marker
@@ -34,7 +34,7 @@ class Capabilities:
     # Build the primary key after the bulk load (faster); False where the engine cannot add it
     # later (SQLite) or needs it up front (MySQL: an AUTO_INCREMENT column must be a key).
     key_after_load: bool = True
-    # Hostile values (sluice.hostile): what a text or float column can hold, and whether the
+    # Hostile values (sluice.core.hostile): what a text or float column can hold, and whether the
     # engine enforces declared string lengths (SQLite does not: a VARCHAR(5) holds anything).
     text_nul: bool = True  # U+0000 inside text (PostgreSQL text cannot hold it)
     text_surrogates: bool = False  # unpaired UTF-16 surrogates (SQL Server nvarchar only)

@@ -14,40 +14,34 @@ relied on (pymssql 2.4.6 and its FreeTDS 1.5, read in `_pymssql.pyx`/`_mssql.pyx
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from sluice.core.errors import (
+    ConnectError,
+    MissingDriver,
+    SluiceError,
+    TerminalError,
+    TransientError,
+)
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
-from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
-from sluice.schema import Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
+from sluice.dialects.mssql_driver import (
+    BCP_BATCH_ROWS,
+    TRANSIENT_NUMBERS,
+    VALUE_ERRORS,
+    Connection,
+    Split,
+    chain,
+    message_of,
+)
 
 parse_type = mt.parse_type  # the StackOverflow2010 schema is declared in SQL Server's words
 
-BCP_BATCH_ROWS = 10_000  # rows per bulk-copy batch sent to the server
-HELD_ROWS = 1_000  # rows the bulk path may hold back for the INSERT path at once
-
-# Server messages that report success: pymssql raises for them all the same.
-STATUS_MESSAGES = frozenset({15477})  # sp_rename: "Caution: Changing any part of ..."
-
-# Retry these: deadlock victim, lock resources, snapshot conflict, memory pressure, Azure
-# throttling/failover, connections reset or timed out, and DB-Library's lost-connection
-# codes. A lock request timeout (1222) is terminal: sluice never sets LOCK_TIMEOUT, so it
-# means someone else holds the table on purpose; retrying blind would only wait again.
-TRANSIENT_NUMBERS = frozenset({
-    1204, 1205, 3960, 701, 8645, 8651,
-    40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4221,
-    233, 64, 121, 10053, 10054, 10060,
-    20003, 20004, 20006, 20009, 20017, 20047,
-})  # fmt: skip
-
-
-# A value the server refused (see `rejects_value`).
-VALUE_ERRORS = frozenset({242, 245, 2628, 8114, 8115, 8152})
 
 # Source reads (ADR 0010): SNAPSHOT isolation sees every row as of the transaction's first
 # read and takes no shared locks, but only where ALLOW_SNAPSHOT_ISOLATION is ON; otherwise
@@ -290,10 +284,10 @@ class MssqlDialect(Dialect):
     def rejects_value(self, exc: BaseException) -> bool:
         """Out-of-range dates (242), truncation (8152, 2628), overflow (8115), failed
         conversions (245, 8114): SQL Server names neither the row nor, mostly, the column."""
-        return isinstance(exc, UnicodeError) or _message_of(exc)[0] in VALUE_ERRORS
+        return isinstance(exc, UnicodeError) or message_of(exc)[0] in VALUE_ERRORS
 
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
-        number, severity = _message_of(exc)
+        number, severity = message_of(exc)
         if number in TRANSIENT_NUMBERS or (severity is not None and severity >= 20):
             return TransientError
         if isinstance(exc, (ConnectionError, TimeoutError)):
@@ -333,7 +327,7 @@ class MssqlDialect(Dialect):
             )
         except pymssql.Error as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
-        return _Connection(conn)
+        return Connection(conn)
 
     def ensure_database(self, url: DbUrl) -> bool:
         if not url.database or url.database == "master":
@@ -425,109 +419,18 @@ class MssqlDialect(Dialect):
         """
         if any(c.type.kind is Kind.XML for c in table.columns):
             return self.insert_rows(conn, table, rows)  # FreeTDS bcp of xml: not trusted
-        split = _Split(rows, mt.row_encoder(table, literal=False), mt.bcp_safe(table))
+        split = Split(rows, mt.row_encoder(table, literal=False), mt.bcp_safe(table))
         inserted = 0
         while True:
             segment = split.segment()
             first = next(segment, None)
             if first is not None:  # an empty bulk copy is an error in DB-Library
                 conn.bulk_copy(
-                    self.qualified(table), _chain(first, segment), batch_size=BCP_BATCH_ROWS
+                    self.qualified(table), chain(first, segment), batch_size=BCP_BATCH_ROWS
                 )
-            exhausted = len(split.held) < HELD_ROWS
+            exhausted = not split.filled
             if split.held:
                 inserted += self.insert_rows(conn, table, split.held)
                 split.held.clear()
             if exhausted:
                 return split.sent + inserted
-
-
-class _Split:
-    """Rows in order: those bulk copy carries faithfully are yielded, the others parked in
-    `held` (at most HELD_ROWS at a time, so memory stays bounded) for the INSERT path."""
-
-    def __init__(self, rows: Iterable[tuple], prepare, safe):
-        self.source, self.prepare, self.safe = iter(rows), prepare, safe
-        self.held: list[tuple] = []
-        self.sent = 0
-
-    def segment(self) -> Iterator[tuple]:
-        for row in self.source:
-            row = self.prepare(row)
-            if self.safe(row):
-                self.sent += 1
-                yield row
-            else:
-                self.held.append(row)
-                if len(self.held) >= HELD_ROWS:
-                    return
-
-
-def _chain(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
-    yield first
-    yield from rest
-
-
-def _message_of(exc: BaseException) -> tuple[int | None, int | None]:
-    """(message number, severity) of a pymssql error, from the exception or its cause."""
-    for e in (exc, exc.__cause__, exc.__context__):
-        if e is None:
-            continue
-        number = getattr(e, "number", None)
-        if isinstance(number, int) and number:  # _mssql.MSSQLDatabaseException
-            return number, getattr(e, "severity", None)
-        args = getattr(e, "args", ())
-        if len(args) == 1 and isinstance(args[0], tuple):  # the same, built by hand
-            args = args[0]
-        if args and isinstance(args[0], int):  # pymssql.Error(number, message)
-            return args[0], _severity(args[1] if len(args) > 1 else b"")
-    return None, None
-
-
-def _severity(message: Any) -> int | None:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    found = [int(s) for s in re.findall(r"severity (\d+)", text)]
-    return max(found) if found else None
-
-
-class _Connection:
-    """A pymssql connection whose cursors let status messages pass (`STATUS_MESSAGES`)."""
-
-    def __init__(self, raw: Any):
-        self._raw = raw
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-    def cursor(self) -> _Cursor:
-        return _Cursor(self._raw.cursor())
-
-    def __enter__(self) -> _Connection:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._raw.close()
-
-
-class _Cursor:
-    def __init__(self, raw: Any):
-        self._raw = raw
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._raw, name)
-
-    def __iter__(self) -> Iterator[tuple]:
-        return iter(self._raw)
-
-    def __enter__(self) -> _Cursor:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._raw.close()
-
-    def execute(self, operation: str, *params: Any) -> None:
-        try:
-            self._raw.execute(operation, *params)
-        except Exception as exc:
-            if _message_of(exc)[0] not in STATUS_MESSAGES:
-                raise

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from sluice.errors import ConfigError
-from sluice.schema import Table
-from sluice.types import Kind, SqlType
+from sluice.core.errors import ConfigError
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
 
 MAX_NCHAR = 4000  # nvarchar(n)/nchar(n); longer is nvarchar(max)
 MAX_CHAR = 8000  # varchar(n)/char(n)/varbinary(n)/binary(n)
@@ -162,7 +162,7 @@ def fidelity(t: SqlType) -> tuple[str, str]:
 
 
 # --- reflection: SQLAlchemy's mssql type classes -> neutral types -------------------------
-# Keys are `type(t).__name__.upper()` (see `sluice.reflect.neutral_type`). SQLAlchemy 2.1
+# Keys are `type(t).__name__.upper()` (see `sluice.copy.reflect.neutral_type`). SQLAlchemy 2.1
 # reflects datetime2/time/datetimeoffset without their fractional digits (precision None),
 # which SQL Server's default makes 7: the widest, so nothing can be lost.
 

@@ -11,12 +11,12 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from sluice.core.errors import ConnectError, DataError, MissingDriver, RawRejected
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
-from sluice.errors import ConnectError, DataError, MissingDriver, RawRejected
-from sluice.schema import Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "TINYINT(1)",
@@ -287,7 +287,7 @@ class MysqlDialect(Dialect):
         return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS or unrenderable
 
     def classify_error(self, exc: BaseException):
-        from sluice.errors import TerminalError, TransientError
+        from sluice.core.errors import TerminalError, TransientError
 
         code = exc.args[0] if getattr(exc, "args", None) else None
         # 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone/lost, 2003 can't connect
@@ -451,7 +451,7 @@ class MysqlDialect(Dialect):
 
 def _too_large(table: Table, row: Sequence[Any], size: int, packet: int) -> DataError:
     """The row that cannot be sent in one statement, named by its key and widest column."""
-    from sluice.hostile import key_of
+    from sluice.core.hostile import key_of
 
     sizes = [len(v) if isinstance(v, (str, bytes)) else 0 for v in row]
     column = table.columns[sizes.index(max(sizes))].name

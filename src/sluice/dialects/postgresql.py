@@ -8,11 +8,17 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from sluice.core.errors import (
+    ConnectError,
+    MissingDriver,
+    SluiceError,
+    TerminalError,
+    TransientError,
+)
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects.base import PARAM, Capabilities, Dialect
-from sluice.errors import ConnectError, MissingDriver, SluiceError, TerminalError, TransientError
-from sluice.schema import Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",

@@ -6,11 +6,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from sluice.core.errors import ConnectError
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
 from sluice.dialects.base import Capabilities, Dialect
-from sluice.errors import ConnectError
-from sluice.schema import Table
-from sluice.types import Kind, SqlType
-from sluice.urls import DbUrl
 
 _AFFINITY: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",

@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+from sluice.core.errors import ConfigError, InputFileError, TerminalError
+from sluice.core.progress import Reporter
+from sluice.core.schema import Table, order_by_references
+from sluice.core.types import Kind
+from sluice.core.urls import DbUrl
 from sluice.datasets.loader import LoadResult, load_tables
 from sluice.datasets.stackoverflow.generate import VOTE_TYPES
 from sluice.datasets.stackoverflow.schema import FOREIGN_KEYS, TABLE_NAMES, TABLES
-from sluice.errors import ConfigError, InputFileError, TerminalError
-from sluice.progress import Reporter
-from sluice.schema import Table, order_by_references
-from sluice.types import Kind
-from sluice.urls import DbUrl
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
+from sluice.core.errors import ConfigError
+from sluice.core.progress import Reporter
+from sluice.core.schema import order_by_references
+from sluice.core.urls import DbUrl
 from sluice.datasets.loader import LoadResult, load_tables
 from sluice.datasets.stackoverflow import text
 from sluice.datasets.stackoverflow.schema import FOREIGN_KEYS, ROW_COUNTS, TABLE_NAMES, TABLES
-from sluice.errors import ConfigError
-from sluice.progress import Reporter
-from sluice.schema import order_by_references
-from sluice.urls import DbUrl
 
 DEFAULT_SEED = 2010
 START = datetime(2008, 7, 31)

@@ -10,13 +10,13 @@ Two columns come from the public data dump rather than the 2010 database:
 Tags.xml; they are nullable so older dumps without them still import.
 
 PostgreSQL and MySQL equivalents are derived through the neutral type
-vocabulary (`sluice.types`) by each dialect; `tests/unit/test_stackoverflow_schema.py`
+vocabulary (`sluice.core.types`) by each dialect; `tests/unit/test_stackoverflow_schema.py`
 pins the rendered DDL so a mapping change cannot slip by.
 """
 
 from __future__ import annotations
 
-from sluice.schema import Column, ForeignKey, Table
+from sluice.core.schema import Column, ForeignKey, Table
 
 # (column, SQL Server type, nullable). The first column of every table is Id int IDENTITY.
 _COLUMNS: dict[str, list[tuple[str, str, bool]]] = {

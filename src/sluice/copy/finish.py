@@ -1,0 +1,94 @@
+"""Finish a copy: align identity values, then add the source's foreign keys.
+
+Identities: the next generated value becomes max(key) + 1. Foreign keys are
+added without checking the existing rows where the engine allows it, then
+validated; rows that break a key are counted and reported (orphans), and the
+key is left unvalidated rather than failing the whole run blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sluice.copy.plan import Plan, TablePlan
+from sluice.copy.staging import live_table
+from sluice.core.schema import ForeignKey
+from sluice.core.urls import DbUrl, redact_all
+from sluice.dialects import get_dialect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    identities: dict[str, int]  # table -> next identity value
+    orphans: dict[str, int]  # foreign key name -> rows whose reference is missing
+
+
+def finish(plan: Plan, target: DbUrl) -> FinishResult:
+    dst = get_dialect(target.engine)
+    conn = dst.connect(target)
+    orphans: dict[str, int] = {}
+    try:
+        log.info("finish: aligning identity values")
+        identities = align_identities(dst, conn, plan.tables)
+        log.debug("finish: %d identity value(s) aligned", len(identities))
+        if plan.foreign_keys:
+            log.info("finish: adding %d foreign key(s)", len(plan.foreign_keys))
+        for fk in plan.foreign_keys:
+            orphans[fk.name] = _add_foreign_key(dst, conn, fk)
+    finally:
+        conn.close()
+    return FinishResult(identities, orphans)
+
+
+def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
+    """Make each identity's next value max(key) + 1; returns table -> next value."""
+    identities: dict[str, int] = {}
+    cur = conn.cursor()
+    for tp in tables:
+        col = tp.table.identity
+        if col is None:
+            continue
+        live = live_table(dst, tp.table)
+        cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
+        top = cur.fetchone()[0]
+        next_value = (top or 0) + 1
+        for stmt in dst.align_identity_sql(live, next_value):
+            cur.execute(stmt)
+        conn.commit()
+        identities[tp.name] = next_value
+    return identities
+
+
+def count_orphans(dst, conn, fk: ForeignKey) -> int:
+    """Rows of `fk.table` whose non-NULL reference has no row in `fk.ref_table`."""
+    child, parent = dst.qualified(fk.table), dst.qualified(fk.ref_table)
+    on = " AND ".join(
+        f"p.{dst.quote(r)} = c.{dst.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns)
+    )
+    notnull = " AND ".join(f"c.{dst.quote(c)} IS NOT NULL" for c in fk.columns)
+    cur = conn.cursor()
+    cur.execute(
+        f"SELECT COUNT(*) FROM {child} c WHERE {notnull} "
+        f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {on})"
+    )
+    n = int(cur.fetchone()[0])
+    conn.rollback()
+    return n
+
+
+def _add_foreign_key(dst, conn, fk: ForeignKey) -> int:
+    cur = conn.cursor()
+    try:
+        for stmt in dst.add_foreign_key_sql(fk, fk.name):
+            cur.execute(stmt)
+            conn.commit()  # a failed validation keeps the key added before it
+    except Exception as exc:
+        conn.rollback()
+        n = count_orphans(dst, conn, fk)
+        log.warning("%s not enforced: %s orphan row(s) (%s)", fk.name, n, redact_all(str(exc)))
+        return n
+    return count_orphans(dst, conn, fk) if not dst.caps.transactional_ddl else 0

@@ -1,0 +1,299 @@
+"""Plan a copy: reflect the source once, map every column, order tables, cut key ranges.
+
+The `Plan` is plain, typed, serialisable data: `sluice plan` prints it, Airflow
+tasks pass it around as JSON, and every later stage works from it without
+reflecting again. It never holds a password: URLs appear masked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sluice.copy.reflect import reflect_tables
+from sluice.core.errors import ConfigError
+from sluice.core.schema import Column, ForeignKey, Index, Table, order_by_references
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
+
+DEFAULT_CHUNK_ROWS = 250_000
+# A chunk also stops at about this many bytes of the source relation, so a wide table (long
+# post bodies) is cut as finely as a narrow one and no single chunk runs alone at the end.
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+INTEGER_KINDS = (Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """One column's journey: source declaration -> neutral type -> target declaration."""
+
+    name: str
+    source_type: str
+    target_type: str
+    fidelity: str  # "exact", "widening" or "lossy"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows with `lo < key <= hi` (an open end is None); the unit of work and of retry."""
+
+    table: str
+    index: int
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def label(self) -> str:
+        lo = "-inf" if self.lo is None else str(self.lo)
+        hi = "+inf" if self.hi is None else str(self.hi)
+        return f"{self.table}#{self.index} ({lo}, {hi}]"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: Table  # the source table, in neutral types
+    columns: tuple[ColumnMap, ...]
+    chunks: tuple[Chunk, ...]
+    rows: int
+    passthrough: bool = False  # raw bytes, no decoding (identical types, or an import format)
+    bytes: int = 0  # the source relation's size where the engine reports it, else 0
+    raw_format: str = ""  # when passthrough: "postgresql-binary", or "csv" for LOAD DATA
+
+    @property
+    def chunk_bytes(self) -> float:
+        """The expected size of one chunk (by bytes when known, else by rows): for scheduling."""
+        return (self.bytes or self.rows) / max(1, len(self.chunks))
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.table.primary_key
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str  # masked URLs, for display only
+    target: str
+    source_engine: str
+    target_engine: str
+    tables: tuple[TablePlan, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()  # declared on the source: created on the target
+    logical_foreign_keys: tuple[ForeignKey, ...] = ()  # configured: ordering and checks only
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    notes: tuple[str, ...] = field(default=())
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+
+    def table(self, name: str) -> TablePlan:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return [c for t in self.tables for c in t.chunks]
+
+    def lossy(self) -> list[tuple[str, ColumnMap]]:
+        return [(t.name, c) for t in self.tables for c in t.columns if c.fidelity == "lossy"]
+
+    # --- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return Plan(
+            source=d["source"],
+            target=d["target"],
+            source_engine=d["source_engine"],
+            target_engine=d["target_engine"],
+            tables=tuple(_table_plan(t) for t in d["tables"]),
+            foreign_keys=tuple(_fk(f) for f in d["foreign_keys"]),
+            logical_foreign_keys=tuple(_fk(f) for f in d["logical_foreign_keys"]),
+            chunk_rows=d["chunk_rows"],
+            notes=tuple(d.get("notes", ())),
+            chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Kind):
+        return value.value
+    return value
+
+
+def _fk(d: dict[str, Any]) -> ForeignKey:
+    return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]))
+
+
+def _table(d: dict[str, Any]) -> Table:
+    cols = tuple(
+        Column(c["name"], SqlType(**{**c["type"], "kind": Kind(c["type"]["kind"])}),
+               c["nullable"], c["identity"])
+        for c in d["columns"]
+    )  # fmt: skip
+    return Table(
+        d["name"], cols, tuple(d["primary_key"]), d["schema"],
+        tuple(_fk(f) for f in d["foreign_keys"]),
+        tuple(Index(i["name"], tuple(i["columns"]), i["unique"]) for i in d["indexes"]),
+        d["primary_key_name"],
+    )  # fmt: skip
+
+
+def _table_plan(d: dict[str, Any]) -> TablePlan:
+    return TablePlan(
+        table=_table(d["table"]),
+        columns=tuple(ColumnMap(**c) for c in d["columns"]),
+        chunks=tuple(Chunk(**c) for c in d["chunks"]),
+        rows=d["rows"],
+        passthrough=d["passthrough"],
+        bytes=d.get("bytes", 0),
+        raw_format=d.get("raw_format", ""),
+    )
+
+
+# --- building a plan -------------------------------------------------------------------------
+
+
+def build_plan(
+    source: DbUrl,
+    target: DbUrl,
+    *,
+    tables: Sequence[str] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    logical_foreign_keys: Sequence[ForeignKey] | None = None,
+) -> Plan:
+    """Reflect `source` and plan the copy of its tables (or `tables`) into `target`."""
+    if chunk_rows < 1:
+        raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
+    if chunk_bytes < 1:
+        raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
+    reflected = reflect_tables(source, tables)
+    dialect = get_dialect(source.engine)
+    stats = dialect.key_stats(source, reflected)
+    sizes = dialect.relation_bytes(source, reflected)
+    return plan_tables(
+        reflected, stats, source.engine, target.engine, str(source), str(target),
+        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
+        logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
+    )  # fmt: skip
+
+
+def raw_import_possible(source: DbUrl, target: DbUrl) -> bool:
+    """Whether the source can emit the target's raw import format and the target takes it
+    (a server setting may forbid it): asked once per plan."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    return dst.raw_import_format in src.raw_export_formats and dst.raw_import_ready(target)
+
+
+def plan_tables(
+    reflected: Sequence[Table],
+    stats: dict[str, tuple[Any, Any, int]],
+    source_engine: str,
+    target_engine: str,
+    source_label: str,
+    target_label: str,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    sizes: dict[str, int] | None = None,
+    logical_foreign_keys: Sequence[ForeignKey] | None = None,
+    raw_import: bool = False,
+) -> Plan:
+    """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
+    engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes)."""
+    src, dst = get_dialect(source_engine), get_dialect(target_engine)
+    declared = tuple(fk for t in reflected for fk in t.foreign_keys)
+    logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
+    names = {t.name for t in reflected}
+    ordering = [fk for fk in declared + logical if fk.ref_table in names]
+    ordered = order_by_references(reflected, ordering)
+    notes = []
+    if logical and not declared:
+        notes.append("source declares no foreign keys: configured logical keys order the tables")
+    planned = []
+    for table in ordered:
+        maps = tuple(_column_map(src, dst, c) for c in table.columns)
+        lo, hi, rows = stats[table.name]
+        size = (sizes or {}).get(table.name, 0)
+        per_chunk = chunk_rows
+        if size > chunk_bytes and rows:
+            per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
+        chunks = _chunks(table, lo, hi, rows, per_chunk)
+        raw_format = _raw_format(src, dst, table, maps, raw_import)
+        planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format))
+        if not table.primary_key:
+            notes.append(f"{table.name}: no primary key, copied whole in one chunk")
+    return Plan(
+        source=source_label,
+        target=target_label,
+        source_engine=source_engine,
+        target_engine=target_engine,
+        tables=tuple(planned),
+        foreign_keys=tuple(fk for fk in declared if fk.ref_table in names),
+        logical_foreign_keys=tuple(fk for fk in logical if fk.ref_table in names),
+        chunk_rows=chunk_rows,
+        notes=tuple(notes),
+        chunk_bytes=chunk_bytes,
+    )
+
+
+def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
+    """The raw byte format a table can move in, or "" when its values must be decoded."""
+    same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
+    if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
+        return src.raw_copy_format
+    exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
+    if raw_import and exact and all(c.type.kind in dst.raw_import_kinds for c in table.columns):
+        return dst.raw_import_format
+    return ""
+
+
+def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tuple[ForeignKey, ...]:
+    """Datasets known by their table names supply logical keys when the source declares none."""
+    if declared:
+        return ()
+    from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLE_NAMES
+
+    names = {t.name for t in tables}
+    return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
+
+
+def _column_map(src, dst, column: Column) -> ColumnMap:
+    source_type = src.render_type(column.type)
+    target_type = dst.render_type(column.type)
+    fidelity, note = dst.fidelity(column.type)
+    return ColumnMap(column.name, source_type, target_type, fidelity, note)
+
+
+def _chunks(table: Table, lo: Any, hi: Any, rows: int, chunk_rows: int) -> tuple[Chunk, ...]:
+    """Equal-width ranges over an integer key; one open chunk for anything else."""
+    key = table.primary_key
+    integer_key = len(key) == 1 and table.column(key[0]).type.kind in INTEGER_KINDS
+    if not integer_key or lo is None or hi is None or rows <= chunk_rows:
+        return (Chunk(table.name, 0),)
+    n = math.ceil(rows / chunk_rows)
+    step = max(1, math.ceil((hi - lo + 1) / n))
+    bounds = [lo - 1 + i * step for i in range(1, n) if lo - 1 + i * step < hi]
+    edges: list[int | None] = [None, *bounds, None]
+    return tuple(Chunk(table.name, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1))

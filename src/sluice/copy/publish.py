@@ -1,0 +1,144 @@
+"""Prepare staging tables, then publish each one: key it, index it, swap it in atomically.
+
+A reader of the target sees either the previous table or the complete new one:
+the swap (drop live, rename staging) runs in one transaction on engines with
+transactional DDL, and as one atomic RENAME TABLE on MySQL. A crash at any
+moment leaves the previous replica intact; leftover staging tables are dropped
+by the next run's prepare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from sluice.copy.plan import Plan, TablePlan
+from sluice.copy.staging import live_table, staging_table, temp_name
+from sluice.core.errors import SluiceError, TerminalError
+from sluice.core.urls import DbUrl, redact_all
+from sluice.dialects import get_dialect
+from sluice.state import store as sync_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    table: str
+    rows: int
+
+
+def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> None:
+    """Create the target database if missing and a fresh, empty staging table per table."""
+    dst = get_dialect(target.engine)
+    dst.ensure_database(target)
+    conn = dst.connect(target)
+    try:
+        cur = conn.cursor()
+        for tp in plan.tables:
+            if tables and tp.name not in tables:
+                continue
+            stage = staging_table(dst, tp.table)
+            cur.execute(dst.drop_table_sql(stage))
+            for stmt in dst.create_table_sql(stage, primary_key=not dst.caps.key_after_load):
+                cur.execute(stmt)
+            conn.commit()
+    except SluiceError:
+        raise
+    except Exception as exc:
+        raise TerminalError(f"preparing {target}: {redact_all(str(exc))}") from None
+    finally:
+        conn.close()
+
+
+def publish_table(
+    plan: Plan,
+    name: str,
+    target: DbUrl,
+    rows: int | None = None,
+    swap_lock: AbstractContextManager | None = None,
+) -> PublishResult:
+    """Build keys and indexes on the staging table, then swap it for the live table.
+
+    `rows`: the rows the chunks loaded, when the caller counted them (else the staging table
+    is counted: a full scan). `swap_lock` is held around the swap only, so that one run's
+    tables build their keys in parallel but replace live tables (and the foreign keys between
+    them) one at a time."""
+    tp = plan.table(name)
+    dst = get_dialect(target.engine)
+    stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)
+    conn = dst.connect(target)
+    try:
+        if not dst.table_exists(conn, stage.name):
+            raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
+        log.debug("%s: building the key and indexes on the staging table", name)
+        cur = conn.cursor()
+        if tp.key and dst.caps.key_after_load:
+            for stmt in dst.add_primary_key_sql(stage):
+                cur.execute(stmt)
+        renames = _indexes(dst, cur, stage, live, tp)
+        conn.commit()
+        if rows is None:
+            cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+            rows = int(cur.fetchone()[0])
+            conn.rollback()
+        with swap_lock or contextlib.nullcontext():
+            log.debug("%s: swapping the staging table in", name)
+            _swap(dst, conn, stage, live, tp, renames)
+        log.info("%s: published %s rows", name, f"{rows:,}")
+        return PublishResult(name, rows)
+    except SluiceError:
+        raise
+    except Exception as exc:
+        conn.rollback()
+        raise TerminalError(f"{name}: publishing failed: {redact_all(str(exc))}") from None
+    finally:
+        conn.close()
+
+
+def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
+    renames = []
+    for ix in tp.table.indexes:
+        tmp = temp_name(dst, "ix", ix.name)
+        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique))
+        renames.append((tmp, ix))
+    return renames
+
+
+def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
+    cur = conn.cursor()
+    exists = dst.table_exists(conn, live.name)
+    synced = dst.table_exists(conn, sync_state.state_table(dst).name)
+    for stmt in dst.publish_lock_sql():
+        cur.execute(stmt)
+    if exists:
+        for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
+            cur.execute(stmt)
+    for stmt in dst.swap_sql(stage, live, exists):
+        cur.execute(stmt)
+    if tp.key:
+        final = tp.table.primary_key_name or f"PK_{tp.name}"
+        for stmt in dst.rename_constraint_sql(live, stage.primary_key_name, final):
+            cur.execute(stmt)
+    for tmp, index in index_renames:
+        for stmt in dst.rename_index_sql(live, tmp, index):
+            cur.execute(stmt)
+    if synced:  # a new replica: the incremental state of the old one describes it no more
+        sync_state.forget(dst, conn, tp.name)
+    conn.commit()
+
+
+def drop_leftovers(plan: Plan, target: DbUrl) -> None:
+    """Drop staging tables a failed run left behind."""
+    dst = get_dialect(target.engine)
+    conn = dst.connect(target)
+    try:
+        cur = conn.cursor()
+        for tp in plan.tables:
+            cur.execute(dst.drop_table_sql(staging_table(dst, tp.table)))
+        conn.commit()
+    finally:
+        conn.close()

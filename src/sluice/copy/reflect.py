@@ -1,0 +1,150 @@
+"""Read a source database's tables once, through SQLAlchemy's inspector, into `schema.Table`s.
+
+Type mapping goes through SQLAlchemy's generic type classes first (so most engines
+need nothing special), then each dialect's `reflect_overrides` for engine types
+that generic classes cannot tell apart (SQL Server money vs decimal, MySQL
+TINYINT(1) as boolean, unsigned integers...). A type nothing recognises stops
+the run with an error naming table and column.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import types as sat
+
+from sluice.core.errors import ConfigError, ConnectError, UnmappableType
+from sluice.core.schema import Column, ForeignKey, Index, Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
+
+
+def neutral_type(satype: Any, overrides: dict[str, Any] | None = None) -> SqlType | None:
+    """The neutral type for a reflected SQLAlchemy type, or None when unknown."""
+    name = type(satype).__name__.upper()
+    if overrides and name in overrides:
+        return overrides[name](satype)
+    length = getattr(satype, "length", None)
+    precision = getattr(satype, "precision", None)
+    if isinstance(satype, sat.Boolean):
+        return SqlType(Kind.BOOLEAN)
+    if isinstance(satype, sat.SmallInteger):
+        return SqlType(Kind.SMALLINT)
+    if isinstance(satype, sat.BigInteger):
+        return SqlType(Kind.BIGINT)
+    if isinstance(satype, sat.Integer):
+        return SqlType(Kind.INTEGER)
+    if isinstance(satype, sat.Float):
+        single = name in ("REAL", "FLOAT4") or (precision is not None and precision <= 24)
+        return SqlType(Kind.REAL if single else Kind.DOUBLE)
+    if isinstance(satype, sat.Numeric):
+        scale = getattr(satype, "scale", None)
+        return SqlType(Kind.DECIMAL, precision=precision, scale=scale if precision else None)
+    if isinstance(satype, sat.Uuid):
+        return SqlType(Kind.UUID)
+    if isinstance(satype, sat.JSON):
+        return SqlType(Kind.JSON)
+    if isinstance(satype, sat.String):
+        fixed = name in ("CHAR", "NCHAR", "BPCHAR")
+        return SqlType(Kind.STRING, length=length, fixed=fixed)
+    if isinstance(satype, sat._Binary):
+        return SqlType(Kind.BINARY, length=length, fixed=name == "BINARY")
+    if isinstance(satype, sat.DateTime):
+        tz = bool(getattr(satype, "timezone", False))
+        return SqlType(Kind.DATETIME_TZ if tz else Kind.DATETIME, precision=precision)
+    if isinstance(satype, sat.Date):
+        return SqlType(Kind.DATE)
+    if isinstance(satype, sat.Time):
+        return SqlType(Kind.TIME, precision=precision)
+    return None
+
+
+def engine_for(url: DbUrl) -> sa.Engine:
+    dialect = get_dialect(url.engine)
+    sa_url = url.url.set(drivername=dialect.sqlalchemy_driver)
+    return sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
+
+
+def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table]:
+    """Every base table of the URL's database/schema (or just `names`), in catalog order."""
+    dialect = get_dialect(url.engine)
+    engine = engine_for(url)
+    schema = dialect.url_schema(url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sa.exc.SAWarning)  # unknown types: we report them
+            inspector = sa.inspect(engine)
+            available = inspector.get_table_names(schema=schema)
+            wanted = list(names) if names else [n for n in available if not _internal(n)]
+            missing = [n for n in wanted if n not in available]
+            if missing:
+                raise ConfigError(
+                    f"table(s) not found in {url}: {', '.join(missing)} "
+                    f"(found: {', '.join(available) or 'none'})"
+                )
+            catalog = _Catalog(inspector, schema, wanted)
+            return [_table(inspector, catalog, dialect, schema, name) for name in wanted]
+    except sa.exc.OperationalError as exc:
+        raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
+    finally:
+        engine.dispose()
+
+
+def _internal(name: str) -> bool:
+    return name.startswith("_sluice") or name == "sluice_state"
+
+
+class _Catalog:
+    """Columns, keys and indexes of many tables, asked once per kind (SQLAlchemy's multi-table
+    reflection: one catalog query for all tables on PostgreSQL, instead of four per table,
+    0.27 -> 0.1 s for StackOverflow2010's nine; other engines loop inside SQLAlchemy)."""
+
+    def __init__(self, inspector, schema: str | None, names: Sequence[str]):
+        kw = {"schema": schema, "filter_names": list(names)}
+        self.columns = inspector.get_multi_columns(**kw)
+        self.pks = inspector.get_multi_pk_constraint(**kw)
+        self.fks = inspector.get_multi_foreign_keys(**kw)
+        self.indexes = inspector.get_multi_indexes(**kw)
+        self.schema = schema
+
+    def of(self, found: dict, name: str, default):
+        return found.get((self.schema, name), default)
+
+
+def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str) -> Table:
+    fix = dialect.reflected_name  # names as the engine stores them (not as its DDL quotes them)
+    columns = []
+    for info in catalog.of(catalog.columns, name, []):
+        t = neutral_type(info["type"], dialect.reflect_overrides)
+        if t is None:
+            raise UnmappableType(name, fix(info["name"]), str(info["type"]), "neutral")
+        identity = dialect.is_identity(info)
+        columns.append(Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity))
+    columns = dialect.refine_columns(inspector.bind, schema, name, columns)
+    pk = catalog.of(catalog.pks, name, None) or {}
+    key = tuple(fix(c) for c in pk.get("constrained_columns") or ())
+    if dialect.rowid_key_is_identity and len(key) == 1:
+        # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
+        columns = [
+            replace(c, identity=True) if c.name == key[0] and c.type.kind is Kind.INTEGER else c
+            for c in columns
+        ]
+    fks = tuple(
+        ForeignKey(name, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
+                   tuple(map(fix, fk["referred_columns"])))
+        for fk in catalog.of(catalog.fks, name, [])
+    )  # fmt: skip
+    indexes = tuple(
+        Index(fix(ix["name"]), tuple(map(fix, ix["column_names"])), bool(ix.get("unique")))
+        for ix in catalog.of(catalog.indexes, name, [])
+        if ix.get("name") and all(ix.get("column_names") or [None])
+    )
+    return Table(
+        name, tuple(columns), primary_key=key, schema=None, foreign_keys=fks, indexes=indexes,
+        primary_key_name=pk.get("name") and fix(pk["name"]),
+    )  # fmt: skip

@@ -1,0 +1,217 @@
+"""`copy_database`: plan -> prepare -> copy chunks (parallel) -> publish -> finish.
+
+This function only chains the stages; each lives in its own module and can be
+called on its own (the Airflow tasks do exactly that). A table is published as
+soon as its last chunk lands, so big and small tables overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+
+from sluice.copy.buffer import ByteBudget
+from sluice.copy.finish import FinishResult, finish
+from sluice.copy.memory import tune_allocator
+from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
+from sluice.copy.publish import drop_leftovers, prepare, publish_table
+from sluice.copy.snapshot import shared_snapshot
+from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
+from sluice.core.errors import ConfigError
+from sluice.core.hostile import NulPolicy
+from sluice.core.progress import Reporter
+from sluice.core.urls import DbUrl
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MEMORY_CAP = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    tables: Sequence[str] | None = None
+    memory_cap: int = DEFAULT_MEMORY_CAP
+    workers: int = 4
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    batch_rows: int = 5_000
+    retries: int = 4
+    allow_lossy: bool = False
+    # U+0000 in text bound for an engine whose text cannot hold it (PostgreSQL): "error"
+    # refuses the table naming the rows; "strip" or "replace" (by `nul_replacement`) change
+    # the values and count them in the result (ADR 0011)
+    nul: str = "error"
+    nul_replacement: str = "\ufffd"
+
+    def validate(self) -> None:
+        problems = NulPolicy(self.nul, self.nul_replacement).validate()
+        if self.workers < 1:
+            problems.append(f"workers must be >= 1, got {self.workers}")
+        if self.memory_cap < 1024 * 1024:
+            problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
+        if self.chunk_rows < 1:
+            problems.append(f"chunk rows must be >= 1, got {self.chunk_rows}")
+        if self.chunk_bytes < 1:
+            problems.append(f"chunk bytes must be >= 1, got {self.chunk_bytes}")
+        if self.batch_rows < 1:
+            problems.append(f"batch rows must be >= 1, got {self.batch_rows}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+@dataclass
+class TableSummary:
+    name: str
+    rows: int = 0
+    bytes: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    published: bool = False
+    decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
+    nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
+
+
+@dataclass
+class CopyResult:
+    plan: Plan
+    tables: dict[str, TableSummary]
+    finish: FinishResult | None
+    seconds: float
+    peak_buffered: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def nul_changed(self) -> int:
+        """Values changed by the NUL policy, over all tables (0 unless --nul strip|replace)."""
+        return sum(t.nul_changed for t in self.tables.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and all(t.published for t in self.tables.values())
+
+
+def check_lossy(plan: Plan, allow: bool) -> None:
+    lossy = plan.lossy()
+    if lossy and not allow:
+        cols = "; ".join(
+            f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})" for t, c in lossy
+        )
+        raise ConfigError(f"lossy conversions need --allow-lossy: {cols}")
+
+
+def copy_database(
+    source: DbUrl,
+    target: DbUrl,
+    options: CopyOptions = CopyOptions(),
+    reporter: Reporter | None = None,
+) -> CopyResult:
+    options.validate()
+    started = time.monotonic()
+    plan = build_plan(
+        source, target, tables=options.tables,
+        chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
+    )  # fmt: skip
+    check_lossy(plan, options.allow_lossy)
+    return run_plan(plan, source, target, options, reporter, started)
+
+
+def run_plan(
+    plan: Plan,
+    source: DbUrl,
+    target: DbUrl,
+    options: CopyOptions,
+    reporter: Reporter | None = None,
+    started: float | None = None,
+) -> CopyResult:
+    started = started or time.monotonic()
+    reporter = reporter or Reporter(live=False)
+    summaries = {t.name: TableSummary(t.name) for t in plan.tables}
+    tune_allocator()
+    prepare(plan, target)
+    decoded = any(not t.passthrough for t in plan.tables)
+    transfer, channel_bytes = TransferOptions.for_budget(
+        options.memory_cap,
+        options.workers,
+        decoded,
+        batch_rows=options.batch_rows,
+        retries=options.retries,
+        nul=NulPolicy(options.nul, options.nul_replacement),
+    )
+    budget = ByteBudget(channel_bytes)
+    lock = threading.Lock()
+    # Swaps run one at a time: two tables joined by a foreign key would otherwise each lock
+    # the other's table (dropping one drops the key that the other's swap also drops).
+    publishing = threading.Lock()  # swaps one at a time (foreign keys between tables)
+    loaded = {t.name: 0 for t in plan.tables}
+    remaining = {t.name: len(t.chunks) for t in plan.tables}
+    for t in plan.tables:
+        reporter.start(t.name, t.rows)
+
+    def progress(table: str, rows: int, nbytes: int) -> None:
+        reporter.advance(table, rows, nbytes)
+
+    def run(chunk) -> ChunkResult:
+        log.debug("%s: copying", chunk.label)
+        # this run made the staging tables and runs each chunk once: nothing to clear first
+        result = copy_chunk(
+            plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
+            fresh=True,
+        )  # fmt: skip
+        with lock:
+            s = summaries[chunk.table]
+            s.bytes += result.bytes
+            s.chunks += 1
+            loaded[chunk.table] += result.rows
+            s.decoded_again += result.decoded_again
+            s.nul_changed += result.nul_changed
+            s.seconds = max(s.seconds, time.monotonic() - started)
+            remaining[chunk.table] -= 1
+            last = remaining[chunk.table] == 0
+        log.debug("%s: committed %s rows", chunk.label, result.rows)
+        if last:
+            published = publish_table(
+                plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing
+            )
+            with lock:
+                summaries[chunk.table].rows = published.rows
+                summaries[chunk.table].published = True
+            reporter.finish(chunk.table, published.rows)
+        return result
+
+    failures: list[str] = []
+    with (
+        shared_snapshot(source) as snapshot,
+        ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool,
+    ):
+        transfer = replace(transfer, snapshot=snapshot)  # every chunk reads the same instant
+        futures = [pool.submit(run, c) for c in _interleave(plan)]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        for f in futures:
+            if f.done() and not f.cancelled() and f.exception() is not None:
+                failures.append(str(f.exception()))
+    result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak, failures)
+    if failures:
+        drop_leftovers_quietly(plan, target)
+        return result
+    result.finish = finish(plan, target)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> None:
+    try:
+        drop_leftovers(plan, target)
+    except Exception as exc:  # the copy already failed; this is best effort
+        log.warning("could not drop staging tables: %s", type(exc).__name__)
+
+
+def _interleave(plan: Plan):
+    """Largest chunks first (by bytes where known), so the long tail is short; small tables
+    fill the gaps."""
+    return sorted(plan.chunks, key=lambda c: -plan.table(c.table).chunk_bytes)

@@ -1,0 +1,55 @@
+"""Names and shapes of the staging tables data lands in before it is published."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from sluice.core.schema import Table
+from sluice.dialects.base import Dialect
+
+PREFIX = "_sluice_stage_"
+SYNC_PREFIX = "_sluice_sync_"
+
+
+def _short(prefix: str, name: str, limit: int) -> str:
+    full = prefix + name
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return full[: limit - 9] + "_" + digest
+
+
+def staging_name(dialect: Dialect, table: str) -> str:
+    return _short(PREFIX, table, dialect.caps.max_identifier_length)
+
+
+def temp_name(dialect: Dialect, kind: str, name: str) -> str:
+    """A constraint/index name for the staging table that cannot clash with the live one's."""
+    return _short(f"_sluice_{kind}_", name, dialect.caps.max_identifier_length)
+
+
+def staging_table(dialect: Dialect, table: Table) -> Table:
+    """The target-side twin of `table` that chunks are written into."""
+    pk_name = table.primary_key_name or f"PK_{table.name}"
+    return replace(
+        table,
+        name=staging_name(dialect, table.name),
+        schema=dialect.caps.default_schema,
+        primary_key_name=temp_name(dialect, "pk", pk_name),
+        foreign_keys=(),
+        indexes=(),
+    )
+
+
+def sync_staging_table(dialect: Dialect, table: Table) -> Table:
+    """Where a sync lands changed rows before one set-based upsert into the live table; its
+    own name, so a sync never touches the staging table of a copy."""
+    return replace(
+        staging_table(dialect, table),
+        name=_short(SYNC_PREFIX, table.name, dialect.caps.max_identifier_length),
+    )
+
+
+def live_table(dialect: Dialect, table: Table) -> Table:
+    return replace(table, schema=dialect.caps.default_schema)

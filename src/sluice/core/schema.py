@@ -1,0 +1,88 @@
+"""The engine-neutral description of tables: what a plan, a DDL renderer and a loader share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sluice.core.types import SqlType
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    identity: bool = False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """A logical or declared reference: `table(columns) -> ref_table(ref_columns)`."""
+
+    table: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"FK_{self.table}_{'_'.join(self.columns)}"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index, rebuilt on the target after the data is in."""
+
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    schema: str | None = None
+    foreign_keys: tuple[ForeignKey, ...] = field(default=())
+    indexes: tuple[Index, ...] = field(default=())
+    primary_key_name: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def identity(self) -> Column | None:
+        return next((c for c in self.columns if c.identity), None)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+def order_by_references(tables: Sequence[Table], fks: Iterable[ForeignKey]) -> list[Table]:
+    """Referenced tables first; ties keep the given order; cycles fall back to the given order.
+
+    Self references (Posts.ParentId -> Posts.Id) never constrain the order.
+    """
+    by_name = {t.name: t for t in tables}
+    deps: dict[str, set[str]] = {t.name: set() for t in tables}
+    for fk in fks:
+        if fk.table in deps and fk.ref_table in by_name and fk.ref_table != fk.table:
+            deps[fk.table].add(fk.ref_table)
+    ordered: list[Table] = []
+    done: set[str] = set()
+    while len(ordered) < len(tables):
+        ready = [t for t in tables if t.name not in done and deps[t.name] <= done]
+        if (
+            not ready
+        ):  # a cycle: take the first remaining table, its constraints come after the data
+            ready = [next(t for t in tables if t.name not in done)]
+        for t in ready:
+            ordered.append(t)
+            done.add(t.name)
+    return ordered

@@ -1,0 +1,6 @@
+"""What sluice records in the target database itself: the `sluice_state` table, one row per
+table (its sync watermark, counts and recorded source columns). A copy's publish clears a
+table's row; a sync writes it in the transaction that applies the rows it describes.
+
+May import: sluice.dialects, sluice.core.
+"""

@@ -1,0 +1,366 @@
+"""`sync_database`: keep a replica fresh by moving only what changed since the last run.
+
+For each table, in foreign-key order: reconcile schema drift, read the rows above the table's
+watermark (sluice.sync.watermarks) through the copy's own chunk path into a sync staging table
+(bulk load, bounded memory, retried like any chunk), then in one transaction drop the staged
+rows the target already holds unchanged, upsert the rest with one set-based statement, and
+write the new watermark to `sluice_state`. Then, children first, rows deleted in the source
+are found by comparing key ranges (sluice.sync.deletes) and deleted in one transaction with their
+count. A crash at any point leaves data and state agreeing: the next run redoes the batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
+from sluice.copy.buffer import ByteBudget
+from sluice.copy.finish import align_identities
+from sluice.copy.plan import Chunk, Plan, TablePlan, plan_tables, raw_import_possible
+from sluice.copy.reflect import reflect_tables
+from sluice.copy.staging import live_table, sync_staging_table
+from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core.errors import ConfigError, SluiceError, TerminalError, TransientError
+from sluice.core.hostile import NulPolicy
+from sluice.core.schema import Table
+from sluice.core.urls import DbUrl, redact_all
+from sluice.dialects import get_dialect
+from sluice.dialects.base import PARAM, Dialect
+from sluice.state import store as sync_state
+from sluice.sync import watermarks
+from sluice.sync.deletes import deleted_keys
+from sluice.sync.drift import Drift, reconcile, record, recorded
+from sluice.sync.watermarks import Watermark
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    tables: Sequence[str] | None = None
+    watermarks: Mapping[str, Watermark] | None = None  # over the dataset's defaults
+    deletes: bool = True
+    memory_cap: int = DEFAULT_MEMORY_CAP
+    batch_rows: int = 5_000
+    retries: int = 4
+    allow_lossy: bool = False
+    nul: str = "error"  # as CopyOptions.nul (ADR 0011)
+    nul_replacement: str = "\ufffd"
+
+    def validate(self) -> None:
+        problems = NulPolicy(self.nul, self.nul_replacement).validate()
+        if self.memory_cap < 1024 * 1024:
+            problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
+        if self.batch_rows < 1:
+            problems.append(f"batch rows must be >= 1, got {self.batch_rows}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+@dataclass
+class TableSync:
+    table: str
+    watermark: str  # how changes are found, e.g. "column(LastActivityDate)"
+    read: int = 0  # rows read from the source (the changed ones and the overlap)
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    before: Any = None  # the watermark before and after the run
+    after: Any = None
+    drift: Drift = field(default_factory=Drift)
+    seconds: float = 0.0
+
+    @property
+    def moved(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
+class SyncResult:
+    tables: list[TableSync]
+    seconds: float
+
+    def table(self, name: str) -> TableSync:
+        return next(t for t in self.tables if t.table == name)
+
+    @property
+    def moved(self) -> int:
+        return sum(t.moved for t in self.tables)
+
+
+def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptions()) -> SyncResult:
+    """Apply the source's inserts, updates and deletes since the last sync to the replica."""
+    options.validate()
+    started = time.monotonic()
+    plan, marks = plan_sync(source, target, options)
+    dst = get_dialect(target.engine)
+    conn = dst.connect(target)
+    try:
+        sync_state.ensure(dst, conn)
+        live = _live_tables(target, plan)
+    finally:
+        conn.close()
+    results = {}
+    for tp in plan.tables:
+        results[tp.name] = _upsert(tp, marks[tp.name], live[tp.name], source, target, options)
+    if options.deletes:
+        for tp in reversed(plan.tables):  # children first: a declared key never blocks
+            if tp.key:
+                results[tp.name].deleted = _delete(tp, source, target)
+    return SyncResult([results[tp.name] for tp in plan.tables], time.monotonic() - started)
+
+
+def plan_sync(
+    source: DbUrl, target: DbUrl, options: SyncOptions
+) -> tuple[Plan, dict[str, Watermark]]:
+    """The copy plan of the synced tables (one chunk each) and each table's watermark; every
+    watermark problem is reported at once, before any data moves."""
+    reflected = reflect_tables(source, options.tables)
+    names = {t.name for t in reflected}
+    from sluice.datasets.stackoverflow import TABLE_NAMES
+
+    defaults = watermarks.STACKOVERFLOW if names <= set(TABLE_NAMES) else {}
+    configured = {**defaults, **(options.watermarks or {})}
+    unknown = sorted(set(options.watermarks or {}) - names)
+    problems = [f"watermark for unknown table {n!r}" for n in unknown if options.tables is None]
+    marks = {}
+    for t in reflected:
+        marks[t.name] = watermarks.watermark_for(t, configured)
+        problems += watermarks.check(t, marks[t.name])
+    if problems:
+        raise ConfigError("; ".join(problems))
+    stats = {t.name: (None, None, 0) for t in reflected}  # one chunk per table: no statistics
+    plan = plan_tables(reflected, stats, source.engine, target.engine, str(source), str(target),
+                       raw_import=raw_import_possible(source, target))  # fmt: skip
+    check_lossy(plan, options.allow_lossy)
+    return plan, marks
+
+
+def _failed(what: str, exc: Exception, *dialects: Dialect) -> SluiceError:
+    """A driver error as callers must treat it: transient when an engine says so (a killed
+    session, a deadlock: the table's transaction was rolled back, so a rerun is safe and an
+    Airflow task retries), else terminal; the message scrubbed of secrets."""
+    transient = any(d.classify_error(exc) is TransientError for d in dialects)
+    return (TransientError if transient else TerminalError)(f"{what}: {redact_all(str(exc))}")
+
+
+def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
+    names = [tp.name for tp in plan.tables]
+    try:
+        found = reflect_tables(target, names)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; sync keeps a replica fresh: run sluice copy first") from None
+    return {t.name: t for t in found}
+
+
+def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, target: DbUrl,
+            options: SyncOptions) -> TableSync:  # fmt: skip
+    started = time.monotonic()
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    live = live_table(dst, tp.table)
+    stage = sync_staging_table(dst, tp.table)
+    result = TableSync(tp.name, mark.describe())
+    conn = dst.connect(target)
+    try:
+        state = sync_state.read(dst, conn, tp.name)
+        conn.rollback()
+        result.drift = reconcile(
+            dst, conn, live, live_found, recorded(state and state.source_columns)
+        )
+        last = _last(dst, conn, live, mark, state)
+        if result.drift.added:
+            last = None  # new columns: every row is read once to fill them
+        result.before = last
+        lo, hi, after = _bounds(src, source, tp.table, mark, last)
+        result.after = after
+        _prepare_stage(dst, conn, stage)
+        read_key = (mark.column,) if mark.kind != "full" else ()
+        chunk = Chunk(tp.name, 0, lo, hi)
+        transfer, channels = TransferOptions.for_budget(
+            options.memory_cap, 1, not tp.passthrough,
+            batch_rows=options.batch_rows, retries=options.retries,
+            nul=NulPolicy(options.nul, options.nul_replacement),
+        )  # fmt: skip
+        log.debug("%s: reading changes in %s", tp.name, chunk.label)
+        copied = copy_chunk(
+            replace(tp, table=replace(tp.table, primary_key=read_key)), chunk, source, target,
+            ByteBudget(channels), transfer, into=replace(stage, primary_key=read_key),
+            fresh=True,
+        )  # fmt: skip
+        result.read = copied.rows
+        log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
+        result.inserted, result.updated = _apply(dst, conn, live, stage)
+        sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
+        conn.commit()
+        if result.inserted and tp.table.identity:
+            align_identities(dst, conn, [tp])
+        log.info("%s: read %s, inserted %s, updated %s (%s)", tp.name, f"{result.read:,}",
+                 f"{result.inserted:,}", f"{result.updated:,}", mark.describe())  # fmt: skip
+    except SluiceError:
+        raise
+    except Exception as exc:
+        raise _failed(f"{tp.name}: sync failed", exc, src, dst) from None
+    finally:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+            conn.cursor().execute(dst.drop_table_sql(stage))
+            conn.commit()
+        conn.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _last(dst: Dialect, conn, live: Table, mark: Watermark, state) -> Any:
+    """The watermark the last run left, or, on the first run after a copy, the highest value
+    the replica holds (the copy moved everything up to it)."""
+    if mark.kind == "full":
+        return None
+    if state is not None and (state.kind, state.watermark_column) == (mark.kind, mark.column):
+        return watermarks.decode(state.watermark)
+    value = _max(dst, conn, live, mark.column)
+    conn.rollback()
+    return value
+
+
+def _max(d: Dialect, conn, table: Table, column: str) -> Any:
+    """MAX(column) as sluice's canonical value: read as the driver returns it (SQLite keeps
+    datetimes as text), then through the dialect's decoder."""
+    cur = conn.cursor()
+    cur.execute(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}")
+    value = cur.fetchone()[0]
+    decode = d.decode_converters(table)[table.column_names.index(column)]
+    if value is not None and decode is not None:
+        value = decode(value)
+    return bytes(value) if isinstance(value, (bytearray, memoryview)) else value
+
+
+def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: Any):
+    """(lo, hi] of the read, and the watermark to store: the source's maximum as the run
+    starts (rows changed later wait for the next run), or for rowversion the lowest value a
+    transaction in flight may still commit."""
+    if mark.kind == "full":
+        return None, None, None
+    conn = src.connect(source)
+    try:
+        cur = conn.cursor()
+        if mark.kind == "rowversion":
+            query = src.rowversion_ceiling_sql()
+            if query is None:
+                raise ConfigError(f"table {table.name!r}: rowversion watermarks need SQL Server")
+            cur.execute(query)
+            ceiling = bytes(cur.fetchone()[0])
+            lo = None if last is None else _step_down(last)
+            return lo, _step_down(ceiling), ceiling
+        hi = _max(src, conn, table, mark.column)
+    finally:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        conn.close()
+    if hi is None:  # an empty source: nothing to read, the watermark stays
+        return watermarks.lower_bound(mark, last), None, last
+    # never backwards: deleting the row holding the maximum must not lower it
+    return watermarks.lower_bound(mark, last), hi, hi if last is None else max(last, hi)
+
+
+def _step_down(value: bytes) -> bytes:
+    """The rowversion just below `value` (8 big-endian bytes): `> step_down(v)` is `>= v`."""
+    return max(0, int.from_bytes(value, "big") - 1).to_bytes(len(value), "big")
+
+
+def _prepare_stage(dst: Dialect, conn, stage: Table) -> None:
+    cur = conn.cursor()
+    cur.execute(dst.drop_table_sql(stage))  # a crashed run's leftover
+    for stmt in dst.create_table_sql(stage, primary_key=not dst.caps.key_after_load):
+        cur.execute(stmt)
+    conn.commit()
+
+
+def _apply(dst: Dialect, conn, live: Table, stage: Table) -> tuple[int, int]:
+    """Inside the open transaction: drop staged rows equal to the live ones, count the rest
+    as inserts and updates, upsert them. Returns (inserted, updated)."""
+    prune, new_rows = apply_sql(dst, live, stage)
+    cur = conn.cursor()
+    cur.execute(prune)
+    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+    staged = int(cur.fetchone()[0])
+    if not staged:
+        return 0, 0
+    cur.execute(new_rows)
+    inserted = int(cur.fetchone()[0])
+    for stmt in dst.upsert_sql(live, stage):
+        cur.execute(stmt)
+    return inserted, staged - inserted
+
+
+def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
+    """The statement deleting staged rows the live table holds unchanged (NULLs compare
+    equal), and the query counting staged rows whose key the live table lacks."""
+    s, t = dst.quote(stage.name), "l"
+    same_key = " AND ".join(f"{t}.{dst.quote(k)} = {s}.{dst.quote(k)}" for k in live.primary_key)
+    same_row = " AND ".join(
+        [same_key] + [dst.null_safe_equal(f"{t}.{dst.quote(c)}", f"{s}.{dst.quote(c)}")
+                      for c in live.column_names if c not in live.primary_key]
+    )  # fmt: skip
+    prune = (f"DELETE FROM {dst.qualified(stage)} WHERE EXISTS "
+             f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_row})")  # fmt: skip
+    new_rows = (f"SELECT COUNT(*) FROM {dst.qualified(stage)} WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_key})")  # fmt: skip
+    return prune, new_rows
+
+
+def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
+           before) -> sync_state.State:  # fmt: skip
+    return sync_state.State(
+        table_name=table.name,
+        kind=mark.kind,
+        watermark_column=mark.column,
+        watermark=watermarks.encode(after),
+        last_run=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        rows_inserted=result.inserted,
+        rows_updated=result.updated,
+        rows_deleted=0,
+        runs=(before.runs if before else 0) + 1,
+        source_columns=record(table),
+    )
+
+
+def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
+    """Delete the target's rows whose keys the source no longer has; the count goes into the
+    table's state row in the same transaction."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    live = live_table(dst, tp.table)
+    src_conn = src.connect(source)
+    reader = dst.connect(target)
+    writer = dst.connect(target)
+    try:
+        log.debug("%s: comparing key ranges for deleted rows", tp.name)
+        src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
+        total = 0
+        cur = writer.cursor()
+        for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
+            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in tp.key) + ")"
+            where = " OR ".join([one] * len(keys))
+            cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
+                        dst.bind([v for row in keys for v in row]))  # fmt: skip
+            total += len(keys)
+        state = sync_state.read(dst, writer, tp.name)
+        if state is not None:
+            sync_state.write(dst, writer, replace(state, rows_deleted=total))
+        writer.commit()
+        if total:
+            log.info("%s: deleted %s rows gone from the source", tp.name, f"{total:,}")
+        return total
+    except SluiceError:
+        raise
+    except Exception as exc:
+        raise _failed(f"{tp.name}: deleting rows failed", exc, src, dst) from None
+    finally:
+        for c in (src_conn, reader, writer):
+            with contextlib.suppress(Exception):
+                c.close()

@@ -1,0 +1,436 @@
+"""Verify a replica: row counts and a canonical checksum per key range, on both sides.
+
+Each key range is read from the source and from the target at the same time, every
+row encoded canonically (`sluice.verify.canonical`) and hashed; a range matches when both
+sides hold the same number of rows with the same sum of row digests. Ranges are
+independent, so they run in parallel, and a mismatch names the table and range.
+With `rows=True` a mismatching range is read again and the differing keys named:
+missing from the target, extra in it, or changed.
+
+Data-quality checks (`sluice.verify.quality`) run on the target alongside; a failing check of
+severity "error" fails the verification like a mismatch does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sluice.copy.buffer import FetchSize, estimate_size
+from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
+from sluice.copy.staging import live_table
+from sluice.copy.transfer import converter, guard, retrying
+from sluice.core.errors import ConfigError
+from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
+from sluice.verify.canonical import RangeDigest, row_digest, row_encoder
+from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VERIFY_ROWS = 100_000  # rows per verified range: a mismatch points this close
+FETCH_BYTES = 2 << 20  # per side and range being verified
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    tables: Sequence[str] | None = None
+    workers: int = 4
+    chunk_rows: int = DEFAULT_VERIFY_ROWS
+    rows: bool = False  # name the differing keys of mismatching ranges
+    max_keys: int = 100  # keys listed per kind (missing/extra/changed) and range
+    checks: bool = True
+    native: bool = True  # let two same-engine tables of identical types digest in SQL
+    # client-side digests in spawned worker processes instead of threads: about twice as fast
+    # on two cores, but spawn re-imports the caller's __main__, so only a program whose main
+    # module is guarded by `if __name__ == "__main__"` may ask (the sluice CLI does)
+    processes: bool = False
+    quality: QualityRules | None = None  # None: the shipped rules for known datasets
+    source_rows: dict[str, int] | None = None  # drift checks' reference; default: counted
+
+    def validate(self) -> None:
+        problems = []
+        if self.workers < 1:
+            problems.append(f"workers must be >= 1, got {self.workers}")
+        if self.chunk_rows < 1:
+            problems.append(f"chunk rows must be >= 1, got {self.chunk_rows}")
+        if self.max_keys < 1:
+            problems.append(f"max keys must be >= 1, got {self.max_keys}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+@dataclass
+class RangeResult:
+    chunk: Chunk
+    source: RangeDigest
+    target: RangeDigest
+    missing: list = field(default_factory=list)  # keys in the source only
+    extra: list = field(default_factory=list)  # keys in the target only
+    changed: list = field(default_factory=list)  # keys on both sides with different values
+
+    @property
+    def ok(self) -> bool:
+        return self.source == self.target
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "range": self.chunk.label,
+            "lo": self.chunk.lo,
+            "hi": self.chunk.hi,
+            "source_rows": self.source.rows,
+            "target_rows": self.target.rows,
+            "source_digest": self.source.hex(),
+            "target_digest": self.target.hex(),
+        }
+        for name in ("missing", "extra", "changed"):
+            keys = getattr(self, name)
+            if keys:
+                d[name] = [k[0] if len(k) == 1 else list(k) for k in keys]
+        return d
+
+
+@dataclass
+class TableVerification:
+    name: str
+    ranges: list[RangeResult]
+    method: str = "canonical"  # or "native": digested by the servers (see method_for)
+    seconds: float = 0.0
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str | None = None  # the target table is missing, or could not be read
+
+    @property
+    def source_rows(self) -> int:
+        return sum(r.source.rows for r in self.ranges)
+
+    @property
+    def target_rows(self) -> int:
+        return sum(r.target.rows for r in self.ranges)
+
+    @property
+    def mismatches(self) -> list[RangeResult]:
+        return [r for r in self.ranges if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        failed = [c for c in self.checks if not c.passed and c.severity == "error"]
+        return self.error is None and not self.mismatches and not failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.name,
+            "method": self.method,
+            "source_rows": self.source_rows,
+            "target_rows": self.target_rows,
+            "ranges": len(self.ranges),
+            "matching_ranges": len(self.ranges) - len(self.mismatches),
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+            "error": self.error,
+            "mismatches": [r.to_dict() for r in self.mismatches],
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+@dataclass
+class VerifyReport:
+    source: str  # masked
+    target: str
+    started: str
+    seconds: float
+    tables: list[TableVerification]
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.tables)
+
+    def table(self, name: str) -> TableVerification:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "started": self.started,
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+            "tables": [t.to_dict() for t in self.tables],
+            "checks": [],
+        }
+
+
+def verify_database(
+    source: DbUrl, target: DbUrl, options: VerifyOptions = VerifyOptions()
+) -> VerifyReport:
+    """Plan key ranges over the source's tables, then verify them all."""
+    options.validate()
+    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    return verify_plan(plan, source, target, options)
+
+
+def verify_plan(
+    plan: Plan,
+    source: DbUrl,
+    target: DbUrl,
+    options: VerifyOptions = VerifyOptions(),
+    only: dict[str, list[Chunk]] | None = None,
+) -> VerifyReport:
+    """Verify `plan`'s ranges (or just `only`'s, e.g. after a repair) of source against target."""
+    options.validate()
+    started = time.monotonic()
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    dst = get_dialect(target.engine)
+    tables = [t for t in plan.tables if only is None or t.name in only]
+    missing = _missing_tables(dst, target, tables)
+    work = [
+        (tp, chunk)
+        for tp in tables
+        if tp.name not in missing
+        for chunk in (only[tp.name] if only is not None else tp.chunks)
+    ]
+    results: dict[str, list[RangeResult]] = {tp.name: [] for tp in tables}
+    seconds: dict[str, float] = {tp.name: 0.0 for tp in tables}
+    # the data-quality checks need only the target: they run alongside the ranges
+    checks: dict[str, list[CheckResult]] = {}
+    checker = None
+    rules = options.quality or rules_for([tp.table for tp in tables])
+    if options.checks:
+        args = (checks, tables, missing, target, rules, options)
+        checker = threading.Thread(target=_run_checks, args=args, daemon=True)
+        checker.start()
+    with _executor(work, source, target, options) as pool:
+        futures = [
+            pool.submit(_verify_one, tp, chunk, source, target, options)
+            for tp, chunk in _largest_first(work)
+        ]
+        for f in as_completed(futures):
+            result = f.result()
+            name = result.chunk.table
+            results[name].append(result)
+            seconds[name] = max(seconds[name], time.monotonic() - started)
+            log.debug("%s: %s", result.chunk.label, "match" if result.ok else "MISMATCH")
+    verified = []
+    for tp in tables:
+        ranges = sorted(results[tp.name], key=lambda r: r.chunk.index)
+        error = f"{tp.name}: missing in the target" if tp.name in missing else None
+        method = method_for(tp, source, target, options)
+        verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error))
+    if checker is not None:
+        checker.join()
+        if "error" in checks:
+            raise checks["error"][0]
+        for tv in verified:
+            tv.checks = checks.get(tv.name, []) + _drift(tv, rules, options.source_rows)
+    masked = (str(source), str(target))
+    return VerifyReport(*masked, stamp, time.monotonic() - started, verified)
+
+
+def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Executor:
+    """Processes when rows are digested in Python (the encoding is CPU-bound and one process
+    would hold the GIL), threads when the servers digest (native) or for a single worker."""
+    canonical = any(method_for(tp, source, target, options) == "canonical" for tp, _ in work)
+    if canonical and options.processes and options.workers > 1 and len(work) > 1:
+        # spawn, not fork: this process already runs threads (the checks), and a forked
+        # child would inherit their locks
+        context = multiprocessing.get_context("spawn")
+        workers = min(options.workers, len(work))
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify")
+
+
+def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options) -> RangeResult:
+    verify = functools.partial(_verify_range, tp, chunk, source, target, options)
+    return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
+
+
+def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
+    """Every data-quality check; drift only against given counts (else see `_drift`)."""
+    try:
+        dst = get_dialect(target.engine)
+        present = [live_table(dst, tp.table) for tp in tables if tp.name not in missing]
+        for c in run_checks(target, present, rules, options.source_rows or {}):
+            out.setdefault(c.table, []).append(c)
+    except BaseException as exc:  # re-raised by the caller
+        out["error"] = [exc]
+
+
+def _drift(tv: TableVerification, rules: QualityRules, given: dict | None) -> list[CheckResult]:
+    """Drift against the source rows the ranges counted, when the rules set a tolerance (and
+    the caller gave no reference counts, which run_checks has compared already)."""
+    tolerance = rules.for_table(tv.name).drift_tolerance
+    if tolerance is None or given or tv.error is not None:
+        return []
+    return [drift_check(tv.name, tv.target_rows, tv.source_rows, tolerance)]
+
+
+def _largest_first(work: list[tuple[TablePlan, Chunk]]) -> list[tuple[TablePlan, Chunk]]:
+    return sorted(work, key=lambda w: -w[0].rows / max(1, len(w[0].chunks)))
+
+
+def _missing_tables(dst, target: DbUrl, tables: Sequence[TablePlan]) -> set[str]:
+    conn = dst.connect(target)
+    try:
+        return {tp.name for tp in tables if not dst.table_exists(conn, tp.name)}
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+# --- one range ---------------------------------------------------------------------------------
+
+
+def method_for(tp: TablePlan, source: DbUrl, target: DbUrl, options: VerifyOptions) -> str:
+    """Digest in SQL ("native") when both engines share a server-side digest and the plan
+    found the column types identical (the condition for raw passthrough, too); otherwise
+    client-side over the canonical encoding ("canonical")."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    shared = src.native_digest is not None and src.native_digest == dst.native_digest
+    return "native" if options.native and shared and tp.passthrough else "canonical"
+
+
+def _verify_range(
+    tp: TablePlan, chunk: Chunk, source: DbUrl, target: DbUrl, options: VerifyOptions
+) -> RangeResult:
+    """Digest the range on both sides at once (the source in a helper thread)."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    digest = _native_digest if method_for(tp, source, target, options) == "native" else _digest
+    there: dict[str, Any] = {}
+
+    def source_side() -> None:
+        try:
+            there["digest"] = digest(src, source, tp.table, chunk)
+        except BaseException as exc:  # re-raised in the calling thread
+            there["error"] = exc
+
+    helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
+    helper.start()
+    mine = digest(dst, target, live_table(dst, tp.table), chunk)
+    helper.join()
+    if "error" in there:
+        raise there["error"]
+    result = RangeResult(chunk, there["digest"], mine)
+    if not result.ok and options.rows and tp.key:
+        _name_keys(result, tp, source, target, options.max_keys)
+    return result
+
+
+def _digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
+    digest = RangeDigest()
+    for _, d in _row_digests(dialect, url, table, chunk):
+        digest.add(d)
+    return digest
+
+
+def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
+    setup, sql, params = dialect.range_digest_sql(table, chunk.lo, chunk.hi)
+    conn = guard(dialect, chunk, lambda: dialect.connect(url))
+    try:
+
+        def run():
+            dialect.begin_read(conn)
+            cur = conn.cursor()
+            for stmt in setup:
+                cur.execute(stmt)
+            cur.execute(sql, dialect.bind(params))
+            rows, total = cur.fetchone()
+            conn.rollback()
+            return RangeDigest(int(rows), int(total))
+
+        return guard(dialect, chunk, run)
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tuple, int]]:
+    """(key, digest) of every row of the range, in key order, read in bounded batches."""
+    key_at = [table.column_names.index(k) for k in table.primary_key]
+    encode = row_encoder([c.type for c in table.columns])
+    convert = converter(dialect.decode_converters(table))
+    fetch = FetchSize(5_000, FETCH_BYTES)
+    conn = None
+    try:
+        conn = guard(dialect, chunk, lambda: dialect.connect(url))
+        guard(dialect, chunk, lambda: dialect.begin_read(conn))  # read-only, one view
+        batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
+        while True:
+            batch = guard(dialect, chunk, lambda: next(batches, None))
+            if batch is None:
+                break
+            fetch.observe(len(batch), _sampled_size(batch))
+            for row in batch:
+                if convert is not None:
+                    row = convert(row)
+                yield tuple(row[i] for i in key_at), row_digest(encode(row))
+        conn.rollback()
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _sampled_size(batch: list) -> int:
+    """The batch's size estimated from a few rows: fetch sizing needs no more."""
+    sample = batch[:: max(1, len(batch) // 16)]
+    return estimate_size(sample) * len(batch) // len(sample)
+
+
+# --- naming the differing keys ---------------------------------------------------------------
+
+
+def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int) -> None:
+    """Read the range again on both sides and sort its keys into missing, extra and changed.
+
+    Integer keys sort the same on every engine, so the two ordered streams are merged
+    with nothing held but the current rows; other keys (collations differ) are compared
+    through a dictionary of the source's digests for this one range."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    left = _row_digests(src, source, tp.table, result.chunk)
+    right = _row_digests(dst, target, live_table(dst, tp.table), result.chunk)
+    integer = all(tp.table.column(k).type.kind in INTEGER_KINDS for k in tp.key)
+    pairs = _merge(left, right) if integer else _by_dict(left, right)
+    for kind, key in pairs:
+        bucket = getattr(result, kind)
+        if len(bucket) < max_keys:
+            bucket.append(key)
+
+
+def _merge(left, right) -> Iterator[tuple[str, tuple]]:
+    """Merge two key-ordered streams; a key repeated in the target (no key constraint there)
+    comes out as extra."""
+    a, b = next(left, None), next(right, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a[0] < b[0]):
+            yield "missing", a[0]
+            a = next(left, None)
+        elif a is None or b[0] < a[0]:
+            yield "extra", b[0]
+            b = next(right, None)
+        else:
+            if a[1] != b[1]:
+                yield "changed", a[0]
+            a, b = next(left, None), next(right, None)
+
+
+def _by_dict(left, right) -> Iterator[tuple[str, tuple]]:
+    theirs = dict(left)
+    for key, digest in right:
+        if key not in theirs:
+            yield "extra", key
+        elif theirs.pop(key) != digest:
+            yield "changed", key
+    for key in theirs:
+        yield "missing", key
