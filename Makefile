@@ -7,17 +7,25 @@ SCALE ?= 0.01
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: demo test lint format bench bench-full lock clean embedded-stop help airflow
+.PHONY: demo test lint format bench bench-full lock clean embedded-stop help airflow venv
+
+# Airflow's API server (the UI) listens on $AIRFLOW__API__PORT when set, else 8080.
+AIRFLOW_PORT = $(or $(AIRFLOW__API__PORT),8080)
 
 help:
-	@echo "make demo   - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
-	@echo "make test   - lint + the whole test suite"
-	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI :8080, admin/admin)"
-	@echo "make bench  - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
+	@echo "make demo    - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
+	@echo "make test    - lint + the whole test suite (PYTEST_ARGS=... passes arguments to pytest)"
+	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI http://localhost:$(AIRFLOW_PORT), admin/admin)"
+	@echo "make embedded-stop - stop the embedded PostgreSQL (after make demo / make airflow)"
+	@echo "make lint    - ruff check + ruff format --check"
+	@echo "make format  - ruff format + ruff check --fix"
+	@echo "make venv    - create .venv with the pinned dependencies (EXTRAS=$(EXTRAS))"
+	@echo "make bench   - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
 	@echo "              BENCH_SCALES, verification's cost, a 1% sync (third-party tools in bench/.venv-tools)"
 	@echo "make bench-full - pipe vs sluice once at scale 1.0 (10.7M rows)"
-	@echo "make lock   - regenerate constraints.txt from pyproject.toml"
-	@echo "make clean  - stop the embedded PostgreSQL and remove .venv and .sluice"
+	@echo "make lock    - regenerate constraints.txt from pyproject.toml"
+	@echo "make clean   - stop the embedded PostgreSQL and remove .venv and .sluice"
+	@echo "make help    - this list"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,7 +59,7 @@ bench-full: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)
 
-# Airflow 3 standalone on the embedded PostgreSQL: UI http://localhost:8080 (admin/admin).
+# Airflow 3 standalone on the embedded PostgreSQL: UI http://localhost:$(AIRFLOW_PORT) (admin/admin).
 # Stop with Ctrl-C, then `make embedded-stop`.
 airflow: $(STAMP)
 	$(BIN)/sluice airflow --scale $(SCALE)

@@ -29,6 +29,12 @@ def airflow_home() -> Path:
     return embedded.home() / "airflow"
 
 
+def ui_url(env: dict[str, str] | None = None) -> str:
+    """Where the API server (the UI) listens: $AIRFLOW__API__PORT when set, else 8080."""
+    port = (env if env is not None else os.environ).get("AIRFLOW__API__PORT") or "8080"
+    return f"http://localhost:{port}"
+
+
 def connection_json(url: DbUrl) -> str:
     u = url.url
     return json.dumps({"conn_type": "postgres", "host": u.host or u.query.get("host"),
@@ -45,8 +51,13 @@ def environment(server: DbUrl) -> dict[str, str]:
     target = connection_json(server.with_database(TARGET_DB))
     home = airflow_home()
     bin_dir = str(Path(sys.executable).parent)  # standalone starts `airflow` subcommands by name
+    moved = {}
+    if os.environ.get("AIRFLOW__API__PORT") and not os.environ.get("AIRFLOW__API__BASE_URL"):
+        # workers reach the execution API through the base URL (default: port 8080)
+        moved["AIRFLOW__API__BASE_URL"] = ui_url()
     return {
         **os.environ,
+        **moved,
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
@@ -111,12 +122,12 @@ def ensure_source(server: DbUrl, scale: float) -> None:
 
 
 def standalone(scale: float) -> None:
-    """Replace this process with `airflow standalone` (UI on http://localhost:8080)."""
+    """Replace this process with `airflow standalone` (UI on `ui_url()`)."""
     server = embedded.start()
     ensure_source(server, scale)
     env = setup(server)
     for dag_id in ("replicate_stackoverflow_to_target", "replicate_stackoverflow_to_postgres",
                    "replicate_stackoverflow_postgres_to_postgres"):  # fmt: skip
         airflow(env, "dags", "unpause", dag_id, check=False)  # registered on first parse
-    print("Airflow UI: http://localhost:8080  (user admin, password admin); Ctrl-C stops it")
+    print(f"Airflow UI: {ui_url(env)}  (user admin, password admin); Ctrl-C stops it")
     os.execvpe(sys.executable, [sys.executable, "-m", "airflow", "standalone"], env)

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "airflow",
         cmd_airflow,
-        "start Airflow standalone on the embedded PostgreSQL: UI at http://localhost:8080",
+        "start Airflow standalone on the embedded PostgreSQL: UI at http://localhost:8080 "
+        "(or the port in $AIRFLOW__API__PORT), user admin, password admin",
         "sluice airflow --scale 0.01",
     )
-    af.add_argument("--scale", type=scale, default=0.01, help="size of the generated source")
+    af.add_argument("--scale", type=scale, default=0.01,
+                    help="size of the generated source (default 0.01)")  # fmt: skip

@@ -20,7 +20,7 @@ from sluice.cli.options import (
 
 
 def add_copy_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--memory-cap", type=parse_size, default="128MiB",
+    p.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                    help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
     p.add_argument("--workers", type=positive, default=4, help="chunks copied at once (4)")
     add_chunk_options(p)

@@ -61,8 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "demo",
         cmd_demo,
-        "generate StackOverflow2010 into the embedded PostgreSQL and show its tables",
+        "generate StackOverflow2010 into the embedded PostgreSQL, replicate it with the "
+        "replicate_stackoverflow_to_postgres DAG through Airflow, and verify the replica",
         "sluice demo --scale 0.01",
     )
-    demo.add_argument("--scale", type=scale, default=0.01, help="1.0 = StackOverflow2010")
-    demo.add_argument("--seed", type=int, default=2010)
+    demo.add_argument("--scale", type=scale, default=0.01,
+                      help="1.0 = StackOverflow2010 row counts (default 0.01)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=2010,
+                      help="same seed, same rows (default 2010)")  # fmt: skip

@@ -34,5 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "start, stop or locate the embedded PostgreSQL used when no URL is given",
         "sluice embedded start && sluice embedded url --database stackoverflow2010",
     )
-    emb.add_argument("action", choices=["start", "stop", "status", "url"])
+    emb.add_argument("action", choices=["start", "stop", "status", "url"],
+                     help="start it, stop it, say whether it runs, or print its URL")  # fmt: skip
     emb.add_argument("--database", help="with `url`: the URL of this database")

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from sluice import __version__
@@ -29,11 +30,29 @@ from sluice.core.urls import redact_all
 # in the order `sluice --help` lists them
 COMMANDS = (generate, import_dump, embedded, plan, copy, verify, sync, demo, airflow)
 
+# What each exit code means (README "Exit codes" says the same; a test keeps them together).
+EXIT_CODES = {
+    0: "success: everything asked was done (a verification found a MATCH)",
+    1: "failed: a database, data or input-file error, a table not published, "
+    "a verification MISMATCH or a failed data-quality check",
+    2: "usage error: a bad flag or value, a malformed URL, an unknown engine, a missing driver",
+    3: "internal error (a bug): rerun with SLUICE_DEBUG=1 for a traceback",
+    130: "interrupted (Ctrl-C)",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
+    codes = "\n".join(
+        textwrap.fill(text, 78, initial_indent=f"  {code:<4} ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES.items()
+    )
     parser = argparse.ArgumentParser(
         prog="sluice",
         description="Stream whole relational databases between engines, verified.",
+        epilog="example:\n  sluice demo --scale 0.01\n\n"
+        "`sluice COMMAND --help` shows each command's options and an example.\n\n"
+        f"exit codes:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

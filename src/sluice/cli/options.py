@@ -131,9 +131,9 @@ def endpoints(args: argparse.Namespace):
 
 
 def add_chunk_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--chunk-rows", type=positive, default=250_000,
+    p.add_argument("--chunk-rows", type=positive, metavar="N", default=250_000,
                    help="at most this many rows per key-range chunk (250000)")  # fmt: skip
-    p.add_argument("--chunk-size", type=parse_size, default="32MiB",
+    p.add_argument("--chunk-size", type=parse_size, metavar="SIZE", default="32MiB",
                    help="about this much of the source table per chunk (32MiB)")  # fmt: skip
 
 

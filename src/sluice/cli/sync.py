@@ -21,7 +21,7 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
                    help="per-table watermarks, JSON or YAML (over the defaults)")  # fmt: skip
     p.add_argument("--no-deletes", action="store_true",
                    help="skip comparing key ranges for rows deleted in the source")  # fmt: skip
-    p.add_argument("--memory-cap", type=parse_size, default="128MiB",
+    p.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                    help="bytes buffered between reader and writer (default 128MiB)")  # fmt: skip
     add_value_options(p)
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")

@@ -11,7 +11,8 @@ from sluice.cli.options import add_endpoints, command, endpoints, parse_size, po
 def add_verify_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """Options shared by `verify` and `copy --verify` (the latter prefixes --verify-)."""
     p.add_argument(f"--{prefix}chunk-rows", dest="verify_chunk_rows", type=positive,
-                   default=100_000, help="rows per verified key range (100000)")  # fmt: skip
+                   metavar="N", default=100_000,
+                   help="rows per verified key range (100000)")  # fmt: skip
     p.add_argument("--rows", action="store_true",
                    help="name the differing keys (missing, extra, changed)")  # fmt: skip
     p.add_argument("--repair", action="store_true",
@@ -134,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_endpoints(ver)
     ver.add_argument("--workers", type=positive, default=4,
                      help="key ranges verified at once (4)")  # fmt: skip
-    ver.add_argument("--memory-cap", type=parse_size, default="128MiB",
+    ver.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                      help="with --repair: the copy's memory cap (128MiB)")  # fmt: skip
     add_verify_options(ver)
     ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
