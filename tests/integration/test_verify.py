@@ -6,6 +6,7 @@ PostgreSQL, and canonical replicas between MariaDB and PostgreSQL verify clean b
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from tests.conftest import _fresh
@@ -122,6 +123,8 @@ def test_verify_command_exit_codes_and_reports(replica, tmp_path, capsys):
     source, target = replica
     args = ["verify", "--source", source.render_secret(), "--target", target.render_secret()]
     assert main([*args, "--json", str(tmp_path / "ok.json")]) == 0
+    # PostgreSQL -> PostgreSQL of identical types: the servers digest (the table says so)
+    assert re.search(r"│ Votes .* native ", capsys.readouterr().out)
     clean = json.loads((tmp_path / "ok.json").read_text())
     assert clean["ok"] and len(clean["tables"]) == 9
     assert {t["table"]: t["source_rows"] for t in clean["tables"]} == row_counts(SCALE)

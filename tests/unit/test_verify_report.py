@@ -156,8 +156,8 @@ def test_markdown_matching_report(matching: dict) -> None:
     )
     assert "**MATCH**: 2 tables match; no checks failing" in lines
     assert "Started 2026-11-25T02:10:00+00:00, took 12.3 s." in lines
-    assert "| Users | 1,200 | 1,200 | 2/2 | 0 | 3 passed | MATCH |" in lines
-    assert "| Tags | 64,000 | 64,000 | 1/1 | 0 | none | MATCH |" in lines
+    assert "| Users | 1,200 | 1,200 | 2/2 | 0 | 3 passed | canonical | MATCH |" in lines
+    assert "| Tags | 64,000 | 64,000 | 1/1 | 0 | none | canonical | MATCH |" in lines
     assert "No mismatching ranges." in lines
     assert "No failing checks." in lines
     assert "MISMATCH" not in md
@@ -167,16 +167,21 @@ def test_markdown_mismatching_rows_and_verdicts(mismatching: dict) -> None:
     lines = to_markdown(mismatching).splitlines()
     assert "**MISMATCH**: 1 of 3 tables differ; 4 checks failing (2 errors, 2 warnings)" in lines
     header = (
-        "| Table | Source rows | Target rows | Ranges matching | Mismatches | Checks | Verdict |"
+        "| Table | Source rows | Target rows | Ranges matching | Mismatches | Checks | Method"
+        " | Verdict |"
     )
     assert header in lines
-    assert "| Posts | 170,000 | 169,999 | 3/4 | 1 | 5 passed, 1 warning | MISMATCH |" in lines
+    assert (
+        "| Posts | 170,000 | 169,999 | 3/4 | 1 | 5 passed, 1 warning | canonical | MISMATCH |"
+        in lines
+    )
     # the data of the hostile table match, but an error-severity check failed
     assert (
-        r"| a\|b\<script>alert(1)\</script> | 5 | 5 | 1/1 | 0 | 1 error | CHECKS FAILED |" in lines
+        r"| a\|b\<script>alert(1)\</script> | 5 | 5 | 1/1 | 0 | 1 error | canonical"
+        " | CHECKS FAILED |" in lines
     )
     # a failed warning alone does not change a table's verdict
-    assert "| Users | 1,200 | 1,200 | 2/2 | 0 | 1 warning | MATCH |" in lines
+    assert "| Users | 1,200 | 1,200 | 2/2 | 0 | 1 warning | canonical | MATCH |" in lines
 
 
 def test_markdown_mismatch_section_truncates_keys(mismatching: dict) -> None:
@@ -208,7 +213,7 @@ def test_markdown_cells_survive_pipes_and_newlines() -> None:
     name = "x|y\nz"
     md = to_markdown(report([table(name, 10)]))
     row = next(line for line in md.splitlines() if line.startswith("| x"))
-    assert row == r"| x\|y<br>z | 10 | 10 | 2/2 | 0 | none | MATCH |"
+    assert row == r"| x\|y<br>z | 10 | 10 | 2/2 | 0 | none | canonical | MATCH |"
 
 
 def test_markdown_renders_hostile_names_inert(mismatching: dict) -> None:
@@ -225,9 +230,10 @@ def test_markdown_renders_hostile_names_inert(mismatching: dict) -> None:
         "1/1",
         "0",
         "1 error",
+        "canonical",
         "CHECKS FAILED",
     ]
-    assert all(len(r) == 7 for r in tables[: 1 + len(mismatching["tables"])])
+    assert all(len(r) == 8 for r in tables[: 1 + len(mismatching["tables"])])
 
 
 def test_markdown_leading_block_markers_are_escaped() -> None:
@@ -261,6 +267,7 @@ def test_html_table_rows_and_verdict_colours(mismatching: dict) -> None:
         "Ranges matching",
         "Mismatches",
         "Checks",
+        "Method",
         "Verdict",
     ]
     posts = row_for(rows, "Posts")
@@ -271,6 +278,7 @@ def test_html_table_rows_and_verdict_colours(mismatching: dict) -> None:
         "3/4",
         "1",
         "5 passed, 1 warning",
+        "canonical",
         "MISMATCH",
     ]
     assert posts[-1][0] == "bad"
@@ -308,11 +316,11 @@ def test_summary_lines_are_aligned_and_name_the_ranges(mismatching: dict) -> Non
     )
     width = len(HOSTILE)
     assert lines[1] == (
-        f"{'Posts':<{width}}  170,000 -> 169,999 rows  3/4 ranges  MISMATCH  "
+        f"{'Posts':<{width}}  170,000 -> 169,999 rows  3/4 ranges  canonical  MISMATCH  "
         "(Posts#2 (85000, 127500])"
     )
-    assert lines[2] == f"{HOSTILE}        5 ->       5 rows  1/1 ranges  CHECKS FAILED"
-    assert lines[3] == f"{'Users':<{width}}    1,200 ->   1,200 rows  2/2 ranges  MATCH"
+    assert lines[2] == f"{HOSTILE}        5 ->       5 rows  1/1 ranges  canonical  CHECKS FAILED"
+    assert lines[3] == f"{'Users':<{width}}    1,200 ->   1,200 rows  2/2 ranges  canonical  MATCH"
     assert len({line.index(" -> ") for line in lines[1:4]}) == 1
     assert lines[4:] == [
         f"  error: {HOSTILE}.user|id fk: 1 orphan <b>row</b>",
@@ -345,11 +353,11 @@ def test_summary_lines_many_mismatching_ranges_are_capped() -> None:
 def test_missing_optional_keys_are_tolerated() -> None:
     bare = {"tables": [{"table": "T", "source_rows": 1000, "target_rows": 1000}]}
     md = to_markdown(bare)
-    assert "| T | 1,000 | 1,000 | — | 0 | none | MATCH |" in md
+    assert "| T | 1,000 | 1,000 | — | 0 | none | — | MATCH |" in md
     assert "**MATCH**: 1 table match; no checks failing" in md
     assert "Started —, took —." in md
     assert "<td>T</td>" in to_html(bare)
-    assert summary_lines(bare)[1] == "T  1,000 -> 1,000 rows  — ranges  MATCH"
+    assert summary_lines(bare)[1] == "T  1,000 -> 1,000 rows  — ranges  —  MATCH"
 
 
 def test_verdicts_are_derived_when_ok_is_absent() -> None:
@@ -380,14 +388,14 @@ def test_producer_ok_false_from_an_error_check_reads_checks_failed() -> None:
     failed = check("not_null", "Votes", "UserId", "error", False, "2 NULLs")
     votes = {**table("Votes", 40, checks=[failed]), "ok": False}
     lines = to_markdown(report([votes], ok=False)).splitlines()
-    assert "| Votes | 40 | 40 | 2/2 | 0 | 1 error | CHECKS FAILED |" in lines
+    assert "| Votes | 40 | 40 | 2/2 | 0 | 1 error | canonical | CHECKS FAILED |" in lines
     assert "**MISMATCH**: 1 table match; 1 check failing (1 error)" in lines
 
 
 def test_table_that_could_not_be_verified_shows_its_error() -> None:
     missing = {**table("Badges", 0, ranges=0), "ok": False, "error": "target table is missing"}
     data = report([missing], ok=False)
-    assert "| Badges | 0 | 0 | 0/0 | 0 | 1 error | MISMATCH |" in to_markdown(data)
+    assert "| Badges | 0 | 0 | 0/0 | 0 | 1 error | canonical | MISMATCH |" in to_markdown(data)
     assert "| error | verify | Badges | — | target table is missing |" in to_markdown(data)
     assert summary_lines(data)[-1] == "  error: Badges verify: target table is missing"
 

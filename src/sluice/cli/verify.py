@@ -94,8 +94,9 @@ def print_report(report, file=None) -> None:
     verdict = "MATCH" if report.ok else "MISMATCH"
     grid = Grid(title=f"verify {report.source} -> {report.target}: {verdict} "
                       f"({report.seconds:.1f}s)")  # fmt: skip
-    for col in ("table", "source rows", "target rows", "ranges", "checks", "result"):
-        grid.add_column(col, justify="left" if col in ("table", "checks", "result") else "right")
+    left = ("table", "checks", "method", "result")
+    for col in ("table", "source rows", "target rows", "ranges", "checks", "method", "result"):
+        grid.add_column(col, justify="left" if col in left else "right")
     for t in report.tables:
         failing = [c for c in t.checks if not c.passed]
         errors = sum(c.severity == "error" for c in failing)
@@ -104,7 +105,8 @@ def print_report(report, file=None) -> None:
             checks += f", {errors} error(s), {len(failing) - errors} warning(s)"
         matching = f"{len(t.ranges) - len(t.mismatches)}/{len(t.ranges)}"
         result = "ok" if t.ok else f"[red]{t.error or 'MISMATCH'}"
-        grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks, result)
+        grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
+                     t.method, result)  # fmt: skip
     console = Console(file=file or sys.stdout, width=120)
     console.print(grid)
     for t in report.tables:

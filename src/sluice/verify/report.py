@@ -23,7 +23,8 @@ _CSS = (
     "th,td{border:1px solid #ccc;padding:.3em .6em}.num{text-align:right}"
     ".ok{background:#d8f5d8}.bad{background:#f8d7d7}.warn{background:#fff1c2}"
 )
-_TABLE_HEAD = "Table|Source rows|Target rows|Ranges matching|Mismatches|Checks|Verdict".split("|")
+_TABLE_HEAD = "Table|Source rows|Target rows|Ranges matching|Mismatches|Checks|Method|Verdict"
+_TABLE_HEAD = _TABLE_HEAD.split("|")  # Method: "native" (SQL digests) or "canonical" (client)
 _CHECK_HEAD = ["Severity", "Check", "Table", "Column", "Detail"]
 _NUMERIC = {"Source rows", "Target rows", "Ranges matching", "Mismatches"}
 
@@ -80,7 +81,7 @@ def _table_row(t: dict) -> list[str]:
     verdict = "MISMATCH" if not data_ok else "CHECKS FAILED" if errors else "MATCH"
     ranges_text = "—" if ranges is None else f"{_num(matching)}/{_num(ranges)}"
     row = [str(t.get("table", "?")), _num(src), _num(tgt), ranges_text, _num(bad_ranges)]
-    return [*row, ", ".join(parts) or "none", verdict]
+    return [*row, ", ".join(parts) or "none", str(t.get("method") or "—"), verdict]
 
 
 def _all_failing(report: dict) -> list[dict]:
@@ -218,11 +219,12 @@ def summary_lines(report: dict) -> list[str]:
     verdict, headline, title, when, rows, failing = _overview(report)
     lines = [_plain(f"verify {verdict}: {title}: {headline}. {when}")]
     rows = [[_plain(r[0]), *r[1:]] for r in rows]
-    w = [max((len(r[i]) for r in rows), default=0) for i in range(4)]
+    w = [max((len(r[i]) for r in rows), default=0) for i in range(7)]
     for r, t in zip(rows, report.get("tables") or []):
         name = r[0].ljust(w[0])
         src, tgt, ranges = (r[i].rjust(w[i]) for i in (1, 2, 3))
-        line = f"{name}  {src} -> {tgt} rows  {ranges} ranges  {r[6]}"
+        method = r[6].ljust(w[6])  # which digest verified the table: native or canonical
+        line = f"{name}  {src} -> {tgt} rows  {ranges} ranges  {method}  {r[-1]}"
         labels = [str(m.get("range", "?")) for m in t.get("mismatches") or []]
         if labels:
             more = f", +{len(labels) - 3:,} more" if len(labels) > 3 else ""
