@@ -82,13 +82,18 @@ def summary_dict(result) -> dict:
     }
 
 
-def print_summary(result) -> None:
+MB_NOTE = ("MB read: raw paths count the COPY/CSV stream's bytes, decoded paths the decoded "
+           "values' size in memory (an estimate); the two measures differ")  # fmt: skip
+
+
+def print_summary(result, file=None, width: int | None = None) -> None:
     from rich.console import Console
     from rich.table import Table as Grid
 
     grid = Grid(title=f"copy {'complete' if result.ok else 'FAILED'} in {result.seconds:.1f}s")
-    for col in ("table", "rows", "MB", "chunks", "status"):
-        grid.add_column(col, justify="left" if col in ("table", "status") else "right")
+    for col in ("table", "rows", "MB read", "path", "chunks", "status"):
+        grid.add_column(col, justify="left" if col in ("table", "path", "status") else "right")
+    paths = {t.name: t.passthrough for t in result.plan.tables}
     total_rows = total_bytes = 0
     for t in result.tables.values():
         total_rows += t.rows
@@ -98,11 +103,16 @@ def print_summary(result) -> None:
             status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
         if t.nul_changed:
             status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
-        grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
+        path = "raw" if paths.get(t.name) else "decoded"
+        if paths.get(t.name) and t.decoded_again:
+            path = "raw+decoded"
+        grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", path, str(t.chunks), status)
     rate = total_rows / result.seconds if result.seconds else 0
-    grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",
+    grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "", "",
                  f"{rate:,.0f} rows/s")  # fmt: skip
-    Console(width=100).print(grid)
+    console = Console(file=file or sys.stdout, width=width)
+    console.print(grid)
+    console.print(MB_NOTE, style="dim", highlight=False)
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip

@@ -147,3 +147,12 @@ def add_value_options(p: argparse.ArgumentParser) -> None:
                         "(counted in the summary)")  # fmt: skip
     p.add_argument("--nul-replacement", default="\ufffd", metavar="TEXT",
                    help="what --nul replace puts for each NUL (default U+FFFD)")  # fmt: skip
+
+
+def print_endpoints(console, source, target) -> None:
+    """Source and target URLs each on a line of its own, never wrapped by rich: a URL copied
+    from the terminal must stay whole (the terminal may still fold a very long one)."""
+    from rich.text import Text
+
+    console.print(Text(f"  source {source}"), soft_wrap=True)
+    console.print(Text(f"  target {target}"), soft_wrap=True)

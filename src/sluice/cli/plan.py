@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sluice.cli.options import add_chunk_options, add_endpoints, command, endpoints, table_list
+from sluice.cli.options import (
+    add_chunk_options,
+    add_endpoints,
+    command,
+    endpoints,
+    print_endpoints,
+    table_list,
+)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -23,12 +30,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_plan(plan, file=None) -> None:
+def print_plan(plan, file=None, width: int | None = None) -> None:
+    """The plan as tables that fit the terminal (80 columns when not a terminal)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table as Grid
 
-    console = Console(file=file or sys.stdout, width=120)
-    console.print(f"[bold]plan[/] {plan.source} -> {plan.target}")
+    console = Console(file=file or sys.stdout, width=width)
+    console.print("[bold]plan")
+    print_endpoints(console, plan.source, plan.target)
     order = Grid(title="tables, in copy order")
     for col in ("#", "table", "~rows", "key", "identity", "chunks", "path"):
         order.add_column(col, justify="right" if col in ("#", "~rows", "chunks") else "left")
@@ -41,19 +51,23 @@ def print_plan(plan, file=None) -> None:
         order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
     console.print(order)
     cols = Grid(title="columns: source type -> target type")
-    for col in ("table", "column", "source", "target", "cast", "note"):
-        cols.add_column(col)
+    # one heading row per table instead of a table column: the rest fits 80 columns, and
+    # names never break mid-word (types and notes wrap between words)
+    for col in ("column", "source", "target", "cast", "note"):
+        cols.add_column(col, no_wrap=col in ("column", "cast"))
     from sluice.dialects import get_dialect
 
     src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
     for t in plan.tables:
+        cols.add_row(f"[bold]{escape(t.name)}", end_section=False)
         for c in t.columns:
             flag = {"lossy": "[red]lossy", "widening": "[yellow]widening"}.get(c.fidelity, "exact")
             source_type, target_type = c.source_type, c.target_type
             if t.table.column(c.name).identity:
                 source_type += f" {src.identity_clause()}".rstrip()
                 target_type += f" {dst.identity_clause()}".rstrip()
-            cols.add_row(t.name, c.name, source_type, target_type, flag, c.note)
+            cols.add_row(f"  {escape(c.name)}", escape(source_type), escape(target_type), flag,
+                         escape(c.note))  # fmt: skip
     console.print(cols)
     for fk in plan.foreign_keys:
         console.print(f"foreign key (created after the data): {fk.name}")

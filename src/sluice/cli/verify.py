@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sluice.cli.options import add_endpoints, command, endpoints, parse_size, positive, table_list
+from sluice.cli.options import (
+    add_endpoints,
+    command,
+    endpoints,
+    parse_size,
+    positive,
+    print_endpoints,
+    table_list,
+)
 
 
 def add_verify_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
@@ -87,13 +95,15 @@ def _merge(before, after):
     return before
 
 
-def print_report(report, file=None) -> None:
+def print_report(report, file=None, width: int | None = None) -> None:
     from rich.console import Console
     from rich.table import Table as Grid
 
     verdict = "MATCH" if report.ok else "MISMATCH"
-    grid = Grid(title=f"verify {report.source} -> {report.target}: {verdict} "
-                      f"({report.seconds:.1f}s)")  # fmt: skip
+    console = Console(file=file or sys.stdout, width=width)
+    console.print(f"[bold]verify: {verdict}[/] ({report.seconds:.1f}s)")
+    print_endpoints(console, report.source, report.target)
+    grid = Grid()
     left = ("table", "checks", "method", "result")
     for col in ("table", "source rows", "target rows", "ranges", "checks", "method", "result"):
         grid.add_column(col, justify="left" if col in left else "right")
@@ -107,7 +117,6 @@ def print_report(report, file=None) -> None:
         result = "ok" if t.ok else f"[red]{t.error or 'MISMATCH'}"
         grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
                      t.method, result)  # fmt: skip
-    console = Console(file=file or sys.stdout, width=120)
     console.print(grid)
     for t in report.tables:
         for r in t.mismatches:

@@ -156,6 +156,7 @@ def run_plan(
 
     def run(chunk) -> ChunkResult:
         log.debug("%s: copying", chunk.label)
+        reporter.begin(chunk.table)  # the table's own clock: its rate is not the run's
         # this run made the staging tables and runs each chunk once: nothing to clear first
         result = copy_chunk(
             plan.table(chunk.table), chunk, source, target, budget, transfer, progress,

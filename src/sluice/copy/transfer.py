@@ -120,7 +120,8 @@ def copy_chunk(
             return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
                             clear, guards)  # fmt: skip
         except RawRejected as exc:
-            log.warning("%s: %s; copying the range again as decoded values", chunk.label, exc)
+            log.warning("%s: %s; copying the range again as decoded values", chunk.label,
+                        _about(chunk, exc))  # fmt: skip
             plan[0] = replace(tp, passthrough=False, raw_format="")
             return _attempt(plan[0], chunk, source, target, budget, options, progress, into,
                             True, guards)  # fmt: skip
@@ -142,7 +143,8 @@ def copy_chunk(
 def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> SluiceError:
     """The failure path of a refused value: read the chunk again, find the rows, name them."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    log.warning("%s: %s; checking the range's values to name the rows", chunk.label, exc)
+    log.warning("%s: %s; checking the range's values to name the rows", chunk.label,
+                _about(chunk, exc))  # fmt: skip
 
     def read_rows():
         conn = src.connect(source)
@@ -168,6 +170,15 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
     return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc)
 
 
+def _about(chunk: Chunk, exc: BaseException) -> str:
+    """`exc`'s message without the chunk label (or table name) it starts with: the warnings
+    that quote it name the chunk themselves, once."""
+    text = str(exc)
+    for prefix in (f"{chunk.label}: ", f"{chunk.table}: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
 def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
     """`fn()` and the number of tries it took: transient failures are retried with exponential
     backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk."""
@@ -177,11 +188,15 @@ def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) ->
         except TransientError as exc:
             if attempt > retries:
                 raise TerminalError(
-                    f"{chunk.label}: gave up after {attempt} tries: {exc}"
+                    f"{chunk.label}: gave up after {attempt} tries: {_about(chunk, exc)}"
                 ) from None
             delay = backoff * 2 ** (attempt - 1)
             log.warning(
-                "%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt, exc, delay
+                "%s: try %d failed (%s); retrying in %.1fs",
+                chunk.label,
+                attempt,
+                _about(chunk, exc),
+                delay,
             )
             time.sleep(delay)
     raise AssertionError("unreachable")
@@ -337,6 +352,8 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
         with dst.identity_insert(conn, stage):
             dst.bulk_load(conn, stage, rows())
     conn.commit()
+    if written and progress:  # raw bytes: rows are known when the target has counted them
+        progress(tp.name, written, 0)
     return written
 
 
