@@ -6,6 +6,8 @@ For each path: `sluice copy` into a fresh target, then `sluice verify` of that r
 child process, `--runs` times; prints median wall seconds of both and their ratio. The
 PostgreSQL -> PostgreSQL path is verified twice: with the server-side digest it uses by default
 and with `--canonical` (the client-side encoding every cross-engine pair uses).
+To publish a run: copy its JSON to docs/benchmarks-verify.json, then `python
+tools/bench_tables.py` rewrites the table in docs/benchmarks.md (the one home of the figures).
 """
 
 from __future__ import annotations
