@@ -119,6 +119,9 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         help=f"target URL (default: $SLUICE_TARGET_URL, else embedded db {DEFAULT_TARGET_DB})",
     )
     p.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="accept a source without tables (by default an error: it is most often "
+                        "a wrong URL)")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):

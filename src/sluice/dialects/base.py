@@ -172,6 +172,12 @@ class Dialect:
         """Create the URL's database when missing; True when it was created."""
         raise NotImplementedError
 
+    def require_database(self, url: DbUrl) -> None:
+        """Stop with `ConnectError` when the URL's database does not exist, creating nothing:
+        asked before reading one (a source, a replica to verify or sync). Servers refuse a
+        connection to a missing database by themselves; an engine whose connect would
+        create it instead (SQLite creates the file) checks here."""
+
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         """Write rows (tuples in `table.columns` order) through the engine's bulk path."""
         return self.insert_rows(conn, table, rows)
