@@ -408,6 +408,11 @@ class Dialect:
         """Give the index built under a temporary name its final name (`index`, an Index)."""
         raise NotImplementedError
 
+    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
+        """Statements, run in the swap's transaction right after it, giving objects named
+        after the staging table (PostgreSQL's identity sequences) the live table's name."""
+        return []
+
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         """Statements dropping foreign keys that point at `table`, so it can be replaced."""
         return []
