@@ -16,13 +16,14 @@ from sluice.core.urls import DbUrl, from_env
 log = logging.getLogger("sluice")
 
 
-DEFAULT_DATABASE = "stackoverflow2010"
+# One default source database: what `generate` and the demo write, what plan/copy read.
+DEFAULT_DATABASE = embedded.SOURCE_DB
 
 
-DEFAULT_SOURCE_DB = "stackoverflow2010"
+DEFAULT_SOURCE_DB = embedded.SOURCE_DB
 
 
-DEFAULT_TARGET_DB = "stackoverflow_target"
+DEFAULT_TARGET_DB = embedded.TARGET_DB
 
 
 TARGET_HELP = "target database URL (default: $SLUICE_TARGET_URL, else the embedded PostgreSQL)"
