@@ -58,6 +58,12 @@ def test_a_long_password_is_masked_wherever_it_stands_whole():
     assert redact_all(f"({secret})") == f"({MASK})"
 
 
+def test_a_password_of_twelve_characters_or_more_is_masked_even_inside_a_word():
+    secret = "Kq7-long-secret-55"
+    url = _url("dave", secret)
+    assert url.redact(f"x{secret}y") == f"x{MASK}y"
+
+
 def test_the_rule():
     DbUrl.parse("postgresql://carol:carol@h/db")
     assert not free_text_maskable("abc")  # too short

@@ -15,7 +15,8 @@ How text is scrubbed (`redact`, `redact_all`), in two passes:
    engines print themselves (`postgres`, `root`, `password`, ...), and it is not also the
    user, host or database of a parsed URL (those are shown in every masked URL anyway). So a
    password `x` never turns "does not exist" into "does not e***ist", and a password `root`
-   never hides the user name `root`.
+   never hides the user name `root`. A secret of `MIN_ANYWHERE` characters or more is masked
+   even inside a longer word: text that long containing it is the secret leaking.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ MASK = "***"
 # Shorter secrets are masked structurally only (URL password fields, password= options):
 # replaced in free text, '1' would hit every port and address.
 MIN_FREE_TEXT = 4
+MIN_ANYWHERE = 12
 # Words engines and drivers print in their own messages: a password equal to one of them is
 # masked structurally only, or "password authentication failed" would lose its first word.
 COMMON_WORDS = frozenset(
@@ -171,7 +173,11 @@ def _scrub(text: str, secrets: set[str]) -> str:
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
     text = _OPTION_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
     for secret in sorted(secrets, key=len, reverse=True):
-        if secret and free_text_maskable(secret):
+        if not free_text_maskable(secret):
+            continue
+        if len(secret) >= MIN_ANYWHERE:
+            text = text.replace(secret, MASK)
+        else:
             whole = re.compile(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])")
             text = whole.sub(MASK, text)
     return text
