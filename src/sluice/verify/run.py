@@ -205,7 +205,8 @@ def verify_plan(
     missing = _missing_tables(dst, target, tables)
     extra = []
     if options.tables is None and only is None:  # the whole source: the whole target too
-        extra = sorted(set(table_names(target)) - {tp.name for tp in plan.tables})
+        planned = {tp.name.lower() for tp in plan.tables}  # engines may fold a name's case
+        extra = sorted(n for n in table_names(target) if n.lower() not in planned)
     work = [
         (tp, chunk)
         for tp in tables
