@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 
 
 def _source(path) -> DbUrl:

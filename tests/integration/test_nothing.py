@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 
 
 def sluice(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

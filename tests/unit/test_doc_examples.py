@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sluice import watermarks
+from sluice.copy.plan import Plan
 from sluice.datasets.stackoverflow import TABLES
-from sluice.plan import Plan
-from sluice.quality import QualityRules
+from sluice.sync import watermarks
+from sluice.verify.quality import QualityRules
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```(yaml|json)\n(.*?)^```", re.M | re.S)

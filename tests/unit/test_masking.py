@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sluice.urls import MASK, DbUrl, free_text_maskable, redact_all
+from sluice.core.urls import MASK, DbUrl, free_text_maskable, redact_all
 
 
 def _url(user: str, password: str, host: str = "127.0.0.1", db: str = "so") -> DbUrl:
