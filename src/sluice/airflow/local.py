@@ -20,8 +20,8 @@ from sluice.core.errors import TerminalError
 from sluice.core.urls import DbUrl
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCE_DB = "stackoverflow_source"
-TARGET_DB = "stackoverflow_target"
+SOURCE_DB = embedded.SOURCE_DB  # the CLI's defaults too: `sluice plan` follows the demo
+TARGET_DB = embedded.TARGET_DB
 POOL = ("stackoverflow_replication", "16", "chunks copied at once by the replication DAGs")
 
 

@@ -41,6 +41,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         allow_lossy=args.allow_lossy,
         nul=args.nul,
         nul_replacement=args.nul_replacement,
+        allow_empty=args.allow_empty,
     )
     with Reporter() as reporter:
         result = copy_database(source, target, options, reporter)

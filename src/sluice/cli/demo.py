@@ -7,6 +7,7 @@ import argparse
 from sluice.cli.options import command, scale
 from sluice.core import embedded
 from sluice.core.errors import ConfigError, SluiceError
+from sluice.core.urls import DbUrl
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -15,19 +16,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import importlib.util
     import time
 
-    from sluice.core.progress import Reporter
-    from sluice.datasets.stackoverflow.generate import generate, row_counts
+    from sluice.datasets.stackoverflow.generate import row_counts
 
     if importlib.util.find_spec("airflow") is None:
         raise ConfigError("the demo runs a DAG: pip install 'sluice[airflow]' (make demo does)")
     from sluice.airflow import local
 
     row_counts(args.scale)
-    server = embedded.start()
-    source = server.with_database(local.SOURCE_DB)
-    print(f"embedded PostgreSQL: {server}")
-    with Reporter() as reporter:
-        generate(source, args.scale, seed=args.seed, replace=True, reporter=reporter)
+    server = demo_source(args.scale, args.seed)
     print("setting up Airflow in", local.airflow_home())
     env = local.setup(server)
     dag_id = "replicate_stackoverflow_to_postgres"
@@ -38,6 +34,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_verification(env, dag_id)
     print("stop the embedded PostgreSQL with: .venv/bin/sluice embedded stop")
     return 0
+
+
+def demo_source(scale: float, seed: int) -> DbUrl:
+    """The demo's first step: the dataset generated into the embedded PostgreSQL's default
+    source database (the one every command reads when given no URL); returns the server."""
+    from sluice.core.progress import Reporter
+    from sluice.datasets.stackoverflow.generate import generate
+
+    server = embedded.start()
+    print(f"embedded PostgreSQL: {server}")
+    with Reporter() as reporter:
+        source = server.with_database(embedded.SOURCE_DB)
+        generate(source, scale, seed=seed, replace=True, reporter=reporter)
+    return server
 
 
 def _print_verification(env: dict, dag_id: str) -> None:

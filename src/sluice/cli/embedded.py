@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "embedded",
         cmd_embedded,
         "start, stop or locate the embedded PostgreSQL used when no URL is given",
-        "sluice embedded start && sluice embedded url --database stackoverflow2010",
+        "sluice embedded start && sluice embedded url --database stackoverflow_source",
     )
     emb.add_argument("action", choices=["start", "stop", "status", "url"],
                      help="start it, stop it, say whether it runs, or print its URL")  # fmt: skip

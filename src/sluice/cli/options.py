@@ -16,13 +16,14 @@ from sluice.core.urls import DbUrl, from_env
 log = logging.getLogger("sluice")
 
 
-DEFAULT_DATABASE = "stackoverflow2010"
+# One default source database: what `generate` and the demo write, what plan/copy read.
+DEFAULT_DATABASE = embedded.SOURCE_DB
 
 
-DEFAULT_SOURCE_DB = "stackoverflow2010"
+DEFAULT_SOURCE_DB = embedded.SOURCE_DB
 
 
-DEFAULT_TARGET_DB = "stackoverflow_target"
+DEFAULT_TARGET_DB = embedded.TARGET_DB
 
 
 TARGET_HELP = "target database URL (default: $SLUICE_TARGET_URL, else the embedded PostgreSQL)"
@@ -119,6 +120,9 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         help=f"target URL (default: $SLUICE_TARGET_URL, else embedded db {DEFAULT_TARGET_DB})",
     )
     p.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="accept a source without tables (by default an error: it is most often "
+                        "a wrong URL)")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):

@@ -21,7 +21,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     source, target = endpoints(args)
     plan = build_plan(
         source, target, tables=table_list(args.tables),
-        chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size,
+        chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size, allow_empty=args.allow_empty,
     )  # fmt: skip
     if args.json:
         print(plan.to_json())

@@ -47,6 +47,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         native=not args.canonical,
         processes=True,  # this command's main module is guarded: spawn is safe here
         quality=load_rules(args.checks) if args.checks else None,
+        allow_empty=args.allow_empty,
     )
 
 
@@ -67,7 +68,8 @@ def verify_and_report(source, target, options, repair: bool, copy, reports: list
     from sluice.verify.report import write_report
 
     options.validate()
-    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
+                      allow_empty=options.allow_empty)  # fmt: skip
     report = verify_plan(plan, source, target, options)
     print_report(report)
     if repair and not report.ok:
@@ -118,6 +120,10 @@ def print_report(report, file=None, width: int | None = None) -> None:
         grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
                      t.method, result)  # fmt: skip
     console.print(grid)
+    if report.extra_tables:
+        console.print(f"mismatch: the target holds {len(report.extra_tables)} table(s) the source "
+                      f"does not (never compared): {', '.join(report.extra_tables)}",
+                      markup=False, highlight=False)  # fmt: skip
     for t in report.tables:
         for r in t.mismatches:
             line = f"mismatch: {r.chunk.label}: source {r.source.rows:,} rows, target "

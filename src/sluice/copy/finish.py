@@ -55,7 +55,9 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
         live = live_table(dst, tp.table)
         cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
         top = cur.fetchone()[0]
-        next_value = (top or 0) + 1
+        # at least 1: identities start there (PostgreSQL's MINVALUE), and a table may hold
+        # only keys below it (StackOverflow's Community user is -1)
+        next_value = max(1, (top or 0) + 1)
         for stmt in dst.align_identity_sql(live, next_value):
             cur.execute(stmt)
         conn.commit()

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sluice.copy.reflect import reflect_tables
-from sluice.core.errors import ConfigError
+from sluice.core.errors import ConfigError, EmptySource
 from sluice.core.schema import Column, ForeignKey, Index, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -182,13 +182,16 @@ def build_plan(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
+    allow_empty: bool = False,
 ) -> Plan:
-    """Reflect `source` and plan the copy of its tables (or `tables`) into `target`."""
+    """Reflect `source` and plan the copy of its tables (or `tables`) into `target`; a source
+    without tables is refused unless `allow_empty` (see `require_tables`)."""
     if chunk_rows < 1:
         raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
     if chunk_bytes < 1:
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     reflected = reflect_tables(source, tables)
+    require_tables(reflected, source, allow_empty)
     dialect = get_dialect(source.engine)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
@@ -197,6 +200,17 @@ def build_plan(
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
     )  # fmt: skip
+
+
+def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:
+    """A source without tables is most often a wrong URL (a typo in the database name, a
+    fresh database), so succeeding on it would report success for nothing: refuse it unless
+    the caller says an empty source is expected."""
+    if not reflected and not allow_empty:
+        raise EmptySource(
+            f"the source {source} holds no tables: nothing to do (check the URL; "
+            "--allow-empty accepts an empty source)"
+        )
 
 
 def raw_import_possible(source: DbUrl, target: DbUrl) -> bool:

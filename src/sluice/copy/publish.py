@@ -126,6 +126,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
     for tmp, index in index_renames:
         for stmt in dst.rename_index_sql(live, tmp, index):
             cur.execute(stmt)
+    for stmt in dst.rename_identity_sql(conn, live):
+        cur.execute(stmt)
     if synced:  # a new replica: the incremental state of the old one describes it no more
         sync_state.forget(dst, conn, tp.name)
     conn.commit()

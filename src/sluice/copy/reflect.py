@@ -73,6 +73,7 @@ def engine_for(url: DbUrl) -> sa.Engine:
 def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table]:
     """Every base table of the URL's database/schema (or just `names`), in catalog order."""
     dialect = get_dialect(url.engine)
+    dialect.require_database(url)  # reading never creates a database (SQLite would)
     engine = engine_for(url)
     schema = dialect.url_schema(url)
     try:
@@ -93,6 +94,20 @@ def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:
         engine.dispose()
+
+
+def table_names(url: DbUrl) -> list[str]:
+    """The base tables of the URL's database/schema, sluice's own (state, staging) left out."""
+    dialect = get_dialect(url.engine)
+    dialect.require_database(url)
+    engine = engine_for(url)
+    try:
+        names = sa.inspect(engine).get_table_names(schema=dialect.url_schema(url))
+    except sa.exc.OperationalError as exc:
+        raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
+    finally:
+        engine.dispose()
+    return [n for n in names if not _internal(n)]
 
 
 def _internal(name: str) -> bool:

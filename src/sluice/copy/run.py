@@ -46,6 +46,7 @@ class CopyOptions:
     # the values and count them in the result (ADR 0011)
     nul: str = "error"
     nul_replacement: str = "\ufffd"
+    allow_empty: bool = False  # a source without tables copies nothing instead of failing
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement).validate()
@@ -114,6 +115,7 @@ def copy_database(
     plan = build_plan(
         source, target, tables=options.tables,
         chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
+        allow_empty=options.allow_empty,
     )  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     return run_plan(plan, source, target, options, reporter, started)

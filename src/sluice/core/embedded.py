@@ -21,6 +21,11 @@ from sluice.core.urls import DbUrl
 
 log = logging.getLogger(__name__)
 
+# The databases every command uses on this server when given no URL, and the ones the demo
+# and Airflow's local connections use: one name each, so `sluice plan` follows `make demo`.
+SOURCE_DB = "stackoverflow_source"
+TARGET_DB = "stackoverflow_target"
+
 
 def home() -> Path:
     return Path(os.environ.get("SLUICE_HOME") or Path.cwd() / ".sluice").resolve()

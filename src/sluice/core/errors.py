@@ -40,6 +40,10 @@ class ValueRejected(TerminalError):
     only, to name the table, column and key (`sluice.core.hostile.diagnose`)."""
 
 
+class EmptySource(TerminalError):
+    """The source holds no tables (and the caller did not say that was expected)."""
+
+
 class TransientError(SluiceError):
     """The same step may succeed if retried."""
 

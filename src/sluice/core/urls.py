@@ -1,8 +1,22 @@
 """Database URLs: parsing, engine lookup, and masking of passwords in anything we print.
 
 URLs are SQLAlchemy-style (`postgresql://`, `mssql+pymssql://`, `mysql+pymysql://`,
-`sqlite:///`). A `DbUrl` never shows its password: `str()` and `repr()` mask it,
-and `redact()` scrubs it from any text (driver errors included) before it is shown.
+`sqlite:///`; `postgres://`, as libpq and hosting services print it, means `postgresql://`).
+A `DbUrl` never shows its password: `str()` and `repr()` mask it, and `redact()` scrubs it
+from any text (driver errors included) before it is shown.
+
+How text is scrubbed (`redact`, `redact_all`), in two passes:
+1. Structurally, whatever the password: the password field of every `scheme://user:pw@host`
+   in the text, and the value of every `password=` option (URL query, libpq conninfo, ODBC
+   `Password=...;`) become `***`.
+2. In free text, a known secret (raw or URL-encoded) is replaced only where it stands whole
+   (no letter or digit right before or after it), and only when masking it cannot destroy the
+   rest of the message: it is at least `MIN_FREE_TEXT` characters long, it is not a word the
+   engines print themselves (`postgres`, `root`, `password`, ...), and it is not also the
+   user, host or database of a parsed URL (those are shown in every masked URL anyway). So a
+   password `x` never turns "does not exist" into "does not e***ist", and a password `root`
+   never hides the user name `root`. A secret of `MIN_ANYWHERE` characters or more is masked
+   even inside a longer word: text that long containing it is the secret leaking.
 """
 
 from __future__ import annotations
@@ -18,13 +32,33 @@ from sqlalchemy.exc import ArgumentError
 from sluice.core.errors import ConfigError
 
 MASK = "***"
+# Shorter secrets are masked structurally only (URL password fields, password= options):
+# replaced in free text, '1' would hit every port and address.
+MIN_FREE_TEXT = 4
+MIN_ANYWHERE = 12
+# Words engines and drivers print in their own messages: a password equal to one of them is
+# masked structurally only, or "password authentication failed" would lose its first word.
+COMMON_WORDS = frozenset(
+    "postgres postgresql mysql mariadb mssql sqlite root admin administrator sa user users "
+    "password passwd secret test public master default localhost database server host "
+    "connection error failed true false null none".split()
+)
 
 # Every password seen by `DbUrl.parse` in this process, so that any text shown to a user
 # (errors from deep inside a driver included) can be scrubbed with `redact_all`.
 _SECRETS: set[str] = set()
+# The user names, hosts and databases of those URLs: shown in every masked URL, so a secret
+# equal to one of them is not hunted in free text (it would erase them, and hide nothing).
+_VISIBLE: set[str] = set()
 # Query options that carry a secret: libpq takes `password` and `sslpassword` from the query
 # (`postgresql://u@h/db?password=...`), and SQLAlchemy hands them to the driver as is.
 _SECRET_OPTION = re.compile(r"(?i)([?&][^=&]*password=)[^&]*")
+# In free text: the password field of a URL, and `password=value` options (query, libpq
+# conninfo `password='a b'`, ODBC `Password=...;`).
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#]*:)[^\s/@?#]*(?=@)")
+_OPTION_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;,)]+)")
+# postgres:// is what libpq and many hosting services print; SQLAlchemy knows postgresql://
+_SCHEME_ALIASES = {"postgres": "postgresql"}
 
 
 @dataclass(frozen=True)
@@ -47,9 +81,13 @@ class DbUrl:
                 f"not a database URL {mask_text(text)!r}: write an '@' inside the user or "
                 "password as %40"
             )
+        backend, plus, driver = url.drivername.partition("+")
+        if backend in _SCHEME_ALIASES:
+            url = url.set(drivername=_SCHEME_ALIASES[backend] + plus + driver)
         parsed = cls(url)
         for pw in parsed.secrets:
-            _SECRETS.update({pw, quote(pw, safe=""), quote(pw), quote_plus(pw)})
+            _SECRETS.update(_forms(pw))
+        _VISIBLE.update(str(v) for v in (url.username, url.host, url.database) if v)
         return parsed
 
     @property
@@ -86,11 +124,9 @@ class DbUrl:
         return self.url.render_as_string(hide_password=False)
 
     def redact(self, text: str) -> str:
-        """Remove this URL's secrets (raw and URL-encoded) from arbitrary text."""
-        for pw in sorted(self.secrets, key=len, reverse=True):
-            for form in {pw, quote(pw, safe=""), quote(pw), quote_plus(pw)}:
-                text = text.replace(form, MASK)
-        return text
+        """Remove this URL's secrets (raw and URL-encoded) from arbitrary text (see the
+        module's docstring for the rule)."""
+        return _scrub(text, {f for pw in self.secrets for f in _forms(pw)})
 
     def __str__(self) -> str:
         shown = self.url.render_as_string(hide_password=True)
@@ -114,10 +150,36 @@ def mask_text(text: str) -> str:
 
 
 def redact_all(text: str) -> str:
-    """Scrub every password this process has parsed from `text`."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret:
+    """Scrub every password this process has parsed from `text` (see the module's docstring)."""
+    return _scrub(text, _SECRETS)
+
+
+def _forms(secret: str) -> set[str]:
+    """A secret as it may appear: raw and URL-encoded in both quoting styles."""
+    return {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+
+
+def free_text_maskable(secret: str) -> bool:
+    """Whether a secret is hunted in free text: long enough, not a common word, not shown
+    anyway as a URL's user, host or database (module docstring)."""
+    return (
+        len(secret) >= MIN_FREE_TEXT
+        and secret.lower() not in COMMON_WORDS
+        and secret not in _VISIBLE
+    )
+
+
+def _scrub(text: str, secrets: set[str]) -> str:
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    text = _OPTION_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if not free_text_maskable(secret):
+            continue
+        if len(secret) >= MIN_ANYWHERE:
             text = text.replace(secret, MASK)
+        else:
+            whole = re.compile(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])")
+            text = whole.sub(MASK, text)
     return text
 
 

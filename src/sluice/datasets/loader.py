@@ -75,7 +75,8 @@ def _load_one(target: DbUrl, conn, table: Table, rows: Iterable[tuple], reporter
                 f"SELECT MAX({dialect.quote(table.identity.name)}) FROM {dialect.qualified(table)}"
             )
             top = cur.fetchone()[0]
-            for stmt in dialect.align_identity_sql(table, (top or 0) + 1):
+            # at least 1 (PostgreSQL's MINVALUE): a tiny scale's Users hold only Id -1
+            for stmt in dialect.align_identity_sql(table, max(1, (top or 0) + 1)):
                 cur.execute(stmt)
         conn.commit()
     except SluiceError:

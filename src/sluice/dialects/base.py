@@ -172,6 +172,12 @@ class Dialect:
         """Create the URL's database when missing; True when it was created."""
         raise NotImplementedError
 
+    def require_database(self, url: DbUrl) -> None:
+        """Stop with `ConnectError` when the URL's database does not exist, creating nothing:
+        asked before reading one (a source, a replica to verify or sync). Servers refuse a
+        connection to a missing database by themselves; an engine whose connect would
+        create it instead (SQLite creates the file) checks here."""
+
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         """Write rows (tuples in `table.columns` order) through the engine's bulk path."""
         return self.insert_rows(conn, table, rows)
@@ -401,6 +407,11 @@ class Dialect:
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
         """Give the index built under a temporary name its final name (`index`, an Index)."""
         raise NotImplementedError
+
+    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
+        """Statements, run in the swap's transaction right after it, giving objects named
+        after the staging table (PostgreSQL's identity sequences) the live table's name."""
+        return []
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         """Statements dropping foreign keys that point at `table`, so it can be replaced."""

@@ -311,6 +311,29 @@ class PostgresDialect(Dialect):
         old_name = self.qualified(old, table.schema)
         return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
 
+    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
+        """The identity sequence was named after the staging table (`_sluice_stage_T_Id_seq`):
+        give it the name PostgreSQL would have chosen for `T` (`T_Id_seq`, cut to fit), unless
+        another relation holds that name. Asked inside the swap's transaction: no rollback."""
+        col = table.identity
+        if col is None:
+            return []
+        found = conn.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)", (self.qualified(table), col.name)
+        ).fetchone()
+        current = found[0] if found else None
+        if current is None:
+            return []
+        base, suffix = table.name, f"_{col.name}_seq"
+        limit = self.caps.max_identifier_length
+        while base and len((base + suffix).encode()) > limit:
+            base = base[:-1]
+        wanted = self.qualified(base + suffix, table.schema)
+        taken = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (wanted,)).fetchone()[0]
+        if not base or taken:
+            return []  # already named so (or the name is another relation's): leave it
+        return [f"ALTER SEQUENCE {current} RENAME TO {self.quote(base + suffix)}"]
+
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         rows = conn.execute(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -146,6 +147,13 @@ class SqliteDialect(Dialect):
 
     def ensure_database(self, url: DbUrl) -> bool:
         return False  # connecting creates the file
+
+    def require_database(self, url: DbUrl) -> None:
+        path = url.database
+        in_memory = not path or path == ":memory:" or path.startswith("file:")
+        if not in_memory and not os.path.isfile(path):
+            what = "is not a file" if os.path.exists(path) else "does not exist"
+            raise ConnectError(f"no SQLite database at {path}: the file {what}")
 
     def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
         """query_only refuses any write on this connection; an explicit BEGIN holds one read

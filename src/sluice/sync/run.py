@@ -22,7 +22,14 @@ from typing import Any
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import align_identities
-from sluice.copy.plan import Chunk, Plan, TablePlan, plan_tables, raw_import_possible
+from sluice.copy.plan import (
+    Chunk,
+    Plan,
+    TablePlan,
+    plan_tables,
+    raw_import_possible,
+    require_tables,
+)
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.staging import live_table, sync_staging_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
@@ -52,6 +59,7 @@ class SyncOptions:
     allow_lossy: bool = False
     nul: str = "error"  # as CopyOptions.nul (ADR 0011)
     nul_replacement: str = "\ufffd"
+    allow_empty: bool = False  # a source without tables syncs nothing instead of failing
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement).validate()
@@ -100,10 +108,10 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
     started = time.monotonic()
     plan, marks = plan_sync(source, target, options)
     dst = get_dialect(target.engine)
+    live = _live_tables(target, plan)  # first: a target without the replica is left untouched
     conn = dst.connect(target)
     try:
         sync_state.ensure(dst, conn)
-        live = _live_tables(target, plan)
     finally:
         conn.close()
     results = {}
@@ -122,6 +130,7 @@ def plan_sync(
     """The copy plan of the synced tables (one chunk each) and each table's watermark; every
     watermark problem is reported at once, before any data moves."""
     reflected = reflect_tables(source, options.tables)
+    require_tables(reflected, source, options.allow_empty)
     names = {t.name for t in reflected}
     from sluice.datasets.stackoverflow import TABLE_NAMES
 

@@ -89,7 +89,8 @@ def check(table: Table, mark: Watermark) -> list[str]:
         problems.append(f"{where}, column {mark.column!r}: not a rowversion column")
     if mark.overlap < 0:
         problems.append(f"{where}: overlap must be >= 0, got {mark.overlap}")
-    if mark.kind in ("key", "column") and table.column(mark.column).nullable:
+    keyed = mark.column in table.primary_key  # SQLite reports its key columns nullable
+    if mark.kind in ("key", "column") and table.column(mark.column).nullable and not keyed:
         problems.append(
             f"{where}, column {mark.column!r}: nullable; rows where it is NULL would never "
             "be synced (use kind full, or a NOT NULL column)"

@@ -102,6 +102,10 @@ def _overview(report: dict) -> tuple[str, str, str, str, list[list[str]], list[d
     ok = not differ and not errors if report.get("ok") is None else report["ok"]
     tables = f"{_plural(len(rows), 'table')} match" if rows else "no tables compared"
     tables = f"{differ:,} of {_plural(len(rows), 'table')} differ" if differ else tables
+    extra = [str(n) for n in report.get("extra_tables") or []]
+    if extra:  # the target holds tables the source does not: never compared, never a match
+        tables += f"; {_plural(len(extra), 'target table')} not in the source: {', '.join(extra)}"
+        ok = False
     checks = "no checks failing"
     if failing:
         kinds = [_plural(n, w) for n, w in ((errors, "error"), (warnings, "warning")) if n]

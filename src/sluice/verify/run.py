@@ -27,6 +27,7 @@ from typing import Any
 
 from sluice.copy.buffer import FetchSize, estimate_size
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
+from sluice.copy.reflect import table_names
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import converter, guard, retrying
 from sluice.core.errors import ConfigError
@@ -57,6 +58,7 @@ class VerifyOptions:
     processes: bool = False
     quality: QualityRules | None = None  # None: the shipped rules for known datasets
     source_rows: dict[str, int] | None = None  # drift checks' reference; default: counted
+    allow_empty: bool = False  # a source without tables is verified (against the extras)
 
     def validate(self) -> None:
         problems = []
@@ -149,10 +151,13 @@ class VerifyReport:
     started: str
     seconds: float
     tables: list[TableVerification]
+    # tables the target holds and the source does not (when no tables were named): never
+    # compared, so the replica is not what the source is
+    extra_tables: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(t.ok for t in self.tables)
+        return all(t.ok for t in self.tables) and not self.extra_tables
 
     def table(self, name: str) -> TableVerification:
         for t in self.tables:
@@ -168,6 +173,7 @@ class VerifyReport:
             "seconds": round(self.seconds, 3),
             "ok": self.ok,
             "tables": [t.to_dict() for t in self.tables],
+            "extra_tables": list(self.extra_tables),
             "checks": [],
         }
 
@@ -177,7 +183,8 @@ def verify_database(
 ) -> VerifyReport:
     """Plan key ranges over the source's tables, then verify them all."""
     options.validate()
-    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows)
+    plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
+                      allow_empty=options.allow_empty)  # fmt: skip
     return verify_plan(plan, source, target, options)
 
 
@@ -193,8 +200,13 @@ def verify_plan(
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     dst = get_dialect(target.engine)
+    dst.require_database(target)  # verifying never creates the replica (SQLite would)
     tables = [t for t in plan.tables if only is None or t.name in only]
     missing = _missing_tables(dst, target, tables)
+    extra = []
+    if options.tables is None and only is None:  # the whole source: the whole target too
+        planned = {tp.name.lower() for tp in plan.tables}  # engines may fold a name's case
+        extra = sorted(n for n in table_names(target) if n.lower() not in planned)
     work = [
         (tp, chunk)
         for tp in tables
@@ -235,7 +247,7 @@ def verify_plan(
         for tv in verified:
             tv.checks = checks.get(tv.name, []) + _drift(tv, rules, options.source_rows)
     masked = (str(source), str(target))
-    return VerifyReport(*masked, stamp, time.monotonic() - started, verified)
+    return VerifyReport(*masked, stamp, time.monotonic() - started, verified, extra)
 
 
 def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Executor:
