@@ -98,5 +98,5 @@ def test_postgres_scheme_through_the_cli(pg_db, tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "plan postgresql://" in result.stdout and "Things" in result.stdout
+    assert "source postgresql://" in result.stdout and "Things" in result.stdout
     assert not (tmp_path / "t.db").exists()  # planning creates nothing
