@@ -93,6 +93,9 @@ class Channel:
         except _Cancelled:
             raise ChannelClosed() from None
         with self._cond:
+            if self.cancelled.is_set():  # cancelled while admitted: nobody will release it
+                self.budget.release(size, self._account)
+                raise ChannelClosed()
             self._items.append((item, size))
             self._cond.notify()
 
