@@ -12,9 +12,9 @@ import sys
 import pytest
 from tests.conftest import stackoverflow_db
 
+from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow.generate import row_counts
 from sluice.dialects import get_dialect
-from sluice.urls import DbUrl
 
 SCALE = 0.01
 BOUND = 180  # seconds: the copy takes a few; the hang it guards against never ended

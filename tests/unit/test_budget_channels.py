@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from sluice.buffer import ByteBudget, Channel
+from sluice.copy.buffer import ByteBudget, Channel
 
 BATCH = 60
 CAPACITY = 100
