@@ -1,5 +1,5 @@
 """The memory cap bounds buffering, yet a single value larger than the whole cap still copies:
-a batch bigger than the budget is let through alone, when nothing else is buffered."""
+a batch bigger than the budget is let through when its channel holds nothing."""
 
 from __future__ import annotations
 

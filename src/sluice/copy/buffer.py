@@ -1,10 +1,13 @@
 """The memory cap: one byte budget shared by every reader/writer pair of a run.
 
 Readers `put` batches with their estimated size; a put waits while the budget is
-spent. A single batch larger than the whole budget is still let through when
-nothing else is buffered, so one huge value copies (slowly, alone) instead of
-deadlocking. The budget bounds what sits between reader and writer; what a
-driver holds while encoding one batch comes on top (see docs/memory.md).
+spent, unless its own channel holds nothing: every channel may always hold one
+batch. Without that reservation one stalled consumer (a writer waiting for a lock
+held by another writer, which waits for rows its reader cannot put) would starve
+every other channel into a deadlock. So what channels hold is bounded by the
+budget plus one batch per active channel (a batch larger than the budget, one huge
+value, is such a batch). The budget bounds what sits between reader and writer;
+what a driver holds while encoding one batch comes on top (see docs/engine.md).
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ _DONE = object()
 
 
 class ByteBudget:
-    """A counting semaphore measured in bytes."""
+    """A counting semaphore measured in bytes, with one batch reserved per channel.
+
+    Invariant: `used` <= `capacity` + the oldest charged batch of each channel (a put past
+    the capacity is only admitted into an empty channel, and channels release in order)."""
 
     def __init__(self, capacity: int):
         if capacity < 1:
@@ -29,19 +35,39 @@ class ByteBudget:
         self.peak = 0
         self._cond = threading.Condition()
 
-    def acquire(self, n: int, cancelled: threading.Event | None = None) -> None:
+    def acquire(
+        self, n: int, cancelled: threading.Event | None = None, account: _Account | None = None
+    ) -> None:
+        """Take `n` bytes; wait while the budget is spent and `account` (the channel's share)
+        already holds something. Without an account, only an empty budget admits past it."""
         with self._cond:
-            while self.used > 0 and self.used + n > self.capacity:
+            while self.used + n > self.capacity and self._holding(account):
                 if cancelled is not None and cancelled.is_set():
                     raise _Cancelled()
                 self._cond.wait(0.2)
             self.used += n
             self.peak = max(self.peak, self.used)
+            if account is not None:
+                account.held += n
 
-    def release(self, n: int) -> None:
+    def release(self, n: int, account: _Account | None = None) -> None:
         with self._cond:
             self.used -= n
+            if account is not None:
+                account.held -= n
             self._cond.notify_all()
+
+    def _holding(self, account: _Account | None) -> bool:
+        return (self.used if account is None else account.held) > 0
+
+
+class _Account:
+    """What one channel holds of the budget: its queued batches and the one being written."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = 0
 
 
 class _Cancelled(Exception):
@@ -56,15 +82,20 @@ class Channel:
         self._items: deque[tuple[Any, int]] = deque()
         self._cond = threading.Condition()
         self._error: BaseException | None = None
+        self._account = _Account()  # this channel's share: a batch is admitted when it is 0
         self.cancelled = threading.Event()
 
     def put(self, item: Any, size: int) -> None:
-        """Block until the budget allows `size` more bytes; raise if the consumer gave up."""
+        """Block until the budget allows `size` more bytes (at once if this channel holds
+        nothing); raise if the consumer gave up."""
         try:
-            self.budget.acquire(size, self.cancelled)
+            self.budget.acquire(size, self.cancelled, self._account)
         except _Cancelled:
             raise ChannelClosed() from None
         with self._cond:
+            if self.cancelled.is_set():  # cancelled while admitted: nobody will release it
+                self.budget.release(size, self._account)
+                raise ChannelClosed()
             self._items.append((item, size))
             self._cond.notify()
 
@@ -81,7 +112,7 @@ class Channel:
         with self._cond:
             while self._items:
                 item, size = self._items.popleft()
-                self.budget.release(size)
+                self.budget.release(size, self._account)
 
     def __iter__(self) -> Iterator[Any]:
         while True:
@@ -96,7 +127,7 @@ class Channel:
             try:
                 yield item
             finally:
-                self.budget.release(size)
+                self.budget.release(size, self._account)
 
 
 class ChannelClosed(Exception):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
+from sluice.copy.writers import writer_slot
 from sluice.core.errors import SluiceError, TerminalError
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -66,7 +67,13 @@ def publish_table(
     `rows`: the rows the chunks loaded, when the caller counted them (else the staging table
     is counted: a full scan). `swap_lock` is held around the swap only, so that one run's
     tables build their keys in parallel but replace live tables (and the foreign keys between
-    them) one at a time."""
+    them) one at a time. The whole publish (index build and swap) writes, so it runs in the
+    target's writer slot: alone where the engine allows one writer at a time."""
+    with writer_slot(target):
+        return _publish_table(plan, name, target, rows, swap_lock)
+
+
+def _publish_table(plan, name, target, rows, swap_lock) -> PublishResult:
     tp = plan.table(name)
     dst = get_dialect(target.engine)
     stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)

@@ -22,6 +22,7 @@ from sluice.copy.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, es
 from sluice.copy.memory import release_free_memory
 from sluice.copy.plan import Chunk, TablePlan
 from sluice.copy.staging import staging_table
+from sluice.copy.writers import writer_slot
 from sluice.core.errors import (
     DataError,
     RawRejected,
@@ -222,7 +223,9 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
             if guards is not None:
                 guards.append(check)
             write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check)
-            written = guard(dst, chunk, lambda: _write(*write))
+            written = _write_turn(
+                dst_conn, target, lambda: guard(dst, chunk, lambda: _write(*write))
+            )
         except BaseException:
             channel.cancel()
             reader.join(timeout=30)
@@ -237,6 +240,19 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
                 # closing a broken connection must not hide the real error
                 with contextlib.suppress(Exception):
                     conn.close()
+
+
+def _write_turn(conn, target: DbUrl, write: Callable[[], T]) -> T:
+    """Run one write transaction in the target's writer slot (one at a time where the engine
+    allows one writer, sluice.copy.writers); a failed one is rolled back before the slot is freed,
+    so the next writer does not wait for this one's lock."""
+    with writer_slot(target):
+        try:
+            return write()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            raise
 
 
 def guard(dialect, chunk: Chunk, fn):

@@ -42,6 +42,9 @@ class Capabilities:
     float_infinity: bool = True
     float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
     enforces_length: bool = True
+    # One write transaction at a time per database (SQLite's file lock): sluice queues its own
+    # writers on one lock per target (sluice.copy.writers) instead of on the engine's busy wait.
+    single_writer: bool = False
 
 
 def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:

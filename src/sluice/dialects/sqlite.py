@@ -72,6 +72,7 @@ class SqliteDialect(Dialect):
         enforces_length=False,  # VARCHAR(5) is documentation: a value of any length fits
         float_nan=False,  # a NaN is stored as NULL, silently
         float_silent=True,
+        single_writer=True,  # one writer holds the file lock until it commits
     )
     driver_module = "sqlite3"
     extra = "sqlite"
@@ -135,7 +136,8 @@ class SqliteDialect(Dialect):
         path = url.database or ":memory:"
         _register_adapters()
         try:
-            # Reader and writer run on different threads; writers queue on the file lock.
+            # Reader and writer run on different threads. This process's writers queue on
+            # sluice.copy.writers (single_writer); the busy timeout is for other processes.
             return sqlite3.connect(
                 path,
                 isolation_level=None if autocommit else "DEFERRED",
