@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sluice.copy.reflect import reflect_tables
-from sluice.core.errors import ConfigError
-from sluice.core.schema import Column, ForeignKey, Index, Table, order_by_references
+from sluice.core.errors import ConfigError, UnmappableType
+from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -62,7 +62,9 @@ class TablePlan:
     rows: int
     passthrough: bool = False  # raw bytes, no decoding (identical types, or an import format)
     bytes: int = 0  # the source relation's size where the engine reports it, else 0
-    raw_format: str = ""  # when passthrough: "postgresql-binary", or "csv" for LOAD DATA
+    # when passthrough: "postgresql-binary" or "postgresql-text" (types that are not built in),
+    # or "csv" for LOAD DATA
+    raw_format: str = ""
 
     @property
     def chunk_bytes(self) -> float:
@@ -90,6 +92,8 @@ class Plan:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     notes: tuple[str, ...] = field(default=())
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    # the source engine's own types the columns use, created on a same-engine target first
+    native_types: tuple[NativeType, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -124,6 +128,7 @@ class Plan:
             chunk_rows=d["chunk_rows"],
             notes=tuple(d.get("notes", ())),
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
+            native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
         )
 
     @classmethod
@@ -190,13 +195,35 @@ def build_plan(
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     reflected = reflect_tables(source, tables)
     dialect = get_dialect(source.engine)
+    refuse_foreign(reflected, get_dialect(target.engine))
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
-    return plan_tables(
+    plan = plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
     )  # fmt: skip
+    natives = dialect.native_types(source, reflected)
+    return replace(plan, native_types=natives) if natives else plan
+
+
+def refuse_foreign(tables: Sequence[Table], dst) -> None:
+    """Stop on columns whose type only their own engine can store (Kind.NATIVE), naming every
+    one: table, column and the source's declaration."""
+    refused = [(t.name, c) for t in tables for c in t.columns if not dst.carries(c.type)]
+    if not refused:
+        return
+    (table, first), rest = refused[0], refused[1:]
+    more = "; ".join(f"table {t!r}, column {c.name!r}: {c.type.native}" for t, c in rest)
+    raise UnmappableType(
+        table,
+        first.name,
+        f"{first.type.native} ({first.type.engine})",
+        dst.name,
+        more=f"; also {more}" if more else "",
+        hint=f"only a {first.type.engine} target stores it as it is; name the other tables "
+        "with --tables to copy them",
+    )
 
 
 def raw_import_possible(source: DbUrl, target: DbUrl) -> bool:
@@ -223,6 +250,7 @@ def plan_tables(
     """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
     engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes)."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
+    refuse_foreign(reflected, dst)
     declared = tuple(fk for t in reflected for fk in t.foreign_keys)
     logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
     names = {t.name for t in reflected}
@@ -262,7 +290,7 @@ def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
     """The raw byte format a table can move in, or "" when its values must be decoded."""
     same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
     if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
-        return src.raw_copy_format
+        return src.raw_copy_format_for(table)
     exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
     if raw_import and exact and all(c.type.kind in dst.raw_import_kinds for c in table.columns):
         return dst.raw_import_format

@@ -37,6 +37,8 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
     dst.ensure_database(target)
     conn = dst.connect(target)
     try:
+        # the source engine's enums, domains, composites and extensions, before the tables
+        dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
         for tp in plan.tables:
             if tables and tp.name not in tables:

@@ -18,6 +18,7 @@ from sluice.core.errors import (
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import PARAM, Capabilities, Dialect
 
 _FIXED: dict[Kind, str] = {
@@ -97,6 +98,8 @@ class PostgresDialect(Dialect):
     }
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if self.render_native(t) is not None:
+            return "exact", ""  # the source's own declaration
         if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
             return "lossy", f"{t.precision} fractional digits, PostgreSQL keeps 6"
         if t.kind is Kind.STRING and t.fixed:
@@ -142,12 +145,43 @@ class PostgresDialect(Dialect):
             conn.adapters.register_loader(name, TextLoader)
         return conn
 
-    def same_type(self, source_type: str, target_type: str) -> bool:
-        if "JSON" in source_type.upper() or "XML" in source_type.upper():
-            return False  # json vs jsonb have different binary formats: decode to be safe
-        return super().same_type(source_type, target_type)
+    # --- PostgreSQL's own types (ADR 0013; catalog work in postgresql_native) -------------------
+    def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
+        return native.native_columns(bind, schema, tables)
+
+    def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
+        return native.with_native(self.name, t, info)
+
+    def raw_copy_format_for(self, table: Table) -> str | None:
+        """Binary COPY unless a column's type is not built in: binary arrays and composites
+        carry their element types' ids, which differ between databases, and some extension
+        types have no binary form; those tables move as COPY text (settings pinned)."""
+        if all(native.built_in(c.type) for c in table.columns):
+            return self.raw_copy_format
+        return "postgresql-text"
+
+    def native_types(self, url: DbUrl, tables) -> tuple:
+        if all(native.built_in(c.type) for t in tables for c in t.columns):
+            return ()
+        conn = self.connect(url)
+        try:
+            return native.native_types(conn, tables, self.name)
+        finally:
+            conn.close()
+
+    def create_native_types(self, conn: Any, types) -> None:
+        native.create_native_types(self.quote, conn, [t for t in types if t.engine == self.name])
+
+    def select_expr(self, column) -> str:
+        """A Kind.NATIVE column is read as the server's text of it (exact between two
+        PostgreSQL databases, with `native.TEXT_SETTINGS` pinned by `read_range`)."""
+        if column.type.kind is Kind.NATIVE:
+            return f"{self.quote(column.name)}::text"
+        return self.quote(column.name)
 
     def render_type(self, t: SqlType) -> str:
+        if (declared := self.render_native(t)) is not None:
+            return declared
         if t.kind in _FIXED:
             return _FIXED[t.kind]
         if t.kind is Kind.STRING:
@@ -244,6 +278,9 @@ class PostgresDialect(Dialect):
     ) -> Iterator[list[tuple]]:
         """A server-side cursor: the server holds the result, we hold one batch at a time."""
         sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
+        if any(c.type.kind is Kind.NATIVE for c in table.columns):
+            for stmt in native.TEXT_SETTINGS:  # the text form of native columns, pinned
+                conn.execute(stmt)
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
             cur.execute(sql, self.bind(params))
             while batch := cur.fetchmany(int(fetch)):
@@ -256,7 +293,7 @@ class PostgresDialect(Dialect):
         form is a canonical encoding once the settings that shape it are pinned."""
         setup = [
             "SET DateStyle = ISO, YMD", "SET TimeZone = 'UTC'", "SET IntervalStyle = postgres",
-            "SET extra_float_digits = 1", "SET bytea_output = hex",
+            "SET extra_float_digits = 1", "SET bytea_output = hex", "SET lc_monetary = 'C'",
         ]  # fmt: skip
         cols = ", ".join(self.quote(c) for c in table.column_names)
         where, params = self.range_predicate(table.primary_key, lo, hi)
@@ -282,9 +319,15 @@ class PostgresDialect(Dialect):
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
-        else:
-            sql, params = self.select_range_sql(table, lo, hi, ordered=False)
+        else:  # the columns as stored: binary, or text with its settings pinned
+            cols = ", ".join(self.quote(c) for c in table.column_names)
+            where, params = self.range_predicate(table.primary_key, lo, hi)
+            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
             options = "FORMAT binary"
+            if fmt == "postgresql-text":
+                options = "FORMAT text"
+                for stmt in native.TEXT_SETTINGS:
+                    conn.execute(stmt)
         if not params:  # psycopg's copy() skips the format step without params: undo '%%'
             sql = sql.replace("%%", "%")
         copy_sql = f"COPY ({sql}) TO STDOUT ({options})"
@@ -296,7 +339,12 @@ class PostgresDialect(Dialect):
     ) -> int:
         """COPY FROM STDIN of the raw bytes; the rows the server loaded (its COPY count)."""
         names = ", ".join(self.quote(c) for c in table.column_names)
-        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT binary)"
+        options = "FORMAT binary"
+        if fmt == "postgresql-text":  # read back under the settings it was written with
+            options = "FORMAT text"
+            for stmt in native.TEXT_SETTINGS:
+                conn.execute(stmt)
+        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN ({options})"
         with conn.cursor() as cur:
             with cur.copy(copy_sql) as cp:
                 for block in data:

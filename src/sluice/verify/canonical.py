@@ -16,6 +16,10 @@ from the plan, never the Python type alone:
 - dates, times and naive datetimes as ISO 8601 with microseconds; datetimes with an
   offset as the UTC instant they denote (engines keep offsets differently)
 - binary and rowversion as hex; UUIDs lower-case; JSON re-serialised with sorted keys
+  (a key given twice is kept twice, in its order: `{"k":1,"k":2}` is not `{"k":2}`)
+- a type only its own engine has (Kind.NATIVE) as the server's text of it; between two
+  databases of one engine with identical declarations every non-key column is compared
+  that way (`server_text`): exact there, and it holds what no driver value can
 - NULL is distinct from every value, including the empty string
 
 Values of free-text kinds are length-prefixed, so no two different rows share an encoding.
@@ -30,9 +34,11 @@ import math
 import struct
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal
 
+from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 
 Encoder = Callable[[object], str]
@@ -142,12 +148,26 @@ def _uuid(v) -> str:
     return str(uuid.UUID(str(v)))
 
 
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs: a key given twice stays twice."""
+
+
+def _json_text(v) -> str:
+    if isinstance(v, (_Pairs, dict)):
+        pairs = sorted(v if isinstance(v, _Pairs) else v.items(), key=lambda p: p[0])  # stable
+        inner = ",".join(json.dumps(k, ensure_ascii=False) + ":" + _json_text(x) for k, x in pairs)
+        return "{" + inner + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(_json_text(x) for x in v) + "]"
+    return json.dumps(v, ensure_ascii=False)
+
+
 def _json(v) -> str:
     if isinstance(v, (bytes, bytearray)):
         v = v.decode("utf-8")
     if isinstance(v, str):
-        v = json.loads(v)
-    return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        v = json.loads(v, object_pairs_hook=_Pairs)
+    return _json_text(v)
 
 
 _BY_KIND: dict[Kind, Encoder] = {
@@ -170,6 +190,7 @@ _BY_KIND: dict[Kind, Encoder] = {
     Kind.JSON: _json,
     Kind.XML: _text,
     Kind.ROWVERSION: _binary,
+    Kind.NATIVE: _text,
 }
 
 
@@ -186,7 +207,7 @@ def encode_value(t: SqlType, value: object) -> str:
 
 # kinds whose text can hold any character: their values carry a length prefix; the others
 # encode to a fixed vocabulary (digits, ISO dates, hex, ...) that never holds "|" or "~"
-_FREE_TEXT = (Kind.STRING, Kind.XML, Kind.JSON)
+_FREE_TEXT = (Kind.STRING, Kind.XML, Kind.JSON, Kind.NATIVE)
 
 
 def _prefixed(enc: Encoder) -> Encoder:
@@ -195,6 +216,21 @@ def _prefixed(enc: Encoder) -> Encoder:
         return f"{len(s)}:{s}"
 
     return part
+
+
+def server_text(table: Table, dst) -> Table:
+    """`table` with every non-key column read as the server's text (Kind.NATIVE) when the target
+    dialect `dst` declares each column exactly as the source did (one engine, identical
+    types): exact there, and it holds what drivers cannot hand over (PostgreSQL infinity, BC
+    and year > 9999 dates, 24:00, offsets of timetz). Key columns keep their kind: ranges
+    and key order are computed from them."""
+    if not all(dst.render_native(c.type) is not None for c in table.columns):
+        return table
+    as_text = tuple(
+        c if c.name in table.primary_key else replace(c, type=replace(c.type, kind=Kind.NATIVE))
+        for c in table.columns
+    )
+    return replace(table, columns=as_text)
 
 
 def row_encoder(types: Sequence[SqlType]) -> Callable[[tuple], bytes]:

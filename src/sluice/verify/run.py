@@ -32,7 +32,7 @@ from sluice.copy.transfer import converter, guard, retrying
 from sluice.core.errors import ConfigError
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.verify.canonical import RangeDigest, row_digest, row_encoder
+from sluice.verify.canonical import RangeDigest, row_digest, row_encoder, server_text
 from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
 
 log = logging.getLogger(__name__)
@@ -308,16 +308,17 @@ def _verify_range(
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     digest = _native_digest if method_for(tp, source, target, options) == "native" else _digest
     there: dict[str, Any] = {}
+    table = server_text(tp.table, dst)
 
     def source_side() -> None:
         try:
-            there["digest"] = digest(src, source, tp.table, chunk)
+            there["digest"] = digest(src, source, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
     helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
     helper.start()
-    mine = digest(dst, target, live_table(dst, tp.table), chunk)
+    mine = digest(dst, target, live_table(dst, table), chunk)
     helper.join()
     if "error" in there:
         raise there["error"]
@@ -398,8 +399,9 @@ def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int
     with nothing held but the current rows; other keys (collations differ) are compared
     through a dictionary of the source's digests for this one range."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    left = _row_digests(src, source, tp.table, result.chunk)
-    right = _row_digests(dst, target, live_table(dst, tp.table), result.chunk)
+    table = server_text(tp.table, dst)
+    left = _row_digests(src, source, table, result.chunk)
+    right = _row_digests(dst, target, live_table(dst, table), result.chunk)
     integer = all(tp.table.column(k).type.kind in INTEGER_KINDS for k in tp.key)
     pairs = _merge(left, right) if integer else _by_dict(left, right)
     for kind, key in pairs:
