@@ -100,6 +100,41 @@ MSSQL_TO_PG: list[tuple[str, str | None]] = [
     ("timestamp", None),
     ("xml", None),
 ]
+# PostgreSQL declarations as reflection records them (format_type under search_path pg_catalog,
+# the type's name, and the neutral type SQLAlchemy's generic classes give, if any): carried
+# verbatim to PostgreSQL, mapped or refused elsewhere (ADR 0013). The integration test
+# tests/integration/test_pg_native_types.py copies every one of these with edge values.
+PG_OWN: list[tuple[str, str, SqlType | None]] = [
+    ("integer[]", "_int4", None),
+    ("text[]", "_text", None),
+    ("public.mood[]", "_mood", None),
+    ("inet", "inet", None),
+    ("cidr", "cidr", None),
+    ("macaddr8", "macaddr8", None),
+    ("money", "money", None),
+    ("interval day to second(3)", "interval", None),
+    ("bit(5)", "bit", None),
+    ("bit varying", "varbit", None),
+    ("oid", "oid", None),
+    ("int4range", "int4range", None),
+    ("tstzmultirange", "tstzmultirange", None),
+    ("tsvector", "tsvector", None),
+    ("tsquery", "tsquery", None),
+    ("point", "point", None),
+    ("polygon", "polygon", None),
+    ("xml", "xml", None),
+    ("time with time zone", "timetz", SqlType(Kind.TIME, precision=6)),
+    ("timestamp(3) with time zone", "timestamptz", SqlType(Kind.DATETIME_TZ, precision=3)),
+    ("json", "json", SqlType(Kind.JSON)),
+    ("jsonb", "jsonb", SqlType(Kind.JSON)),
+    ("public.mood", "mood", SqlType(Kind.STRING, length=5)),
+    ("public.posint", "posint", None),
+    ("public.pair", "pair", None),
+    ("public.citext", "citext", SqlType(Kind.STRING)),
+    ("public.hstore", "hstore", None),
+    ("public.ltree", "ltree", None),
+    ("public.isbn13", "isbn13", None),
+]
 IDENTITY_PROMISE = "GENERATED ALWAYS AS IDENTITY"  # for a SQL Server IDENTITY(1,1) column
 
 
@@ -162,6 +197,31 @@ def mssql_table() -> list[str]:
     return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in mssql_rows()]
 
 
+def pg_own_rows() -> list[tuple[str, ...]]:
+    """(PostgreSQL declaration, neutral, then per engine what a target declares) per PG_OWN."""
+    from sluice.dialects.postgresql_native import with_native
+
+    rows = []
+    for decl, typname, neutral in PG_OWN:
+        t = with_native("postgresql", neutral, (decl, typname))
+        cells = [f"`{decl}`", t.kind.value]
+        for engine in ENGINES:
+            d = get_dialect(engine)
+            if not d.carries(t):
+                cells.append("refused")
+                continue
+            declared, fidelity = _render(d, t)
+            cells.append(declared if fidelity == "exact" else f"{declared} ({fidelity})")
+        rows.append(tuple(cells))
+    return rows
+
+
+def pg_own_table() -> list[str]:
+    head = ["PostgreSQL column", "kind"] + [TITLES[e] for e in ENGINES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in pg_own_rows()]
+
+
 def broken_promises() -> list[str]:
     """The promised SQL Server -> PostgreSQL mappings the code does not render."""
     return [f"{r[0]} -> {r[2]}, promised {r[4]}" for r in mssql_rows() if r[5] == "**no**"]
@@ -190,8 +250,22 @@ renders it.
 """
 
 
+PG_OWN_INTRO = """
+## PostgreSQL's own types (ADR 0013)
+
+A PostgreSQL source records each column's exact declaration. A PostgreSQL target declares the
+column exactly so (enums, domains and composite types are created first, in the source's schema;
+extensions with `CREATE EXTENSION IF NOT EXISTS`, or refused by name when the target lacks
+them), and the rows move as raw COPY: binary where every type is built in, text (with the
+settings that shape it pinned) otherwise. Kind `native` has no neutral equivalent: every other
+engine refuses it, naming table, column and type. A type with a neutral kind goes to other
+engines through it (a timetz is `native`: the neutral time would drop its offset).
+"""
+
+
 def render() -> str:
-    return "\n".join([INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), ""])
+    parts = [INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), PG_OWN_INTRO, *pg_own_table()]
+    return "\n".join([*parts, ""])
 
 
 def main(argv: list[str] | None = None) -> int:
