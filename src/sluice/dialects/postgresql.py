@@ -18,7 +18,8 @@ from sluice.core.errors import (
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.postgresql_values import ENCODE, register_time_loaders
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -53,12 +54,18 @@ _BINARY_COPY: dict[Kind, str] = {
     Kind.ROWVERSION: "bytea",
     Kind.DATE: "date",
     Kind.TIME: "time",
+    Kind.TIME_TZ: "timetz",
     Kind.DATETIME: "timestamp",
     Kind.DATETIME_TZ: "timestamptz",
     Kind.UUID: "uuid",
 }
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
+# a MySQL TIME (a duration) is an interval of hours, never folded into days
+_TIMES = {
+    Kind.TIME: "TIME", Kind.TIME_TZ: "TIMETZ", Kind.DURATION: "INTERVAL",
+    Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ",
+}  # fmt: skip
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
@@ -83,6 +90,7 @@ class PostgresDialect(Dialect):
         timestamp_precision=6,
         default_schema="public",
         text_nul=False,  # text and varchar cannot hold U+0000
+        identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -109,7 +117,11 @@ class PostgresDialect(Dialect):
             Kind.DATETIME_TZ if t.timezone else Kind.DATETIME,
             precision=6 if t.precision is None else t.precision,
         ),
-        "TIME": lambda t: SqlType(Kind.TIME, precision=6 if t.precision is None else t.precision),
+        "TIME": lambda t: SqlType(
+            Kind.TIME_TZ if t.timezone else Kind.TIME,
+            precision=6 if t.precision is None else t.precision,
+        ),
+        "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
 
     def is_identity(self, info: dict[str, Any]) -> bool:
@@ -140,7 +152,11 @@ class PostgresDialect(Dialect):
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
+        register_time_loaders(conn)  # 24:00:00
         return conn
+
+    def encode_converters(self, table: Table) -> list:
+        return [ENCODE.get(c.type.kind) for c in table.columns]
 
     def same_type(self, source_type: str, target_type: str) -> bool:
         if "JSON" in source_type.upper() or "XML" in source_type.upper():
@@ -158,10 +174,11 @@ class PostgresDialect(Dialect):
             return "BYTEA"
         if t.kind is Kind.DECIMAL:
             return f"NUMERIC({t.precision},{t.scale or 0})" if t.precision else "NUMERIC"
-        if t.kind in (Kind.TIME, Kind.DATETIME, Kind.DATETIME_TZ):
-            base = {Kind.TIME: "TIME", Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ"}
+        if t.kind in _TIMES:
             p = t.precision
-            return base[t.kind] if p is None or p >= 6 else f"{base[t.kind]}({p})"
+            return _TIMES[t.kind] if p is None or p >= 6 else f"{_TIMES[t.kind]}({p})"
+        if t.kind is Kind.BIT:
+            return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
     def identity_clause(self) -> str:
