@@ -130,7 +130,7 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             unchecked = not hot or not src.caps.enforces_length  # the source let it through
             if length is not None and caps.enforces_length and unchecked:
                 out.append((i, _length(length, declared)))
-        elif kind in DATED_KINDS and zero_dates_refused(src, dst, nul):
+        elif kind in DATED_KINDS and not hot and zero_dates_refused(src, dst, nul):
             out.append((i, _zero_date(dst.name)))
         elif kind in DATED_KINDS and not hot and (bounds := dst.value_bounds(c.type)):
             out.append((i, _bounds(*bounds, dst.name, declared)))

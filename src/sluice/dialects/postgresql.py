@@ -375,7 +375,8 @@ class PostgresDialect(Dialect):
         psycopg refusing a value client-side (a date after year 9999) without a key."""
         import psycopg
 
-        return isinstance(exc, (psycopg.DataError, UnicodeError))
+        # TypeError: a value psycopg cannot write as the column's type (a MySQL zero date)
+        return isinstance(exc, (psycopg.DataError, UnicodeError, TypeError))
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
