@@ -25,7 +25,6 @@ from sluice.dialects.mysql_types import (
     MYSQL_ENCODE,
     REFLECT,
     TIMES,
-    UNSIGNED_BIGINT,
     decode_converters,
 )
 
@@ -151,12 +150,13 @@ class MysqlDialect(Dialect):
 
         out = []
         for c in columns:
-            if c.identity and c.type == UNSIGNED_BIGINT:
+            t = c.type
+            if c.identity and (t.kind, t.precision, t.scale) == (Kind.DECIMAL, 20, 0):
                 sql = f"SELECT MAX({self.quote(c.name)}) FROM {self.qualified(table, schema)}"
                 with bind.connect() as conn:
                     top = conn.exec_driver_sql(sql.replace("%", "%%")).scalar()
                 if top is None or int(top) <= BIGINT_MAX:
-                    c = replace(c, type=SqlType(Kind.BIGINT))
+                    c = replace(c, type=replace(t, kind=Kind.BIGINT, precision=None, scale=None))
             out.append(c)
         return out
 
