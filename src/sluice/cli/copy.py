@@ -41,6 +41,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         allow_lossy=args.allow_lossy,
         nul=args.nul,
         nul_replacement=args.nul_replacement,
+        zero_dates=args.zero_dates,
     )
     with Reporter() as reporter:
         result = copy_database(source, target, options, reporter)
@@ -72,10 +73,12 @@ def summary_dict(result) -> dict:
                 "chunks": t.chunks,
                 "published": t.published,
                 "nul_changed": t.nul_changed,
+                "zero_dates": t.zero_dates,
             }
             for t in result.tables.values()
         },  # fmt: skip
         "nul_changed": result.nul_changed,
+        "zero_dates": result.zero_dates,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
         "failures": result.failures,
@@ -98,6 +101,8 @@ def print_summary(result) -> None:
             status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
         if t.nul_changed:
             status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
+        if t.zero_dates:
+            status += f" ({t.zero_dates:,} zero date(s) stored as NULL by --zero-dates)"
         grid.add_row(t.name, f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", str(t.chunks), status)
     rate = total_rows / result.seconds if result.seconds else 0
     grid.add_row("[bold]total", f"[bold]{total_rows:,}", f"{total_bytes / 1e6:,.1f}", "",
@@ -106,6 +111,9 @@ def print_summary(result) -> None:
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip
+    if result.zero_dates:
+        print(f"note: {result.zero_dates:,} MySQL zero date(s) ('0000-00-00' and the like) were "
+              "stored as NULL by --zero-dates null")  # fmt: skip
     if result.finish:
         for fk, n in result.finish.orphans.items():
             if n:

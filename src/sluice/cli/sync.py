@@ -39,6 +39,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         allow_lossy=args.allow_lossy,
         nul=args.nul,
         nul_replacement=args.nul_replacement,
+        zero_dates=args.zero_dates,
     )
     result = sync_database(source, target, options)
     print_summary(result)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table
 from sluice.core.schema import ForeignKey
+from sluice.core.types import Kind
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 
 log = logging.getLogger(__name__)
+_HIGHEST = {Kind.SMALLINT: 2**15 - 1, Kind.INTEGER: 2**31 - 1, Kind.BIGINT: 2**63 - 1}
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
         cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
         top = cur.fetchone()[0]
         next_value = (top or 0) + 1
+        if next_value > _HIGHEST.get(col.type.kind, next_value):
+            # the source's identity is exhausted too: its next insert would fail the same way
+            log.warning("%s: identity %r is at its type's maximum (%s): not aligned",
+                        tp.name, col.name, top)  # fmt: skip
+            continue
         for stmt in dst.align_identity_sql(live, next_value):
             cur.execute(stmt)
         conn.commit()

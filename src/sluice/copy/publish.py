@@ -104,8 +104,9 @@ def publish_table(
 def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
     renames = []
     for ix in tp.table.indexes:
-        tmp = temp_name(dst, "ix", ix.name)
-        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique))
+        # the staging table's name in it: two tables may publish indexes of one name at once
+        tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
+        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind))
         renames.append((tmp, ix))
     return renames
 

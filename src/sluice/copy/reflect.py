@@ -97,6 +97,12 @@ def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table
         engine.dispose()
 
 
+def _index_kind(ix: dict) -> str:
+    """ "fulltext" or "spatial" for MySQL's own index kinds, "" for an ordinary index."""
+    prefix = (ix.get("dialect_options") or {}).get("mysql_prefix") or ix.get("type") or ""
+    return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
+
+
 def _internal(name: str) -> bool:
     return name.startswith("_sluice") or name == "sluice_state"
 
@@ -144,7 +150,12 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
-        Index(fix(ix["name"]), tuple(map(fix, ix["column_names"])), bool(ix.get("unique")))
+        Index(
+            fix(ix["name"]),
+            tuple(map(fix, ix["column_names"])),
+            bool(ix.get("unique")),
+            _index_kind(ix),
+        )
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )

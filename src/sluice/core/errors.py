@@ -83,3 +83,4 @@ class UnmappableType(DataError):
                  more: str = "", hint: str = ""):  # fmt: skip
         why = f"type {source_type} has no {target} equivalent"
         super().__init__(table, column, None, why + (f" ({hint})" if hint else "") + more)
+        self.source_type, self.target, self.hint = source_type, target, hint

@@ -54,6 +54,7 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    kind: str = ""  # "" for an ordinary index; "fulltext" or "spatial" (MySQL's own kinds)
 
 
 @dataclass(frozen=True)

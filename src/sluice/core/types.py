@@ -31,7 +31,9 @@ class Kind(str, Enum):
     STRING = "string"  # length None means unbounded (nvarchar(max), text)
     BINARY = "binary"  # length None means unbounded
     DATE = "date"
-    TIME = "time"
+    TIME = "time"  # a time of day, 00:00:00 to 24:00:00 (PostgreSQL keeps 24:00:00)
+    TIME_TZ = "time_tz"  # a time of day with an offset (PostgreSQL timetz)
+    DURATION = "duration"  # a signed span without months (MySQL TIME: +-838:59:59.999999)
     DATETIME = "datetime"  # naive: no time zone, never shifted
     DATETIME_TZ = "datetime_tz"  # carries an offset
     UUID = "uuid"
@@ -39,6 +41,7 @@ class Kind(str, Enum):
     XML = "xml"
     ROWVERSION = "rowversion"  # 8 opaque bytes maintained by SQL Server
     NATIVE = "native"  # no neutral equivalent: `SqlType.native` on its own engine only
+    BIT = "bit"  # a fixed string of `length` bits; values are str of '0'/'1'
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from typing import Any
 
 from sluice.core.errors import SluiceError, TerminalError, TransientError
 from sluice.core.schema import Table
-from sluice.core.types import SqlType
+from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects.native import NativeTypes
 
 Converter = Callable[[Any], Any]
+INTEGER_KINDS = frozenset({Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT})
 PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in the marker
 
 
@@ -43,6 +44,14 @@ class Capabilities:
     float_infinity: bool = True
     float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
     enforces_length: bool = True
+    # Index names are unique per table (MySQL, SQL Server) or per schema (PostgreSQL, SQLite):
+    # there the plan gives colliding names a table prefix. Index kinds beyond the ordinary.
+    index_names_per_table: bool = False
+    index_kinds: frozenset = frozenset()
+    # Dates like '0000-00-00' or '2020-00-15' (MySQL outside NO_ZERO_DATE / NO_ZERO_IN_DATE)
+    zero_dates: bool = False
+    # The kinds an identity column may have here (None: any)
+    identity_kinds: frozenset | None = None
 
 
 def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
@@ -393,11 +402,12 @@ class Dialect(NativeTypes):
         ]
 
     def create_index_sql(
-        self, table: Table, name: str, columns: Sequence[str], unique: bool
+        self, table: Table, name: str, columns: Sequence[str], unique: bool, kind: str = ""
     ) -> str:
+        """An index; `kind` ("fulltext", "spatial") only where `caps.index_kinds` has it."""
         cols = ", ".join(self.quote(c) for c in columns)
-        kind = "UNIQUE INDEX" if unique else "INDEX"
-        return f"CREATE {kind} {self.quote(name)} ON {self.qualified(table)} ({cols})"
+        what = f"{kind.upper()} INDEX" if kind else "UNIQUE INDEX" if unique else "INDEX"
+        return f"CREATE {what} {self.quote(name)} ON {self.qualified(table)} ({cols})"
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
         """Give the index built under a temporary name its final name (`index`, an Index)."""

@@ -19,7 +19,8 @@ from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import postgresql_native as native
-from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.postgresql_values import ENCODE, register_time_loaders
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -54,12 +55,18 @@ _BINARY_COPY: dict[Kind, str] = {
     Kind.ROWVERSION: "bytea",
     Kind.DATE: "date",
     Kind.TIME: "time",
+    Kind.TIME_TZ: "timetz",
     Kind.DATETIME: "timestamp",
     Kind.DATETIME_TZ: "timestamptz",
     Kind.UUID: "uuid",
 }
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
+# a MySQL TIME (a duration) is an interval of hours, never folded into days
+_TIMES = {
+    Kind.TIME: "TIME", Kind.TIME_TZ: "TIMETZ", Kind.DURATION: "INTERVAL",
+    Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ",
+}  # fmt: skip
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
@@ -84,6 +91,7 @@ class PostgresDialect(Dialect):
         timestamp_precision=6,
         default_schema="public",
         text_nul=False,  # text and varchar cannot hold U+0000
+        identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -112,7 +120,11 @@ class PostgresDialect(Dialect):
             Kind.DATETIME_TZ if t.timezone else Kind.DATETIME,
             precision=6 if t.precision is None else t.precision,
         ),
-        "TIME": lambda t: SqlType(Kind.TIME, precision=6 if t.precision is None else t.precision),
+        "TIME": lambda t: SqlType(
+            Kind.TIME_TZ if t.timezone else Kind.TIME,
+            precision=6 if t.precision is None else t.precision,
+        ),
+        "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
 
     def is_identity(self, info: dict[str, Any]) -> bool:
@@ -143,7 +155,11 @@ class PostgresDialect(Dialect):
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
+        register_time_loaders(conn)  # 24:00:00
         return conn
+
+    def encode_converters(self, table: Table) -> list:
+        return [ENCODE.get(c.type.kind) for c in table.columns]
 
     # --- PostgreSQL's own types (ADR 0013; catalog work in postgresql_native) -------------------
     def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
@@ -192,10 +208,11 @@ class PostgresDialect(Dialect):
             return "BYTEA"
         if t.kind is Kind.DECIMAL:
             return f"NUMERIC({t.precision},{t.scale or 0})" if t.precision else "NUMERIC"
-        if t.kind in (Kind.TIME, Kind.DATETIME, Kind.DATETIME_TZ):
-            base = {Kind.TIME: "TIME", Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ"}
+        if t.kind in _TIMES:
             p = t.precision
-            return base[t.kind] if p is None or p >= 6 else f"{base[t.kind]}({p})"
+            return _TIMES[t.kind] if p is None or p >= 6 else f"{_TIMES[t.kind]}({p})"
+        if t.kind is Kind.BIT:
+            return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
     def identity_clause(self) -> str:
@@ -406,7 +423,8 @@ class PostgresDialect(Dialect):
         psycopg refusing a value client-side (a date after year 9999) without a key."""
         import psycopg
 
-        return isinstance(exc, (psycopg.DataError, UnicodeError))
+        # TypeError: a value psycopg cannot write as the column's type (a MySQL zero date)
+        return isinstance(exc, (psycopg.DataError, UnicodeError, TypeError))
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""

@@ -92,14 +92,15 @@ def native_columns(bind: Any, schema: str | None, names: Sequence[str]) -> dict:
 
 
 def with_native(engine: str, t: SqlType | None, info: Any) -> SqlType | None:
-    """Attach the declaration; types with no neutral kind (arrays, ranges, inet, money, ...),
-    and timetz (the neutral TIME would drop its offset), become Kind.NATIVE."""
+    """Attach the declaration; types with no neutral kind (arrays, ranges, inet, money,
+    interval, varbit, ...) become Kind.NATIVE. timetz keeps its own kind (Kind.TIME_TZ): a
+    PostgreSQL target renders the declaration verbatim, another stores it lossily."""
     if info is None:
         return t
     declared, typname = info
     if typname == "xml":
         t = SqlType(Kind.XML)
-    elif t is None or typname == "timetz":
+    elif t is None:
         t = SqlType(Kind.NATIVE)
     return replace(t, native=declared, engine=engine)
 

@@ -40,6 +40,7 @@ from decimal import Context, Decimal
 
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
+from sluice.core.values import duration_text
 
 Encoder = Callable[[object], str]
 
@@ -120,6 +121,16 @@ def _time(v) -> str:
     return str(v)
 
 
+def _time_tz(v) -> str:
+    """A time of day with its offset (12:00+05 and 12:00 differ)."""
+    return v.isoformat(timespec="microseconds") if isinstance(v, time) else str(v)
+
+
+def _duration(v) -> str:
+    """A signed span in hours (MySQL TIME, kept as a PostgreSQL interval of hours)."""
+    return duration_text(v) if isinstance(v, timedelta) else str(v)
+
+
 def _datetime(v) -> str:
     if isinstance(v, datetime):
         return v.isoformat(timespec="microseconds")
@@ -184,6 +195,9 @@ _BY_KIND: dict[Kind, Encoder] = {
     Kind.BINARY: _binary,
     Kind.DATE: _date,
     Kind.TIME: _time,
+    Kind.TIME_TZ: _time_tz,
+    Kind.DURATION: _duration,
+    Kind.BIT: _text,
     Kind.DATETIME: _datetime,
     Kind.DATETIME_TZ: _instant,
     Kind.UUID: _uuid,
