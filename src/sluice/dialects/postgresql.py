@@ -60,6 +60,12 @@ _BINARY_COPY: dict[Kind, str] = {
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
 
+# the settings that shape a row's text form, pinned for server-side digests on both sides
+_DIGEST_SETUP = (
+    "SET DateStyle = ISO, YMD", "SET TimeZone = 'UTC'", "SET IntervalStyle = postgres",
+    "SET extra_float_digits = 1", "SET bytea_output = hex",
+)  # fmt: skip
+
 log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
@@ -90,6 +96,7 @@ class PostgresDialect(Dialect):
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
     native_digest = "postgresql-md5-rowtext"
+    verify_domains = {"jsonb": "json-normalised"}  # json is compared as its exact text
     fidelity_notes = {
         Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
         Kind.MONEY: ("exact", "NUMERIC(19,4) holds every money value"),
@@ -252,12 +259,8 @@ class PostgresDialect(Dialect):
     def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
         """The server hashes each row's text form (64 bits) and sums the hashes.
 
-        Used only between two PostgreSQL tables of identical column types, where the text
-        form is a canonical encoding once the settings that shape it are pinned."""
-        setup = [
-            "SET DateStyle = ISO, YMD", "SET TimeZone = 'UTC'", "SET IntervalStyle = postgres",
-            "SET extra_float_digits = 1", "SET bytea_output = hex",
-        ]  # fmt: skip
+        Used only between two PostgreSQL tables of identical declared column types, where the
+        text form is a canonical encoding once the settings that shape it are pinned."""
         cols = ", ".join(self.quote(c) for c in table.column_names)
         where, params = self.range_predicate(table.primary_key, lo, hi)
         # hashtextextended: the 64-bit hash behind hash partitioning, stable across versions
@@ -267,7 +270,34 @@ class PostgresDialect(Dialect):
             f"SELECT count(*), coalesce(sum({row_hash}), 0)::text "
             f"FROM (SELECT {cols} FROM {self.qualified(table)}{where}) AS r"
         )
-        return setup, self.finalize(sql), params
+        return list(_DIGEST_SETUP), self.finalize(sql), params
+
+    def row_digests(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[tuple]:
+        """(key..., row hash, column hashes...) per row in key order, through a server-side
+        cursor; a NULL column's hash is NULL, so NULL and '' differ."""
+        for stmt in _DIGEST_SETUP:
+            conn.execute(stmt)
+        cols = [self.quote(c) for c in table.column_names]
+        keys = ", ".join(f"r.{self.quote(k)}" for k in table.primary_key)
+        per_column = "".join(f", hashtextextended(r.{c}::text, 0)" for c in cols)
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        sql = self.finalize(
+            f"SELECT {keys}, hashtextextended(r::text, 0){per_column} FROM (SELECT "
+            f"{', '.join(cols)} FROM {self.qualified(table)}{where}) AS r ORDER BY {keys}"
+        )
+        with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
+            cur.execute(sql, self.bind(params))
+            while batch := cur.fetchmany(5_000):
+                yield from batch
+
+    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
+        sql = (
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+            "attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped"
+        )
+        found = dict(conn.execute(sql, (self.qualified(table),)).fetchall())
+        conn.rollback()
+        return found
 
     def raw_read(
         self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str = "postgresql-binary"
