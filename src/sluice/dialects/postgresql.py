@@ -265,7 +265,8 @@ class PostgresDialect(Dialect):
         where, params = self.range_predicate(table.primary_key, lo, hi)
         # hashtextextended: the 64-bit hash behind hash partitioning, stable across versions
         # (partitioned data depends on it) and cheaper than md5
-        row_hash = "hashtextextended(r::text, 0)::numeric"
+        # ROW(r.*), never r: a column named r would be taken for the row (only it hashed)
+        row_hash = "hashtextextended(ROW(r.*)::text, 0)::numeric"
         sql = (
             f"SELECT count(*), coalesce(sum({row_hash}), 0)::text "
             f"FROM (SELECT {cols} FROM {self.qualified(table)}{where}) AS r"
@@ -282,7 +283,7 @@ class PostgresDialect(Dialect):
         per_column = "".join(f", hashtextextended(r.{c}::text, 0)" for c in cols)
         where, params = self.range_predicate(table.primary_key, lo, hi)
         sql = self.finalize(
-            f"SELECT {keys}, hashtextextended(r::text, 0){per_column} FROM (SELECT "
+            f"SELECT {keys}, hashtextextended(ROW(r.*)::text, 0){per_column} FROM (SELECT "
             f"{', '.join(cols)} FROM {self.qualified(table)}{where}) AS r ORDER BY {keys}"
         )
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
