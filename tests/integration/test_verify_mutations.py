@@ -69,7 +69,7 @@ def copy(source, target, tables: list[str]) -> None:
 def verify(source, target, tmp_path, canonical: bool) -> tuple[int, dict, str]:
     report = tmp_path / f"verify-{canonical}.json"
     args = ["verify", "--source", url_text(source), "--target", url_text(target), "--rows",
-            "--no-checks", "--workers", "2", "--report", str(report)]  # fmt: skip
+            "--no-checks", "--workers", "1", "--report", str(report)]  # fmt: skip
     done = sluice(*args, *(["--canonical"] if canonical else []))
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, json.loads(report.read_text()), done.stdout
