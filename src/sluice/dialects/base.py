@@ -91,6 +91,9 @@ class Dialect(NativeTypes):
     raw_import_format: str | None = None
     raw_import_kinds: frozenset = frozenset()
     native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL
+    # declared type (as `declared_types` spells it) -> the domain verification compares its
+    # values in, where the neutral kind alone would compare wrongly (sluice.verify.canonical)
+    verify_domains: dict[str, str] = {}
     probe_before_delete = False  # see clear_range
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
     fidelity_notes: dict[Any, tuple[str, str]] = {}
@@ -348,6 +351,16 @@ class Dialect(NativeTypes):
         """Session setup, then one query returning (row count, digest sum) of a key range,
         computed by the server. Only for `native_digest` engines; see sluice.verify."""
         raise NotImplementedError(f"{self.name} has no server-side range digest")
+
+    def row_digests(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[tuple]:
+        """Per row of a key range, in key order: key values, the row's digest and each
+        column's, by the server (the native method naming keys and columns)."""
+        raise NotImplementedError(f"{self.name} has no server-side row digests")
+
+    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
+        """Column name -> the type as the engine's catalog spells it (None: not known here).
+        Verification reads it on both sides: native digests need identical types."""
+        return None
 
     def decode_converters(self, table: Table) -> list[Converter | None]:
         """Per-column functions turning this driver's values into sluice's canonical values."""

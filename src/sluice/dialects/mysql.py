@@ -70,6 +70,8 @@ class MysqlDialect(Dialect):
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
     raw_import_format = "csv" if hasattr(os, "mkfifo") else None
+    # MySQL's binary JSON normalises documents (MariaDB's JSON is LONGTEXT: its exact text)
+    verify_domains = {"json": "json-normalised"}
     raw_import_kinds = frozenset({
         Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.BOOLEAN, Kind.STRING, Kind.DATE,
         Kind.DATETIME, Kind.DECIMAL, Kind.UUID, Kind.TIME,
@@ -202,6 +204,17 @@ class MysqlDialect(Dialect):
         # information_schema compares names case-insensitively; the server's tables do
         # only when lower_case_table_names is set
         found = any(t == name or (fold and t.lower() == name.lower()) for t, fold in cur)
+        conn.rollback()
+        return found
+
+    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table.name,),
+        )
+        found = {name: str(declared) for name, declared in cur}
         conn.rollback()
         return found
 

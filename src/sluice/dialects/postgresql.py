@@ -20,6 +20,7 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_values import ENCODE, register_time_loaders
 
 _FIXED: dict[Kind, str] = {
@@ -81,7 +82,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(Dialect):
+class PostgresDialect(PostgresDigests, Dialect):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -99,6 +100,7 @@ class PostgresDialect(Dialect):
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
     native_digest = "postgresql-md5-rowtext"
+    verify_domains = {"jsonb": "json-normalised"}  # json is compared as its exact text
     fidelity_notes = {
         Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
         Kind.MONEY: ("exact", "NUMERIC(19,4) holds every money value"),
@@ -302,26 +304,6 @@ class PostgresDialect(Dialect):
             cur.execute(sql, self.bind(params))
             while batch := cur.fetchmany(int(fetch)):
                 yield batch
-
-    def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
-        """The server hashes each row's text form (64 bits) and sums the hashes.
-
-        Used only between two PostgreSQL tables of identical column types, where the text
-        form is a canonical encoding once the settings that shape it are pinned."""
-        setup = [
-            "SET DateStyle = ISO, YMD", "SET TimeZone = 'UTC'", "SET IntervalStyle = postgres",
-            "SET extra_float_digits = 1", "SET bytea_output = hex", "SET lc_monetary = 'C'",
-        ]  # fmt: skip
-        cols = ", ".join(self.quote(c) for c in table.column_names)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
-        # hashtextextended: the 64-bit hash behind hash partitioning, stable across versions
-        # (partitioned data depends on it) and cheaper than md5
-        row_hash = "hashtextextended(r::text, 0)::numeric"
-        sql = (
-            f"SELECT count(*), coalesce(sum({row_hash}), 0)::text "
-            f"FROM (SELECT {cols} FROM {self.qualified(table)}{where}) AS r"
-        )
-        return setup, self.finalize(sql), params
 
     def raw_read(
         self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str = "postgresql-binary"

@@ -91,6 +91,34 @@ def native_columns(bind: Any, schema: str | None, names: Sequence[str]) -> dict:
     return found
 
 
+DECLARED_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+       t.oid >= %(first)s AND tn.nspname = 'pg_catalog'
+FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_namespace tn ON tn.oid = t.typnamespace
+WHERE a.attrelid = %(rel)s AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+
+def declared_types(conn: Any, relation: str) -> dict[str, str] | None:
+    """{column: declaration} of one table (`relation`, quoted as the dialect qualifies it) on a
+    psycopg connection, spelled as `native_columns` spells it: verification compares both
+    catalogs' spellings. None when the table does not exist."""
+    rel = conn.execute("SELECT to_regclass(%s)::oid", (relation,)).fetchone()[0]
+    if rel is None:
+        conn.rollback()
+        return None
+    conn.execute(_PATH)  # after resolving the name: set_config(..., true) lasts the transaction
+    found = {}
+    for column, declared, catalog_user_type in conn.execute(
+        DECLARED_SQL, {"first": FIRST_USER_OID, "rel": rel}
+    ).fetchall():
+        found[column] = f"pg_catalog.{declared}" if catalog_user_type else declared
+    conn.rollback()
+    return found
+
+
 def with_native(engine: str, t: SqlType | None, info: Any) -> SqlType | None:
     """Attach the declaration; types with no neutral kind (arrays, ranges, inet, money,
     interval, varbit, ...) become Kind.NATIVE. timetz keeps its own kind (Kind.TIME_TZ): a
