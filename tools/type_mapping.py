@@ -45,6 +45,9 @@ NEUTRAL: list[SqlType] = [
     SqlType(Kind.DATE),
     SqlType(Kind.TIME),
     SqlType(Kind.TIME, precision=7),
+    SqlType(Kind.TIME_TZ),
+    SqlType(Kind.DURATION, precision=6),
+    SqlType(Kind.DURATION, precision=0),
     SqlType(Kind.DATETIME),
     SqlType(Kind.DATETIME, precision=0),
     SqlType(Kind.DATETIME, precision=3),
@@ -56,6 +59,8 @@ NEUTRAL: list[SqlType] = [
     SqlType(Kind.JSON),
     SqlType(Kind.XML),
     SqlType(Kind.ROWVERSION),
+    SqlType(Kind.BIT, length=5),
+    SqlType(Kind.BIT, length=100),
 ]
 
 # SQL Server declarations shown, with what the project promises on PostgreSQL (None: shown,
@@ -100,6 +105,41 @@ MSSQL_TO_PG: list[tuple[str, str | None]] = [
     ("timestamp", None),
     ("xml", None),
 ]
+# PostgreSQL declarations as reflection records them (format_type under search_path pg_catalog,
+# the type's name, and the neutral type SQLAlchemy's generic classes give, if any): carried
+# verbatim to PostgreSQL, mapped or refused elsewhere (ADR 0013). The integration test
+# tests/integration/test_pg_native_types.py copies every one of these with edge values.
+PG_OWN: list[tuple[str, str, SqlType | None]] = [
+    ("integer[]", "_int4", None),
+    ("text[]", "_text", None),
+    ("public.mood[]", "_mood", None),
+    ("inet", "inet", None),
+    ("cidr", "cidr", None),
+    ("macaddr8", "macaddr8", None),
+    ("money", "money", None),
+    ("interval day to second(3)", "interval", None),
+    ("bit(5)", "bit", SqlType(Kind.BIT, length=5)),
+    ("bit varying", "varbit", None),
+    ("oid", "oid", None),
+    ("int4range", "int4range", None),
+    ("tstzmultirange", "tstzmultirange", None),
+    ("tsvector", "tsvector", None),
+    ("tsquery", "tsquery", None),
+    ("point", "point", None),
+    ("polygon", "polygon", None),
+    ("xml", "xml", None),
+    ("time with time zone", "timetz", SqlType(Kind.TIME_TZ, precision=6)),
+    ("timestamp(3) with time zone", "timestamptz", SqlType(Kind.DATETIME_TZ, precision=3)),
+    ("json", "json", SqlType(Kind.JSON)),
+    ("jsonb", "jsonb", SqlType(Kind.JSON)),
+    ("public.mood", "mood", SqlType(Kind.STRING, length=5)),
+    ("public.posint", "posint", None),
+    ("public.pair", "pair", None),
+    ("public.citext", "citext", SqlType(Kind.STRING)),
+    ("public.hstore", "hstore", None),
+    ("public.ltree", "ltree", None),
+    ("public.isbn13", "isbn13", None),
+]
 IDENTITY_PROMISE = "GENERATED ALWAYS AS IDENTITY"  # for a SQL Server IDENTITY(1,1) column
 
 
@@ -111,8 +151,8 @@ def _render(dialect, t: SqlType) -> tuple[str, str]:
     """(declaration, fidelity) or the error the dialect raises for this type."""
     try:
         decl = f"`{dialect.render_type(t)}`"
-    except Exception as exc:  # a type the engine cannot declare is part of the table
-        return f"unsupported ({type(exc).__name__})", "-"
+    except Exception:  # a type the engine cannot declare is part of the table
+        return "refused (no such type: the plan names the column)", "-"
     fidelity, note = dialect.fidelity(t)
     return decl, f"{fidelity}: {note}" if note else fidelity
 
@@ -162,6 +202,31 @@ def mssql_table() -> list[str]:
     return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in mssql_rows()]
 
 
+def pg_own_rows() -> list[tuple[str, ...]]:
+    """(PostgreSQL declaration, neutral, then per engine what a target declares) per PG_OWN."""
+    from sluice.dialects.postgresql_native import with_native
+
+    rows = []
+    for decl, typname, neutral in PG_OWN:
+        t = with_native("postgresql", neutral, (decl, typname))
+        cells = [f"`{decl}`", t.kind.value]
+        for engine in ENGINES:
+            d = get_dialect(engine)
+            if not d.carries(t):
+                cells.append("refused")
+                continue
+            declared, fidelity = _render(d, t)
+            cells.append(declared if fidelity == "exact" else f"{declared} ({fidelity})")
+        rows.append(tuple(cells))
+    return rows
+
+
+def pg_own_table() -> list[str]:
+    head = ["PostgreSQL column", "kind"] + [TITLES[e] for e in ENGINES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in pg_own_rows()]
+
+
 def broken_promises() -> list[str]:
     """The promised SQL Server -> PostgreSQL mappings the code does not render."""
     return [f"{r[0]} -> {r[2]}, promised {r[4]}" for r in mssql_rows() if r[5] == "**no**"]
@@ -190,8 +255,58 @@ renders it.
 """
 
 
+PG_OWN_INTRO = """
+## PostgreSQL's own types (ADR 0013)
+
+A PostgreSQL source records each column's exact declaration. A PostgreSQL target declares the
+column exactly so (enums, domains and composite types are created first, in the source's schema;
+extensions with `CREATE EXTENSION IF NOT EXISTS`, or refused by name when the target lacks
+them), and the rows move as raw COPY: binary where every type is built in, text (with the
+settings that shape it pinned) otherwise. Kind `native` has no neutral equivalent: every other
+engine refuses it, naming table, column and type. A type with a neutral kind goes to other
+engines through it (a timetz is `time_tz`: exact here, lossy to an engine whose time keeps
+no offset; an interval is `native`, while a MariaDB TIME arrives here as an `interval`).
+"""
+
+
+EDGES_FILE = DOC.parent.parent / "tests" / "conformance" / "mariadb_pg_cases.py"
+TITLE = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
+
+EDGES_INTRO = """
+## MariaDB <-> PostgreSQL, edge values tested
+
+The cases `tests/conformance/test_mariadb_pg.py` walks (`tests/conformance/mariadb_pg_cases.py`):
+each source table is copied alone and both servers are read back as their own text
+(server-side casts); *exact* means every value listed arrived as it was and `sluice verify`
+passed, *refused* that the copy stopped with a message naming table, column and type (and the
+row key for a value). Options a case runs with are shown after its outcome.
+"""
+
+
+def edge_rows() -> list[str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sluice_edges", EDGES_FILE)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    lines = ["| from | declaration | to | target type | outcome | edge values |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for e in mod.EDGES:
+        outcome = "refused" if e.refused else "exact"
+        if e.options:
+            outcome += " with " + ", ".join(f"`{k}={v}`" for k, v in e.options.items())
+        values = ", ".join("NULL" if v is None else f"`{v}`" for v in e.values)
+        target = f"`{e.target_type}`" if e.target_type else "-"
+        cells = [TITLE[e.source], f"`{e.decl}`", TITLE[e.target], target, outcome, values]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
 def render() -> str:
-    return "\n".join([INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), ""])
+    parts = [INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), PG_OWN_INTRO, *pg_own_table(),
+             EDGES_INTRO, *edge_rows()]  # fmt: skip
+    return "\n".join([*parts, ""])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -261,7 +261,9 @@ TYPE_CASES = [
          Val(float("nan"), engines=PG_ONLY)],
         neutral=T(Kind.DOUBLE),
     ),
-    type_case("boolean", {PG: "boolean", MY: "TINYINT(1)", LITE: "BOOLEAN"}, [True, False, None],
+    # MySQL's TINYINT(1) is an integer (5 and -1 are values of it): smallint elsewhere
+    type_case("boolean", {PG: "boolean", MY: "TINYINT(1)", LITE: "BOOLEAN"},
+              [Val(True, expect={"mysql->*": 1}), Val(False, expect={"mysql->*": 0}), None],
               neutral=T(Kind.BOOLEAN)),
     type_case(
         "date", {PG: "date", MY: "DATE", LITE: "DATE"},
@@ -288,7 +290,9 @@ TYPE_CASES = [
     ),
     type_case(
         "time", {PG: "time(6)", MY: "TIME(6)", LITE: "TIME"},
-        [dt.time(0, 0), dt.time(23, 59, 59, 999999), dt.time(12, 34, 56, 1), None],
+        # MySQL TIME is a duration: a PostgreSQL interval (mariadb_pg_cases has its edges)
+        [Val(t, expect={"mysql->postgresql": dt.datetime.combine(dt.date.min, t) - dt.datetime.min})
+         for t in (dt.time(0, 0), dt.time(23, 59, 59, 999999), dt.time(12, 34, 56, 1))] + [None],
         neutral=T(Kind.TIME, precision=6),
     ),
     type_case(

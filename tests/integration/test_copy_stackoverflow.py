@@ -22,11 +22,13 @@ SCALE = 0.01
 
 
 def canonical(v) -> str:
-    """One text form per value, whatever the engine returned (uuid str vs UUID, 1 vs True)."""
+    """One text form per value, whatever the engine returned (uuid str vs UUID, 1 vs True:
+    a boolean that went through MariaDB comes back as smallint 0/1, since TINYINT(1) is an
+    integer there, issue 21)."""
     if v is None:
         return "\\N"
     if isinstance(v, bool):
-        return "t" if v else "f"
+        return "1" if v else "0"
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat()
     if isinstance(v, (uuid.UUID, Decimal, str, int, float)):

@@ -13,10 +13,12 @@ import pytest
 from sluice.core.types import Kind, SqlType
 from sluice.verify.canonical import (
     RangeDigest,
+    column_digests,
     encode_value,
     row_digest,
     row_encoder,
     value_encoder,
+    value_encoders,
 )
 
 T = SqlType
@@ -80,9 +82,57 @@ EQUAL = [
     (T(Kind.ROWVERSION), b"\x00\x00\x00\x00\x00\x00\x07\xd1", bytearray(b"\0\0\0\0\0\0\x07\xd1")),
     # nchar(5): engines differ on returning the pad spaces
     (T(Kind.STRING, length=5, fixed=True), "ab   ", "ab"),
-    # json: key order and spacing do not matter (jsonb reorders)
-    (T(Kind.JSON), '{"b": 1, "a": [1, 2]}', {"a": [1, 2], "b": 1}),
 ]
+
+JSONB = "json-normalised"  # the domain PostgreSQL's jsonb (and MySQL's JSON) name
+
+# (type, domain, source value, a target value that is the same in the source type's domain)
+SAME_IN_DOMAIN = [
+    # jsonb: key order, spacing and duplicate keys (the last wins) are not part of a value
+    (T(Kind.JSON), JSONB, '{"b": 1, "a": [1, 2]}', {"a": [1, 2], "b": 1}),
+    (T(Kind.JSON), JSONB, '{"k": 2}', '{"k":1,"k":2}'),
+    (T(Kind.JSON), JSONB, '{"n": 100}', '{"n": 1e2}'),
+    # an integer source read back from a boolean target: true is 1 in the integer's domain
+    (T(Kind.SMALLINT), None, 1, True),
+    # a MySQL TIME within 0..24 h is a PostgreSQL time of day; an interval is a duration
+    (T(Kind.TIME, precision=6), None, timedelta(hours=4), time(4)),
+    (T(Kind.TIME, precision=6), None, timedelta(hours=100), timedelta(days=4, hours=4)),
+    (T(Kind.TIME, precision=6), None, "-01:00:00", timedelta(hours=-1)),
+    (T(Kind.INTEGER), None, 5, Decimal("5.000")),
+]
+
+# (type, domain, source value, a target value a wrong mapping made of it): all must differ
+FOLDED = [
+    (T(Kind.BOOLEAN), None, 5, True),  # MariaDB TINYINT(1) 5 as boolean true
+    (T(Kind.BOOLEAN), None, -1, True),
+    (T(Kind.BOOLEAN), None, -128, True),
+    (T(Kind.SMALLINT), None, 5, True),  # the same, reflected as the integer it is
+    (T(Kind.TIME, precision=6), None, timedelta(hours=100), time(4)),  # modulo 24 h
+    (T(Kind.TIME, precision=6), None, timedelta(hours=-1), time(23)),
+    (  # timetz to a time without offset
+        T(Kind.TIME, precision=6), None,
+        time(12, tzinfo=timezone(timedelta(hours=5))), time(12),
+    ),
+    (  # the offset kept, the clock shifted to UTC: a different timetz
+        T(Kind.TIME, precision=6), None,
+        time(12, tzinfo=timezone(timedelta(hours=5))), time(7, tzinfo=timezone.utc),
+    ),
+    (T(Kind.JSON), None, '{"k":1,"k":2}', '{"k": 2}'),  # json kept as text: jsonb folded it
+    (T(Kind.JSON), None, '{"b":1,"a":2}', '{"a": 2, "b": 1}'),
+    (T(Kind.JSON), JSONB, '{"n": 1.50}', '{"n": 1.5}'),  # jsonb keeps a number's scale
+    (T(Kind.JSON), JSONB, '{"a": 1}', '{"a": 1, "b": null}'),
+    (T(Kind.INTEGER), None, 5, 5.5),  # never truncated to 5
+    (T(Kind.INTEGER), None, 5, Decimal("5.1")),
+    (T(Kind.DATE), None, date(2020, 1, 1), datetime(2020, 1, 1, 13, 0)),
+    (T(Kind.STRING), None, "ab  ", "ab"),  # trailing spaces trimmed
+    (T(Kind.STRING), None, "", None),
+    (T(Kind.DECIMAL, precision=12, scale=4), None, Decimal("1.2345"), Decimal("1.23")),
+    (
+        T(Kind.DATETIME_TZ), None,
+        datetime(2020, 1, 1, 12, tzinfo=timezone.utc),
+        datetime(2020, 1, 1, 13, tzinfo=timezone.utc),
+    ),
+]  # fmt: skip
 
 DIFFERENT = [
     (T(Kind.STRING), "", None),  # empty string is not NULL
@@ -115,6 +165,36 @@ def test_same_value_same_encoding(t, a, b):
 @pytest.mark.parametrize("t, a, b", DIFFERENT, ids=lambda x: repr(x)[:40])
 def test_different_values_differ(t, a, b):
     assert not same(t, a, b)
+
+
+@pytest.mark.parametrize("t, domain, a, b", SAME_IN_DOMAIN, ids=lambda x: repr(x)[:40])
+def test_a_value_that_round_trips_into_the_source_domain_is_the_same(t, domain, a, b):
+    assert encode_value(t, a, domain) == encode_value(t, b, domain)
+
+
+@pytest.mark.parametrize("t, domain, a, b", FOLDED, ids=lambda x: repr(x)[:40])
+def test_a_value_folded_by_a_wrong_mapping_differs(t, domain, a, b):
+    assert encode_value(t, a, domain) != encode_value(t, b, domain)
+
+
+def test_time_beyond_a_day_and_negative_keep_their_hours():
+    t = T(Kind.TIME, precision=6)
+    assert encode_value(t, timedelta(hours=838, minutes=59, seconds=59.999999)) == (
+        "838:59:59.999999"
+    )
+    assert encode_value(t, -timedelta(hours=838, minutes=59, seconds=59)) == "-838:59:59.000000"
+    assert encode_value(t, time(12, tzinfo=timezone(timedelta(hours=-3, minutes=-30)))) == (
+        "12:00:00.000000-03:30"
+    )
+
+
+def test_column_digests_name_the_differing_column():
+    types = [T(Kind.INTEGER), T(Kind.STRING), T(Kind.BOOLEAN)]
+    parts = value_encoders(types)
+    a = column_digests(parts, (1, "x", 1))
+    b = column_digests(parts, (1, "x", 5))
+    assert len(a) == 24 and a[:16] == b[:16] and a[16:] != b[16:]
+    assert column_digests(parts, (1, None, 1)) != column_digests(parts, (1, "", 1))
 
 
 def test_decimal_encoding_is_plain_and_exact():

@@ -71,3 +71,14 @@ def test_plan_example_doc_is_generated_from_the_code():
     assert re.search(r"│ int +│ INTEGER +│.*\n.*│ IDENTITY\(1,1\) +│ GENERATED ALWAYS", doc)
     assert re.search(r"GENERATED ALWAYS\s.*\n.*AS IDENTITY|GENERATED ALWAYS AS IDENTITY", doc)
     assert "nvarchar(max)" in doc and "TEXT" in doc and "uniqueidentifier" in doc
+
+
+def test_postgresql_own_types_render_verbatim_on_postgresql_only():
+    """Every PostgreSQL declaration the doc lists is declared exactly so on PostgreSQL, and a
+    `native` one is refused by every other engine."""
+    rows = _script().pg_own_rows()
+    assert len(rows) == len(_script().PG_OWN)
+    for decl, kind, postgres, *others in rows:
+        assert postgres == decl, decl
+        if kind == "native":
+            assert others == ["refused"] * len(others), decl

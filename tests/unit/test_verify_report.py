@@ -443,3 +443,11 @@ def test_write_report_rejects_unknown_suffix(tmp_path, matching) -> None:
     for suffix in (".html", ".htm", ".md", ".markdown", ".json"):
         assert suffix in message
     assert not path.exists()
+
+
+def test_changed_keys_are_shown_with_their_columns(mismatching: dict) -> None:
+    m = mismatching["tables"][0]["mismatches"][0]
+    m["changed"], m["changed_columns"] = [90001, 90002], [["Score", "Body"], []]
+    lines = to_markdown(mismatching).splitlines()
+    assert "  - changed (2): 90001 (Score, Body), 90002" in lines
+    assert "<li>changed (2): 90001 (Score, Body), 90002</li>" in to_html(mismatching)

@@ -42,6 +42,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         nul=args.nul,
         nul_replacement=args.nul_replacement,
         allow_empty=args.allow_empty,
+        zero_dates=args.zero_dates,
     )
     with Reporter() as reporter:
         result = copy_database(source, target, options, reporter)
@@ -73,10 +74,12 @@ def summary_dict(result) -> dict:
                 "chunks": t.chunks,
                 "published": t.published,
                 "nul_changed": t.nul_changed,
+                "zero_dates": t.zero_dates,
             }
             for t in result.tables.values()
         },  # fmt: skip
         "nul_changed": result.nul_changed,
+        "zero_dates": result.zero_dates,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
         "failures": result.failures,
@@ -104,6 +107,8 @@ def print_summary(result, file=None, width: int | None = None) -> None:
             status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
         if t.nul_changed:
             status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
+        if t.zero_dates:
+            status += f" ({t.zero_dates:,} zero date(s) stored as NULL by --zero-dates)"
         path = "raw" if paths.get(t.name) else "decoded"
         if paths.get(t.name) and t.decoded_again:
             path = "raw+decoded"
@@ -117,6 +122,9 @@ def print_summary(result, file=None, width: int | None = None) -> None:
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip
+    if result.zero_dates:
+        print(f"note: {result.zero_dates:,} MySQL zero date(s) ('0000-00-00' and the like) were "
+              "stored as NULL by --zero-dates null")  # fmt: skip
     if result.finish:
         for fk, n in result.finish.orphans.items():
             if n:

@@ -46,7 +46,8 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         ident = t.table.identity.name if t.table.identity else "-"
         path = "decoded"
         if t.passthrough:
-            path = "raw CSV -> LOAD DATA" if t.raw_format == "csv" else "raw COPY passthrough"
+            path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)"}
+            path = path.get(t.raw_format, "raw COPY passthrough")
         key = ", ".join(t.key) or "(none)"
         order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
     console.print(order)

@@ -40,6 +40,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         nul=args.nul,
         nul_replacement=args.nul_replacement,
         allow_empty=args.allow_empty,
+        zero_dates=args.zero_dates,
     )
     result = sync_database(source, target, options)
     print_summary(result)

@@ -131,7 +131,7 @@ def print_report(report, file=None, width: int | None = None) -> None:
             for kind in ("missing", "extra", "changed"):
                 keys = getattr(r, kind)
                 if keys:
-                    shown = ", ".join(str(k[0] if len(k) == 1 else k) for k in keys[:20])
+                    shown = ", ".join(_key(k, r.columns) for k in keys[:20])
                     line += f"; {kind}: {shown}" + (" ..." if len(keys) > 20 else "")
             console.print(line, markup=False, highlight=False)
         for c in t.checks:
@@ -139,6 +139,12 @@ def print_report(report, file=None, width: int | None = None) -> None:
                 where = f"{c.table}.{c.column}" if c.column else c.table
                 console.print(f"check {c.severity}: {c.check} {where}: {c.detail}", markup=False,
                               highlight=False)  # fmt: skip
+
+
+def _key(key: tuple, columns: dict) -> str:
+    """A key as printed, with the columns that differ for a changed row: `7 (flag, note)`."""
+    text = str(key[0] if len(key) == 1 else key)
+    return f"{text} ({', '.join(columns[key])})" if key in columns else text
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table
 from sluice.core.schema import ForeignKey
+from sluice.core.types import Kind
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 
 log = logging.getLogger(__name__)
+_HIGHEST = {Kind.SMALLINT: 2**15 - 1, Kind.INTEGER: 2**31 - 1, Kind.BIGINT: 2**63 - 1}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
         # at least 1: identities start there (PostgreSQL's MINVALUE), and a table may hold
         # only keys below it (StackOverflow's Community user is -1)
         next_value = max(1, (top or 0) + 1)
+        if next_value > _HIGHEST.get(col.type.kind, next_value):
+            # the source's identity is exhausted too: its next insert would fail the same way
+            log.warning("%s: identity %r is at its type's maximum (%s): not aligned",
+                        tp.name, col.name, top)  # fmt: skip
+            continue
         for stmt in dst.align_identity_sql(live, next_value):
             cur.execute(stmt)
         conn.commit()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sluice.copy.reflect import reflect_tables
-from sluice.core.errors import ConfigError, EmptySource
-from sluice.core.schema import Column, ForeignKey, Index, Table, order_by_references
+from sluice.core.errors import ConfigError, DataError, EmptySource, UnmappableType
+from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -62,7 +62,9 @@ class TablePlan:
     rows: int
     passthrough: bool = False  # raw bytes, no decoding (identical types, or an import format)
     bytes: int = 0  # the source relation's size where the engine reports it, else 0
-    raw_format: str = ""  # when passthrough: "postgresql-binary", or "csv" for LOAD DATA
+    # when passthrough: "postgresql-binary" or "postgresql-text" (types that are not built in),
+    # or "csv" for LOAD DATA
+    raw_format: str = ""
 
     @property
     def chunk_bytes(self) -> float:
@@ -90,6 +92,8 @@ class Plan:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     notes: tuple[str, ...] = field(default=())
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    # the source engine's own types the columns use, created on a same-engine target first
+    native_types: tuple[NativeType, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -124,6 +128,7 @@ class Plan:
             chunk_rows=d["chunk_rows"],
             notes=tuple(d.get("notes", ())),
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
+            native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
         )
 
     @classmethod
@@ -154,7 +159,8 @@ def _table(d: dict[str, Any]) -> Table:
     return Table(
         d["name"], cols, tuple(d["primary_key"]), d["schema"],
         tuple(_fk(f) for f in d["foreign_keys"]),
-        tuple(Index(i["name"], tuple(i["columns"]), i["unique"]) for i in d["indexes"]),
+        tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i.get("kind", ""))
+              for i in d["indexes"]),
         d["primary_key_name"],
     )  # fmt: skip
 
@@ -195,11 +201,13 @@ def build_plan(
     dialect = get_dialect(source.engine)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
-    return plan_tables(
+    plan = plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
     )  # fmt: skip
+    natives = dialect.native_types(source, reflected)
+    return replace(plan, native_types=natives) if natives else plan
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:
@@ -245,9 +253,14 @@ def plan_tables(
     notes = []
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
+    refused: list[DataError] = []
+    maps_of = {t.name: _column_maps(src, dst, t, refused) for t in ordered}
+    if refused:
+        raise refusal(refused)
+    ordered = target_indexes(dst, ordered, notes)
     planned = []
     for table in ordered:
-        maps = tuple(_column_map(src, dst, c) for c in table.columns)
+        maps = maps_of[table.name]
         lo, hi, rows = stats[table.name]
         size = (sizes or {}).get(table.name, 0)
         per_chunk = chunk_rows
@@ -276,7 +289,7 @@ def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
     """The raw byte format a table can move in, or "" when its values must be decoded."""
     same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
     if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
-        return src.raw_copy_format
+        return src.raw_copy_format_for(table)
     exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
     if raw_import and exact and all(c.type.kind in dst.raw_import_kinds for c in table.columns):
         return dst.raw_import_format
@@ -293,11 +306,103 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
     return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
 
 
-def _column_map(src, dst, column: Column) -> ColumnMap:
-    source_type = src.render_type(column.type)
-    target_type = dst.render_type(column.type)
+def _column_maps(src, dst, table: Table, refused: list[DataError]) -> tuple[ColumnMap, ...]:
+    """Each column's mapping; a column the target cannot hold is added to `refused` (named by
+    table, column and type), so the plan lists every refusal of the database at once."""
+    maps = []
+    for column in table.columns:
+        try:
+            maps.append(_column_map(src, dst, table, column))
+        except DataError as exc:
+            refused.append(exc)
+    return tuple(maps)
+
+
+def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
+    t = column.type
+    if not dst.carries(t):  # Kind.NATIVE: only its own engine stores it (ADR 0013)
+        raise UnmappableType(table.name, column.name, f"{t.native} ({t.engine})", dst.name,
+                             hint=f"only a {t.engine} target stores it as it is; name the "
+                             "other tables with --tables to copy them")  # fmt: skip
+    source_type = _declared(src, column.type)
+    target_type = _declared(dst, column.type)
+    if target_type is None:
+        raise UnmappableType(table.name, column.name, source_type or column.type.describe(),
+                             dst.name)  # fmt: skip
+    kinds = dst.caps.identity_kinds
+    if column.identity and kinds is not None and column.type.kind not in kinds:
+        why = (f"identity column of type {source_type} cannot be an identity on {dst.name}, "
+               "whose identity columns are integers of at most 64 bits")  # fmt: skip
+        raise DataError(table.name, column.name, None, why)
     fidelity, note = dst.fidelity(column.type)
-    return ColumnMap(column.name, source_type, target_type, fidelity, note)
+    return ColumnMap(column.name, source_type or column.type.describe(), target_type, fidelity,
+                     note)  # fmt: skip
+
+
+def _declared(dialect, t: SqlType) -> str | None:
+    """How `dialect` declares `t`, or None when it has no such type."""
+    try:
+        return dialect.render_type(t)
+    except (NotImplementedError, KeyError):
+        return None
+
+
+def refusal(refused: list[DataError]) -> DataError:
+    """One error naming every refused column (the first alone when there is one); of the
+    first's class, so an unmappable type stays an UnmappableType."""
+    if len(refused) == 1:
+        return refused[0]
+    first = refused[0]
+    more = f"; and {len(refused) - 1} more: " + "; ".join(_short(e) for e in refused[1:])
+    if isinstance(first, UnmappableType):
+        return UnmappableType(first.table, first.column, first.source_type, first.target,
+                              hint=first.hint, more=more)  # fmt: skip
+    return DataError(first.table, first.column, None, first.reason + more)
+
+
+def _short(e: DataError) -> str:
+    """A refusal without the hint its kind repeats: `table 't', column 'c': type inet ...`."""
+    if isinstance(e, UnmappableType):
+        return f"table {e.table!r}, column {e.column!r}: type {e.source_type}"
+    return str(e)
+
+
+def target_indexes(dst, tables: Sequence[Table], notes: list[str]) -> list[Table]:
+    """The tables with the indexes the target builds: kinds it has no form for are left out
+    (with a note), and where index names are unique per schema rather than per table
+    (PostgreSQL) a name that collides with a table or another index gets the table's name
+    before it, deterministically (tables in plan order, indexes in catalog order)."""
+    taken = {t.name.lower() for t in tables}
+    taken |= {(t.primary_key_name or f"PK_{t.name}").lower() for t in tables if t.primary_key}
+    limit = dst.caps.max_identifier_length
+    out = []
+    for t in tables:
+        kept = []
+        for ix in t.indexes:
+            if ix.kind and ix.kind not in dst.caps.index_kinds:
+                notes.append(f"{t.name}: {ix.kind.upper()} index {ix.name!r} is not rebuilt: "
+                             f"{dst.name} has no such index (build one by hand)")  # fmt: skip
+                continue
+            if not dst.caps.index_names_per_table:
+                name = ix.name
+                if name.lower() in taken:
+                    name = _unique(f"{t.name}_{ix.name}", taken, limit)
+                    notes.append(f"{t.name}: index {ix.name!r} is named {name!r} on {dst.name} "
+                                 "(index names are unique per schema there)")  # fmt: skip
+                taken.add(name.lower())
+                ix = replace(ix, name=name)
+            kept.append(ix)
+        out.append(replace(t, indexes=tuple(kept)) if tuple(kept) != t.indexes else t)
+    return out
+
+
+def _unique(name: str, taken: set[str], limit: int) -> str:
+    candidate, n = name[:limit], 1
+    while candidate.lower() in taken:
+        n += 1
+        suffix = f"_{n}"
+        candidate = name[: limit - len(suffix)] + suffix
+    return candidate
 
 
 def _chunks(table: Table, lo: Any, hi: Any, rows: int, chunk_rows: int) -> tuple[Chunk, ...]:

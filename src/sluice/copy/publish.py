@@ -38,6 +38,8 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
     dst.ensure_database(target)
     conn = dst.connect(target)
     try:
+        # the source engine's enums, domains, composites and extensions, before the tables
+        dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
         for tp in plan.tables:
             if tables and tp.name not in tables:
@@ -109,8 +111,9 @@ def _publish_table(plan, name, target, rows, swap_lock) -> PublishResult:
 def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
     renames = []
     for ix in tp.table.indexes:
-        tmp = temp_name(dst, "ix", ix.name)
-        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique))
+        # the staging table's name in it: two tables may publish indexes of one name at once
+        tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
+        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind))
         renames.append((tmp, ix))
     return renames
 

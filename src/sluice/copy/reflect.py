@@ -3,8 +3,10 @@
 Type mapping goes through SQLAlchemy's generic type classes first (so most engines
 need nothing special), then each dialect's `reflect_overrides` for engine types
 that generic classes cannot tell apart (SQL Server money vs decimal, MySQL
-TINYINT(1) as boolean, unsigned integers...). A type nothing recognises stops
-the run with an error naming table and column.
+TINYINT(1) as boolean, unsigned integers...). A dialect that records its own exact
+declarations (`Dialect.native_columns`) attaches them, and keeps a type with no neutral
+kind as Kind.NATIVE (ADR 0013); elsewhere a type nothing recognises stops the run with an
+error naming table and column.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table
                     f"table(s) not found in {url}: {', '.join(missing)} "
                     f"(found: {', '.join(available) or 'none'})"
                 )
-            catalog = _Catalog(inspector, schema, wanted)
+            catalog = _Catalog(inspector, schema, wanted, dialect)
             return [_table(inspector, catalog, dialect, schema, name) for name in wanted]
     except sa.exc.OperationalError as exc:
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
@@ -110,6 +112,12 @@ def table_names(url: DbUrl) -> list[str]:
     return [n for n in names if not _internal(n)]
 
 
+def _index_kind(ix: dict) -> str:
+    """ "fulltext" or "spatial" for MySQL's own index kinds, "" for an ordinary index."""
+    prefix = (ix.get("dialect_options") or {}).get("mysql_prefix") or ix.get("type") or ""
+    return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
+
+
 def _internal(name: str) -> bool:
     return name.startswith("_sluice") or name == "sluice_state"
 
@@ -119,12 +127,13 @@ class _Catalog:
     reflection: one catalog query for all tables on PostgreSQL, instead of four per table,
     0.27 -> 0.1 s for StackOverflow2010's nine; other engines loop inside SQLAlchemy)."""
 
-    def __init__(self, inspector, schema: str | None, names: Sequence[str]):
+    def __init__(self, inspector, schema: str | None, names: Sequence[str], dialect):
         kw = {"schema": schema, "filter_names": list(names)}
         self.columns = inspector.get_multi_columns(**kw)
         self.pks = inspector.get_multi_pk_constraint(**kw)
         self.fks = inspector.get_multi_foreign_keys(**kw)
         self.indexes = inspector.get_multi_indexes(**kw)
+        self.native = dialect.native_columns(inspector.bind, schema, names)
         self.schema = schema
 
     def of(self, found: dict, name: str, default):
@@ -136,6 +145,7 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
     columns = []
     for info in catalog.of(catalog.columns, name, []):
         t = neutral_type(info["type"], dialect.reflect_overrides)
+        t = dialect.with_native(t, catalog.native.get((name, info["name"])))
         if t is None:
             raise UnmappableType(name, fix(info["name"]), str(info["type"]), "neutral")
         identity = dialect.is_identity(info)
@@ -155,7 +165,12 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
-        Index(fix(ix["name"]), tuple(map(fix, ix["column_names"])), bool(ix.get("unique")))
+        Index(
+            fix(ix["name"]),
+            tuple(map(fix, ix["column_names"])),
+            bool(ix.get("unique")),
+            _index_kind(ix),
+        )
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )

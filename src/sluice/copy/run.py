@@ -47,9 +47,12 @@ class CopyOptions:
     nul: str = "error"
     nul_replacement: str = "\ufffd"
     allow_empty: bool = False  # a source without tables copies nothing instead of failing
+    # MySQL zero dates ('0000-00-00') bound for an engine without them: "error" refuses the
+    # table naming the rows; "null" stores NULL and counts them in the result
+    zero_dates: str = "error"
 
     def validate(self) -> None:
-        problems = NulPolicy(self.nul, self.nul_replacement).validate()
+        problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:
@@ -74,6 +77,7 @@ class TableSummary:
     published: bool = False
     decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
     nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
+    zero_dates: int = 0  # MySQL zero dates stored as NULL (--zero-dates null)
 
 
 @dataclass
@@ -89,6 +93,11 @@ class CopyResult:
     def nul_changed(self) -> int:
         """Values changed by the NUL policy, over all tables (0 unless --nul strip|replace)."""
         return sum(t.nul_changed for t in self.tables.values())
+
+    @property
+    def zero_dates(self) -> int:
+        """Zero dates stored as NULL, over all tables (0 unless --zero-dates null)."""
+        return sum(t.zero_dates for t in self.tables.values())
 
     @property
     def ok(self) -> bool:
@@ -141,7 +150,7 @@ def run_plan(
         decoded,
         batch_rows=options.batch_rows,
         retries=options.retries,
-        nul=NulPolicy(options.nul, options.nul_replacement),
+        nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
@@ -171,6 +180,7 @@ def run_plan(
             loaded[chunk.table] += result.rows
             s.decoded_again += result.decoded_again
             s.nul_changed += result.nul_changed
+            s.zero_dates += result.zero_dates
             s.seconds = max(s.seconds, time.monotonic() - started)
             remaining[chunk.table] -= 1
             last = remaining[chunk.table] == 0

@@ -61,6 +61,7 @@ class ChunkResult:
     seconds: float
     decoded_again: bool = False  # the target rejected the raw bytes; copied as values
     nul_changed: int = 0  # values whose NUL characters the --nul policy stripped or replaced
+    zero_dates: int = 0  # MySQL zero dates stored as NULL (--zero-dates null)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def copy_chunk(
         raise DataError(tp.name, exc.column, exc.key, exc.reason) from None
     seconds = time.monotonic() - started
     changed = guards[-1].changed if guards else 0
-    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed)
+    zeros = guards[-1].zero_dates if guards else 0
+    return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed, zeros)
 
 
 def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> SluiceError:

@@ -83,5 +83,8 @@ class DataError(SluiceError):
 
 
 class UnmappableType(DataError):
-    def __init__(self, table: str, column: str, source_type: str, target: str):
-        super().__init__(table, column, None, f"type {source_type} has no {target} equivalent")
+    def __init__(self, table: str, column: str, source_type: str, target: str, *,
+                 more: str = "", hint: str = ""):  # fmt: skip
+        why = f"type {source_type} has no {target} equivalent"
+        super().__init__(table, column, None, why + (f" ({hint})" if hint else "") + more)
+        self.source_type, self.target, self.hint = source_type, target, hint

@@ -31,6 +31,7 @@ from sluice.core.schema import Table
 from sluice.core.types import Kind
 
 NUL_POLICIES = ("error", "strip", "replace")
+ZERO_DATE_POLICIES = ("error", "null")
 MAX_KEYS = 10  # keys listed per column in an error
 TEXT_KINDS = (Kind.STRING, Kind.JSON, Kind.XML)
 NUMBER_KINDS = (Kind.REAL, Kind.DOUBLE, Kind.DECIMAL, Kind.MONEY)
@@ -42,10 +43,12 @@ Check = Callable[[Any], "str | None"]  # a value -> why it cannot be stored, or 
 
 @dataclass(frozen=True)
 class NulPolicy:
-    """What to do with U+0000 in text bound for an engine whose text cannot hold it."""
+    """What to do with U+0000 in text bound for an engine whose text cannot hold it, and with
+    MySQL's zero dates ('0000-00-00', '2020-00-15') bound for one that has no such date."""
 
     mode: str = "error"  # "error": refuse, naming the rows; "strip"; "replace"
     replacement: str = "\ufffd"
+    zero_dates: str = "error"  # "error": refuse, naming the rows; "null": store NULL, counted
 
     def validate(self) -> list[str]:
         problems = []
@@ -54,12 +57,21 @@ class NulPolicy:
             problems.append(f"nul policy must be one of {known}, got {self.mode!r}")
         if "\x00" in self.replacement:
             problems.append("the NUL replacement cannot itself contain NUL")
+        if self.zero_dates not in ZERO_DATE_POLICIES:
+            known = ", ".join(ZERO_DATE_POLICIES)
+            problems.append(f"zero-dates policy must be one of {known}, got {self.zero_dates!r}")
         return problems
 
 
 def _nul(engine: str) -> Check:
     why = f"text holds NUL (U+0000), which {engine} text cannot store (see --nul strip|replace)"
     return lambda v: why if isinstance(v, str) and "\x00" in v else None
+
+
+def _zero_date(engine: str) -> Check:
+    """PyMySQL hands a date it cannot make a `date` of ('0000-00-00', '2020-00-15') as text."""
+    why = f"is a MySQL zero date, which {engine} cannot store (see --zero-dates null)"
+    return lambda v: f"{v!r} {why}" if isinstance(v, str) else None
 
 
 def _surrogate(engine: str) -> Check:
@@ -118,6 +130,8 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             unchecked = not hot or not src.caps.enforces_length  # the source let it through
             if length is not None and caps.enforces_length and unchecked:
                 out.append((i, _length(length, declared)))
+        elif kind in DATED_KINDS and not hot and zero_dates_refused(src, dst, nul):
+            out.append((i, _zero_date(dst.name)))
         elif kind in DATED_KINDS and not hot and (bounds := dst.value_bounds(c.type)):
             out.append((i, _bounds(*bounds, dst.name, declared)))
         elif kind in NUMBER_KINDS:
@@ -126,6 +140,10 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             if (gap and caps.float_silent) or (not hot and not (nan and inf)):
                 out.append((i, _special(nan, inf, dst.name, declared)))
     return out
+
+
+def zero_dates_refused(src, dst, nul: NulPolicy) -> bool:
+    return src.caps.zero_dates and not dst.caps.zero_dates and nul.zero_dates == "error"
 
 
 def key_of(table: Table) -> Callable[[tuple], Any]:
@@ -138,10 +156,15 @@ def key_of(table: Table) -> Callable[[tuple], Any]:
 
 class WriteGuard:
     """The decoded write path's per-row checks and NUL conversion for one table on one pair;
-    `changed` counts the values whose NUL characters were stripped or replaced."""
+    `changed` counts the values whose NUL characters were stripped or replaced, and
+    `zero_dates` the zero dates stored as NULL."""
 
     def __init__(self, src, dst, table: Table, nul: NulPolicy):
-        self.table, self.changed = table, 0
+        self.table, self.changed, self.zero_dates = table, 0, 0
+        nulled = src.caps.zero_dates and not dst.caps.zero_dates and nul.zero_dates == "null"
+        self.date_columns = [
+            i for i, c in enumerate(table.columns) if nulled and c.type.kind in DATED_KINDS
+        ]
         self.checks = value_checks(src, dst, table, hot=True, nul=nul)
         convert = nul.mode != "error" and src.caps.text_nul and not dst.caps.text_nul
         self.nul_columns = [
@@ -152,7 +175,7 @@ class WriteGuard:
 
     @property
     def active(self) -> bool:
-        return bool(self.checks or self.nul_columns)
+        return bool(self.checks or self.nul_columns or self.date_columns)
 
     def __call__(self, row: tuple) -> tuple:
         if self.nul_columns:
@@ -165,6 +188,13 @@ class WriteGuard:
                     self.changed += 1
             if values is not None:
                 row = tuple(values)
+        if self.date_columns and any(isinstance(row[i], str) for i in self.date_columns):
+            values = list(row)
+            for i in self.date_columns:
+                if isinstance(values[i], str):  # a zero date (--zero-dates null)
+                    values[i] = None
+                    self.zero_dates += 1
+            row = tuple(values)
         for i, check in self.checks:
             v = row[i]
             if v is not None and (why := check(v)) is not None:

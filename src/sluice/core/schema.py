@@ -17,6 +17,23 @@ class Column:
 
 
 @dataclass(frozen=True)
+class NativeType:
+    """A type the source engine defines and copied columns use (an enum, a domain, a
+    composite, an extension's type): made on a target of the same engine before the tables.
+
+    `kind` is "extension" (then `name` is the extension's), "enum", "domain", "composite",
+    or "other" (a type sluice cannot create: it must exist on the target already); `ddl`
+    creates it; `used_by` names the columns ("table.column, ...") for messages."""
+
+    engine: str
+    kind: str
+    schema: str
+    name: str
+    ddl: str = ""
+    used_by: str = ""
+
+
+@dataclass(frozen=True)
 class ForeignKey:
     """A logical or declared reference: `table(columns) -> ref_table(ref_columns)`."""
 
@@ -37,6 +54,7 @@ class Index:
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    kind: str = ""  # "" for an ordinary index; "fulltext" or "spatial" (MySQL's own kinds)
 
 
 @dataclass(frozen=True)

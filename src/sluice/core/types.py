@@ -4,6 +4,12 @@ Engines never talk to each other directly: a source type is parsed into a
 `SqlType`, and the target dialect renders that `SqlType` in its own words. A
 type no dialect can express stops the run with an error naming table and column
 (see `sluice.core.errors.UnmappableType`); there is no silent fallback to text.
+
+A source engine also records each column's own exact declaration (`SqlType.native`, with
+`SqlType.engine`): a dialect of that same engine renders it verbatim, so a same-engine copy
+keeps every type it holds (PostgreSQL arrays, ranges, enums, json as json). A type with no
+neutral equivalent at all is `Kind.NATIVE`: only that engine can store it; any other target
+refuses it by name (ADR 0013).
 """
 
 from __future__ import annotations
@@ -25,13 +31,17 @@ class Kind(str, Enum):
     STRING = "string"  # length None means unbounded (nvarchar(max), text)
     BINARY = "binary"  # length None means unbounded
     DATE = "date"
-    TIME = "time"
+    TIME = "time"  # a time of day, 00:00:00 to 24:00:00 (PostgreSQL keeps 24:00:00)
+    TIME_TZ = "time_tz"  # a time of day with an offset (PostgreSQL timetz)
+    DURATION = "duration"  # a signed span without months (MySQL TIME: +-838:59:59.999999)
     DATETIME = "datetime"  # naive: no time zone, never shifted
     DATETIME_TZ = "datetime_tz"  # carries an offset
     UUID = "uuid"
     JSON = "json"
     XML = "xml"
     ROWVERSION = "rowversion"  # 8 opaque bytes maintained by SQL Server
+    NATIVE = "native"  # no neutral equivalent: `SqlType.native` on its own engine only
+    BIT = "bit"  # a fixed string of `length` bits; values are str of '0'/'1'
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,9 @@ class SqlType:
     records whether the source stored national characters (nvarchar vs
     varchar), so SQL Server -> SQL Server keeps `nvarchar(40)` exactly. `fixed`
     marks char/nchar/binary(n). `precision` is fractional-second digits for
-    time types and total digits for decimals.
+    time types and total digits for decimals. `native` is the source engine's exact
+    declaration (`integer[]`, `public.hstore`, `"sales"."mood"`) and `engine` that engine's
+    dialect name: only a dialect of the same engine renders it (`Dialect.render_native`).
     """
 
     kind: Kind
@@ -51,6 +63,8 @@ class SqlType:
     scale: int | None = None
     unicode: bool = True
     fixed: bool = False
+    native: str | None = None
+    engine: str | None = None
 
     def describe(self) -> str:
         parts = [self.kind.value]
@@ -64,6 +78,8 @@ class SqlType:
             parts.append("ascii")
         if self.fixed:
             parts.append("fixed")
+        if self.native is not None:
+            parts.append(f"{self.engine} {self.native}")
         return " ".join(parts)
 
 

@@ -9,42 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sluice.core.errors import SluiceError, TerminalError, TransientError
 from sluice.core.schema import Table
-from sluice.core.types import SqlType
+from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects.capabilities import Capabilities
+from sluice.dialects.native import NativeTypes
 
 Converter = Callable[[Any], Any]
+INTEGER_KINDS = frozenset({Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT})
 PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in the marker
 
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What an engine can do; batch sizes and code paths derive from these."""
-
-    max_identifier_length: int
-    max_bind_parameters: int
-    bulk_method: str  # how `bulk_load` writes: "copy", "bcp", "multirow-insert", ...
-    transactional_ddl: bool
-    timestamp_precision: int  # fractional-second digits of the widest timestamp type
-    default_schema: str | None  # None where the engine has no schemas (MySQL, SQLite)
-    # Build the primary key after the bulk load (faster); False where the engine cannot add it
-    # later (SQLite) or needs it up front (MySQL: an AUTO_INCREMENT column must be a key).
-    key_after_load: bool = True
-    # Hostile values (sluice.core.hostile): what a text or float column can hold, and whether the
-    # engine enforces declared string lengths (SQLite does not: a VARCHAR(5) holds anything).
-    text_nul: bool = True  # U+0000 inside text (PostgreSQL text cannot hold it)
-    text_surrogates: bool = False  # unpaired UTF-16 surrogates (SQL Server nvarchar only)
-    float_nan: bool = True
-    float_infinity: bool = True
-    float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
-    enforces_length: bool = True
-    # One write transaction at a time per database (SQLite's file lock): sluice queues its own
-    # writers on one lock per target (sluice.copy.writers) instead of on the engine's busy wait.
-    single_writer: bool = False
+__all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
 def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
@@ -64,7 +42,7 @@ def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> It
         yield group
 
 
-class Dialect:
+class Dialect(NativeTypes):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str
@@ -84,6 +62,9 @@ class Dialect:
     raw_import_format: str | None = None
     raw_import_kinds: frozenset = frozenset()
     native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL
+    # declared type (as `declared_types` spells it) -> the domain verification compares its
+    # values in, where the neutral kind alone would compare wrongly (sluice.verify.canonical)
+    verify_domains: dict[str, str] = {}
     probe_before_delete = False  # see clear_range
     # neutral kind -> (fidelity, note) when this engine cannot store the kind exactly
     fidelity_notes: dict[Any, tuple[str, str]] = {}
@@ -348,6 +329,16 @@ class Dialect:
         computed by the server. Only for `native_digest` engines; see sluice.verify."""
         raise NotImplementedError(f"{self.name} has no server-side range digest")
 
+    def row_digests(self, conn: Any, table: Table, lo: Any, hi: Any) -> Iterator[tuple]:
+        """Per row of a key range, in key order: key values, the row's digest and each
+        column's, by the server (the native method naming keys and columns)."""
+        raise NotImplementedError(f"{self.name} has no server-side row digests")
+
+    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
+        """Column name -> the type as the engine's catalog spells it (None: not known here).
+        Verification reads it on both sides: native digests need identical types."""
+        return None
+
     def decode_converters(self, table: Table) -> list[Converter | None]:
         """Per-column functions turning this driver's values into sluice's canonical values."""
         return [None] * len(table.columns)
@@ -401,11 +392,12 @@ class Dialect:
         ]
 
     def create_index_sql(
-        self, table: Table, name: str, columns: Sequence[str], unique: bool
+        self, table: Table, name: str, columns: Sequence[str], unique: bool, kind: str = ""
     ) -> str:
+        """An index; `kind` ("fulltext", "spatial") only where `caps.index_kinds` has it."""
         cols = ", ".join(self.quote(c) for c in columns)
-        kind = "UNIQUE INDEX" if unique else "INDEX"
-        return f"CREATE {kind} {self.quote(name)} ON {self.qualified(table)} ({cols})"
+        what = f"{kind.upper()} INDEX" if kind else "UNIQUE INDEX" if unique else "INDEX"
+        return f"CREATE {what} {self.quote(name)} ON {self.qualified(table)} ({cols})"
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
         """Give the index built under a temporary name its final name (`index`, an Index)."""

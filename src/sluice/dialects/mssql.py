@@ -92,6 +92,7 @@ class MssqlDialect(Dialect):
         text_surrogates=True,  # nvarchar is UTF-16 and keeps an unpaired surrogate
         float_nan=False,  # float, real and decimal hold neither NaN nor Infinity
         float_infinity=False,
+        index_names_per_table=True,
     )
     quote_chars = ("[", "]")
     # the staging heap's range DELETE scans every row, waiting on other chunks' open loads

@@ -15,24 +15,18 @@ from sluice.core.errors import ConnectError, DataError, MissingDriver, RawReject
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
-
-_FIXED: dict[Kind, str] = {
-    Kind.BOOLEAN: "TINYINT(1)",
-    Kind.TINYINT: "TINYINT UNSIGNED",
-    Kind.SMALLINT: "SMALLINT",
-    Kind.INTEGER: "INT",
-    Kind.BIGINT: "BIGINT",
-    Kind.MONEY: "DECIMAL(19,4)",
-    Kind.REAL: "FLOAT",
-    Kind.DOUBLE: "DOUBLE",
-    Kind.DATE: "DATE",
-    Kind.UUID: "CHAR(36) CHARACTER SET ascii",
-    Kind.JSON: "JSON",
-    Kind.XML: "LONGTEXT",
-    Kind.ROWVERSION: "BINARY(8)",
-}
+from sluice.dialects.mysql_types import (
+    BIGINT_MAX,
+    FIXED,
+    MAX_BITS,
+    MAX_VARCHAR,
+    MYSQL_ENCODE,
+    REFLECT,
+    TIMES,
+    decode_converters,
+)
 
 # Text is stored as utf8mb4 with a binary collation: every code point kept, and keys that
 # differ only in case or accents stay distinct, as they are on the source.
@@ -44,41 +38,9 @@ BEGIN_READ_SQL = (
 )
 
 
-def _uuid(v):
-    import uuid
-
-    return v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))
-
-
-def _time(v):
-    """PyMySQL returns TIME as a timedelta since midnight."""
-    import datetime as dt
-
-    if isinstance(v, dt.timedelta):
-        return (dt.datetime.min + v).time()
-    return v
-
-
 # 1048 NULL into NOT NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
 # 1366/1367 incorrect or illegal string value, 1406 data too long
 _VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
-
-_MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid, Kind.TIME: _time}
-_MYSQL_ENCODE = {Kind.UUID: str}
-
-
-def _tinyint(t) -> SqlType:
-    """TINYINT(1) is MySQL's BOOLEAN; other TINYINTs are small integers."""
-    if getattr(t, "display_width", None) == 1:
-        return SqlType(Kind.BOOLEAN)
-    return SqlType(Kind.TINYINT if getattr(t, "unsigned", False) else Kind.SMALLINT)
-
-
-def _unsigned(kind: Kind, wider: SqlType):
-    def pick(t) -> SqlType:
-        return wider if getattr(t, "unsigned", False) else SqlType(kind)
-
-    return pick
 
 
 class MysqlDialect(Dialect):
@@ -93,6 +55,10 @@ class MysqlDialect(Dialect):
         key_after_load=False,
         float_nan=False,  # DOUBLE, FLOAT and DECIMAL hold neither NaN nor Infinity
         float_infinity=False,
+        index_names_per_table=True,
+        index_kinds=frozenset({"fulltext", "spatial"}),
+        zero_dates=True,  # outside NO_ZERO_DATE / NO_ZERO_IN_DATE: '0000-00-00', '2020-00-15'
+        identity_kinds=INTEGER_KINDS,  # AUTO_INCREMENT on an integer
     )
     quote_chars = ("`", "`")
     probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
@@ -100,29 +66,19 @@ class MysqlDialect(Dialect):
     extra = "mysql"
     sqlalchemy_driver = "mysql+pymysql"
     autoincrement_is_identity = True
-    reflect_overrides = {
-        # MySQL's default fractional precision is 0 digits
-        "DATETIME": lambda t: SqlType(Kind.DATETIME, precision=t.fsp or 0),
-        "TIMESTAMP": lambda t: SqlType(Kind.DATETIME, precision=t.fsp or 0),
-        "TIME": lambda t: SqlType(Kind.TIME, precision=t.fsp or 0),
-        "TINYINT": _tinyint,
-        # FLOAT is 4 bytes unless declared with more than 24 bits of precision
-        "FLOAT": lambda t: SqlType(Kind.DOUBLE if (t.precision or 0) > 24 else Kind.REAL),
-        "SMALLINT": _unsigned(Kind.SMALLINT, SqlType(Kind.INTEGER)),
-        "MEDIUMINT": _unsigned(Kind.INTEGER, SqlType(Kind.INTEGER)),
-        "INTEGER": _unsigned(Kind.INTEGER, SqlType(Kind.BIGINT)),
-        "BIGINT": _unsigned(Kind.BIGINT, SqlType(Kind.DECIMAL, precision=20, scale=0)),
-        "YEAR": lambda t: SqlType(Kind.SMALLINT),
-    }
+    reflect_overrides = REFLECT
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
     raw_import_format = "csv" if hasattr(os, "mkfifo") else None
+    # MySQL's binary JSON normalises documents (MariaDB's JSON is LONGTEXT: its exact text)
+    verify_domains = {"json": "json-normalised"}
     raw_import_kinds = frozenset({
         Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.BOOLEAN, Kind.STRING, Kind.DATE,
-        Kind.DATETIME, Kind.DECIMAL, Kind.UUID,
+        Kind.DATETIME, Kind.DECIMAL, Kind.UUID, Kind.TIME,
     })  # fmt: skip
     fidelity_notes = {
         Kind.DATETIME_TZ: ("lossy", "MySQL DATETIME keeps no offset"),
+        Kind.TIME_TZ: ("lossy", "MySQL TIME keeps no offset"),
         Kind.XML: ("widening", "stored as LONGTEXT"),
         Kind.ROWVERSION: ("widening", "opaque 8 bytes kept as BINARY(8)"),
     }
@@ -132,7 +88,11 @@ class MysqlDialect(Dialect):
             return "lossy", "unconstrained numeric kept as DECIMAL(65,30)"
         if t.kind is Kind.DECIMAL and t.precision > 65:
             return "lossy", f"{t.precision} digits, MySQL keeps 65"
-        if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
+        if t.kind is Kind.DECIMAL and (t.scale or 0) > 30:
+            return "lossy", f"{t.scale} decimal places, MySQL keeps 30"
+        if t.kind is Kind.STRING and t.length is not None and t.length > MAX_VARCHAR:
+            return "widening", f"over {MAX_VARCHAR:,} characters: stored as LONGTEXT"
+        if t.kind in TIMES and (t.precision or 0) > 6:
             return "lossy", f"{t.precision} fractional digits, MySQL keeps 6"
         return super().fidelity(t)
 
@@ -151,26 +111,56 @@ class MysqlDialect(Dialect):
         return super().select_expr(column)
 
     def render_type(self, t: SqlType) -> str:
-        if t.kind in _FIXED:
-            return _FIXED[t.kind]
+        if t.kind in FIXED:
+            return FIXED[t.kind]
         if t.kind is Kind.STRING:
-            if t.length is None:
+            if t.length is None or t.length > MAX_VARCHAR:
                 return "LONGTEXT"
-            return f"CHAR({t.length})" if t.fixed else f"VARCHAR({t.length})"
+            # CHAR holds 255 characters; a wider char(n) keeps its pad spaces in a VARCHAR
+            return f"CHAR({t.length})" if t.fixed and t.length <= 255 else f"VARCHAR({t.length})"
         if t.kind is Kind.BINARY:
             return "LONGBLOB" if t.length is None else f"VARBINARY({t.length})"
         if t.kind is Kind.DECIMAL:
             if t.precision is None:  # unconstrained: the widest MySQL has, flagged lossy
                 return "DECIMAL(65,30)"
-            return f"DECIMAL({t.precision},{t.scale or 0})"
-        if t.kind in (Kind.TIME, Kind.DATETIME, Kind.DATETIME_TZ):
-            base = {Kind.TIME: "TIME", Kind.DATETIME: "DATETIME", Kind.DATETIME_TZ: "DATETIME"}
+            return f"DECIMAL({min(t.precision, 65)},{min(t.scale or 0, 30)})"
+        if t.kind in TIMES:
             p = 6 if t.precision is None else min(t.precision, 6)
-            return f"{base[t.kind]}({p})"
+            return f"{TIMES[t.kind]}({p})"
+        if t.kind is Kind.BIT and (t.length or 1) <= MAX_BITS:
+            return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
     def identity_clause(self) -> str:
         return "AUTO_INCREMENT"
+
+    def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
+        """An AUTO_INCREMENT column must lead an index: one is added where the key does not
+        start with it (a table without a primary key, whose identity is just a column)."""
+        stmts = super().create_table_sql(table, primary_key=primary_key)
+        ident = table.identity
+        if ident is None or (primary_key and table.primary_key[:1] == (ident.name,)):
+            return stmts
+        body, close = stmts[0].rsplit("\n)", 1)
+        return [f"{body},\n  KEY ({self.quote(ident.name)})\n){close}", *stmts[1:]]
+
+    def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
+        """SERIAL is BIGINT UNSIGNED AUTO_INCREMENT: an identity of bigint wherever the values
+        it holds fit one (its maximum, read from its index), else a DECIMAL(20,0) that the plan
+        refuses as an identity, naming the table."""
+        from dataclasses import replace
+
+        out = []
+        for c in columns:
+            t = c.type
+            if c.identity and (t.kind, t.precision, t.scale) == (Kind.DECIMAL, 20, 0):
+                sql = f"SELECT MAX({self.quote(c.name)}) FROM {self.qualified(table, schema)}"
+                with bind.connect() as conn:
+                    top = conn.exec_driver_sql(sql.replace("%", "%%")).scalar()
+                if top is None or int(top) <= BIGINT_MAX:
+                    c = replace(c, type=replace(t, kind=Kind.BIGINT, precision=None, scale=None))
+            out.append(c)
+        return out
 
     def table_options(self) -> str:
         return TABLE_OPTIONS
@@ -217,6 +207,17 @@ class MysqlDialect(Dialect):
         conn.rollback()
         return found
 
+    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
+        cur = conn.cursor()
+        cur.execute(
+            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table.name,),
+        )
+        found = {name: str(declared) for name, declared in cur}
+        conn.rollback()
+        return found
+
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         cur = conn.cursor()
         cur.execute(
@@ -255,10 +256,10 @@ class MysqlDialect(Dialect):
             cur.close()
 
     def decode_converters(self, table: Table) -> list:
-        return [_MYSQL_DECODE.get(c.type.kind) for c in table.columns]
+        return decode_converters(table.columns)
 
     def encode_converters(self, table: Table) -> list:
-        return [_MYSQL_ENCODE.get(c.type.kind) for c in table.columns]
+        return [MYSQL_ENCODE.get(c.type.kind) for c in table.columns]
 
     # --- incremental sync ---------------------------------------------------------------------
     def upsert_sql(self, live: Table, staging: Table) -> list[str]:

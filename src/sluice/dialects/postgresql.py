@@ -18,7 +18,10 @@ from sluice.core.errors import (
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects import postgresql_native as native
+from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_values import ENCODE, register_time_loaders
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -53,12 +56,18 @@ _BINARY_COPY: dict[Kind, str] = {
     Kind.ROWVERSION: "bytea",
     Kind.DATE: "date",
     Kind.TIME: "time",
+    Kind.TIME_TZ: "timetz",
     Kind.DATETIME: "timestamp",
     Kind.DATETIME_TZ: "timestamptz",
     Kind.UUID: "uuid",
 }
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
+# a MySQL TIME (a duration) is an interval of hours, never folded into days
+_TIMES = {
+    Kind.TIME: "TIME", Kind.TIME_TZ: "TIMETZ", Kind.DURATION: "INTERVAL",
+    Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ",
+}  # fmt: skip
 
 log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
@@ -73,7 +82,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(Dialect):
+class PostgresDialect(PostgresDigests, Dialect):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -83,6 +92,7 @@ class PostgresDialect(Dialect):
         timestamp_precision=6,
         default_schema="public",
         text_nul=False,  # text and varchar cannot hold U+0000
+        identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -90,6 +100,7 @@ class PostgresDialect(Dialect):
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
     native_digest = "postgresql-md5-rowtext"
+    verify_domains = {"jsonb": "json-normalised"}  # json is compared as its exact text
     fidelity_notes = {
         Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
         Kind.MONEY: ("exact", "NUMERIC(19,4) holds every money value"),
@@ -97,6 +108,8 @@ class PostgresDialect(Dialect):
     }
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if self.render_native(t) is not None:
+            return "exact", ""  # the source's own declaration
         if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
             return "lossy", f"{t.precision} fractional digits, PostgreSQL keeps 6"
         if t.kind is Kind.STRING and t.fixed:
@@ -109,7 +122,11 @@ class PostgresDialect(Dialect):
             Kind.DATETIME_TZ if t.timezone else Kind.DATETIME,
             precision=6 if t.precision is None else t.precision,
         ),
-        "TIME": lambda t: SqlType(Kind.TIME, precision=6 if t.precision is None else t.precision),
+        "TIME": lambda t: SqlType(
+            Kind.TIME_TZ if t.timezone else Kind.TIME,
+            precision=6 if t.precision is None else t.precision,
+        ),
+        "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
 
     def is_identity(self, info: dict[str, Any]) -> bool:
@@ -140,14 +157,49 @@ class PostgresDialect(Dialect):
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
+        register_time_loaders(conn)  # 24:00:00
         return conn
 
-    def same_type(self, source_type: str, target_type: str) -> bool:
-        if "JSON" in source_type.upper() or "XML" in source_type.upper():
-            return False  # json vs jsonb have different binary formats: decode to be safe
-        return super().same_type(source_type, target_type)
+    def encode_converters(self, table: Table) -> list:
+        return [ENCODE.get(c.type.kind) for c in table.columns]
+
+    # --- PostgreSQL's own types (ADR 0013; catalog work in postgresql_native) -------------------
+    def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
+        return native.native_columns(bind, schema, tables)
+
+    def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
+        return native.with_native(self.name, t, info)
+
+    def raw_copy_format_for(self, table: Table) -> str | None:
+        """Binary COPY unless a column's type is not built in: binary arrays and composites
+        carry their element types' ids, which differ between databases, and some extension
+        types have no binary form; those tables move as COPY text (settings pinned)."""
+        if all(native.built_in(c.type) for c in table.columns):
+            return self.raw_copy_format
+        return "postgresql-text"
+
+    def native_types(self, url: DbUrl, tables) -> tuple:
+        if all(native.built_in(c.type) for t in tables for c in t.columns):
+            return ()
+        conn = self.connect(url)
+        try:
+            return native.native_types(conn, tables, self.name)
+        finally:
+            conn.close()
+
+    def create_native_types(self, conn: Any, types) -> None:
+        native.create_native_types(self.quote, conn, [t for t in types if t.engine == self.name])
+
+    def select_expr(self, column) -> str:
+        """A Kind.NATIVE column is read as the server's text of it (exact between two
+        PostgreSQL databases, with `native.TEXT_SETTINGS` pinned by `read_range`)."""
+        if column.type.kind is Kind.NATIVE:
+            return f"{self.quote(column.name)}::text"
+        return self.quote(column.name)
 
     def render_type(self, t: SqlType) -> str:
+        if (declared := self.render_native(t)) is not None:
+            return declared
         if t.kind in _FIXED:
             return _FIXED[t.kind]
         if t.kind is Kind.STRING:
@@ -158,10 +210,11 @@ class PostgresDialect(Dialect):
             return "BYTEA"
         if t.kind is Kind.DECIMAL:
             return f"NUMERIC({t.precision},{t.scale or 0})" if t.precision else "NUMERIC"
-        if t.kind in (Kind.TIME, Kind.DATETIME, Kind.DATETIME_TZ):
-            base = {Kind.TIME: "TIME", Kind.DATETIME: "TIMESTAMP", Kind.DATETIME_TZ: "TIMESTAMPTZ"}
+        if t.kind in _TIMES:
             p = t.precision
-            return base[t.kind] if p is None or p >= 6 else f"{base[t.kind]}({p})"
+            return _TIMES[t.kind] if p is None or p >= 6 else f"{_TIMES[t.kind]}({p})"
+        if t.kind is Kind.BIT:
+            return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
     def identity_clause(self) -> str:
@@ -244,30 +297,13 @@ class PostgresDialect(Dialect):
     ) -> Iterator[list[tuple]]:
         """A server-side cursor: the server holds the result, we hold one batch at a time."""
         sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
+        if any(c.type.kind is Kind.NATIVE for c in table.columns):
+            for stmt in native.TEXT_SETTINGS:  # the text form of native columns, pinned
+                conn.execute(stmt)
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
             cur.execute(sql, self.bind(params))
             while batch := cur.fetchmany(int(fetch)):
                 yield batch
-
-    def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
-        """The server hashes each row's text form (64 bits) and sums the hashes.
-
-        Used only between two PostgreSQL tables of identical column types, where the text
-        form is a canonical encoding once the settings that shape it are pinned."""
-        setup = [
-            "SET DateStyle = ISO, YMD", "SET TimeZone = 'UTC'", "SET IntervalStyle = postgres",
-            "SET extra_float_digits = 1", "SET bytea_output = hex",
-        ]  # fmt: skip
-        cols = ", ".join(self.quote(c) for c in table.column_names)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
-        # hashtextextended: the 64-bit hash behind hash partitioning, stable across versions
-        # (partitioned data depends on it) and cheaper than md5
-        row_hash = "hashtextextended(r::text, 0)::numeric"
-        sql = (
-            f"SELECT count(*), coalesce(sum({row_hash}), 0)::text "
-            f"FROM (SELECT {cols} FROM {self.qualified(table)}{where}) AS r"
-        )
-        return setup, self.finalize(sql), params
 
     def raw_read(
         self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str = "postgresql-binary"
@@ -282,9 +318,15 @@ class PostgresDialect(Dialect):
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
-        else:
-            sql, params = self.select_range_sql(table, lo, hi, ordered=False)
+        else:  # the columns as stored: binary, or text with its settings pinned
+            cols = ", ".join(self.quote(c) for c in table.column_names)
+            where, params = self.range_predicate(table.primary_key, lo, hi)
+            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
             options = "FORMAT binary"
+            if fmt == "postgresql-text":
+                options = "FORMAT text"
+                for stmt in native.TEXT_SETTINGS:
+                    conn.execute(stmt)
         if not params:  # psycopg's copy() skips the format step without params: undo '%%'
             sql = sql.replace("%%", "%")
         copy_sql = f"COPY ({sql}) TO STDOUT ({options})"
@@ -296,7 +338,12 @@ class PostgresDialect(Dialect):
     ) -> int:
         """COPY FROM STDIN of the raw bytes; the rows the server loaded (its COPY count)."""
         names = ", ".join(self.quote(c) for c in table.column_names)
-        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN (FORMAT binary)"
+        options = "FORMAT binary"
+        if fmt == "postgresql-text":  # read back under the settings it was written with
+            options = "FORMAT text"
+            for stmt in native.TEXT_SETTINGS:
+                conn.execute(stmt)
+        copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN ({options})"
         with conn.cursor() as cur:
             with cur.copy(copy_sql) as cp:
                 for block in data:
@@ -381,7 +428,8 @@ class PostgresDialect(Dialect):
         psycopg refusing a value client-side (a date after year 9999) without a key."""
         import psycopg
 
-        return isinstance(exc, (psycopg.DataError, UnicodeError))
+        # TypeError: a value psycopg cannot write as the column's type (a MySQL zero date)
+        return isinstance(exc, (psycopg.DataError, UnicodeError, TypeError))
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""

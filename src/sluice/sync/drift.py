@@ -80,6 +80,9 @@ def reconcile(
         old = (recorded or {}).get(col.name)
         if old is None or old == col.type:
             continue
+        if old.native is None and old == replace(col.type, native=None, engine=None):
+            continue  # recorded before declarations were (ADR 0013): the same type
+
         if not widens(old, col.type):
             raise TerminalError(
                 f"table {wanted.name!r}, column {col.name!r}: the source's type changed from "

@@ -60,9 +60,10 @@ class SyncOptions:
     nul: str = "error"  # as CopyOptions.nul (ADR 0011)
     nul_replacement: str = "\ufffd"
     allow_empty: bool = False  # a source without tables syncs nothing instead of failing
+    zero_dates: str = "error"  # as CopyOptions.zero_dates
 
     def validate(self) -> None:
-        problems = NulPolicy(self.nul, self.nul_replacement).validate()
+        problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         if self.memory_cap < 1024 * 1024:
             problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
         if self.batch_rows < 1:
@@ -194,7 +195,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         transfer, channels = TransferOptions.for_budget(
             options.memory_cap, 1, not tp.passthrough,
             batch_rows=options.batch_rows, retries=options.retries,
-            nul=NulPolicy(options.nul, options.nul_replacement),
+            nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
         )  # fmt: skip
         log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(

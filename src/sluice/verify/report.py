@@ -121,10 +121,15 @@ def _mismatch_lines(m: dict) -> list[str]:
     """The range line, then "missing (25): 1, 2, … and 5 more" per kind that has keys."""
     src, tgt = _num(m.get("source_rows")), _num(m.get("target_rows"))
     lines = [f"{m.get('range', '?')}: source {src} rows, target {tgt} rows"]
+    columns = list(m.get("changed_columns") or [])  # parallel to "changed"
     for kind in ("missing", "extra", "changed"):
         keys = m.get(kind) or []
         if keys:
-            shown = ", ".join(_key(k) for k in keys[:KEY_LIMIT])
+            cols = columns if kind == "changed" else []
+            cols = cols + [[]] * (len(keys) - len(cols))
+            named = [f"{_key(k)} ({', '.join(map(str, c))})" if c else _key(k)
+                     for k, c in zip(keys, cols)]  # fmt: skip
+            shown = ", ".join(named[:KEY_LIMIT])
             more = f" … and {len(keys) - KEY_LIMIT:,} more" if len(keys) > KEY_LIMIT else ""
             lines.append(f"{kind} ({len(keys):,}): {shown}{more}")
     return lines

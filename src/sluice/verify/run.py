@@ -5,7 +5,11 @@ row encoded canonically (`sluice.verify.canonical`) and hashed; a range matches 
 sides hold the same number of rows with the same sum of row digests. Ranges are
 independent, so they run in parallel, and a mismatch names the table and range.
 With `rows=True` a mismatching range is read again and the differing keys named:
-missing from the target, extra in it, or changed.
+missing from the target, extra in it, or changed (with the columns that differ).
+
+Values compare in the source column's domain (see `sluice.verify.canonical`): the target's
+value is decoded back into the source type's domain, and one that does not round-trip differs.
+The servers digest instead only when both tables' declared column types are identical.
 
 Data-quality checks (`sluice.verify.quality`) run on the target alongside; a failing check of
 severity "error" fails the verification like a mismatch does.
@@ -19,27 +23,27 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sluice.copy.buffer import FetchSize, estimate_size
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.staging import live_table
-from sluice.copy.transfer import converter, guard, retrying
+from sluice.copy.transfer import guard, retrying
 from sluice.core.errors import ConfigError
+from sluice.core.schema import Table
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
-from sluice.verify.canonical import RangeDigest, row_digest, row_encoder
+from sluice.verify.canonical import RangeDigest, server_text
 from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
+from sluice.verify.rows import canonical_rows, differences, native_rows
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VERIFY_ROWS = 100_000  # rows per verified range: a mismatch points this close
-FETCH_BYTES = 2 << 20  # per side and range being verified
 RETRIES = 3
 
 
@@ -80,6 +84,7 @@ class RangeResult:
     missing: list = field(default_factory=list)  # keys in the source only
     extra: list = field(default_factory=list)  # keys in the target only
     changed: list = field(default_factory=list)  # keys on both sides with different values
+    columns: dict = field(default_factory=dict)  # changed key -> the columns that differ
 
     @property
     def ok(self) -> bool:
@@ -99,6 +104,8 @@ class RangeResult:
             keys = getattr(self, name)
             if keys:
                 d[name] = [k[0] if len(k) == 1 else list(k) for k in keys]
+        if self.columns:  # in the order of "changed"
+            d["changed_columns"] = [self.columns.get(k, []) for k in self.changed]
         return d
 
 
@@ -213,6 +220,7 @@ def verify_plan(
         if tp.name not in missing
         for chunk in (only[tp.name] if only is not None else tp.chunks)
     ]
+    setups = _setups(tables, missing, source, target, options)
     results: dict[str, list[RangeResult]] = {tp.name: [] for tp in tables}
     seconds: dict[str, float] = {tp.name: 0.0 for tp in tables}
     # the data-quality checks need only the target: they run alongside the ranges
@@ -223,9 +231,10 @@ def verify_plan(
         args = (checks, tables, missing, target, rules, options)
         checker = threading.Thread(target=_run_checks, args=args, daemon=True)
         checker.start()
-    with _executor(work, source, target, options) as pool:
+    canonical = any(setups[tp.name].method == "canonical" for tp, _ in work)
+    with _executor(work, canonical, options) as pool:
         futures = [
-            pool.submit(_verify_one, tp, chunk, source, target, options)
+            pool.submit(_verify_one, tp, chunk, source, target, options, setups[tp.name])
             for tp, chunk in _largest_first(work)
         ]
         for f in as_completed(futures):
@@ -238,7 +247,7 @@ def verify_plan(
     for tp in tables:
         ranges = sorted(results[tp.name], key=lambda r: r.chunk.index)
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
-        method = method_for(tp, source, target, options)
+        method = setups[tp.name].method
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error))
     if checker is not None:
         checker.join()
@@ -250,10 +259,9 @@ def verify_plan(
     return VerifyReport(*masked, stamp, time.monotonic() - started, verified, extra)
 
 
-def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Executor:
+def _executor(work, canonical: bool, options: VerifyOptions) -> Executor:
     """Processes when rows are digested in Python (the encoding is CPU-bound and one process
     would hold the GIL), threads when the servers digest (native) or for a single worker."""
-    canonical = any(method_for(tp, source, target, options) == "canonical" for tp, _ in work)
     if canonical and options.processes and options.workers > 1 and len(work) > 1:
         # spawn, not fork: this process already runs threads (the checks), and a forked
         # child would inherit their locks
@@ -263,8 +271,8 @@ def _executor(work, source: DbUrl, target: DbUrl, options: VerifyOptions) -> Exe
     return ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify")
 
 
-def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options) -> RangeResult:
-    verify = functools.partial(_verify_range, tp, chunk, source, target, options)
+def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options, setup) -> RangeResult:
+    verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup)
     return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
 
 
@@ -304,44 +312,105 @@ def _missing_tables(dst, target: DbUrl, tables: Sequence[TablePlan]) -> set[str]
 # --- one range ---------------------------------------------------------------------------------
 
 
-def method_for(tp: TablePlan, source: DbUrl, target: DbUrl, options: VerifyOptions) -> str:
-    """Digest in SQL ("native") when both engines share a server-side digest and the plan
-    found the column types identical (the condition for raw passthrough, too); otherwise
-    client-side over the canonical encoding ("canonical")."""
+@dataclass(frozen=True)
+class TableSetup:
+    """How one table is compared: the method, per column the domain its values are encoded
+    in (None: its neutral kind's), from the source's declared type, and whether non-key
+    columns are read as the server's text (`canonical.server_text`)."""
+
+    method: str
+    domains: tuple[str | None, ...]
+    as_text: bool = False
+
+    def read_as(self, table: Table) -> Table:
+        return server_text(table) if self.as_text else table
+
+
+def method_for(
+    tp: TablePlan, source: DbUrl, target: DbUrl, options: VerifyOptions, identical: bool
+) -> str:
+    """Digest in SQL ("native") when both engines share a server-side digest and both
+    catalogs declare every column with the identical type: a row's text form is then an
+    exact encoding of the source type's domain on both sides. Otherwise client-side over the
+    canonical encoding in the source type's domain ("canonical")."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     shared = src.native_digest is not None and src.native_digest == dst.native_digest
-    return "native" if options.native and shared and tp.passthrough else "canonical"
+    return "native" if options.native and shared and identical else "canonical"
+
+
+def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str, TableSetup]:
+    """Each table's declared column types, read once from both catalogs: the source's pick
+    each column's comparison domain. Identical ones on both sides allow native digests, and,
+    where the plan holds the engine's own declarations (`Dialect.render_native`, ADR 0013),
+    a canonical comparison by the server's text of each non-key column: the one exact
+    encoding of types no driver value holds (infinity, BC dates, ranges, extensions' types)."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    theirs, ours = _declared(src, source, tables), _declared(dst, target, tables, missing)
+    out = {}
+    for tp in tables:
+        there, here = theirs.get(tp.name), ours.get(tp.name)
+        names = tp.table.column_names
+        identical = bool(there and here) and all(
+            there.get(c) is not None and there.get(c) == here.get(c) for c in names
+        )
+        as_text = identical and all(dst.render_native(c.type) is not None for c in tp.table.columns)
+        domains = tuple(
+            None
+            if as_text and c not in tp.table.primary_key
+            else src.verify_domains.get(str((there or {}).get(c, "")).strip().lower())
+            for c in names
+        )
+        method = method_for(tp, source, target, options, identical)
+        out[tp.name] = TableSetup(method, domains, as_text and method == "canonical")
+    return out
+
+
+def _declared(dialect, url: DbUrl, tables, missing=None) -> dict[str, dict[str, str] | None]:
+    """Per table, its declared column types (`missing` given: the target's live tables)."""
+    conn = dialect.connect(url)
+    try:
+        if missing is None:
+            return {tp.name: dialect.declared_types(conn, tp.table) for tp in tables}
+        live = [tp for tp in tables if tp.name not in missing]
+        return {tp.name: dialect.declared_types(conn, live_table(dialect, tp.table)) for tp in live}
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 def _verify_range(
-    tp: TablePlan, chunk: Chunk, source: DbUrl, target: DbUrl, options: VerifyOptions
+    tp: TablePlan, chunk: Chunk, source: DbUrl, target: DbUrl, options: VerifyOptions, setup
 ) -> RangeResult:
     """Digest the range on both sides at once (the source in a helper thread)."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    digest = _native_digest if method_for(tp, source, target, options) == "native" else _digest
+    if setup.method == "native":
+        digest = _native_digest
+    else:
+        digest = functools.partial(_digest, domains=setup.domains)
     there: dict[str, Any] = {}
+    table = setup.read_as(tp.table)
 
     def source_side() -> None:
         try:
-            there["digest"] = digest(src, source, tp.table, chunk)
+            there["digest"] = digest(src, source, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
     helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
     helper.start()
-    mine = digest(dst, target, live_table(dst, tp.table), chunk)
+    mine = digest(dst, target, live_table(dst, table), chunk)
     helper.join()
     if "error" in there:
         raise there["error"]
     result = RangeResult(chunk, there["digest"], mine)
     if not result.ok and options.rows and tp.key:
-        _name_keys(result, tp, source, target, options.max_keys)
+        _name_keys(result, tp, source, target, options.max_keys, setup)
     return result
 
 
-def _digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
+def _digest(dialect, url: DbUrl, table, chunk: Chunk, domains=None) -> RangeDigest:
     digest = RangeDigest()
-    for _, d in _row_digests(dialect, url, table, chunk):
+    for _, d, _ in canonical_rows(dialect, url, table, chunk, domains):
         digest.add(d)
     return digest
 
@@ -367,82 +436,26 @@ def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
             conn.close()
 
 
-def _row_digests(dialect, url: DbUrl, table, chunk: Chunk) -> Iterator[tuple[tuple, int]]:
-    """(key, digest) of every row of the range, in key order, read in bounded batches."""
-    key_at = [table.column_names.index(k) for k in table.primary_key]
-    encode = row_encoder([c.type for c in table.columns])
-    convert = converter(dialect.decode_converters(table))
-    fetch = FetchSize(5_000, FETCH_BYTES)
-    conn = None
-    try:
-        conn = guard(dialect, chunk, lambda: dialect.connect(url))
-        guard(dialect, chunk, lambda: dialect.begin_read(conn))  # read-only, one view
-        batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
-        while True:
-            batch = guard(dialect, chunk, lambda: next(batches, None))
-            if batch is None:
-                break
-            fetch.observe(len(batch), _sampled_size(batch))
-            for row in batch:
-                if convert is not None:
-                    row = convert(row)
-                yield tuple(row[i] for i in key_at), row_digest(encode(row))
-        conn.rollback()
-    finally:
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def _sampled_size(batch: list) -> int:
-    """The batch's size estimated from a few rows: fetch sizing needs no more."""
-    sample = batch[:: max(1, len(batch) // 16)]
-    return estimate_size(sample) * len(batch) // len(sample)
-
-
 # --- naming the differing keys ---------------------------------------------------------------
 
 
-def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int) -> None:
-    """Read the range again on both sides and sort its keys into missing, extra and changed.
-
-    Integer keys sort the same on every engine, so the two ordered streams are merged
-    with nothing held but the current rows; other keys (collations differ) are compared
-    through a dictionary of the source's digests for this one range."""
+def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int, setup) -> None:
+    """Read the range again on both sides, by the method that found it differing, and sort
+    its keys into missing, extra and changed (naming the columns that differ)."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    left = _row_digests(src, source, tp.table, result.chunk)
-    right = _row_digests(dst, target, live_table(dst, tp.table), result.chunk)
+    table = setup.read_as(tp.table)
+    if setup.method == "native":
+        left = native_rows(src, source, table, result.chunk)
+        right = native_rows(dst, target, live_table(dst, table), result.chunk)
+    else:
+        left = canonical_rows(src, source, table, result.chunk, setup.domains, True)
+        right = canonical_rows(
+            dst, target, live_table(dst, table), result.chunk, setup.domains, True
+        )
     integer = all(tp.table.column(k).type.kind in INTEGER_KINDS for k in tp.key)
-    pairs = _merge(left, right) if integer else _by_dict(left, right)
-    for kind, key in pairs:
+    for kind, key, columns in differences(left, right, tp.table.column_names, integer):
         bucket = getattr(result, kind)
         if len(bucket) < max_keys:
             bucket.append(key)
-
-
-def _merge(left, right) -> Iterator[tuple[str, tuple]]:
-    """Merge two key-ordered streams; a key repeated in the target (no key constraint there)
-    comes out as extra."""
-    a, b = next(left, None), next(right, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and a[0] < b[0]):
-            yield "missing", a[0]
-            a = next(left, None)
-        elif a is None or b[0] < a[0]:
-            yield "extra", b[0]
-            b = next(right, None)
-        else:
-            if a[1] != b[1]:
-                yield "changed", a[0]
-            a, b = next(left, None), next(right, None)
-
-
-def _by_dict(left, right) -> Iterator[tuple[str, tuple]]:
-    theirs = dict(left)
-    for key, digest in right:
-        if key not in theirs:
-            yield "extra", key
-        elif theirs.pop(key) != digest:
-            yield "changed", key
-    for key in theirs:
-        yield "missing", key
+            if columns:
+                result.columns[key] = columns

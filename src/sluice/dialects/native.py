@@ -1,0 +1,57 @@
+"""The hooks through which an engine keeps its own types on a target of the same engine
+(ADR 0013): the exact declaration of each column, rendered verbatim only by that engine's
+dialect, the engine-defined types it depends on, and the raw format that carries them.
+`Dialect` inherits these defaults: an engine that records no declarations changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sluice.core.errors import TerminalError
+from sluice.core.schema import Table
+from sluice.core.types import Kind, SqlType
+from sluice.core.urls import DbUrl
+
+
+class NativeTypes:
+    name: str
+    raw_copy_format: str | None = None
+
+    def native_columns(self, bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
+        """Each column's own exact declaration, read once for all tables: {(table, column):
+        what `with_native` takes}. An engine that records none returns {}."""
+        return {}
+
+    def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
+        """The reflected neutral type (None: there is none) with this engine's own declaration
+        (`info` from `native_columns`) attached; a type without a neutral kind becomes
+        Kind.NATIVE, which only this engine can store."""
+        return t
+
+    def carries(self, t: SqlType) -> bool:
+        """Whether a column of type `t` can be created here: every neutral kind, and a
+        Kind.NATIVE type only when it came from this same engine."""
+        return t.kind is not Kind.NATIVE or t.engine == self.name
+
+    def render_native(self, t: SqlType) -> str | None:
+        """The source's own declaration, verbatim, when `t` came from this engine (a same-engine
+        copy keeps every type exactly), else None. `render_type` asks this first."""
+        return t.native if t.native is not None and t.engine == self.name else None
+
+    def raw_copy_format_for(self, table: Table) -> str | None:
+        """The raw format a table of identical declarations moves in between two databases of
+        this engine (a binary format may embed ids that differ between databases)."""
+        return self.raw_copy_format
+
+    def native_types(self, url: DbUrl, tables: Sequence[Table]) -> tuple:
+        """The engine-defined types (`schema.NativeType`: enums, domains, composites, extensions'
+        types) the tables' columns use, dependencies first, for a target of the same engine."""
+        return ()
+
+    def create_native_types(self, conn: Any, types: Sequence[Any]) -> None:
+        """Make the source's engine-defined types exist here before the tables are created,
+        or refuse, naming the type or extension and the columns that need it."""
+        mine = [t for t in types if t.engine == self.name]
+        if mine:
+            raise TerminalError(f"{self.name} cannot create the types {mine[0].used_by} use")

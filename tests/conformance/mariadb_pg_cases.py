@@ -1,0 +1,119 @@
+"""MariaDB <-> PostgreSQL type edges as data: one table per case, its edge values, and the
+outcome the pair must give (exact, or refused with a message naming table, column, type).
+
+A case is a source table `e_<id>` with an integer key `id` (1, 2, ... in value order) and one
+column `v` of the declared type, filled by SQL literals on the source server. After the copy,
+both servers are read independently (server-side casts to text, `READ` or the case's own
+expressions) and must agree row by row, up to the case's `norm` (the engines print trailing
+fractional zeros differently). A later type matrix grows from this table: add a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PG, MY = "postgresql", "mysql"
+TARGET = {MY: PG, PG: MY}
+READ = {PG: "{v}::text", MY: "CAST({v} AS CHAR)"}  # independent reads: the servers' own text
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: str
+    source: str
+    decl: str  # the source column's declaration
+    values: tuple[str | None, ...]  # SQL literals (None: NULL); row keys 1, 2, ...
+    target_type: str = ""  # the target catalog's type of v (format_type / COLUMN_TYPE)
+    refused: tuple[str, ...] = ()  # a refusal: fragments its message must hold
+    read: Mapping[str, str] = field(default_factory=dict)  # engine -> text expression of {v}
+    expect: Mapping[int, str | None] = field(default_factory=dict)  # key -> target text
+    options: Mapping[str, object] = field(default_factory=dict)  # CopyOptions fields
+    norm: str = ""  # "fraction": trailing fractional zeros dropped; "rstrip": pad spaces
+    sql_mode: str | None = None  # MariaDB session sql_mode while inserting (zero dates)
+    extra: str = ""  # a second column left NULL (forces the decoded path)
+
+    @property
+    def table(self) -> str:
+        return f"e_{self.id}"
+
+    @property
+    def target(self) -> str:
+        return TARGET[self.source]
+
+
+def _bits(n: int) -> dict[str, str]:
+    return {MY: f"LPAD(BIN({{v}}), {n}, '0')"}
+
+
+def refused(*fragments: str) -> tuple[str, ...]:
+    return fragments
+
+
+# fmt: off
+EDGES: list[Edge] = [
+    # --- MariaDB -> PostgreSQL ---------------------------------------------------------------
+    # TINYINT(1) is an integer: the width is display only
+    Edge("tinyint1", MY, "TINYINT(1)", ("0", "1", "5", "-1", "-128", "127", None), "smallint"),
+    Edge("tinyint1_unsigned", MY, "TINYINT(1) UNSIGNED", ("0", "1", "255", None), "smallint"),
+    # TIME is a signed duration: an interval of hours, never folded into days or 24 h
+    Edge("time6", MY, "TIME(6)",
+         ("'-838:59:59.999999'", "'838:59:59.999999'", "'100:00:00'", "'-00:00:01'",
+          "'00:00:00'", "'24:00:00'", "'23:59:59.5'", "'-00:00:00.000001'", None),
+         "interval", norm="fraction"),
+    Edge("time0", MY, "TIME", ("'838:59:59'", "'-838:59:59'", "'00:00:00'", None),
+         "interval(0)", norm="fraction"),
+    Edge("bit1", MY, "BIT(1)", ("b'0'", "b'1'", None), "bit(1)", read=_bits(1)),
+    Edge("bit5", MY, "BIT(5)", ("b'00000'", "b'11111'", "b'10100'", None), "bit(5)",
+         read=_bits(5)),
+    Edge("bit64", MY, "BIT(64)", ("0", "18446744073709551615", "1", "9223372036854775808",
+                                  None), "bit(64)", read=_bits(64)),
+    # SET: wide enough for every member joined by commas (1 + 2 + 3 + 2 commas = 8)
+    Edge("set", MY, "SET('a','bb','ccc')", ("'a,bb,ccc'", "''", "'bb'", "'ccc,a'", None),
+         "character varying(8)"),
+    Edge("enum", MY, "ENUM('x','yy','zzz')", ("'x'", "'zzz'", None), "character varying(3)"),
+    Edge("bigint_unsigned", MY, "BIGINT UNSIGNED",
+         ("0", "18446744073709551615", "9223372036854775808", None), "numeric(20,0)"),
+    Edge("year", MY, "YEAR", ("1901", "2155", "0", None), "smallint",
+         read={MY: "CAST({v} + 0 AS CHAR)"}),
+    Edge("datetime6", MY, "DATETIME(6)",
+         ("'1000-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'", "'0001-01-01 00:00:00'",
+          None), "timestamp without time zone", norm="fraction"),
+    # zero dates: refused naming table, column and key unless --zero-dates null
+    Edge("zero_date", MY, "DATE", ("'2020-01-01'", "'0000-00-00'"),
+         sql_mode="", refused=refused("'e_zero_date'", "'v'", "key 2", "'0000-00-00'",
+                                      "zero date", "--zero-dates")),
+    Edge("zero_in_date", MY, "DATE", ("'2020-00-15'", "'2020-01-01'"),
+         sql_mode="", refused=refused("'e_zero_in_date'", "'v'", "key 1", "'2020-00-15'")),
+    Edge("zero_datetime", MY, "DATETIME", ("'2020-01-00 10:00:00'", "'2020-01-01 00:00:00'"),
+         sql_mode="", refused=refused("'e_zero_datetime'", "'v'", "key 1", "zero date")),
+    Edge("zero_date_null", MY, "DATE", ("'2020-01-01'", "'0000-00-00'", "'2020-00-15'", None),
+         "date", sql_mode="", options={"zero_dates": "null"}, expect={2: None, 3: None}),
+    # --- PostgreSQL -> MariaDB ---------------------------------------------------------------
+    Edge("pg_time", PG, "time", ("'24:00:00'", "'00:00:00'", "'23:59:59.999999'", None),
+         "time(6)", norm="fraction"),
+    Edge("pg_time_decoded", PG, "time(0)", ("'24:00:00'", "'00:00:00'", "'23:59:59'", None),
+         "time", norm="fraction", extra="bytea"),
+    Edge("pg_timetz", PG, "timetz", ("'12:00:00+05'",),
+         refused=refused("e_pg_timetz.v", "time with time zone", "offset", "--allow-lossy")),
+    Edge("pg_bit5", PG, "bit(5)", ("B'00000'", "B'11111'", "B'10100'", None), "bit(5)",
+         read=_bits(5)),
+    Edge("pg_bit64", PG, "bit(64)", ("repeat('1', 64)::bit(64)", "1::bit(64)", None),
+         "bit(64)", read=_bits(64)),
+    Edge("pg_bit100", PG, "bit(100)", ("repeat('1', 100)::bit(100)",),
+         refused=refused("'e_pg_bit100'", "'v'", "bit(100)", "no mysql equivalent")),
+    Edge("pg_varchar_long", PG, "varchar(20000)", ("repeat('é', 20000)", "''", None),
+         "longtext"),
+    Edge("pg_char_300", PG, "char(300)", ("'ab'", "''", None), "varchar(300)", norm="rstrip"),
+    Edge("pg_timestamp_infinity", PG, "timestamp", ("'2020-01-01'", "'infinity'"),
+         refused=refused("'e_pg_timestamp_infinity'", "'v'", "key 2", "infinity")),
+    Edge("pg_date_bc", PG, "date", ("'0001-01-01 BC'",),
+         refused=refused("'e_pg_date_bc'", "'v'", "key 1", "BC")),
+    Edge("pg_double_nan", PG, "double precision", ("'NaN'",),
+         refused=refused("'e_pg_double_nan'", "'v'", "key 1", "nan")),
+    Edge("pg_numeric_nan", PG, "numeric(10,2)", ("'NaN'", "1.5"),
+         refused=refused("'e_pg_numeric_nan'", "'v'", "key 1", "NaN")),
+    Edge("pg_numeric_scale_35", PG, "numeric(40,35)", ("1.5",),
+         refused=refused("e_pg_numeric_scale_35.v", "35 decimal places", "--allow-lossy")),
+]
+# fmt: on

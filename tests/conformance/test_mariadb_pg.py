@@ -1,0 +1,240 @@
+"""MariaDB <-> PostgreSQL edges (`mariadb_pg_cases.EDGES`), through the real servers.
+
+Each case's table is created and filled on the source by SQL, copied alone, and both servers
+are then read independently: their own text of each value (server-side casts), never sluice's
+canonical encoder. An exact case must arrive value for value, in the target type the case
+names, and `sluice verify` must pass; a refused case must fail naming what the case lists.
+Then the schema objects: identities (SERIAL, a table without a key), index names and FULLTEXT.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from sluice.copy import CopyOptions, copy_database
+from sluice.copy.plan import build_plan
+from sluice.core.errors import SluiceError
+from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
+from sluice.verify import VerifyOptions, verify_database
+from tests.conformance.mariadb_pg_cases import EDGES, MY, PG, READ, TARGET, Edge
+from tests.conformance.test_conformance import databases  # noqa: F401  (a fixture)
+
+
+@pytest.fixture
+def pair(request, databases):  # noqa: F811
+    """(source URL, target URL) of one direction, made once per module."""
+    source = request.param
+    label = f"edges-{source}"
+    return (databases(request, source, label, "source"),
+            databases(request, TARGET[source], label, "target"))  # fmt: skip
+
+
+def run_sql(url: DbUrl, statements: list[str], sql_mode: str | None = None) -> None:
+    dialect = get_dialect(url.engine)
+    conn = dialect.connect(url)
+    try:
+        cur = conn.cursor()
+        if sql_mode is not None:
+            cur.execute(f"SET SESSION sql_mode = '{sql_mode}'")
+        for stmt in statements:
+            cur.execute(stmt)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def query(url: DbUrl, sql: str, params: tuple = ()) -> list[tuple]:
+    dialect = get_dialect(url.engine)
+    conn = dialect.connect(url)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql, params or None)
+        return [tuple(r) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def create_source(url: DbUrl, case: Edge) -> None:
+    q = get_dialect(url.engine).quote
+    extra = f", {q('w')} {case.extra}" if case.extra else ""
+    options = " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin" if url.engine == MY else ""
+    stmts = [f"CREATE TABLE {q(case.table)} ({q('id')} integer PRIMARY KEY, {q('v')} "
+             f"{case.decl}{extra}){options}"]  # fmt: skip
+    for key, literal in enumerate(case.values, start=1):
+        value = "NULL" if literal is None else literal
+        stmts.append(f"INSERT INTO {q(case.table)} ({q('id')}, {q('v')}) VALUES ({key}, {value})")
+    run_sql(url, stmts, case.sql_mode if url.engine == MY else None)
+
+
+def texts(url: DbUrl, case: Edge) -> dict[int, str | None]:
+    """key -> the server's own text of v."""
+    q = get_dialect(url.engine).quote
+    expr = case.read.get(url.engine, READ[url.engine]).format(v=q("v"))
+    rows = query(url, f"SELECT {q('id')}, {expr} FROM {q(case.table)} ORDER BY {q('id')}")
+    return {int(k): None if t is None else _norm(str(t), case.norm) for k, t in rows}
+
+
+def _norm(text: str, how: str) -> str:
+    if how == "fraction":  # '100:00:00.000000' and '100:00:00' print one value
+        return re.sub(r"\.?0+$", "", text) if re.search(r"\.\d+$", text) else text
+    if how == "rstrip":
+        return text.rstrip(" ")
+    return text
+
+
+def target_type(url: DbUrl, table: str, column: str = "v") -> str:
+    if url.engine == PG:
+        sql = ("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+               "WHERE attrelid = to_regclass(%s) AND attname = %s")  # fmt: skip
+        return query(url, sql, (f'"{table}"', column))[0][0]
+    sql = ("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+           "AND TABLE_NAME = %s AND COLUMN_NAME = %s")  # fmt: skip
+    return str(query(url, sql, (table, column))[0][0])
+
+
+def _copy(source: DbUrl, target: DbUrl, tables: list[str], **options):
+    """The copy's result, or the error text a user would read."""
+    try:
+        result = copy_database(source, target, CopyOptions(tables=tables, chunk_rows=2,
+                                                           **options))  # fmt: skip
+    except SluiceError as exc:
+        return None, str(exc)
+    return result, "; ".join(result.failures)
+
+
+def _verify(source: DbUrl, target: DbUrl, tables: list[str]) -> None:
+    for native in (False, True):
+        options = VerifyOptions(tables=tables, chunk_rows=2, rows=True, checks=False,
+                                native=native)  # fmt: skip
+        report = verify_database(source, target, options)
+        assert report.ok, f"{tables}: verify (native={native}) found differences: " + "; ".join(
+            f"{r.chunk.label} changed {r.changed} missing {r.missing} extra {r.extra}"
+            for t in report.tables for r in t.mismatches
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "pair, case", [pytest.param(c.source, c, id=c.id) for c in EDGES], indirect=["pair"]
+)
+def test_edge_values(pair, case: Edge):
+    source, target = pair
+    create_source(source, case)
+    result, error = _copy(source, target, [case.table], **case.options)
+    if case.refused:
+        assert result is None or not result.ok, f"{case.id}: copied, but must be refused"
+        for fragment in case.refused:
+            assert fragment in error, f"{case.id}: refusal lacks {fragment!r}: {error}"
+        assert not re.search(r"\(\d{4}, '|Traceback|descriptor '", error), error  # no driver text
+        return
+    assert result is not None and result.ok, f"{case.id}: copy failed: {error}"
+    assert target_type(target, case.table) == case.target_type
+    want = texts(source, case)
+    want.update(case.expect)
+    got = texts(target, case)
+    assert got == want, f"{case.id}: target {got} != source {want}"
+    if case.options.get("zero_dates") == "null":
+        changed = sum(1 for k in case.expect if want.get(k) is None)
+        assert result.zero_dates == changed, f"{case.id}: {result.zero_dates} counted"
+    else:
+        _verify(source, target, [case.table])
+
+
+# --- identities and schema objects -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_serial_becomes_a_bigint_identity(pair):
+    source, target = pair
+    run_sql(source, ["CREATE TABLE s_serial (id SERIAL, v int)",
+                     "INSERT INTO s_serial VALUES (1, 1), (9223372036854775807, 2)"])  # fmt: skip
+    result, error = _copy(source, target, ["s_serial"])
+    assert result is not None and result.ok, error
+    assert target_type(target, "s_serial", "id") == "bigint"
+    ident = query(target, "SELECT is_identity FROM information_schema.columns "
+                          "WHERE table_name = 's_serial' AND column_name = 'id'")  # fmt: skip
+    assert ident == [("YES",)]
+    got = query(target, "SELECT id::text, v FROM s_serial ORDER BY id")
+    assert got == [("1", 1), ("9223372036854775807", 2)]
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_serial_above_bigint_is_refused_naming_the_table(pair):
+    source, target = pair
+    run_sql(source, ["CREATE TABLE s_serial_big (id SERIAL, v int)",
+                     "INSERT INTO s_serial_big VALUES (9223372036854775808, 1)"])  # fmt: skip
+    result, error = _copy(source, target, ["s_serial_big"])
+    assert result is None
+    for fragment in ("'s_serial_big'", "'id'", "DECIMAL(20,0)", "identity", "postgresql"):
+        assert fragment in error, error
+
+
+@pytest.mark.parametrize("pair", [PG], indirect=True)
+def test_table_without_a_key_and_an_identity_reaches_mariadb(pair):
+    source, target = pair
+    run_sql(source, ['CREATE TABLE "s_nokey" ("id" serial, "name" text)',
+                     "INSERT INTO \"s_nokey\" (\"name\") VALUES ('a'), ('b'), ('b')"])  # fmt: skip
+    result, error = _copy(source, target, ["s_nokey"])
+    assert result is not None and result.ok, error
+    got = query(target, "SELECT CAST(id AS CHAR), name FROM s_nokey ORDER BY id")
+    assert got == [("1", "a"), ("2", "b"), ("3", "b")]
+    run_sql(target, ["INSERT INTO s_nokey (name) VALUES ('new')"])
+    assert query(target, "SELECT id FROM s_nokey WHERE name = 'new'") == [(4,)]
+
+
+@pytest.mark.parametrize("pair", [PG], indirect=True)
+def test_every_unmappable_column_is_refused_at_once(pair):
+    source, target = pair
+    run_sql(source, ['CREATE TABLE "s_two" ("id" int PRIMARY KEY, "a" bit(100), "b" bit(65))',
+                     'CREATE TABLE "s_three" ("id" int PRIMARY KEY, "c" bit(99))'])  # fmt: skip
+    with pytest.raises(SluiceError) as err:
+        build_plan(source, target, tables=["s_two", "s_three"])
+    text = str(err.value)
+    for fragment in ("'s_two', column 'a'", "column 'b'", "'s_three', column 'c'", "bit(99)"):
+        assert fragment in text, text
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_index_names_unique_per_postgresql_schema(pair):
+    source, target = pair
+    run_sql(source, [
+        "CREATE TABLE ix_a (id int PRIMARY KEY, v varchar(20), KEY ix_a (v), KEY shared (v))",
+        "CREATE TABLE ix_b (id int PRIMARY KEY, v varchar(20), UNIQUE KEY shared (v))",
+        "INSERT INTO ix_a VALUES (1, 'x'), (2, 'x')", "INSERT INTO ix_b VALUES (1, 'x')",
+    ])  # fmt: skip
+    plans = [build_plan(source, target, tables=["ix_a", "ix_b"]) for _ in range(2)]
+    names = [[ix.name for t in p.tables for ix in t.table.indexes] for p in plans]
+    assert names[0] == names[1], "index names must not depend on the run"
+    assert len(set(names[0])) == len(names[0]) == 3
+    result, error = _copy(source, target, ["ix_a", "ix_b"])
+    assert result is not None and result.ok, error
+    got = query(target, "SELECT tablename, indexname, indexdef LIKE 'CREATE UNIQUE%%' "
+                        "FROM pg_indexes WHERE tablename IN ('ix_a', 'ix_b') "
+                        "AND indexname NOT LIKE 'PK_%%' ORDER BY 1, 2")  # fmt: skip
+    assert got == [("ix_a", "ix_a_ix_a", False), ("ix_a", "shared", False),
+                   ("ix_b", "ix_b_shared", True)]  # fmt: skip
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_fulltext_index_is_skipped_with_a_plan_note(pair):
+    source, target = pair
+    run_sql(source, [
+        "CREATE TABLE ft (id int PRIMARY KEY, body longtext, FULLTEXT KEY ft_body (body))",
+        "INSERT INTO ft VALUES (1, REPEAT('word ', 5000))",
+    ])  # fmt: skip
+    plan = build_plan(source, target, tables=["ft"])
+    assert any("FULLTEXT index 'ft_body' is not rebuilt" in n for n in plan.notes), plan.notes
+    result, error = _copy(source, target, ["ft"])
+    assert result is not None and result.ok, error
+    assert query(target, "SELECT count(*) FROM pg_indexes WHERE tablename = 'ft'") == [(1,)]
+    assert query(target, "SELECT length(body) FROM ft") == [(25000,)]
+    _verify(source, target, ["ft"])
+
+
+def test_edge_ids_are_unique():
+    ids = [c.id for c in EDGES]
+    assert len(ids) == len(set(ids))
+    assert all(replace(c).table == f"e_{c.id}" for c in EDGES)
