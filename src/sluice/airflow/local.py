@@ -5,14 +5,21 @@ Used by `sluice demo` (one DAG run through Airflow's own `dag.test()` runner) an
 `make airflow` (Airflow standalone: API server with the UI, scheduler, DAG processor).
 Every Airflow command runs in a child process, because Airflow reads its configuration when
 first imported.
+
+Standalone runs in a process group of its own: a terminal's Ctrl-C reaches only sluice,
+which stops every Airflow component at once with one SIGTERM to that group (a SIGINT to each
+component, as the terminal sends it, left some of them running or shutting down slowly).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sluice.core import embedded
@@ -121,8 +128,8 @@ def ensure_source(server: DbUrl, scale: float) -> None:
     generate(source, scale, replace=True)
 
 
-def standalone(scale: float) -> None:
-    """Replace this process with `airflow standalone` (UI on `ui_url()`)."""
+def standalone(scale: float) -> int:
+    """Run `airflow standalone` until Ctrl-C or SIGTERM, then stop all of it; the exit code."""
     server = embedded.start()
     ensure_source(server, scale)
     env = setup(server)
@@ -130,4 +137,52 @@ def standalone(scale: float) -> None:
                    "replicate_stackoverflow_postgres_to_postgres"):  # fmt: skip
         airflow(env, "dags", "unpause", dag_id, check=False)  # registered on first parse
     print(f"Airflow UI: {ui_url(env)}  (user admin, password admin); Ctrl-C stops it")
-    os.execvpe(sys.executable, [sys.executable, "-m", "airflow", "standalone"], env)
+    sys.stdout.flush()
+    cmd = [sys.executable, "-m", "airflow", "standalone"]
+    return supervise(subprocess.Popen(cmd, env=env, start_new_session=True))
+
+
+def supervise(proc: subprocess.Popen, grace: float = 30.0) -> int:
+    """Wait for `proc`, leader of its own process group. At SIGINT or SIGTERM, send SIGTERM
+    once to the whole group; SIGKILL what is left after `grace` seconds or at a second signal.
+    Returns once no process of the group is left: 130 when stopped, else `proc`'s code."""
+    received: list[int] = []
+    handlers = {s: signal.signal(s, lambda n, f: received.append(n))
+                for s in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
+    group, termed = proc.pid, None
+    try:
+        while True:
+            ended = proc.poll() is not None
+            if termed is None and (received or (ended and _group_alive(group))):
+                # asked to stop, or standalone ended and left components behind
+                if received:
+                    print("stopping Airflow (every component) ...", file=sys.stderr, flush=True)
+                _signal_group(group, signal.SIGTERM)
+                termed = time.monotonic()
+            if termed is not None and (len(received) > 1 or time.monotonic() - termed > grace):
+                _signal_group(group, signal.SIGKILL)
+            if ended and not _group_alive(group):
+                break
+            time.sleep(0.2)
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    if received:
+        print("interrupted: Airflow stopped", file=sys.stderr)
+        return 130
+    return proc.returncode
+
+
+def _signal_group(group: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, sig)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

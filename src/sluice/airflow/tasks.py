@@ -21,6 +21,7 @@ from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
+from sluice.core.interrupt import on_signals
 from sluice.core.urls import redact_all
 from sluice.sync import SyncOptions, sync_database
 from sluice.verify import VerifyOptions, verify_database
@@ -84,16 +85,24 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     c = Chunk(**chunk)
     tp = p.table(c.table)
     cap = memory_cap or DEFAULT_MEMORY_CAP
-    options, channel_bytes = TransferOptions.for_budget(cap, 1, not tp.passthrough)
-    result = copy_chunk(tp, c, ends.source_url(), ends.target_url(),
-                        ByteBudget(channel_bytes), options)  # fmt: skip
+    source, target = ends.source_url(), ends.target_url()
+    # Airflow stops a task with SIGTERM (its handler only calls on_kill): the chunk stops at
+    # its next batch, its transaction rolled back, and the task fails with `Interrupted`
+    with on_signals(chain=True) as cancel:
+        options, channel_bytes = TransferOptions.for_budget(
+            cap, 1, not tp.passthrough, cancel=cancel
+        )
+        result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), options)
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
     return {"table": c.table, "index": c.index, "rows": result.rows, "bytes": result.bytes}
 
 
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
-    result = publish_table(Plan.from_dict(plan_data), table, ends.target_url())
+    """SIGTERM before the swap leaves the live table as it was; a swap begun completes."""
+    p, target = Plan.from_dict(plan_data), ends.target_url()
+    with on_signals(chain=True) as cancel:
+        result = publish_table(p, table, target, cancel=cancel)
     return {"table": result.table, "rows": result.rows}
 
 
@@ -118,7 +127,9 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str)
     Returns the headline figures per table (small: they go to XCom and to the table Assets);
     raises after writing the reports when any range differs or an error-severity check fails."""
     options = VerifyOptions(tables=list(tables))
-    report = verify_database(ends.source_url(), ends.target_url(), options)
+    source, target = ends.source_url(), ends.target_url()
+    with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
+        report = verify_database(source, target, options, cancel)
     data = report.to_dict()
     folder = report_dir() / dag_id
     safe_run = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)

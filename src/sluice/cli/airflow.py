@@ -15,8 +15,7 @@ def cmd_airflow(args: argparse.Namespace) -> int:
         raise ConfigError("needs Airflow: pip install 'sluice[airflow]' (make airflow does)")
     from sluice.airflow import local
 
-    local.standalone(args.scale)
-    return 0  # not reached: the process became Airflow
+    return local.standalone(args.scale)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "airflow",
         cmd_airflow,
         "start Airflow standalone on the embedded PostgreSQL: UI at http://localhost:8080 "
-        "(or the port in $AIRFLOW__API__PORT), user admin, password admin",
+        "(or the port in $AIRFLOW__API__PORT), user admin, password admin; one Ctrl-C stops "
+        "all of it",
         "sluice airflow --scale 0.01",
     )
     af.add_argument("--scale", type=scale, default=0.01,

@@ -29,6 +29,7 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_copy(args: argparse.Namespace) -> int:
     from sluice.copy import CopyOptions, copy_database
+    from sluice.core.interrupt import HARD_EXIT, on_signals
     from sluice.core.progress import Reporter
 
     source, target = endpoints(args)
@@ -44,8 +45,19 @@ def cmd_copy(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         zero_dates=args.zero_dates,
     )
-    with Reporter() as reporter:
-        result = copy_database(source, target, options, reporter)
+    # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
+    with on_signals(hard_exit=HARD_EXIT) as cancel:
+        with Reporter() as reporter:
+            result = copy_database(source, target, options, reporter, cancel)
+        if result.interrupted:
+            for failure in result.failures:
+                print(f"error: {failure}", file=sys.stderr)
+            print(f"interrupted: {result.state()}", file=sys.stderr)
+            return 130
+        return _after_copy(args, source, target, options, result, cancel)
+
+
+def _after_copy(args, source, target, options, result, cancel) -> int:
     print_summary(result)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
@@ -54,11 +66,15 @@ def cmd_copy(args: argparse.Namespace) -> int:
         print(f"error: {failure}", file=sys.stderr)
     if not result.ok:
         return 1
+    if (args.verify or args.repair) and cancel.cancelled:
+        print("interrupted: the copy completed; verification not run", file=sys.stderr)
+        return 130
     if args.verify or args.repair:
         from sluice.cli.verify import verify_and_report, verify_options
 
         checks = verify_options(args, args.workers)
-        return verify_and_report(source, target, checks, args.repair, options, args.report)
+        return verify_and_report(source, target, checks, args.repair, options, args.report,
+                                 cancel)  # fmt: skip
     return 0
 
 

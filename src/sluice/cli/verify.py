@@ -53,16 +53,21 @@ def verify_options(args: argparse.Namespace, workers: int):
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from sluice.copy import CopyOptions
+    from sluice.core.interrupt import HARD_EXIT, on_signals
 
     source, target = endpoints(args)
     copy = CopyOptions(memory_cap=args.memory_cap, workers=args.workers)
     reports = args.report + ([args.json] if args.json else []) + ([args.html] if args.html else [])
-    return verify_and_report(source, target, verify_options(args, args.workers), args.repair,
-                             copy, reports)  # fmt: skip
+    with on_signals(hard_exit=HARD_EXIT) as cancel:  # Interrupted: one line, exit 130
+        return verify_and_report(source, target, verify_options(args, args.workers),
+                                 args.repair, copy, reports, cancel)  # fmt: skip
 
 
-def verify_and_report(source, target, options, repair: bool, copy, reports: list[str]) -> int:
-    """Verify (and repair), print the table, write the reports; exit code 0 only when clean."""
+def verify_and_report(
+    source, target, options, repair: bool, copy, reports: list[str], cancel=None
+) -> int:
+    """Verify (and repair), print the table, write the reports; exit code 0 only when clean.
+    A set `cancel` stops it with `Interrupted` (nothing printed, no report written)."""
     from sluice.copy.plan import build_plan
     from sluice.verify import verify_plan
     from sluice.verify.report import write_report
@@ -70,7 +75,7 @@ def verify_and_report(source, target, options, repair: bool, copy, reports: list
     options.validate()
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
                       allow_empty=options.allow_empty)  # fmt: skip
-    report = verify_plan(plan, source, target, options)
+    report = verify_plan(plan, source, target, options, cancel=cancel)
     print_report(report)
     if repair and not report.ok:
         from sluice.verify.repair import repair as run_repair

@@ -16,7 +16,10 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sluice.core.interrupt import Cancel
 
 _DONE = object()
 
@@ -77,8 +80,10 @@ class _Cancelled(Exception):
 class Channel:
     """A one-reader, one-writer queue whose contents count against a shared `ByteBudget`."""
 
-    def __init__(self, budget: ByteBudget):
+    def __init__(self, budget: ByteBudget, stop: Cancel | None = None, label: str = ""):
         self.budget = budget
+        self.stop = stop  # the run's cancellation: the consumer stops at its next batch
+        self.label = label
         self._items: deque[tuple[Any, int]] = deque()
         self._cond = threading.Condition()
         self._error: BaseException | None = None
@@ -118,7 +123,9 @@ class Channel:
         while True:
             with self._cond:
                 while not self._items:
-                    self._cond.wait()
+                    self._check_stop()
+                    self._cond.wait(None if self.stop is None else 0.2)
+                self._check_stop()
                 item, size = self._items.popleft()
             if item is _DONE:
                 if self._error is not None:
@@ -128,6 +135,10 @@ class Channel:
                 yield item
             finally:
                 self.budget.release(size, self._account)
+
+    def _check_stop(self) -> None:
+        if self.stop is not None:
+            self.stop.check(self.label or "copy")
 
 
 class ChannelClosed(Exception):

@@ -9,7 +9,7 @@ key is left unvalidated rather than failing the whole run blindly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sluice.copy.plan import Plan, TablePlan
@@ -29,21 +29,37 @@ class FinishResult:
     orphans: dict[str, int]  # foreign key name -> rows whose reference is missing
 
 
-def finish(plan: Plan, target: DbUrl) -> FinishResult:
+def finish(plan: Plan, target: DbUrl, published: Collection[str] | None = None) -> FinishResult:
+    """Finish every table of `plan`, or only the `published` ones (a run that stopped early):
+    their identities, and the foreign keys with an end among them whose other end exists
+    in the target (a key between two tables the run never replaced is still in place)."""
     dst = get_dialect(target.engine)
     conn = dst.connect(target)
     orphans: dict[str, int] = {}
+    tables = plan.tables if published is None else [t for t in plan.tables if t.name in published]
     try:
         log.info("finish: aligning identity values")
-        identities = align_identities(dst, conn, plan.tables)
+        identities = align_identities(dst, conn, tables)
         log.debug("finish: %d identity value(s) aligned", len(identities))
-        if plan.foreign_keys:
-            log.info("finish: adding %d foreign key(s)", len(plan.foreign_keys))
-        for fk in plan.foreign_keys:
+        keys = plan.foreign_keys if published is None else _touching(dst, conn, plan, published)
+        if keys:
+            log.info("finish: adding %d foreign key(s)", len(keys))
+        for fk in keys:
             orphans[fk.name] = _add_foreign_key(dst, conn, fk)
     finally:
         conn.close()
     return FinishResult(identities, orphans)
+
+
+def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[ForeignKey]:
+    """The foreign keys a publish of `published` dropped (the old tables went, and with them
+    every key from or to them) that can be added back: both ends present in the target."""
+    keys = []
+    for fk in plan.foreign_keys:
+        ends = (fk.table, fk.ref_table)
+        if any(e in published for e in ends) and all(dst.table_exists(conn, e) for e in ends):
+            keys.append(fk)
+    return keys
 
 
 def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:

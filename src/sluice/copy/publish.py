@@ -19,6 +19,7 @@ from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.writers import writer_slot
 from sluice.core.errors import SluiceError, TerminalError
+from sluice.core.interrupt import Cancel
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 from sluice.state import store as sync_state
@@ -63,6 +64,7 @@ def publish_table(
     target: DbUrl,
     rows: int | None = None,
     swap_lock: AbstractContextManager | None = None,
+    cancel: Cancel | None = None,
 ) -> PublishResult:
     """Build keys and indexes on the staging table, then swap it for the live table.
 
@@ -70,13 +72,18 @@ def publish_table(
     is counted: a full scan). `swap_lock` is held around the swap only, so that one run's
     tables build their keys in parallel but replace live tables (and the foreign keys between
     them) one at a time. The whole publish (index build and swap) writes, so it runs in the
-    target's writer slot: alone where the engine allows one writer at a time."""
+    target's writer slot: alone where the engine allows one writer at a time. A `cancel` set
+    before the swap starts stops the publish there (the live table untouched, the staging
+    table left for the caller to drop); a swap once begun commits or rolls back as one
+    transaction."""
     with writer_slot(target):
-        return _publish_table(plan, name, target, rows, swap_lock)
+        return _publish_table(plan, name, target, rows, swap_lock, cancel)
 
 
-def _publish_table(plan, name, target, rows, swap_lock) -> PublishResult:
+def _publish_table(plan, name, target, rows, swap_lock, cancel) -> PublishResult:
     tp = plan.table(name)
+    stop = cancel.check if cancel is not None else (lambda what: None)
+    stop(name)
     dst = get_dialect(target.engine)
     stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)
     conn = dst.connect(target)
@@ -88,13 +95,14 @@ def _publish_table(plan, name, target, rows, swap_lock) -> PublishResult:
         if tp.key and dst.caps.key_after_load:
             for stmt in dst.add_primary_key_sql(stage):
                 cur.execute(stmt)
-        renames = _indexes(dst, cur, stage, live, tp)
+        renames = _indexes(dst, cur, stage, live, tp, stop)
         conn.commit()
         if rows is None:
             cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
             rows = int(cur.fetchone()[0])
             conn.rollback()
         with swap_lock or contextlib.nullcontext():
+            stop(name)
             log.debug("%s: swapping the staging table in", name)
             _swap(dst, conn, stage, live, tp, renames)
         log.info("%s: published %s rows", name, f"{rows:,}")
@@ -108,9 +116,10 @@ def _publish_table(plan, name, target, rows, swap_lock) -> PublishResult:
         conn.close()
 
 
-def _indexes(dst, cur, stage, live, tp: TablePlan) -> list[tuple[str, str]]:
+def _indexes(dst, cur, stage, live, tp: TablePlan, stop) -> list[tuple[str, str]]:
     renames = []
     for ix in tp.table.indexes:
+        stop(tp.name)
         # the staging table's name in it: two tables may publish indexes of one name at once
         tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
         cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind))

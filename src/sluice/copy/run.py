@@ -3,6 +3,12 @@
 This function only chains the stages; each lives in its own module and can be
 called on its own (the Airflow tasks do exactly that). A table is published as
 soon as its last chunk lands, so big and small tables overlap.
+
+A run stops early when its `Cancel` is set (a signal, the caller) or a chunk fails:
+queued chunks are dropped, running ones stop at their next batch, no new publish starts
+(one already swapping commits or rolls back), staging tables are dropped, and the tables
+that were published are finished. Every table is then either as it was or published
+and finished; `CopyResult.state()` says which.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from sluice.copy.buffer import ByteBudget
@@ -23,8 +29,9 @@ from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError
 from sluice.core.hostile import NulPolicy
+from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.progress import Reporter
-from sluice.core.urls import DbUrl
+from sluice.core.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +95,7 @@ class CopyResult:
     seconds: float
     peak_buffered: int = 0
     failures: list[str] = field(default_factory=list)
+    interrupted: bool = False  # the caller's Cancel stopped the run before every table was done
 
     @property
     def nul_changed(self) -> int:
@@ -101,7 +109,24 @@ class CopyResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and all(t.published for t in self.tables.values())
+        return (
+            not self.failures
+            and not self.interrupted
+            and all(t.published for t in self.tables.values())
+        )
+
+    def state(self) -> str:
+        """What the target holds after a run that stopped early, in one line for a person."""
+        done = [t.name for t in self.tables.values() if t.published]
+        rest = len(self.tables) - len(done)
+        if not done:
+            return f"no table published: all {rest} untouched; run the copy again"
+        names = ", ".join(done[:8]) + (", ..." if len(done) > 8 else "")
+        how = "published and finished" if self.finish is not None else "published, NOT finished"
+        line = f"{len(done)} table(s) {how} ({names})"
+        if rest:
+            line += f", {rest} untouched (previous state kept, staging dropped)"
+        return line + "; run the copy again to finish"
 
 
 def check_lossy(plan: Plan, allow: bool) -> None:
@@ -118,7 +143,10 @@ def copy_database(
     target: DbUrl,
     options: CopyOptions = CopyOptions(),
     reporter: Reporter | None = None,
+    cancel: Cancel | None = None,
 ) -> CopyResult:
+    """Copy every table of the source to the target. `cancel`, set from any thread or a
+    signal handler (`sluice.interrupt.on_signals`), stops the run at its next safe point."""
     options.validate()
     started = time.monotonic()
     plan = build_plan(
@@ -127,7 +155,7 @@ def copy_database(
         allow_empty=options.allow_empty,
     )  # fmt: skip
     check_lossy(plan, options.allow_lossy)
-    return run_plan(plan, source, target, options, reporter, started)
+    return run_plan(plan, source, target, options, reporter, started, cancel)
 
 
 def run_plan(
@@ -137,10 +165,15 @@ def run_plan(
     options: CopyOptions,
     reporter: Reporter | None = None,
     started: float | None = None,
+    cancel: Cancel | None = None,
 ) -> CopyResult:
     started = started or time.monotonic()
     reporter = reporter or Reporter(live=False)
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
+    cancel = cancel or Cancel()
+    stop = Cancel()  # this run's: set by the caller's cancel or by a failed chunk
+    if cancel.cancelled:  # before anything was written
+        return CopyResult(plan, summaries, None, time.monotonic() - started, interrupted=True)
     tune_allocator()
     prepare(plan, target)
     decoded = any(not t.passthrough for t in plan.tables)
@@ -151,6 +184,7 @@ def run_plan(
         batch_rows=options.batch_rows,
         retries=options.retries,
         nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
+        cancel=stop,
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
@@ -166,6 +200,7 @@ def run_plan(
         reporter.advance(table, rows, nbytes)
 
     def run(chunk) -> ChunkResult:
+        stop.check(chunk.label)
         log.debug("%s: copying", chunk.label)
         reporter.begin(chunk.table)  # the table's own clock: its rate is not the run's
         # this run made the staging tables and runs each chunk once: nothing to clear first
@@ -187,8 +222,9 @@ def run_plan(
         log.debug("%s: committed %s rows", chunk.label, result.rows)
         if last:
             published = publish_table(
-                plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing
-            )
+                plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing,
+                cancel=stop,
+            )  # fmt: skip
             with lock:
                 summaries[chunk.table].rows = published.rows
                 summaries[chunk.table].published = True
@@ -202,19 +238,43 @@ def run_plan(
     ):
         transfer = replace(transfer, snapshot=snapshot)  # every chunk reads the same instant
         futures = [pool.submit(run, c) for c in _interleave(plan)]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in pending:
-            f.cancel()
+        _until_done_or_stopped(futures, cancel, stop)
         for f in futures:
-            if f.done() and not f.cancelled() and f.exception() is not None:
-                failures.append(str(f.exception()))
+            exc = f.exception() if f.done() and not f.cancelled() else None
+            if exc is not None and not isinstance(exc, Interrupted):  # stopped is not failed
+                failures.append(str(exc))
     result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak, failures)
-    if failures:
+    result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
+    if failures or result.interrupted:
         drop_leftovers_quietly(plan, target)
+        published = [name for name, s in summaries.items() if s.published]
+        if published:  # whatever was swapped in gets its identities and keys
+            try:
+                result.finish = finish(plan, target, published)
+            except Exception as exc:
+                result.failures.append(f"finishing the published tables: {redact_all(str(exc))}")
+        result.seconds = time.monotonic() - started
         return result
     result.finish = finish(plan, target)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _until_done_or_stopped(futures: list[Future], cancel: Cancel, stop: Cancel) -> None:
+    """Wait for every chunk, unless the caller cancels or a chunk fails: then drop the queued
+    ones and wait for the running ones, which stop at their next batch (`stop`)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+        if cancel.cancelled:
+            stop.cancel(cancel.reason)
+        elif any(not f.cancelled() and f.exception() is not None for f in done):
+            stop.cancel("another chunk failed")
+        if stop.cancelled:
+            for f in pending:
+                f.cancel()
+            wait(pending)
+            return
 
 
 def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> None:

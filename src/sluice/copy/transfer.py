@@ -32,6 +32,7 @@ from sluice.core.errors import (
     ValueRejected,
 )
 from sluice.core.hostile import NulPolicy, WriteGuard, diagnose, rows_of
+from sluice.core.interrupt import Cancel
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -72,6 +73,8 @@ class TransferOptions:
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     snapshot: str | None = None  # the run's shared source snapshot (sluice.copy.snapshot)
     nul: NulPolicy = NulPolicy()
+    # the run's cancellation: a chunk stops at its next batch, its transaction rolled back
+    cancel: Cancel | None = None
 
     @classmethod
     def for_budget(
@@ -129,7 +132,9 @@ def copy_chunk(
                             True, guards)  # fmt: skip
 
     try:
-        (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff)
+        (rows, nbytes), attempts = retrying(
+            chunk, attempt, options.retries, options.backoff, options.cancel
+        )
     except ValueRejected as exc:
         raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
     except DataError as exc:
@@ -182,10 +187,15 @@ def _about(chunk: Chunk, exc: BaseException) -> str:
     return text
 
 
-def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) -> tuple[T, int]:
+def retrying(
+    chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float, stop: Cancel | None = None
+) -> tuple[T, int]:
     """`fn()` and the number of tries it took: transient failures are retried with exponential
-    backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk."""
+    backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk.
+    A cancelled `stop` ends the loop before the next try (and cuts a backoff short)."""
     for attempt in range(1, retries + 2):
+        if stop is not None:
+            stop.check(chunk.label)
         try:
             return fn(), attempt
         except TransientError as exc:
@@ -201,7 +211,10 @@ def retrying(chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float) ->
                 _about(chunk, exc),
                 delay,
             )
-            time.sleep(delay)
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
     raise AssertionError("unreachable")
 
 
@@ -210,7 +223,7 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     stage = into or staging_table(dst, tp.table)
     src_conn = dst_conn = None
-    channel = Channel(budget)
+    channel = Channel(budget, options.cancel, chunk.label)
     counted = {"rows": 0, "bytes": 0}
     try:
         src_conn = guard(src, chunk, lambda: src.connect(source))
@@ -279,6 +292,8 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
             pending = bytearray()
             fmt = tp.raw_format or src.raw_copy_format
             for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
+                if _stopped(options):
+                    return
                 pending += block
                 if len(pending) >= options.batch_bytes:
                     channel.put(bytes(pending), len(pending))
@@ -293,6 +308,8 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
             # a chunk is loaded as a set: no ORDER BY (a sort on PostgreSQL)
             rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch, ordered=False)
             for batch, size in _sized(rows, options, fetch):
+                if _stopped(options):
+                    return  # the writer stops too, at its next batch
                 if convert is not None:
                     batch = [convert(row) for row in batch]
                 channel.put(batch, size * DECODED_OVERHEAD)
@@ -310,6 +327,10 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
         except Exception:
             err = exc
         channel.close(err)
+
+
+def _stopped(options: TransferOptions) -> bool:
+    return options.cancel is not None and options.cancel.cancelled
 
 
 def _sized(batches, options: TransferOptions, fetch: FetchSize):

@@ -24,7 +24,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -34,6 +34,14 @@ from sluice.copy.reflect import table_names
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import guard, retrying
 from sluice.core.errors import ConfigError
+from sluice.core.interrupt import (
+    Cancel,
+    Interrupted,
+    completed,
+    ignore_interrupts_in_child,
+    sigint_blocked,
+    stop_pool,
+)
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -186,13 +194,16 @@ class VerifyReport:
 
 
 def verify_database(
-    source: DbUrl, target: DbUrl, options: VerifyOptions = VerifyOptions()
+    source: DbUrl,
+    target: DbUrl,
+    options: VerifyOptions = VerifyOptions(),
+    cancel: Cancel | None = None,
 ) -> VerifyReport:
-    """Plan key ranges over the source's tables, then verify them all."""
+    """Plan key ranges over the source's tables, then verify them all (cancel: verify_plan)."""
     options.validate()
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
                       allow_empty=options.allow_empty)  # fmt: skip
-    return verify_plan(plan, source, target, options)
+    return verify_plan(plan, source, target, options, cancel=cancel)
 
 
 def verify_plan(
@@ -201,9 +212,17 @@ def verify_plan(
     target: DbUrl,
     options: VerifyOptions = VerifyOptions(),
     only: dict[str, list[Chunk]] | None = None,
+    cancel: Cancel | None = None,
 ) -> VerifyReport:
-    """Verify `plan`'s ranges (or just `only`'s, e.g. after a repair) of source against target."""
+    """Verify `plan`'s ranges (or just `only`'s, e.g. after a repair) of source against target.
+
+    A set `cancel` raises `Interrupted` within a batch's time: queued ranges are dropped,
+    thread workers stop at their next batch, worker processes are ended and joined."""
     options.validate()
+    cancel = cancel or Cancel()
+    stopped = "verification stopped, no report"
+    if cancel.cancelled:
+        raise Interrupted(f"interrupted ({cancel.reason}): {stopped}")
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     dst = get_dialect(target.engine)
@@ -232,17 +251,24 @@ def verify_plan(
         checker = threading.Thread(target=_run_checks, args=args, daemon=True)
         checker.start()
     canonical = any(setups[tp.name].method == "canonical" for tp, _ in work)
-    with _executor(work, canonical, options) as pool:
-        futures = [
-            pool.submit(_verify_one, tp, chunk, source, target, options, setups[tp.name])
-            for tp, chunk in _largest_first(work)
-        ]
-        for f in as_completed(futures):
+    pool, processes = _executor(work, canonical, options)
+    try:
+        with sigint_blocked():  # spawned workers start with SIGINT blocked (see there)
+            futures = [
+                pool.submit(_verify_one, tp, chunk, source, target, options, setups[tp.name],
+                            None if processes else cancel)
+                for tp, chunk in _largest_first(work)
+            ]  # fmt: skip
+        for f in completed(futures, cancel, stopped):
             result = f.result()
             name = result.chunk.table
             results[name].append(result)
             seconds[name] = max(seconds[name], time.monotonic() - started)
             log.debug("%s: %s", result.chunk.label, "match" if result.ok else "MISMATCH")
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown()
     verified = []
     for tp in tables:
         ranges = sorted(results[tp.name], key=lambda r: r.chunk.index)
@@ -259,21 +285,27 @@ def verify_plan(
     return VerifyReport(*masked, stamp, time.monotonic() - started, verified, extra)
 
 
-def _executor(work, canonical: bool, options: VerifyOptions) -> Executor:
+def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
     """Processes when rows are digested in Python (the encoding is CPU-bound and one process
-    would hold the GIL), threads when the servers digest (native) or for a single worker."""
+    would hold the GIL), threads when the servers digest (native) or for a single worker.
+    The flag says which. Worker processes ignore SIGINT: the parent decides and ends them."""
     if canonical and options.processes and options.workers > 1 and len(work) > 1:
         # spawn, not fork: this process already runs threads (the checks), and a forked
         # child would inherit their locks
         context = multiprocessing.get_context("spawn")
         workers = min(options.workers, len(work))
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    return ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify")
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=ignore_interrupts_in_child
+        )
+        return pool, True
+    return ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="verify"), False
 
 
-def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options, setup) -> RangeResult:
-    verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup)
-    return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
+def _verify_one(
+    tp: TablePlan, chunk: Chunk, source, target, options, setup, cancel: Cancel | None = None
+) -> RangeResult:
+    verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup, cancel)
+    return retrying(chunk, verify, RETRIES, 0.5, cancel)[0]
 
 
 def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
@@ -379,14 +411,14 @@ def _declared(dialect, url: DbUrl, tables, missing=None) -> dict[str, dict[str, 
 
 
 def _verify_range(
-    tp: TablePlan, chunk: Chunk, source: DbUrl, target: DbUrl, options: VerifyOptions, setup
+    tp: TablePlan, chunk: Chunk, source: DbUrl, target: DbUrl, options, setup, cancel=None
 ) -> RangeResult:
     """Digest the range on both sides at once (the source in a helper thread)."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     if setup.method == "native":
         digest = _native_digest
     else:
-        digest = functools.partial(_digest, domains=setup.domains)
+        digest = functools.partial(_digest, domains=setup.domains, cancel=cancel)
     there: dict[str, Any] = {}
     table = setup.read_as(tp.table)
 
@@ -408,9 +440,14 @@ def _verify_range(
     return result
 
 
-def _digest(dialect, url: DbUrl, table, chunk: Chunk, domains=None) -> RangeDigest:
+def _digest(
+    dialect, url: DbUrl, table, chunk: Chunk, domains=None, cancel: Cancel | None = None
+) -> RangeDigest:
+    """The range's digest; a set `cancel` stops it within 4096 rows (thread workers)."""
     digest = RangeDigest()
-    for _, d, _ in canonical_rows(dialect, url, table, chunk, domains):
+    for n, (_, d, _) in enumerate(canonical_rows(dialect, url, table, chunk, domains)):
+        if cancel is not None and n % 4096 == 0:
+            cancel.check(chunk.label)
         digest.add(d)
     return digest
 
