@@ -129,9 +129,11 @@ def test_airflow_chunk_task_stops_at_sigterm_and_rolls_back(so_source, pg_db, mo
     """The task callable as Airflow runs it: SIGTERM arrives in the main thread, where the task
     runner's handler (here a stand-in that records it) would call on_kill and nothing more."""
     from sluice.airflow import tasks
+    from sluice.airflow.local import connection_json
 
-    monkeypatch.setenv("AIRFLOW_CONN_INT_SOURCE", so_source.render_secret())
-    monkeypatch.setenv("AIRFLOW_CONN_INT_TARGET", pg_db.render_secret())
+    # JSON connections: they keep a socket host (the embedded PostgreSQL's) that a URI drops
+    monkeypatch.setenv("AIRFLOW_CONN_INT_SOURCE", connection_json(so_source))
+    monkeypatch.setenv("AIRFLOW_CONN_INT_TARGET", connection_json(pg_db))
     ends = tasks.Endpoints("int_source", "int_target")
     plan = tasks.plan(ends, ["PostHistory"], 10_000_000, False, chunk_bytes=1 << 40)
     tasks.prepare_target(ends, plan)
