@@ -146,7 +146,7 @@ def copy_database(
     cancel: Cancel | None = None,
 ) -> CopyResult:
     """Copy every table of the source to the target. `cancel`, set from any thread or a
-    signal handler (`sluice.interrupt.on_signals`), stops the run at its next safe point."""
+    signal handler (`sluice.core.interrupt.on_signals`), stops the run at its next safe point."""
     options.validate()
     started = time.monotonic()
     plan = build_plan(
