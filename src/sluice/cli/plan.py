@@ -71,9 +71,9 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
                          escape(c.note))  # fmt: skip
     console.print(cols)
     for fk in plan.foreign_keys:
-        console.print(f"foreign key (created after the data): {fk.name}")
+        console.print(f"foreign key (created after the data): {fk.name}", soft_wrap=True)
     for note in plan.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -128,7 +128,7 @@ def print_report(report, file=None, width: int | None = None) -> None:
     if report.extra_tables:
         console.print(f"mismatch: the target holds {len(report.extra_tables)} table(s) the source "
                       f"does not (never compared): {', '.join(report.extra_tables)}",
-                      markup=False, highlight=False)  # fmt: skip
+                      markup=False, highlight=False, soft_wrap=True)  # fmt: skip
     for t in report.tables:
         for r in t.mismatches:
             line = f"mismatch: {r.chunk.label}: source {r.source.rows:,} rows, target "
@@ -138,12 +138,12 @@ def print_report(report, file=None, width: int | None = None) -> None:
                 if keys:
                     shown = ", ".join(_key(k, r.columns) for k in keys[:20])
                     line += f"; {kind}: {shown}" + (" ..." if len(keys) > 20 else "")
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         for c in t.checks:
             if not c.passed:
                 where = f"{c.table}.{c.column}" if c.column else c.table
                 console.print(f"check {c.severity}: {c.check} {where}: {c.detail}", markup=False,
-                              highlight=False)  # fmt: skip
+                              highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _key(key: tuple, columns: dict) -> str:
