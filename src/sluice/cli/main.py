@@ -24,6 +24,7 @@ from sluice.cli import (
     sync,
     verify,
 )
+from sluice.cli.options import print_failure
 from sluice.core.errors import SluiceError
 from sluice.core.urls import redact_all
 
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SluiceError as exc:
-        print(f"error: {redact_all(str(exc))}", file=sys.stderr)
+        print_failure(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -28,6 +28,12 @@ class SluiceError(Exception):
     tries: int | None = None
     target_state: str | None = None  # untouched; or which tables are published
 
+    FACTS = ("fault", "side", "host", "table", "chunk", "what", "tries", "target_state")
+
+    def facts(self) -> dict[str, Any]:
+        """The facts known, to carry over to an error raised in this one's place."""
+        return {n: getattr(self, n) for n in self.FACTS if getattr(self, n) is not None}
+
     def with_facts(self, **facts: Any) -> SluiceError:
         """Set the facts not known yet (the innermost layer knows best); returns self."""
         for name, value in facts.items():
