@@ -348,7 +348,7 @@ def _translate(dialect, chunk: Chunk, exc: BaseException, side: str | None = Non
     if not fault.retryable and dialect.rejects_value(exc):
         # a value refused or not decodable: named by key on the failure path (copy_chunk)
         return _placed(ValueRejected(message), chunk, side, url)
-    return _placed(fault_error(fault, message, side=side or "server", url=url), chunk, side, url)
+    return _placed(fault_error(fault, message, side=side, url=url), chunk, side, url)
 
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,

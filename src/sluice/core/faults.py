@@ -137,7 +137,7 @@ def failure_line(exc: BaseException) -> str:
         head.append(f"table {table}")
     if chunk:
         head.append(f"chunk {chunk}")
-    what = getattr(exc, "what", None) or fault.what.format(side=side or "server")
+    what = getattr(exc, "what", None) or fault.what.format(side=side or "database")
     tries = getattr(exc, "tries", None)
     if tries and tries > 1:
         what += f" ({tries} tries)"
@@ -149,7 +149,12 @@ def failure_line(exc: BaseException) -> str:
 
 
 def fault_error(
-    fault: Fault, message: str, *, side: str, url: DbUrl | None = None, **facts: Any
+    fault: Fault,
+    message: str,
+    *,
+    side: str | None = None,
+    url: DbUrl | None = None,
+    **facts: Any,
 ) -> SluiceError:
     """A TransientError or TerminalError (by `fault.retryable`) carrying its facts."""
     from sluice.core.errors import TerminalError, TransientError

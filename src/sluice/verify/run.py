@@ -33,7 +33,8 @@ from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import guard, retrying
-from sluice.core.errors import ConfigError
+from sluice.core.errors import ConfigError, SluiceError
+from sluice.core.faults import chunk_part, where
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -273,7 +274,10 @@ def _executor(work, canonical: bool, options: VerifyOptions) -> Executor:
 
 def _verify_one(tp: TablePlan, chunk: Chunk, source, target, options, setup) -> RangeResult:
     verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup)
-    return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
+    try:
+        return retrying(chunk, verify, RETRIES, backoff=0.5)[0]
+    except SluiceError as exc:
+        raise exc.with_facts(target_state="unchanged (verify only reads it)") from None
 
 
 def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
@@ -392,20 +396,31 @@ def _verify_range(
 
     def source_side() -> None:
         try:
-            there["digest"] = digest(src, source, table, chunk)
+            there["digest"] = _sided("source", source, digest, src, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
     helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
     helper.start()
-    mine = digest(dst, target, live_table(dst, table), chunk)
-    helper.join()
+    try:
+        mine = _sided("target", target, digest, dst, live_table(dst, table), chunk)
+    finally:
+        helper.join()
     if "error" in there:
         raise there["error"]
     result = RangeResult(chunk, there["digest"], mine)
     if not result.ok and options.rows and tp.key:
         _name_keys(result, tp, source, target, options.max_keys, setup)
     return result
+
+
+def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> RangeDigest:
+    """`digest` of one side, its failure naming that side and its host."""
+    try:
+        return digest(dialect, url, table, chunk)
+    except SluiceError as exc:
+        raise exc.with_facts(side=side, host=where(url), table=chunk.table,
+                             chunk=chunk_part(chunk.label, chunk.table)) from None  # fmt: skip
 
 
 def _digest(dialect, url: DbUrl, table, chunk: Chunk, domains=None) -> RangeDigest:
