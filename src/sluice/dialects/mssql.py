@@ -287,8 +287,8 @@ class MssqlDialect(Dialect):
         return faults.mssql(*message_of(exc), exc)
 
     def lock_timeout_sql(self, seconds: float) -> list[str]:
-        ms = max(1, int(seconds * 1000))  # a stricter LOCK_TIMEOUT of the session stays
-        return [f"IF @@LOCK_TIMEOUT < 0 OR @@LOCK_TIMEOUT > {ms} SET LOCK_TIMEOUT {ms}"]
+        # sluice's own sessions start with no LOCK_TIMEOUT (wait forever): set it
+        return [f"SET LOCK_TIMEOUT {max(1, int(seconds * 1000))}"]
 
     # --- connections --------------------------------------------------------------------------
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
