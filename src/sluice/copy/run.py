@@ -28,6 +28,7 @@ from sluice.copy.publish import (
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError, TerminalError
+from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy
 from sluice.core.progress import Reporter
 from sluice.core.urls import DbUrl, redact_all
@@ -157,7 +158,9 @@ def run_plan(
     try:
         prepare(plan, target)
     except SluiceError as exc:
-        raise exc.with_facts(target_state="untouched (nothing copied yet)") from None
+        dropped = drop_leftovers_quietly(plan, target)  # the staging tables made before it
+        state = target_state(summaries, dropped)
+        raise exc.with_facts(side="target", host=where(target), target_state=state) from None
     decoded = any(not t.passthrough for t in plan.tables)
     transfer, channel_bytes = TransferOptions.for_budget(
         options.memory_cap,
