@@ -20,6 +20,7 @@ import pytest
 from sluice import cli
 from sluice.copy import CopyOptions, copy_database
 from sluice.core.errors import TerminalError, TransientError
+from sluice.core.faults import where
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from tests.conftest import _fresh, drop_database
@@ -79,12 +80,18 @@ def run_cli(source: DbUrl, target: DbUrl, capsys) -> tuple[int, str, float]:
 
 
 def assert_failed_cleanly(code, err, seconds, table, reason, before, target) -> None:
-    """`table`: the name (or names, any of which) each error line must give."""
+    """`table`: the name (or names, any of which) the one error line must give, as
+    "table <name>" or "table <name>, chunk #<n>"; `reason`: its plain words."""
     tables = (table,) if isinstance(table, str) else table
     assert code == 1, err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert errors and all(any(t in line for t in tables) and reason in line
-                          for line in errors), err  # fmt: skip
+    assert len(errors) == 1, err  # one line for a person
+    line = errors[0]
+    assert line.startswith(f"error: target {where(target)}, "), err
+    assert any(f"table {t}" in line for t in tables) and reason in line, err
+    assert "; target: " in line and "staging dropped" in line and "; next: " in line, err
+    assert "(small), 1 unchanged" in line or "untouched" in line, err
+    assert "CONTEXT" not in line and "SQLSTATE" not in line and "(19" not in line, err
     assert "retrying" not in err and "gave up" not in err, err  # stopped at the first try
     print(f"\n{errors[0]} ({seconds:.1f}s)")
     assert seconds < QUICK, f"took {seconds:.1f}s"
@@ -114,7 +121,8 @@ def test_statement_timeout_on_target_is_terminal(source, pg_db, capsys, monkeypa
     monkeypatch.setattr(cls, "raw_read", slow_raw_read)
     target = with_options(pg_db, "-c statement_timeout=500")
     code, err, seconds = run_cli(source, target, capsys)
-    assert_failed_cleanly(code, err, seconds, "big#0", "statement timeout", before, pg_db)
+    assert_failed_cleanly(code, err, seconds, "big, chunk #0", "a statement ran past the "
+                          "target server's time limit", before, pg_db)  # fmt: skip
 
     # the library: the chunk raises TerminalError, naming the table and range
     from sluice.copy.buffer import ByteBudget
@@ -137,6 +145,7 @@ def test_lock_timeout_on_live_table_at_publish_is_terminal(source, pg_db, capsys
     before = digests(pg_db)
     d = get_dialect("postgresql")
     holder = d.connect(pg_db)
+    pid = holder.info.backend_pid
     try:
         holder.execute('LOCK TABLE "big" IN ACCESS EXCLUSIVE MODE')
         target = with_options(pg_db, "-c lock_timeout=500")
@@ -144,8 +153,9 @@ def test_lock_timeout_on_live_table_at_publish_is_terminal(source, pg_db, capsys
     finally:
         holder.rollback()
         holder.close()
-    assert_failed_cleanly(code, err, seconds, "big", "lock timeout", before, pg_db)
-    assert "publishing failed" in err
+    assert_failed_cleanly(code, err, seconds, "big", "lock timeout while publishing", before,
+                          pg_db)  # fmt: skip
+    assert f"held by pid {pid} (" in err  # the blocking session, named
     assert copy_database(source, pg_db).ok  # the lock gone, the next run completes
     assert digests(pg_db) == digests(source)
 
@@ -159,7 +169,7 @@ def test_temp_file_limit_at_publish_is_terminal(source, pg_db, capsys):
     target = with_options(pg_db, "-c maintenance_work_mem=1MB -c temp_file_limit=256kB "
                                  "-c max_parallel_maintenance_workers=0")  # fmt: skip
     code, err, seconds = run_cli(source, target, capsys)
-    assert_failed_cleanly(code, err, seconds, "big", "temp_file_limit", before, pg_db)
+    assert_failed_cleanly(code, err, seconds, "big", "configured resource limit", before, pg_db)
 
 
 @pytest.fixture
@@ -202,8 +212,8 @@ def test_full_disk_on_target_is_terminal(source, pg_db, tiny_tablespace, capsys)
         code, err, seconds = run_cli(source, target, capsys)
         # whichever statement meets the full disk first fails: big's chunk, or the primary
         # key of small, built while big is still loading
-        assert_failed_cleanly(code, err, seconds, ("big#0", "small: publishing"),
-                              "No space left on device", before, pg_db)  # fmt: skip
+        assert_failed_cleanly(code, err, seconds, ("big, chunk #0", "small"),
+                              "the target server's disk is full", before, pg_db)  # fmt: skip
     finally:
         drop_database(pg_db)  # empties the tablespace, so that it can be dropped
 
@@ -259,8 +269,9 @@ def test_time_limit_waiting_for_a_lock_at_publish_on_mariadb_is_terminal(source,
         holder.cursor().execute("UNLOCK TABLES")
         assert code == 1, err
         errors = [line for line in err.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "small: publishing failed" in errors[0], err
-        assert "max_statement_time exceeded" in errors[0], err
+        assert len(errors) == 1 and ", table small: a statement ran past" in errors[0], err
+        assert "max_statement_time" not in errors[0] and "1969" not in errors[0], err
+        assert "untouched (no table replaced; staging dropped)" in errors[0], err
         assert "retrying" not in err and seconds < QUICK, err
         print(f"\n{errors[0]} ({seconds:.1f}s)")
         cur.execute(f"SELECT COUNT(*), SUM(CRC32(CONCAT(id, name))) FROM {d.quote('small')}")

@@ -23,7 +23,7 @@ from sluice.core.errors import TerminalError, TransientError
 from sluice.core.progress import Reporter
 from sluice.datasets.stackoverflow import ROW_COUNTS, TABLES
 from sluice.datasets.stackoverflow.generate import key
-from sluice.verify.run import TableVerification, VerifyReport
+from sluice.verify.results import TableVerification, VerifyReport
 
 LONG_SOURCE = "mssql+pymssql://replication_reader:***@mssql-source.internal.example.com:1433/StackOverflow2010"
 LONG_TARGET = (

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 from sluice.cli.verify import print_report
 from sluice.verify.report import summary_lines, to_html, to_markdown
-from sluice.verify.run import TableVerification, VerifyReport
+from sluice.verify.results import TableVerification, VerifyReport
 
 REPORT = VerifyReport(
     source="postgresql://postgres:***@host/src",

@@ -15,6 +15,7 @@ from sluice.cli.options import (
     endpoints,
     parse_size,
     positive,
+    print_failure,
     table_list,
 )
 
@@ -23,6 +24,9 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                    help="bytes buffered between readers and writers (default 128MiB)")  # fmt: skip
     p.add_argument("--workers", type=positive, default=4, help="chunks copied at once (4)")
+    p.add_argument("--lock-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long a publish waits for another session's lock on a table "
+                        "before failing, naming that session (default 60)")  # fmt: skip
     add_chunk_options(p)
     add_value_options(p)
 
@@ -44,6 +48,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         nul_replacement=args.nul_replacement,
         allow_empty=args.allow_empty,
         zero_dates=args.zero_dates,
+        lock_timeout=args.lock_timeout,
     )
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:
@@ -62,8 +67,9 @@ def _after_copy(args, source, target, options, result, cancel) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(summary_dict(result), fh, indent=2)
-    for failure in result.failures:
-        print(f"error: {failure}", file=sys.stderr)
+    if result.errors:  # one line: the first failure (the others went to the log)
+        print_failure(result.errors[0])
+        return result.errors[0].exit_code
     if not result.ok:
         return 1
     if (args.verify or args.repair) and cancel.cancelled:

@@ -26,6 +26,7 @@ from sluice.cli import (
     sync,
     verify,
 )
+from sluice.cli.options import print_failure
 from sluice.core import interrupt
 from sluice.core.errors import SluiceError
 from sluice.core.urls import redact_all
@@ -106,7 +107,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(redact_all(str(exc)), file=sys.stderr)
         return exc.exit_code
     except SluiceError as exc:
-        print(f"error: {redact_all(str(exc))}", file=sys.stderr)
+        print_failure(exc)
         return exc.exit_code
     except Exception as exc:  # a bug: say so without leaking a secret through the traceback
         if os.environ.get("SLUICE_DEBUG"):

@@ -164,3 +164,16 @@ def print_endpoints(console, source, target) -> None:
 
     console.print(Text(f"  source {source}"), soft_wrap=True)
     console.print(Text(f"  target {target}"), soft_wrap=True)
+
+
+def print_failure(exc: BaseException) -> None:
+    """The one line a person reads (`sluice.core.faults.failure_line`); the error's own text,
+    the driver's words, goes to the log, shown with -v."""
+    import logging
+    import sys
+
+    from sluice.core.faults import failure_line
+    from sluice.core.urls import redact_all
+
+    logging.getLogger("sluice").debug("failure detail: %s", redact_all(str(exc)))
+    print(f"error: {failure_line(exc)}", file=sys.stderr)

@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.writers import writer_slot
+from sluice.core import faults
 from sluice.core.errors import SluiceError, TerminalError
+from sluice.core.faults import where
 from sluice.core.interrupt import Cancel
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 from sluice.state import store as sync_state
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a publish waits for another session's lock on a table
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
     except SluiceError:
         raise
     except Exception as exc:
-        raise TerminalError(f"preparing {target}: {redact_all(str(exc))}") from None
+        raise target_fault(dst, exc, f"preparing {target}", target) from None
     finally:
         conn.close()
 
@@ -65,6 +69,7 @@ def publish_table(
     rows: int | None = None,
     swap_lock: AbstractContextManager | None = None,
     cancel: Cancel | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> PublishResult:
     """Build keys and indexes on the staging table, then swap it for the live table.
 
@@ -75,18 +80,22 @@ def publish_table(
     target's writer slot: alone where the engine allows one writer at a time. A `cancel` set
     before the swap starts stops the publish there (the live table untouched, the staging
     table left for the caller to drop); a swap once begun commits or rolls back as one
-    transaction."""
+    transaction. The swap waits at most `lock_timeout` seconds for another session's lock on
+    the live table, then fails naming that session."""
     with writer_slot(target):
-        return _publish_table(plan, name, target, rows, swap_lock, cancel)
+        return _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout)
 
 
-def _publish_table(plan, name, target, rows, swap_lock, cancel) -> PublishResult:
+def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) -> PublishResult:
     tp = plan.table(name)
     stop = cancel.check if cancel is not None else (lambda what: None)
     stop(name)
     dst = get_dialect(target.engine)
     stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)
-    conn = dst.connect(target)
+    try:
+        conn = dst.connect(target)
+    except SluiceError as exc:
+        raise exc.with_facts(side="target", host=where(target), table=name) from None
     try:
         if not dst.table_exists(conn, stage.name):
             raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
@@ -104,16 +113,46 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel) -> PublishResult
         with swap_lock or contextlib.nullcontext():
             stop(name)
             log.debug("%s: swapping the staging table in", name)
-            _swap(dst, conn, stage, live, tp, renames)
+            _swap(dst, conn, stage, live, tp, renames, lock_timeout)
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
-    except SluiceError:
-        raise
+    except SluiceError as exc:
+        raise exc.with_facts(side="target", host=where(target), table=name) from None
     except Exception as exc:
-        conn.rollback()
-        raise TerminalError(f"{name}: publishing failed: {redact_all(str(exc))}") from None
+        with contextlib.suppress(Exception):  # a lost connection has nothing to roll back
+            conn.rollback()
+        err = target_fault(dst, exc, f"{name}: publishing failed", target, table=name)
+        if err.fault is faults.LOCK_TIMEOUT:
+            err.what = f"{err.fault.what} while publishing: {holders(dst, target, live)}"
+        raise err from None
     finally:
-        conn.close()
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def target_fault(dst, exc: Exception, doing: str, target: DbUrl, **facts) -> SluiceError:
+    """A driver error on the target as a sluice error: its fault, side and host; the driver's
+    text in the message (the log) only."""
+    detail = redact_all(" ".join(str(exc).split()))
+    fault = dst.classify_fault(exc)
+    return faults.fault_error(fault, f"{doing}: {detail}", side="target", url=target, **facts)
+
+
+def holders(dst, target: DbUrl, table) -> str:
+    """Who holds a lock on `table`, asked on a connection of its own after a lock timeout."""
+    try:
+        conn = dst.connect(target)
+        try:
+            found = dst.lock_holders(conn, table)
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+    except Exception as exc:  # the failure is reported either way
+        log.warning("could not look up who holds the lock: %s", redact_all(str(exc)))
+        return "the session holding it could not be looked up"
+    if not found:
+        return "the session holding it let go before it could be named"
+    return "held by " + "; ".join(found)
 
 
 def _indexes(dst, cur, stage, live, tp: TablePlan, stop) -> list[tuple[str, str]]:
@@ -127,11 +166,11 @@ def _indexes(dst, cur, stage, live, tp: TablePlan, stop) -> list[tuple[str, str]
     return renames
 
 
-def _swap(dst, conn, stage, live, tp: TablePlan, index_renames) -> None:
+def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float) -> None:
     cur = conn.cursor()
     exists = dst.table_exists(conn, live.name)
     synced = dst.table_exists(conn, sync_state.state_table(dst).name)
-    for stmt in dst.publish_lock_sql():
+    for stmt in dst.lock_timeout_sql(lock_timeout) + dst.publish_lock_sql():
         cur.execute(stmt)
     if exists:
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):

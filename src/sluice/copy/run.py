@@ -24,14 +24,22 @@ from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult, finish
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
-from sluice.copy.publish import drop_leftovers, prepare, publish_table
+from sluice.copy.publish import (
+    DEFAULT_LOCK_TIMEOUT,
+    drop_leftovers,
+    prepare,
+    publish_table,
+    target_fault,
+)
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
-from sluice.core.errors import ConfigError
+from sluice.core.errors import ConfigError, SluiceError, TerminalError
+from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy
 from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.progress import Reporter
 from sluice.core.urls import DbUrl, redact_all
+from sluice.dialects import get_dialect
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,7 @@ class CopyOptions:
     # MySQL zero dates ('0000-00-00') bound for an engine without them: "error" refuses the
     # table naming the rows; "null" stores NULL and counts them in the result
     zero_dates: str = "error"
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds a publish waits for another's lock
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -70,6 +79,8 @@ class CopyOptions:
             problems.append(f"chunk bytes must be >= 1, got {self.chunk_bytes}")
         if self.batch_rows < 1:
             problems.append(f"batch rows must be >= 1, got {self.batch_rows}")
+        if not self.lock_timeout > 0:
+            problems.append(f"lock timeout must be > 0 seconds, got {self.lock_timeout}")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -94,7 +105,9 @@ class CopyResult:
     finish: FinishResult | None
     seconds: float
     peak_buffered: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # each failure's detail (for the log)
+    # the same failures as errors carrying their facts: `sluice.core.faults.failure_line`
+    errors: list[SluiceError] = field(default_factory=list)
     interrupted: bool = False  # the caller's Cancel stopped the run before every table was done
 
     @property
@@ -175,7 +188,12 @@ def run_plan(
     if cancel.cancelled:  # before anything was written
         return CopyResult(plan, summaries, None, time.monotonic() - started, interrupted=True)
     tune_allocator()
-    prepare(plan, target)
+    try:
+        prepare(plan, target)
+    except SluiceError as exc:
+        dropped = drop_leftovers_quietly(plan, target)  # the staging tables made before it
+        state = target_state(summaries, dropped)
+        raise exc.with_facts(side="target", host=where(target), target_state=state) from None
     decoded = any(not t.passthrough for t in plan.tables)
     transfer, channel_bytes = TransferOptions.for_budget(
         options.memory_cap,
@@ -223,7 +241,7 @@ def run_plan(
         if last:
             published = publish_table(
                 plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing,
-                cancel=stop,
+                cancel=stop, lock_timeout=options.lock_timeout,
             )  # fmt: skip
             with lock:
                 summaries[chunk.table].rows = published.rows
@@ -231,7 +249,7 @@ def run_plan(
             reporter.finish(chunk.table, published.rows)
         return result
 
-    failures: list[str] = []
+    errors: list[SluiceError] = []
     with (
         shared_snapshot(source) as snapshot,
         ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool,
@@ -242,20 +260,31 @@ def run_plan(
         for f in futures:
             exc = f.exception() if f.done() and not f.cancelled() else None
             if exc is not None and not isinstance(exc, Interrupted):  # stopped is not failed
-                failures.append(str(exc))
-    result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak, failures)
+                errors.append(as_sluice_error(exc))
+    result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak)
     result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
-    if failures or result.interrupted:
-        drop_leftovers_quietly(plan, target)
+    if errors or result.interrupted:
+        dropped = drop_leftovers_quietly(plan, target)
         published = [name for name, s in summaries.items() if s.published]
+        unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
             try:
                 result.finish = finish(plan, target, published)
             except Exception as exc:
-                result.failures.append(f"finishing the published tables: {redact_all(str(exc))}")
+                doing = "finishing the published tables"
+                errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
+                unfinished = "; their identity values and foreign keys not finished"
         result.seconds = time.monotonic() - started
+        if errors:
+            return _failed(result, errors, target_state(summaries, dropped) + unfinished)
         return result
-    result.finish = finish(plan, target)
+    try:
+        result.finish = finish(plan, target)
+    except Exception as exc:
+        state = (f"all {len(summaries)} table(s) published and complete; identity values and "
+                 "foreign keys not finished (the next run finishes them)")  # fmt: skip
+        err = as_sluice_error(exc, get_dialect(target.engine), target, "finishing the copy")
+        return _failed(result, [err], state)
     result.seconds = time.monotonic() - started
     return result
 
@@ -277,11 +306,45 @@ def _until_done_or_stopped(futures: list[Future], cancel: Cancel, stop: Cancel) 
             return
 
 
-def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> None:
+def _failed(result: CopyResult, errors: list[SluiceError], state: str) -> CopyResult:
+    for err in errors:
+        err.with_facts(target_state=state)
+        log.debug("failure: %s", err)  # the detail; the first one's line is what a person reads
+    result.errors, result.failures = errors, [str(e) for e in errors]
+    return result
+
+
+def as_sluice_error(exc: BaseException, dialect=None, target: DbUrl | None = None,
+                    doing: str = "") -> SluiceError:  # fmt: skip
+    """An error as the run reports it: a sluice error as is; a target's driver error by its
+    fault; anything else (a bug) named by its type, its text redacted."""
+    if isinstance(exc, SluiceError):
+        return exc
+    if dialect is not None and target is not None and isinstance(exc, Exception):
+        return target_fault(dialect, exc, doing, target)
+    return TerminalError(f"internal error ({type(exc).__name__}): {redact_all(str(exc))}")
+
+
+def target_state(summaries: dict[str, TableSummary], staging_dropped: bool) -> str:
+    """Untouched, or which tables this run published (complete: a swap is all or nothing)."""
+    done = [t.name for t in summaries.values() if t.published]
+    staging = ("staging dropped" if staging_dropped else
+               "staging tables left behind (the next run drops them)")  # fmt: skip
+    if not done:
+        return f"untouched (no table replaced; {staging})"
+    shown = ", ".join(done[:6]) + (f" and {len(done) - 6} more" if len(done) > 6 else "")
+    rest = len(summaries) - len(done)
+    return (f"{len(done)} of {len(summaries)} table(s) published and complete ({shown}), "
+            f"{rest} unchanged; {staging}")  # fmt: skip
+
+
+def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> bool:
     try:
         drop_leftovers(plan, target)
+        return True
     except Exception as exc:  # the copy already failed; this is best effort
-        log.warning("could not drop staging tables: %s", type(exc).__name__)
+        log.warning("could not drop staging tables: %s", redact_all(str(exc)))
+        return False
 
 
 def _interleave(plan: Plan):

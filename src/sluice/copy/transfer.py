@@ -31,6 +31,7 @@ from sluice.core.errors import (
     TransientError,
     ValueRejected,
 )
+from sluice.core.faults import chunk_part, fault_error, where
 from sluice.core.hostile import NulPolicy, WriteGuard, diagnose, rows_of
 from sluice.core.interrupt import Cancel
 from sluice.core.schema import Table
@@ -202,7 +203,7 @@ def retrying(
             if attempt > retries:
                 raise TerminalError(
                     f"{chunk.label}: gave up after {attempt} tries: {_about(chunk, exc)}"
-                ) from None
+                ).with_facts(**exc.facts(), tries=attempt) from None
             delay = backoff * 2 ** (attempt - 1)
             log.warning(
                 "%s: try %d failed (%s); retrying in %.1fs",
@@ -226,10 +227,11 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
     channel = Channel(budget, options.cancel, chunk.label)
     counted = {"rows": 0, "bytes": 0}
     try:
-        src_conn = guard(src, chunk, lambda: src.connect(source))
-        dst_conn = guard(dst, chunk, lambda: dst.connect(target))
+        src_conn = guard(src, chunk, lambda: src.connect(source), "source", source)
+        dst_conn = guard(dst, chunk, lambda: dst.connect(target), "target", target)
         reader = threading.Thread(
-            target=_read, args=(src, src_conn, tp, chunk, channel, options, counted, progress),
+            target=_read,
+            args=(src, src_conn, tp, chunk, channel, options, counted, progress, source),
             name=f"read-{chunk.label}", daemon=True,
         )  # fmt: skip
         reader.start()
@@ -239,7 +241,9 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
                 guards.append(check)
             write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check)
             written = _write_turn(
-                dst_conn, target, lambda: guard(dst, chunk, lambda: _write(*write))
+                dst_conn,
+                target,
+                lambda: guard(dst, chunk, lambda: _write(*write), "target", target),
             )
         except BaseException:
             channel.cancel()
@@ -270,22 +274,26 @@ def _write_turn(conn, target: DbUrl, write: Callable[[], T]) -> T:
             raise
 
 
-def guard(dialect, chunk: Chunk, fn):
-    """Run `fn`, translating driver exceptions into sluice errors named by table and range."""
+def guard(dialect, chunk: Chunk, fn, side: str | None = None, url: DbUrl | None = None):
+    """Run `fn`, translating driver exceptions into sluice errors named by table and range,
+    carrying the fault, the side and its host (for the line a person reads)."""
     try:
         return fn()
-    except SluiceError:
+    except SluiceError as exc:
+        _placed(exc, chunk, side, url)
         raise
     except Exception as exc:
-        kind = dialect.classify_error(exc)
-        if kind is TerminalError and dialect.rejects_value(exc):
-            kind = ValueRejected  # named by key on the failure path (copy_chunk)
-        message = redact_all(" ".join(str(exc).split()))
-        raise kind(f"{chunk.label}: {message}") from None
+        raise _translate(dialect, chunk, exc, side, url) from None
+
+
+def _placed(exc: SluiceError, chunk: Chunk, side: str | None, url: DbUrl | None) -> SluiceError:
+    host = where(url) if url is not None else None
+    return exc.with_facts(side=side, host=host, table=chunk.table,
+                          chunk=chunk_part(chunk.label, chunk.table))  # fmt: skip
 
 
 def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted,
-          progress) -> None:  # fmt: skip
+          progress, source: DbUrl | None = None) -> None:  # fmt: skip
     try:
         src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
         if tp.passthrough:
@@ -323,7 +331,7 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
         return
     except BaseException as exc:
         try:
-            err = _translate(src, chunk, exc)
+            err = _translate(src, chunk, exc, "source", source, "reading the source: ")
         except Exception:
             err = exc
         channel.close(err)
@@ -348,13 +356,20 @@ def _sized(batches, options: TransferOptions, fetch: FetchSize):
             yield part, estimate_size(part)
 
 
-def _translate(dialect, chunk: Chunk, exc: BaseException) -> BaseException:
+def _translate(dialect, chunk: Chunk, exc: BaseException, side: str | None = None,
+               url: DbUrl | None = None, doing: str = "") -> BaseException:  # fmt: skip
+    """A driver exception as a sluice error: its fault (retried or not), the chunk, the side;
+    the driver's text stays in the message (the log), out of the line a person reads."""
     if isinstance(exc, SluiceError):
-        return exc
-    kind = dialect.classify_error(exc)
-    if kind is TerminalError and dialect.rejects_value(exc):
-        kind = ValueRejected  # a value the driver cannot decode: located on the failure path
-    return kind(f"{chunk.label}: reading the source: {redact_all(' '.join(str(exc).split()))}")
+        return _placed(exc, chunk, side, url)
+    if not isinstance(exc, Exception):
+        return exc  # KeyboardInterrupt, SystemExit: not a fault of a database
+    fault = dialect.classify_fault(exc)
+    message = f"{chunk.label}: {doing}{redact_all(' '.join(str(exc).split()))}"
+    if not fault.retryable and dialect.rejects_value(exc):
+        # a value refused or not decodable: named by key on the failure path (copy_chunk)
+        return _placed(ValueRejected(message), chunk, side, url)
+    return _placed(fault_error(fault, message, side=side, url=url), chunk, side, url)
 
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,

@@ -13,9 +13,33 @@ from typing import Any
 
 
 class SluiceError(Exception):
-    """Base of every error sluice raises on purpose; the CLI prints these without a traceback."""
+    """Base of every error sluice raises on purpose; the CLI prints these without a traceback.
+
+    Its `str()` is the detail for the log; the facts below, where known, make the one line a
+    person reads (`sluice.core.faults.failure_line`)."""
 
     exit_code = 1
+    fault: Any = None  # a sluice.core.faults.Fault
+    side: str | None = None  # "source" or "target"
+    host: str | None = None  # host:port/database, never a user or password
+    table: str | None = None
+    chunk: str | None = None  # "#5 (10, 20]"
+    what: str | None = None  # plain words, when more precise than the fault's own
+    tries: int | None = None
+    target_state: str | None = None  # untouched; or which tables are published
+
+    FACTS = ("fault", "side", "host", "table", "chunk", "what", "tries", "target_state")
+
+    def facts(self) -> dict[str, Any]:
+        """The facts known, to carry over to an error raised in this one's place."""
+        return {n: getattr(self, n) for n in self.FACTS if getattr(self, n) is not None}
+
+    def with_facts(self, **facts: Any) -> SluiceError:
+        """Set the facts not known yet (the innermost layer knows best); returns self."""
+        for name, value in facts.items():
+            if value is not None and getattr(self, name, None) is None:
+                setattr(self, name, value)
+        return self
 
 
 class ConfigError(SluiceError):

@@ -12,9 +12,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sluice.core.errors import SluiceError, TerminalError, TransientError
+from sluice.core.faults import OTHER, Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import faults
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.native import NativeTypes
 
@@ -470,9 +472,22 @@ class Dialect(NativeTypes):
         values (PostgreSQL 'infinity' dates); asked only after a read failed."""
         return []
 
+    def classify_fault(self, exc: BaseException) -> Fault:
+        """What a driver exception means (`sluice.core.faults`); engines map their codes."""
+        return faults.network(exc) or OTHER
+
     def classify_error(self, exc: BaseException) -> type[SluiceError]:
-        """TransientError (retry), TerminalError (stop); DataError is raised by callers."""
-        return TransientError if isinstance(exc, (ConnectionError, TimeoutError)) else TerminalError
+        """TransientError (retry) for a retryable fault, else TerminalError (stop)."""
+        return TransientError if self.classify_fault(exc).retryable else TerminalError
+
+    def lock_timeout_sql(self, seconds: float) -> list[str]:
+        """Statements bounding this session's lock waits by `seconds` (never raising a
+        stricter limit the URL set), run before the publish takes its locks."""
+        return []
+
+    def lock_holders(self, conn: Any, table: Table) -> list[str]:
+        """The sessions holding a lock on `table`, one phrase each, after a lock timeout."""
+        return []
 
     @contextmanager
     def identity_insert(self, conn: Any, table: Table) -> Iterator[None]:

@@ -18,21 +18,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sluice.core.errors import (
-    ConnectError,
-    MissingDriver,
-    SluiceError,
-    TerminalError,
-    TransientError,
-)
+from sluice.core.errors import ConnectError, MissingDriver
+from sluice.core.faults import Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import faults
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.dialects.mssql_driver import (
     BCP_BATCH_ROWS,
-    TRANSIENT_NUMBERS,
     VALUE_ERRORS,
     Connection,
     Split,
@@ -287,13 +282,13 @@ class MssqlDialect(Dialect):
         conversions (245, 8114): SQL Server names neither the row nor, mostly, the column."""
         return isinstance(exc, UnicodeError) or message_of(exc)[0] in VALUE_ERRORS
 
-    def classify_error(self, exc: BaseException) -> type[SluiceError]:
-        number, severity = message_of(exc)
-        if number in TRANSIENT_NUMBERS or (severity is not None and severity >= 20):
-            return TransientError
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return TransientError
-        return TerminalError
+    def classify_fault(self, exc: BaseException) -> Fault:
+        # by message number (dialects/faults.py); severity 20+ means the connection closed
+        return faults.mssql(*message_of(exc), exc)
+
+    def lock_timeout_sql(self, seconds: float) -> list[str]:
+        # sluice's own sessions start with no LOCK_TIMEOUT (wait forever): set it
+        return [f"SET LOCK_TIMEOUT {max(1, int(seconds * 1000))}"]
 
     # --- connections --------------------------------------------------------------------------
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:

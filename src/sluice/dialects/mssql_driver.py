@@ -1,5 +1,5 @@
-"""pymssql's quirks, kept apart from the SQL the dialect generates: the message numbers sluice
-classifies, a connection whose cursors let status messages pass, and the split of a row stream
+"""pymssql's quirks, kept apart from the SQL the dialect generates: the values the server
+refuses, a connection whose cursors let status messages pass, and the split of a row stream
 between bulk copy and the INSERT path.
 
 Driver facts relied on are listed in `mssql`'s docstring.
@@ -17,17 +17,7 @@ HELD_ROWS = 1_000  # rows the bulk path may hold back for the INSERT path at onc
 # Server messages that report success: pymssql raises for them all the same.
 STATUS_MESSAGES = frozenset({15477})  # sp_rename: "Caution: Changing any part of ..."
 
-# Retry these: deadlock victim, lock resources, snapshot conflict, memory pressure, Azure
-# throttling/failover, connections reset or timed out, and DB-Library's lost-connection
-# codes. A lock request timeout (1222) is terminal: sluice never sets LOCK_TIMEOUT, so it
-# means someone else holds the table on purpose; retrying blind would only wait again.
-TRANSIENT_NUMBERS = frozenset({
-    1204, 1205, 3960, 701, 8645, 8651,
-    40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4221,
-    233, 64, 121, 10053, 10054, 10060,
-    20003, 20004, 20006, 20009, 20017, 20047,
-})  # fmt: skip
-
+# Which message numbers are retried: sluice.dialects.faults.MSSQL_NUMBERS.
 
 # A value the server refused (see `rejects_value`).
 VALUE_ERRORS = frozenset({242, 245, 2628, 8114, 8115, 8152})

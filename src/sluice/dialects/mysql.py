@@ -12,9 +12,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sluice.core.errors import ConnectError, DataError, MissingDriver, RawRejected
+from sluice.core.faults import Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import faults
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
 from sluice.dialects.mysql_types import (
@@ -28,6 +30,8 @@ from sluice.dialects.mysql_types import (
     decode_converters,
 )
 
+# what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
+LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
 # Text is stored as utf8mb4 with a binary collation: every code point kept, and keys that
 # differ only in case or accents stay distinct, as they are on the source.
 TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
@@ -287,14 +291,19 @@ class MysqlDialect(Dialect):
         unrenderable = isinstance(code, str) and code.endswith("can not be used with MySQL")
         return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS or unrenderable
 
-    def classify_error(self, exc: BaseException):
-        from sluice.core.errors import TerminalError, TransientError
+    def classify_fault(self, exc: BaseException) -> Fault:
+        # by error number (dialects/faults.py), and PyMySQL's errors on a socket it dropped
+        return faults.mysql(exc)
 
-        code = exc.args[0] if getattr(exc, "args", None) else None
-        # 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone/lost, 2003 can't connect
-        if code in (1205, 1213, 2006, 2013, 2003, 1927):
-            return TransientError
-        return TerminalError
+    def lock_timeout_sql(self, seconds: float) -> list[str]:
+        # metadata locks (RENAME, DROP) wait lock_wait_timeout, a day by default; row locks
+        # innodb_lock_wait_timeout: both bounded, a stricter session value kept
+        n = max(1, round(seconds))
+        least = "{0} = LEAST(@@SESSION.{0}, %d)" % n  # noqa: UP031 - {0} is the variable
+        return ["SET SESSION " + ", ".join(least.format(v) for v in LOCK_WAITS)]
+
+    def lock_holders(self, conn: Any, table: Table) -> list[str]:
+        return faults.mysql_holders(conn, table.name)
 
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
         # InnoDB's estimate of the clustered index (the rows), kept by the engine, no scan

@@ -8,16 +8,12 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sluice.core.errors import (
-    ConnectError,
-    MissingDriver,
-    SluiceError,
-    TerminalError,
-    TransientError,
-)
+from sluice.core.errors import ConnectError, MissingDriver
+from sluice.core.faults import Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
@@ -72,11 +68,9 @@ _TIMES = {
 log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
+
 # SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
 # and the server shutting the session down (pg_terminate_backend, admin shutdown).
-_TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03")
-
-
 def _csv_expr(column: str, kind: Kind) -> str:
     """A column as the CSV text another engine's loader takes: booleans as 0/1."""
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
@@ -463,19 +457,23 @@ class PostgresDialect(PostgresDigests, Dialect):
         conn.rollback()
         return found
 
-    def classify_error(self, exc: BaseException) -> type[SluiceError]:
-        """Everything outside _TRANSIENT_SQLSTATES is terminal, notably what another try
-        would only repeat: 57014 (statement timeout or a cancel), 55P03 (lock timeout: the
-        user chose to fail fast rather than queue), class 53 (disk full, out of memory,
-        temp_file_limit) and class 22/23 (data)."""
-        state = getattr(exc, "sqlstate", None) or ""
-        if any(state.startswith(s) for s in _TRANSIENT_SQLSTATES):
-            return TransientError
-        import psycopg
+    def classify_fault(self, exc: BaseException) -> Fault:
+        """By SQLSTATE (dialects/faults.py). Not retried: 57014 (statement timeout or a
+        cancel), 55P03 (lock timeout: fail fast rather than queue), class 53 (disk full, out of
+        memory, temp_file_limit), 22/23 (data): another try would only repeat them."""
+        return faults.postgres(exc)
 
-        if isinstance(exc, psycopg.OperationalError) and not state:
-            return TransientError  # connection lost before the server could say why
-        return TerminalError
+    def lock_timeout_sql(self, seconds: float) -> list[str]:
+        # SET LOCAL: the swap's transaction only; a stricter lock_timeout from the URL stays
+        ms = max(1, int(seconds * 1000))
+        return [
+            "SELECT set_config('lock_timeout', (CASE WHEN setting::bigint = 0 OR "
+            f"setting::bigint > {ms} THEN {ms} ELSE setting::bigint END)::text, true) "
+            "FROM pg_settings WHERE name = 'lock_timeout'"
+        ]
+
+    def lock_holders(self, conn: Any, table: Table) -> list[str]:
+        return faults.postgres_holders(conn, self.qualified(table))
 
 
 def _conninfo(url: DbUrl) -> str:

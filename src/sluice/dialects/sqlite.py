@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sluice.core.errors import ConnectError
+from sluice.core.faults import Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
+from sluice.dialects import faults
 from sluice.dialects.base import Capabilities, Dialect
 
 _AFFINITY: dict[Kind, str] = {
@@ -78,6 +80,11 @@ class SqliteDialect(Dialect):
     extra = "sqlite"
     paramstyle_marker = "?"
     sqlalchemy_driver = "sqlite"
+
+    def classify_fault(self, exc: BaseException) -> Fault:
+        # by the primary result code: SQLITE_FULL, SQLITE_BUSY, SQLITE_CONSTRAINT, ...
+        return faults.sqlite(exc)
+
     rowid_key_is_identity = True
     reflect_overrides = {  # SQLite has one floating type: an 8-byte double, whatever its name
         "REAL": lambda t: SqlType(Kind.DOUBLE),

@@ -33,7 +33,8 @@ from sluice.copy.plan import (
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.staging import live_table, sync_staging_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
-from sluice.core.errors import ConfigError, SluiceError, TerminalError, TransientError
+from sluice.core.errors import ConfigError, SluiceError
+from sluice.core.faults import fault_error
 from sluice.core.hostile import NulPolicy
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
@@ -115,13 +116,23 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
         sync_state.ensure(dst, conn)
     finally:
         conn.close()
-    results = {}
-    for tp in plan.tables:
-        results[tp.name] = _upsert(tp, marks[tp.name], live[tp.name], source, target, options)
+    results: dict[str, TableSync] = {}
+    try:
+        for tp in plan.tables:
+            results[tp.name] = _upsert(tp, marks[tp.name], live[tp.name], source, target,
+                                       options)  # fmt: skip
+    except SluiceError as exc:
+        state = _sync_state_after(list(results), len(plan.tables))
+        raise exc.with_facts(target_state=state) from None
     if options.deletes:
         for tp in reversed(plan.tables):  # children first: a declared key never blocks
             if tp.key:
-                results[tp.name].deleted = _delete(tp, source, target)
+                try:
+                    results[tp.name].deleted = _delete(tp, source, target)
+                except SluiceError as exc:
+                    state = (f"every table's changes applied; the deletes of {tp.name} not "
+                             "applied (the next sync finds them)")  # fmt: skip
+                    raise exc.with_facts(target_state=state) from None
     return SyncResult([results[tp.name] for tp in plan.tables], time.monotonic() - started)
 
 
@@ -152,12 +163,25 @@ def plan_sync(
     return plan, marks
 
 
-def _failed(what: str, exc: Exception, *dialects: Dialect) -> SluiceError:
+def _failed(what: str, exc: Exception, *dialects: Dialect, table: str | None = None,
+            target: DbUrl | None = None, side: str = "target") -> SluiceError:  # fmt: skip
     """A driver error as callers must treat it: transient when an engine says so (a killed
     session, a deadlock: the table's transaction was rolled back, so a rerun is safe and an
-    Airflow task retries), else terminal; the message scrubbed of secrets."""
-    transient = any(d.classify_error(exc) is TransientError for d in dialects)
-    return (TransientError if transient else TerminalError)(f"{what}: {redact_all(str(exc))}")
+    Airflow task retries), else terminal; the message scrubbed of secrets. Its fault is the
+    target's reading (the statements here run on the target; source reads go through
+    copy_chunk, which names its side itself)."""
+    found = [d.classify_fault(exc) for d in dialects]
+    fault = next((x for x in found if x.retryable), found[-1])
+    detail = redact_all(" ".join(str(exc).split()))
+    return fault_error(fault, f"{what}: {detail}", side=side if target else None,
+                       url=target, table=table)  # fmt: skip
+
+
+def _sync_state_after(synced: list[str], total: int) -> str:
+    """The target after a sync failed at table number len(synced) + 1."""
+    done = f"{len(synced)} table(s) synced ({', '.join(synced)})" if synced else "no table synced"
+    return (f"{done}; the failing table unchanged (its changes rolled back), "
+            f"{total - len(synced) - 1} not reached")  # fmt: skip
 
 
 def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
@@ -187,7 +211,13 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         if result.drift.added:
             last = None  # new columns: every row is read once to fill them
         result.before = last
-        lo, hi, after = _bounds(src, source, tp.table, mark, last)
+        try:
+            lo, hi, after = _bounds(src, source, tp.table, mark, last)
+        except SluiceError:
+            raise
+        except Exception as exc:  # the source's watermark query
+            raise _failed(f"{tp.name}: reading the source's watermark", exc, src, table=tp.name,
+                          target=source, side="source") from None  # fmt: skip
         result.after = after
         _prepare_stage(dst, conn, stage)
         read_key = (mark.column,) if mark.kind != "full" else ()
@@ -215,7 +245,8 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     except SluiceError:
         raise
     except Exception as exc:
-        raise _failed(f"{tp.name}: sync failed", exc, src, dst) from None
+        raise _failed(f"{tp.name}: sync failed", exc, src, dst, table=tp.name,
+                      target=target) from None  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
             conn.rollback()
@@ -369,7 +400,8 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     except SluiceError:
         raise
     except Exception as exc:
-        raise _failed(f"{tp.name}: deleting rows failed", exc, src, dst) from None
+        raise _failed(f"{tp.name}: deleting rows failed", exc, src, dst, table=tp.name,
+                      target=target) from None  # fmt: skip
     finally:
         for c in (src_conn, reader, writer):
             with contextlib.suppress(Exception):

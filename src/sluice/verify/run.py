@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,7 +33,8 @@ from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import guard, retrying
-from sluice.core.errors import ConfigError
+from sluice.core.errors import ConfigError, SluiceError
+from sluice.core.faults import chunk_part, where
 from sluice.core.interrupt import (
     Cancel,
     Interrupted,
@@ -47,6 +48,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
 from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
+from sluice.verify.results import RangeResult, TableVerification, VerifyReport
 from sluice.verify.rows import canonical_rows, differences, native_rows
 
 log = logging.getLogger(__name__)
@@ -82,115 +84,6 @@ class VerifyOptions:
             problems.append(f"max keys must be >= 1, got {self.max_keys}")
         if problems:
             raise ConfigError("; ".join(problems))
-
-
-@dataclass
-class RangeResult:
-    chunk: Chunk
-    source: RangeDigest
-    target: RangeDigest
-    missing: list = field(default_factory=list)  # keys in the source only
-    extra: list = field(default_factory=list)  # keys in the target only
-    changed: list = field(default_factory=list)  # keys on both sides with different values
-    columns: dict = field(default_factory=dict)  # changed key -> the columns that differ
-
-    @property
-    def ok(self) -> bool:
-        return self.source == self.target
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "range": self.chunk.label,
-            "lo": self.chunk.lo,
-            "hi": self.chunk.hi,
-            "source_rows": self.source.rows,
-            "target_rows": self.target.rows,
-            "source_digest": self.source.hex(),
-            "target_digest": self.target.hex(),
-        }
-        for name in ("missing", "extra", "changed"):
-            keys = getattr(self, name)
-            if keys:
-                d[name] = [k[0] if len(k) == 1 else list(k) for k in keys]
-        if self.columns:  # in the order of "changed"
-            d["changed_columns"] = [self.columns.get(k, []) for k in self.changed]
-        return d
-
-
-@dataclass
-class TableVerification:
-    name: str
-    ranges: list[RangeResult]
-    method: str = "canonical"  # or "native": digested by the servers (see method_for)
-    seconds: float = 0.0
-    checks: list[CheckResult] = field(default_factory=list)
-    error: str | None = None  # the target table is missing, or could not be read
-
-    @property
-    def source_rows(self) -> int:
-        return sum(r.source.rows for r in self.ranges)
-
-    @property
-    def target_rows(self) -> int:
-        return sum(r.target.rows for r in self.ranges)
-
-    @property
-    def mismatches(self) -> list[RangeResult]:
-        return [r for r in self.ranges if not r.ok]
-
-    @property
-    def ok(self) -> bool:
-        failed = [c for c in self.checks if not c.passed and c.severity == "error"]
-        return self.error is None and not self.mismatches and not failed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "table": self.name,
-            "method": self.method,
-            "source_rows": self.source_rows,
-            "target_rows": self.target_rows,
-            "ranges": len(self.ranges),
-            "matching_ranges": len(self.ranges) - len(self.mismatches),
-            "seconds": round(self.seconds, 3),
-            "ok": self.ok,
-            "error": self.error,
-            "mismatches": [r.to_dict() for r in self.mismatches],
-            "checks": [c.to_dict() for c in self.checks],
-        }
-
-
-@dataclass
-class VerifyReport:
-    source: str  # masked
-    target: str
-    started: str
-    seconds: float
-    tables: list[TableVerification]
-    # tables the target holds and the source does not (when no tables were named): never
-    # compared, so the replica is not what the source is
-    extra_tables: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(t.ok for t in self.tables) and not self.extra_tables
-
-    def table(self, name: str) -> TableVerification:
-        for t in self.tables:
-            if t.name == name:
-                return t
-        raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "target": self.target,
-            "started": self.started,
-            "seconds": round(self.seconds, 3),
-            "ok": self.ok,
-            "tables": [t.to_dict() for t in self.tables],
-            "extra_tables": list(self.extra_tables),
-            "checks": [],
-        }
 
 
 def verify_database(
@@ -305,7 +198,10 @@ def _verify_one(
     tp: TablePlan, chunk: Chunk, source, target, options, setup, cancel: Cancel | None = None
 ) -> RangeResult:
     verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup, cancel)
-    return retrying(chunk, verify, RETRIES, 0.5, cancel)[0]
+    try:
+        return retrying(chunk, verify, RETRIES, 0.5, cancel)[0]
+    except SluiceError as exc:
+        raise exc.with_facts(target_state="unchanged (verify only reads it)") from None
 
 
 def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
@@ -424,20 +320,31 @@ def _verify_range(
 
     def source_side() -> None:
         try:
-            there["digest"] = digest(src, source, table, chunk)
+            there["digest"] = _sided("source", source, digest, src, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
     helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
     helper.start()
-    mine = digest(dst, target, live_table(dst, table), chunk)
-    helper.join()
+    try:
+        mine = _sided("target", target, digest, dst, live_table(dst, table), chunk)
+    finally:
+        helper.join()
     if "error" in there:
         raise there["error"]
     result = RangeResult(chunk, there["digest"], mine)
     if not result.ok and options.rows and tp.key:
         _name_keys(result, tp, source, target, options.max_keys, setup)
     return result
+
+
+def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> RangeDigest:
+    """`digest` of one side, its failure naming that side and its host."""
+    try:
+        return digest(dialect, url, table, chunk)
+    except SluiceError as exc:
+        raise exc.with_facts(side=side, host=where(url), table=chunk.table,
+                             chunk=chunk_part(chunk.label, chunk.table)) from None  # fmt: skip
 
 
 def _digest(
