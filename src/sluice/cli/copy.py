@@ -55,8 +55,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         with Reporter() as reporter:
             result = copy_database(source, target, options, reporter, cancel)
         if result.interrupted:
-            for failure in result.failures:
-                print(f"error: {failure}", file=sys.stderr)
+            if result.errors:  # a chunk that failed while stopping: its one line
+                print_failure(result.errors[0])
             print(f"interrupted: {result.state()}", file=sys.stderr)
             return 130
         return _after_copy(args, source, target, options, result, cancel)
