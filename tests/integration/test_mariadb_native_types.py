@@ -19,7 +19,7 @@ from tests.integration.mariadb_native_data import DATA, TABLES
 from sluice.cli import main
 from sluice.copy import CopyOptions, copy_database
 from sluice.copy.plan import build_plan
-from sluice.core.errors import SluiceError, UnmappableType
+from sluice.core.errors import UnmappableType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
@@ -129,13 +129,13 @@ def test_every_mariadb_type_copies_exactly(mariadb_source, mysql_db, tmp_path):
     assert declared[("t_json", "j")][4] == "json_valid(`j`)"  # still JSON
     assert declared[("t_texts", "c")][1:3] == ("latin1", "latin1_german1_ci")
     assert declared[("t_serial", "id")][0] == "bigint(20) unsigned"
-    assert src["t_json"][0] == ('=1|=7B226B223A312C226B223A327D|=6475706C6963617465206B657973',)
+    assert src["t_json"][0] == ("=1|=7B226B223A312C226B223A327D|=6475706C6963617465206B657973",)
     times = src["t_times"]
     assert times[2][0].startswith("=3|=0000|=0000-00-00|=0000-00-00 00:00:00|")  # zero dates
     assert "|=-838:59:59|=-838:59:59.999999|" in times[0][0]
     # the plan: every column exact, the MariaDB types kept as they are declared
     plan = build_plan(mariadb_source, mysql_db)
-    maps = {(t.name, m.column): m for t in plan.tables for m in t.columns}
+    maps = {(t.name, m.name): m for t in plan.tables for m in t.columns}
     assert {m.fidelity for m in maps.values()} == {"exact"}
     assert maps[("t_sets", "e")].target_type.startswith("enum('x','y z','it''s','')")
     assert maps[("t_geometry", "p")].target_type == "point REF_SYSTEM_ID=4326"

@@ -15,8 +15,8 @@ from sluice.core.errors import ConnectError, DataError, MissingDriver, RawReject
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects import mysql_native as native
+from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
