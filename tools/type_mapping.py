@@ -227,6 +227,91 @@ def pg_own_table() -> list[str]:
     return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in pg_own_rows()]
 
 
+# (declaration, MariaDB's DATA_TYPE, JSON?, the neutral type reflection gives) per MariaDB type
+MARIADB_OWN = [
+    ("tinyint(4)", "tinyint", False, SqlType(Kind.SMALLINT)),
+    ("tinyint(3) unsigned", "tinyint", False, SqlType(Kind.TINYINT)),
+    ("bigint(20) unsigned", "bigint", False, SqlType(Kind.DECIMAL, precision=20, scale=0)),
+    ("decimal(65,30)", "decimal", False, SqlType(Kind.DECIMAL, precision=65, scale=30)),
+    ("float", "float", False, SqlType(Kind.REAL)),
+    ("bit(64)", "bit", False, SqlType(Kind.BIT, length=64)),
+    ("set('a','b') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "set", False,
+     SqlType(Kind.STRING, length=3)),
+    ("enum('x','y z') CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "enum", False,
+     SqlType(Kind.STRING, length=3)),
+    ("JSON", "longtext", True, None),
+    ("year(4)", "year", False, SqlType(Kind.SMALLINT)),
+    ("time(6)", "time", False, SqlType(Kind.DURATION, precision=6)),
+    ("datetime(6)", "datetime", False, SqlType(Kind.DATETIME, precision=6)),
+    ("timestamp(6)", "timestamp", False, SqlType(Kind.DATETIME, precision=6)),
+    ("char(5) CHARACTER SET latin1 COLLATE latin1_german1_ci", "char", False,
+     SqlType(Kind.STRING, length=5, fixed=True)),
+    ("tinytext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "tinytext", False,
+     SqlType(Kind.STRING, length=255)),
+    ("mediumblob", "mediumblob", False, SqlType(Kind.BINARY, length=16777215)),
+    ("binary(4)", "binary", False, SqlType(Kind.BINARY, length=4, fixed=True)),
+    ("geometry", "geometry", False, None),
+    ("point REF_SYSTEM_ID=4326", "point", False, None),
+    ("multipolygon", "multipolygon", False, None),
+    ("geometrycollection", "geometrycollection", False, None),
+    ("inet4", "inet4", False, None),
+    ("inet6", "inet6", False, None),
+    ("uuid", "uuid", False, None),
+]  # fmt: skip
+
+# (declaration, sys.types name, the neutral type reflection gives) per SQL Server type
+MSSQL_OWN = [
+    ("datetimeoffset(7)", "datetimeoffset", SqlType(Kind.DATETIME_TZ, precision=7)),
+    ("datetimeoffset(6)", "datetimeoffset", SqlType(Kind.DATETIME_TZ, precision=6)),
+    ("datetime2(7)", "datetime2", SqlType(Kind.DATETIME, precision=7)),
+    ("time(7)", "time", SqlType(Kind.TIME, precision=7)),
+    ("hierarchyid", "hierarchyid", None),
+    ("geography", "geography", None),
+    ("geometry", "geometry", None),
+    ("xml", "xml", SqlType(Kind.XML)),
+    ("money", "money", SqlType(Kind.MONEY)),
+    ("smallmoney", "smallmoney", SqlType(Kind.MONEY, precision=10, scale=4)),
+    ("uniqueidentifier", "uniqueidentifier", SqlType(Kind.UUID)),
+    ("varbinary(max)", "varbinary", SqlType(Kind.BINARY)),
+    ("nvarchar(max) COLLATE Latin1_General_CS_AS", "nvarchar", SqlType(Kind.STRING)),
+    ("image", "image", SqlType(Kind.BINARY)),
+    ("text COLLATE SQL_Latin1_General_CP1_CI_AS", "text", SqlType(Kind.STRING, unicode=False)),
+    ("ntext COLLATE SQL_Latin1_General_CP1_CI_AS", "ntext", SqlType(Kind.STRING)),
+]  # fmt: skip
+
+
+def own_rows(engine: str) -> list[tuple[str, ...]]:
+    """(declaration, neutral, then per engine what a target declares) for an engine's own
+    types (`MARIADB_OWN`, `MSSQL_OWN`), through that engine's `with_native`."""
+    if engine == "mysql":
+        from sluice.dialects.mysql_native import with_native
+
+        entries = [(d, (d, d, name, js), t) for d, name, js, t in MARIADB_OWN]
+    else:
+        from sluice.dialects.mssql_native import with_native
+
+        entries = [(d, (d, name), t) for d, name, t in MSSQL_OWN]
+    rows = []
+    for decl, info, neutral in entries:
+        t = with_native(engine, neutral, info)
+        cells = [f"`{decl}`", t.kind.value]
+        for target in ENGINES:
+            d = get_dialect(target)
+            if not d.carries(t):
+                cells.append("refused")
+                continue
+            declared, fidelity = _render(d, t)
+            cells.append(declared if fidelity == "exact" else f"{declared} ({fidelity})")
+        rows.append(tuple(cells))
+    return rows
+
+
+def own_table(engine: str) -> list[str]:
+    head = [f"{TITLES[engine]} column", "kind"] + [TITLES[e] for e in ENGINES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_cell(c) for c in row) + " |" for row in own_rows(engine)]
+
+
 def broken_promises() -> list[str]:
     """The promised SQL Server -> PostgreSQL mappings the code does not render."""
     return [f"{r[0]} -> {r[2]}, promised {r[4]}" for r in mssql_rows() if r[5] == "**no**"]
@@ -269,6 +354,36 @@ no offset; an interval is `native`, while a MariaDB TIME arrives here as an `int
 """
 
 
+MARIADB_OWN_INTRO = """
+## MariaDB's own types (ADR 0013)
+
+A MariaDB source records each column's declaration from information_schema: COLUMN_TYPE, its
+character set and collation, a geometry column's SRID (`REF_SYSTEM_ID`), and MariaDB's JSON
+(LONGTEXT utf8mb4_bin with a CHECK json_valid) as `JSON`. A MariaDB target declares the column
+exactly so; geometry travels as MariaDB's own bytes (SRID + WKB, each value's SRID kept), the
+rest as PyMySQL reads it (FLOAT as the DOUBLE it holds); sessions run in UTC, so TIMESTAMPs are
+exact instants. Zero dates are stored where the target's sql_mode allows them and refused as
+a value where NO_ZERO_DATE forbids them; an ENUM's error value '' is refused (sluice's sessions
+are strict). The edge values are in `tests/integration/mariadb_native_data.py`: each end of
+every range, NULL, empty, zero dates, TIME +-838:59:59.999999, 24:00:00, BIT(64) all ones,
+64-member SETs, SRIDs 0/4326/3857/2154, duplicate JSON keys, every byte value; compared by
+`sluice verify` (native and canonical) and by an independent read (HEX or CAST AS CHAR of
+every column, COLUMN_TYPE, collation, SRID and CHECK on both servers).
+"""
+
+MSSQL_OWN_INTRO = """
+## SQL Server's own types (ADR 0013, compile-tested)
+
+A SQL Server source records each column's declaration from sys.columns (collation included); a
+SQL Server target declares it exactly so. hierarchyid, geography and geometry are `native`:
+their bytes are written by INSERT ... CONVERT(type, varbinary), never bulk copy. 7 fractional
+digits stay lossy (Python holds microseconds). rowversion stays `binary(8)` (no explicit value
+can be written into a rowversion) and sql_variant is refused (pymssql drops its base type).
+Compiled with sqlglot in `tests/unit/test_mssql_native.py`; run live by
+`tests/integration/test_mssql_live.py` where `SLUICE_TEST_MSSQL_URL` is set.
+"""
+
+
 EDGES_FILE = DOC.parent.parent / "tests" / "conformance" / "mariadb_pg_cases.py"
 TITLE = {"postgresql": "PostgreSQL", "mysql": "MariaDB"}
 
@@ -305,6 +420,7 @@ def edge_rows() -> list[str]:
 
 def render() -> str:
     parts = [INTRO, *neutral_table(), MSSQL_INTRO, *mssql_table(), PG_OWN_INTRO, *pg_own_table(),
+             MARIADB_OWN_INTRO, *own_table("mysql"), MSSQL_OWN_INTRO, *own_table("mssql"),
              EDGES_INTRO, *edge_rows()]  # fmt: skip
     return "\n".join([*parts, ""])
 

@@ -265,3 +265,71 @@ def test_bulk_copy_and_insert_paths_store_the_same_hostile_rows(mssql_db):
         for want, have in zip(ROWS, got):
             for col, w, h in zip(table.column_names, want, have):
                 assert _same(w, h), f"{table.name}.{col} (Id {want[0]}): sent {w!r}, got {h!r}"
+
+
+# --- SQL Server's own types (issue 21, ADR 0013; compile-tested in tests/unit/test_mssql_native)
+
+NATIVE_DDL = [
+    """CREATE TABLE dbo.t_native (id int PRIMARY KEY, dto datetimeoffset(6), dt2 datetime2(6),
+        t time(6), h hierarchyid, gg geography, gm geometry, x xml, m money, sm smallmoney,
+        u uniqueidentifier, vb varbinary(max), nv nvarchar(max) COLLATE Latin1_General_CS_AS,
+        im image, tx text COLLATE SQL_Latin1_General_CP1_CI_AS, ntx ntext, rv rowversion)""",
+    """INSERT INTO dbo.t_native (id, dto, dt2, t, h, gg, gm, x, m, sm, u, vb, nv, im, tx, ntx)
+     VALUES (1, '0001-01-01 00:00:00.000000 -14:00', '0001-01-01', '00:00:00',
+      hierarchyid::GetRoot(), geography::STGeomFromText('POINT(-122.35 47.65)', 4326),
+      geometry::STGeomFromText('POLYGON((0 0, 3 0, 3 3, 0 0))', 0), '<a b="1">t</a>',
+      -922337203685477.5808, -214748.3648, '00000000-0000-0000-0000-000000000000', 0x,
+      N'', 0x00, '', N''),
+     (2, '9999-12-31 23:59:59.999999 +14:00', '9999-12-31 23:59:59.999999', '23:59:59.999999',
+      hierarchyid::Parse('/1/2.5/3/'), geography::STGeomFromText('LINESTRING(0 0, 1 1)', 4269),
+      geometry::STGeomFromText('POINT(1e300 -1e-300)', 3857), '<!-- c --><r/>',
+      922337203685477.5807, 214748.3647, 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', 0x00FF,
+      N'Ω😀 ', 0xFFFF, 'x  ', N'ü'),
+     (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+      NULL)""",
+]
+NATIVE_READ = (
+    "SELECT CONCAT_WS('|', id, CONVERT(nvarchar(40), dto, 127), CONVERT(nvarchar(40), dt2, 121),"
+    " CONVERT(nvarchar(20), t, 114), h.ToString(), CONVERT(varchar(max), CAST(gg AS"
+    " varbinary(max)), 1), CONVERT(varchar(max), CAST(gm AS varbinary(max)), 1),"
+    " CONVERT(nvarchar(max), x), CONVERT(nvarchar(40), m, 2), CONVERT(nvarchar(40), sm, 2),"
+    " CONVERT(nvarchar(40), u), CONVERT(varchar(max), vb, 1), CONVERT(varchar(max),"
+    " CAST(nv AS varbinary(max)), 1), CONVERT(varchar(max), CAST(im AS varbinary(max)), 1),"
+    " CONVERT(varchar(max), CAST(CAST(tx AS varchar(max)) AS varbinary(max)), 1),"
+    " CONVERT(varchar(max), CAST(CAST(ntx AS nvarchar(max)) AS varbinary(max)), 1),"
+    " CONVERT(varchar(max), CAST(rv AS varbinary(8)), 1)) FROM dbo.t_native ORDER BY id"
+)
+TYPES_READ = (
+    "SELECT c.name, TYPE_NAME(c.system_type_id), c.max_length, c.precision, c.scale,"
+    " c.collation_name FROM sys.columns c WHERE c.object_id = OBJECT_ID('dbo.t_native')"
+    " ORDER BY c.column_id"
+)
+
+
+def test_sql_server_types_copy_exactly_to_sql_server(mssql_server, mssql_db):
+    """Every SQL Server type keeps its declaration (collations too) and every value, read
+    independently as the server's text or bytes; rowversion arrives as binary(8) holding the
+    source's values; sql_variant is refused by name."""
+    for source in _fresh_mssql(mssql_server, "sluice_native"):
+        conn = MSSQL.connect(source, autocommit=True)
+        try:
+            for stmt in NATIVE_DDL:
+                conn.cursor().execute(stmt)
+        finally:
+            conn.close()
+        result = copy_database(source, mssql_db, CopyOptions())
+        assert result.ok, result.failures
+        assert query(mssql_db, NATIVE_READ) == query(source, NATIVE_READ)
+        theirs, ours = query(source, TYPES_READ), query(mssql_db, TYPES_READ)
+        assert [r for r in ours if r[0] != "rv"] == [r for r in theirs if r[0] != "rv"]
+        assert [r[1:3] for r in ours if r[0] == "rv"] == [("binary", 8)]
+        report = verify_database(source, mssql_db, VerifyOptions(checks=False))
+        assert report.ok
+        conn = MSSQL.connect(source, autocommit=True)
+        try:
+            conn.cursor().execute("CREATE TABLE dbo.t_variant (id int PRIMARY KEY, v sql_variant)")
+        finally:
+            conn.close()
+        with pytest.raises(Exception) as err:
+            copy_database(source, mssql_db, CopyOptions(tables=["t_variant"]))
+        assert "'t_variant'" in str(err.value) and "sql_variant" in str(err.value)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tools" / "type_mapping.py"
 DOC = ROOT / "docs" / "type-mapping.md"
@@ -81,4 +83,19 @@ def test_postgresql_own_types_render_verbatim_on_postgresql_only():
     for decl, kind, postgres, *others in rows:
         assert postgres == decl, decl
         if kind == "native":
+            assert others == ["refused"] * len(others), decl
+
+
+@pytest.mark.parametrize(("engine", "column"), [("mysql", 4), ("mssql", 3)])
+def test_mariadb_and_sql_server_own_types_render_verbatim_on_their_engine(engine, column):
+    """Every MariaDB / SQL Server declaration the doc lists is declared exactly so on its own
+    engine, and a `native` one (geometry, INET, CLR types) is refused by every other engine."""
+    rows = _script().own_rows(engine)
+    assert len(rows) == len(_script().MARIADB_OWN if engine == "mysql" else _script().MSSQL_OWN)
+    for decl, kind, *targets in rows:
+        own = targets[column - 2]
+        assert own.split(" (")[0] == decl or own == f"{decl} (lossy: 7th fractional digit " \
+            "(100 ns) dropped: Python times carry microseconds)", decl  # fmt: skip
+        if kind == "native":
+            others = [t for i, t in enumerate(targets) if i != column - 2]
             assert others == ["refused"] * len(others), decl

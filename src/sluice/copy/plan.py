@@ -330,7 +330,8 @@ def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
         raise UnmappableType(table.name, column.name, source_type or column.type.describe(),
                              dst.name)  # fmt: skip
     kinds = dst.caps.identity_kinds
-    if column.identity and kinds is not None and column.type.kind not in kinds:
+    own = dst.render_native(column.type) is not None  # the source's own declaration
+    if column.identity and kinds is not None and column.type.kind not in kinds and not own:
         why = (f"identity column of type {source_type} cannot be an identity on {dst.name}, "
                "whose identity columns are integers of at most 64 bits")  # fmt: skip
         raise DataError(table.name, column.name, None, why)

@@ -173,7 +173,7 @@ class Dialect(NativeTypes):
         names = ", ".join(self.quote(c) for c in table.column_names)
         width = len(table.columns)
         per_stmt = max(1, min(1000, self.caps.max_bind_parameters // width))
-        one = "(" + ", ".join([PARAM] * width) + ")"
+        one = self.values_group(table)
         total = 0
         cur = conn.cursor()
         for batch in batched_by_bytes(rows, per_stmt, 4 << 20):
@@ -182,6 +182,10 @@ class Dialect(NativeTypes):
             cur.execute(sql, [v for row in batch for v in row])
             total += len(batch)
         return total
+
+    def values_group(self, table: Table) -> str:
+        """One row's `(...)` of parameters in an INSERT (an engine may wrap some in a CONVERT)."""
+        return "(" + ", ".join([PARAM] * len(table.columns)) + ")"
 
     paramstyle_marker = "%s"
 

@@ -24,6 +24,7 @@ from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
+from sluice.dialects import mssql_native as mn
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
 from sluice.dialects.mssql_driver import (
@@ -100,10 +101,22 @@ class MssqlDialect(Dialect):
 
     # --- types and DDL ------------------------------------------------------------------------
     def render_type(self, t: SqlType) -> str:
-        return mt.render_type(t)
+        return self.render_native(t) or mt.render_type(t)
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if self.render_native(t) is not None and not mn.fraction_lossy(t):
+            return "exact", ""  # the source's own declaration
         return mt.fidelity(t)
+
+    # SQL Server's own types on a SQL Server target (ADR 0013; mssql_native)
+    def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
+        return mn.native_columns(bind, self.qualified, schema, tables)
+
+    def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
+        return mn.with_native(self.name, t, info)
+
+    def values_group(self, table: Table) -> str:
+        return mn.insert_group(table.columns, PARAM)
 
     def url_schema(self, url: DbUrl) -> str | None:
         return "dbo"
@@ -413,8 +426,8 @@ class MssqlDialect(Dialect):
         TABLOCK: parallel chunks of one table each hold the IX lock of their idempotence
         DELETE, so their bulk-update (BU) lock requests would deadlock one another.
         """
-        if any(c.type.kind is Kind.XML for c in table.columns):
-            return self.insert_rows(conn, table, rows)  # FreeTDS bcp of xml: not trusted
+        if any(c.type.kind is Kind.XML or mn.clr_type(c.type) for c in table.columns):
+            return self.insert_rows(conn, table, rows)  # FreeTDS bcp of xml, CLR: not trusted
         split = Split(rows, mt.row_encoder(table, literal=False), mt.bcp_safe(table))
         inserted = 0
         while True:

@@ -17,6 +17,7 @@ from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
+from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
 from sluice.dialects.mysql_types import (
@@ -47,7 +48,7 @@ BEGIN_READ_SQL = (
 _VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
 
 
-class MysqlDialect(Dialect):
+class MysqlDialect(native.MysqlDigests, Dialect):
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -74,6 +75,7 @@ class MysqlDialect(Dialect):
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
     raw_import_format = "csv" if hasattr(os, "mkfifo") else None
+    native_digest = "mysql-md5-rowtext"  # between two catalogs of identical declarations
     # MySQL's binary JSON normalises documents (MariaDB's JSON is LONGTEXT: its exact text)
     verify_domains = {"json": "json-normalised"}
     raw_import_kinds = frozenset({
@@ -88,6 +90,8 @@ class MysqlDialect(Dialect):
     }
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
+        if self.render_native(t) is not None:
+            return "exact", ""  # the source's own declaration
         if t.kind is Kind.DECIMAL and t.precision is None:
             return "lossy", "unconstrained numeric kept as DECIMAL(65,30)"
         if t.kind is Kind.DECIMAL and t.precision > 65:
@@ -110,11 +114,20 @@ class MysqlDialect(Dialect):
 
     def select_expr(self, column) -> str:
         # FLOAT travels as text with 6 significant digits; as DOUBLE it keeps its stored value
-        if column.type.kind is Kind.REAL:
+        if column.type.kind is Kind.REAL or native.data_type(column.type) == "float":
             return f"CAST({self.quote(column.name)} AS DOUBLE)"
         return super().select_expr(column)
 
+    # --- the engine's own types (ADR 0013; catalog work in mysql_native) -------------------
+    def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
+        return native.native_columns(bind, schema, tables)
+
+    def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
+        return native.with_native(self.name, t, info)
+
     def render_type(self, t: SqlType) -> str:
+        if (declared := self.render_native(t)) is not None:
+            return declared
         if t.kind in FIXED:
             return FIXED[t.kind]
         if t.kind is Kind.STRING:
@@ -208,17 +221,6 @@ class MysqlDialect(Dialect):
         # information_schema compares names case-insensitively; the server's tables do
         # only when lower_case_table_names is set
         found = any(t == name or (fold and t.lower() == name.lower()) for t, fold in cur)
-        conn.rollback()
-        return found
-
-    def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
-        cur = conn.cursor()
-        cur.execute(
-            "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (table.name,),
-        )
-        found = {name: str(declared) for name, declared in cur}
         conn.rollback()
         return found
 
@@ -342,6 +344,9 @@ class MysqlDialect(Dialect):
         # STRICT_ALL_TABLES makes an over-long or out-of-range value an error, whatever the
         # server's default (without it an INSERT cuts the value and only warns).
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        # TIMESTAMP holds UTC instants: read and written in UTC they are exact (a zone with
+        # daylight saving time shows two instants of its autumn hour as one local time)
+        cur.execute("SET SESSION time_zone = '+00:00'")
         cur.execute(
             "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES')"
         )
