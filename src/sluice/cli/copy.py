@@ -13,6 +13,7 @@ from sluice.cli.options import (
     add_value_options,
     command,
     endpoints,
+    exclude_list,
     parse_size,
     positive,
     print_failure,
@@ -49,6 +50,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         zero_dates=args.zero_dates,
         lock_timeout=args.lock_timeout,
+        exclude=exclude_list(args.exclude_tables),
+        skip_refused=args.skip_refused,
+        carry_as_text=args.carry_as_text,
     )
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:
@@ -105,6 +109,7 @@ def summary_dict(result) -> dict:
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
         "failures": result.failures,
+        "skipped": [{"table": s.table, "reason": s.reason} for s in result.plan.skipped],
     }
 
 
@@ -141,6 +146,9 @@ def print_summary(result, file=None, width: int | None = None) -> None:
     console = Console(file=file or sys.stdout, width=width)
     console.print(grid)
     console.print(MB_NOTE, style="dim", highlight=False)
+    from sluice.cli.options import print_skipped
+
+    print_skipped(console, result.plan.skipped)
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip

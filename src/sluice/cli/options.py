@@ -52,6 +52,21 @@ def table_list(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def exclude_list(text: str | None) -> tuple[str, ...]:
+    """--exclude-tables A,B: table names, comma-separated (the one place that reads them, so
+    the syntax can grow: schema-qualified names, patterns)."""
+    return tuple(table_list(text) or ())
+
+
+def print_skipped(console, skipped) -> None:
+    """'N tables skipped' and each with its reason: never a table left out unsaid."""
+    if not skipped:
+        return
+    console.print(f"{len(skipped)} table(s) skipped:", markup=False, highlight=False)
+    for s in skipped:
+        console.print(f"  skipped {s.table}: {s.reason}", markup=False, highlight=False)
+
+
 def print_counts(target: DbUrl, counts: dict[str, int | None]) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable
@@ -123,6 +138,19 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-empty", action="store_true",
                    help="accept a source without tables (by default an error: it is most often "
                         "a wrong URL)")  # fmt: skip
+    p.add_argument(
+        "--exclude-tables",
+        metavar="A,B",
+        help="leave these tables out (comma-separated names); listed as skipped",
+    )
+    p.add_argument("--skip-refused", action="store_true",
+                   help="leave out the tables sluice refuses (a type the target lacks, a lossy "
+                        "mapping without --allow-lossy) and copy the others; each is listed "
+                        "with its reason (by default a refusal stops the command)")  # fmt: skip
+    p.add_argument("--carry-as-text", action="store_true",
+                   help="carry source types the target lacks or holds only lossily (PostgreSQL "
+                        "arrays, inet, interval, ranges, hstore, timetz ...) as the source "
+                        "server's own text of each value: exact, into a text column")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):

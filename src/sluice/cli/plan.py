@@ -10,18 +10,24 @@ from sluice.cli.options import (
     add_endpoints,
     command,
     endpoints,
+    exclude_list,
     print_endpoints,
+    print_skipped,
     table_list,
 )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from sluice.copy.plan import build_plan
+    from sluice.copy.refusals import Selection
 
     source, target = endpoints(args)
+    selection = Selection(exclude_list(args.exclude_tables), args.skip_refused,
+                          args.carry_as_text, args.allow_lossy)  # fmt: skip
     plan = build_plan(
         source, target, tables=table_list(args.tables),
         chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size, allow_empty=args.allow_empty,
+        selection=selection,
     )  # fmt: skip
     if args.json:
         print(plan.to_json())
@@ -74,6 +80,7 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         console.print(f"foreign key (created after the data): {fk.name}", soft_wrap=True)
     for note in plan.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
+    print_skipped(console, plan.skipped)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,3 +94,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_endpoints(plan)
     add_chunk_options(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--allow-lossy", action="store_true",
+                      help="with --skip-refused: keep tables with lossy mappings (as copy "
+                           "--allow-lossy would); else they are listed as skipped")  # fmt: skip

@@ -10,7 +10,9 @@ from sluice.cli.options import (
     add_value_options,
     command,
     endpoints,
+    exclude_list,
     parse_size,
+    print_skipped,
     table_list,
 )
 
@@ -41,6 +43,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         nul_replacement=args.nul_replacement,
         allow_empty=args.allow_empty,
         zero_dates=args.zero_dates,
+        exclude=exclude_list(args.exclude_tables),
+        skip_refused=args.skip_refused,
+        carry_as_text=args.carry_as_text,
     )
     result = sync_database(source, target, options)
     print_summary(result)
@@ -64,6 +69,7 @@ def summary_dict(result) -> dict:
             }
             for t in result.tables
         },
+        "skipped": [{"table": s.table, "reason": s.reason} for s in result.skipped],
     }  # fmt: skip
 
 
@@ -78,7 +84,9 @@ def print_summary(result) -> None:
         schema = ", ".join([f"+{c}" for c in t.drift.added] + [f"~{c}" for c in t.drift.widened])
         grid.add_row(t.table, t.watermark, f"{t.read:,}", f"{t.inserted:,}", f"{t.updated:,}",
                      f"{t.deleted:,}", schema or "-")  # fmt: skip
-    Console(width=110).print(grid)
+    console = Console(width=110)
+    console.print(grid)
+    print_skipped(console, result.skipped)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,9 +9,11 @@ from sluice.cli.options import (
     add_endpoints,
     command,
     endpoints,
+    exclude_list,
     parse_size,
     positive,
     print_endpoints,
+    print_skipped,
     table_list,
 )
 
@@ -48,6 +50,10 @@ def verify_options(args: argparse.Namespace, workers: int):
         processes=True,  # this command's main module is guarded: spawn is safe here
         quality=load_rules(args.checks) if args.checks else None,
         allow_empty=args.allow_empty,
+        exclude=exclude_list(args.exclude_tables),
+        skip_refused=args.skip_refused,
+        carry_as_text=args.carry_as_text,
+        allow_lossy=getattr(args, "allow_lossy", False),
     )
 
 
@@ -74,7 +80,7 @@ def verify_and_report(
 
     options.validate()
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
-                      allow_empty=options.allow_empty)  # fmt: skip
+                      allow_empty=options.allow_empty, selection=options.selection)  # fmt: skip
     report = verify_plan(plan, source, target, options, cancel=cancel)
     print_report(report)
     if repair and not report.ok:
@@ -125,6 +131,10 @@ def print_report(report, file=None, width: int | None = None) -> None:
         grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
                      t.method, result)  # fmt: skip
     console.print(grid)
+    print_skipped(console, report.skipped)
+    for line in report.lossy:
+        console.print(f"lossy (copied with --allow-lossy, may differ): {line}", markup=False,
+                      highlight=False)  # fmt: skip
     if report.extra_tables:
         console.print(f"mismatch: the target holds {len(report.extra_tables)} table(s) the source "
                       f"does not (never compared): {', '.join(report.extra_tables)}",
@@ -166,5 +176,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                      help="with --repair: the copy's memory cap (128MiB)")  # fmt: skip
     add_verify_options(ver)
+    ver.add_argument("--allow-lossy", action="store_true",
+                     help="with --skip-refused: verify tables with lossy mappings (copied with "
+                          "--allow-lossy) instead of skipping them")  # fmt: skip
     ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")

@@ -14,6 +14,15 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sluice.copy.reflect import reflect_tables
+from sluice.copy.refusals import (
+    ALL,
+    Selection,
+    Skipped,
+    excluded,
+    lossy_refusal,
+    reasons_by_table,
+    refusal,
+)
 from sluice.core.errors import ConfigError, DataError, EmptySource, UnmappableType
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
@@ -94,6 +103,8 @@ class Plan:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     # the source engine's own types the columns use, created on a same-engine target first
     native_types: tuple[NativeType, ...] = ()
+    # tables left out, each with its reason (--exclude-tables, or refused with --skip-refused)
+    skipped: tuple[Skipped, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -129,6 +140,7 @@ class Plan:
             notes=tuple(d.get("notes", ())),
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
             native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
+            skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
         )
 
     @classmethod
@@ -189,15 +201,19 @@ def build_plan(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
     allow_empty: bool = False,
+    selection: Selection = ALL,
 ) -> Plan:
     """Reflect `source` and plan the copy of its tables (or `tables`) into `target`; a source
-    without tables is refused unless `allow_empty` (see `require_tables`)."""
+    without tables is refused unless `allow_empty` (see `require_tables`). `selection` says
+    which tables are left out and what happens to refused ones (`copy.refusals`)."""
     if chunk_rows < 1:
         raise ConfigError(f"chunk rows must be >= 1, got {chunk_rows}")
     if chunk_bytes < 1:
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
-    reflected = reflect_tables(source, tables)
-    require_tables(reflected, source, allow_empty)
+    refused: list[DataError] = []
+    reflected = reflect_tables(source, tables, selection.exclude, refused)
+    if not refused:
+        require_tables(reflected, source, allow_empty)
     dialect = get_dialect(source.engine)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
@@ -205,6 +221,7 @@ def build_plan(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
+        selection=selection, refused=refused, spatial=spatial_for(reflected, target),
     )  # fmt: skip
     natives = dialect.native_types(source, reflected)
     return replace(plan, native_types=natives) if natives else plan
@@ -241,22 +258,33 @@ def plan_tables(
     sizes: dict[str, int] | None = None,
     logical_foreign_keys: Sequence[ForeignKey] | None = None,
     raw_import: bool = False,
+    selection: Selection = ALL,
+    refused: Sequence[DataError] = (),
+    spatial: str | None = None,
 ) -> Plan:
     """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
-    engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes)."""
+    engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes).
+    `refused`: what reflection already refused; `spatial`: the target's geometry type, if
+    it has one (`Dialect.spatial_type`)."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
+    refused = list(refused)
+    mapped = {t.name: _column_maps(src, dst, t, refused, selection, spatial) for t in reflected}
+    skipped = list(excluded(selection.exclude))
+    if refused and not selection.skip_refused:
+        raise refusal(refused)
+    reasons = reasons_by_table(refused)
+    skipped += [Skipped(t, why) for t, why in reasons.items()]
+    reflected = [mapped[t.name][0] for t in reflected if t.name not in reasons]
     declared = tuple(fk for t in reflected for fk in t.foreign_keys)
     logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
     names = {t.name for t in reflected}
     ordering = [fk for fk in declared + logical if fk.ref_table in names]
     ordered = order_by_references(reflected, ordering)
-    notes = []
+    notes = [f"{fk.table}: foreign key {fk.name} is not created: {fk.ref_table} is skipped"
+             for fk in declared if fk.ref_table not in names]  # fmt: skip
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
-    refused: list[DataError] = []
-    maps_of = {t.name: _column_maps(src, dst, t, refused) for t in ordered}
-    if refused:
-        raise refusal(refused)
+    maps_of = {t.name: mapped[t.name][1] for t in ordered}
     ordered = target_indexes(dst, ordered, notes)
     planned = []
     for table in ordered:
@@ -282,7 +310,15 @@ def plan_tables(
         chunk_rows=chunk_rows,
         notes=tuple(notes),
         chunk_bytes=chunk_bytes,
+        skipped=tuple(skipped),
     )
+
+
+def spatial_for(tables: Sequence[Table], target: DbUrl) -> str | None:
+    """The target's geometry type, asked only when a column needs one."""
+    if any(c.type.kind is Kind.GEOMETRY for t in tables for c in t.columns):
+        return get_dialect(target.engine).spatial_type(target)
+    return None
 
 
 def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
@@ -306,29 +342,53 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
     return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
 
 
-def _column_maps(src, dst, table: Table, refused: list[DataError]) -> tuple[ColumnMap, ...]:
-    """Each column's mapping; a column the target cannot hold is added to `refused` (named by
-    table, column and type), so the plan lists every refusal of the database at once."""
-    maps = []
+def _column_maps(src, dst, table: Table, refused: list[DataError], selection: Selection,
+                 spatial: str | None) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
+    """The table (columns carried as text or as the target's geometry retyped) and each
+    column's mapping; a column the target cannot hold is added to `refused` (named by table,
+    column and type, with the option that would carry it), so the plan lists every refusal
+    of the database at once."""
+    maps, columns = [], []
     for column in table.columns:
         try:
-            maps.append(_column_map(src, dst, table, column))
+            column = _carried(src, dst, table, column, selection, spatial)
+            maps.append(_column_map(src, dst, table, column, selection))
         except DataError as exc:
             refused.append(exc)
-    return tuple(maps)
+        columns.append(column)
+    return replace(table, columns=tuple(columns)), tuple(maps)
 
 
-def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
+def _carriable(src, column: Column) -> bool:
+    """Whether the source can hand over its server's exact text of the column's type."""
     t = column.type
+    return src.text_form and t.native is not None and t.engine == src.name
+
+
+def _carried(src, dst, table: Table, column: Column, selection: Selection, spatial) -> Column:
+    """The column as the copy moves it: a type the target lacks, or holds only lossily, as
+    the source's text when `carry_as_text` allows (Kind.TEXT_FORM); a geometry as the target's
+    geometry type where it has one (its declaration recorded in the type)."""
+    t = column.type
+    if t.kind is Kind.GEOMETRY and spatial and t.engine != dst.name:
+        return replace(column, type=replace(t, native=spatial, engine=dst.name))
+    if not (selection.carry_as_text and _carriable(src, column)):
+        return column
+    held = dst.carries(t) and _declared(dst, t) is not None and dst.fidelity(t)[0] != "lossy"
+    return column if held else replace(column, type=replace(t, kind=Kind.TEXT_FORM))
+
+
+def _column_map(src, dst, table: Table, column: Column, selection: Selection) -> ColumnMap:
+    t = column.type
+    carry = "--carry-as-text carries it exactly as text" if _carriable(src, column) else ""
     if not dst.carries(t):  # Kind.NATIVE: only its own engine stores it (ADR 0013)
         raise UnmappableType(table.name, column.name, f"{t.native} ({t.engine})", dst.name,
-                             hint=f"only a {t.engine} target stores it as it is; name the "
-                             "other tables with --tables to copy them")  # fmt: skip
+                             hint=carry)  # fmt: skip
     source_type = _declared(src, column.type)
     target_type = _declared(dst, column.type)
     if target_type is None:
         raise UnmappableType(table.name, column.name, source_type or column.type.describe(),
-                             dst.name)  # fmt: skip
+                             dst.name, hint=carry)  # fmt: skip
     kinds = dst.caps.identity_kinds
     own = dst.render_native(column.type) is not None  # the source's own declaration
     if column.identity and kinds is not None and column.type.kind not in kinds and not own:
@@ -336,6 +396,11 @@ def _column_map(src, dst, table: Table, column: Column) -> ColumnMap:
                "whose identity columns are integers of at most 64 bits")  # fmt: skip
         raise DataError(table.name, column.name, None, why)
     fidelity, note = dst.fidelity(column.type)
+    if t.kind is Kind.TEXT_FORM:
+        fidelity, note = "exact", f"{src.name}'s own text of it (--carry-as-text)"
+    if fidelity == "lossy" and selection.allow_lossy is False and selection.skip_refused:
+        raise lossy_refusal(table.name, column.name, source_type or t.describe(), target_type,
+                            note, bool(carry))  # fmt: skip
     return ColumnMap(column.name, source_type or column.type.describe(), target_type, fidelity,
                      note)  # fmt: skip
 
@@ -346,26 +411,6 @@ def _declared(dialect, t: SqlType) -> str | None:
         return dialect.render_type(t)
     except (NotImplementedError, KeyError):
         return None
-
-
-def refusal(refused: list[DataError]) -> DataError:
-    """One error naming every refused column (the first alone when there is one); of the
-    first's class, so an unmappable type stays an UnmappableType."""
-    if len(refused) == 1:
-        return refused[0]
-    first = refused[0]
-    more = f"; and {len(refused) - 1} more: " + "; ".join(_short(e) for e in refused[1:])
-    if isinstance(first, UnmappableType):
-        return UnmappableType(first.table, first.column, first.source_type, first.target,
-                              hint=first.hint, more=more)  # fmt: skip
-    return DataError(first.table, first.column, None, first.reason + more)
-
-
-def _short(e: DataError) -> str:
-    """A refusal without the hint its kind repeats: `table 't', column 'c': type inet ...`."""
-    if isinstance(e, UnmappableType):
-        return f"table {e.table!r}, column {e.column!r}: type {e.source_type}"
-    return str(e)
 
 
 def target_indexes(dst, tables: Sequence[Table], notes: list[str]) -> list[Table]:

@@ -72,8 +72,15 @@ def engine_for(url: DbUrl) -> sa.Engine:
     return sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
 
 
-def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table]:
-    """Every base table of the URL's database/schema (or just `names`), in catalog order."""
+def reflect_tables(
+    url: DbUrl,
+    names: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    refused: list | None = None,
+) -> list[Table]:
+    """Every base table of the URL's database/schema (or just `names`, without `exclude`), in
+    catalog order. Given a `refused` list, a table with a column of a type nothing knows is
+    left out and its refusal added there (the plan reports every refusal at once)."""
     dialect = get_dialect(url.engine)
     dialect.require_database(url)  # reading never creates a database (SQLite would)
     engine = engine_for(url)
@@ -84,14 +91,23 @@ def reflect_tables(url: DbUrl, names: Sequence[str] | None = None) -> list[Table
             inspector = sa.inspect(engine)
             available = inspector.get_table_names(schema=schema)
             wanted = list(names) if names else [n for n in available if not _internal(n)]
-            missing = [n for n in wanted if n not in available]
+            missing = [n for n in [*wanted, *exclude] if n not in available]
             if missing:
                 raise ConfigError(
                     f"table(s) not found in {url}: {', '.join(missing)} "
                     f"(found: {', '.join(available) or 'none'})"
                 )
+            wanted = [n for n in wanted if n not in set(exclude)]
             catalog = _Catalog(inspector, schema, wanted, dialect)
-            return [_table(inspector, catalog, dialect, schema, name) for name in wanted]
+            tables = []
+            for name in wanted:
+                try:
+                    tables.append(_table(inspector, catalog, dialect, schema, name))
+                except UnmappableType as exc:
+                    if refused is None:
+                        raise
+                    refused.append(exc)
+            return tables
     except sa.exc.OperationalError as exc:
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:
@@ -110,6 +126,11 @@ def table_names(url: DbUrl) -> list[str]:
     finally:
         engine.dispose()
     return [n for n in names if not _internal(n)]
+
+
+def _spelled(satype: Any) -> str:
+    """A type's name as SQLAlchemy reflected it; one it did not recognise is 'unknown'."""
+    return "unknown to SQLAlchemy" if isinstance(satype, sat.NullType) else str(satype)
 
 
 def _index_kind(ix: dict) -> str:
@@ -147,7 +168,8 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
         t = neutral_type(info["type"], dialect.reflect_overrides)
         t = dialect.with_native(t, catalog.native.get((name, info["name"])))
         if t is None:
-            raise UnmappableType(name, fix(info["name"]), str(info["type"]), "neutral")
+            raise UnmappableType(name, fix(info["name"]), _spelled(info["type"]), "neutral",
+                                 hint="sluice does not know this type")  # fmt: skip
         identity = dialect.is_identity(info)
         columns.append(Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity))
     columns = dialect.refine_columns(inspector.bind, schema, name, columns)

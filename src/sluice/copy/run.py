@@ -31,6 +31,7 @@ from sluice.copy.publish import (
     publish_table,
     target_fault,
 )
+from sluice.copy.refusals import Selection
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError, TerminalError
@@ -66,6 +67,16 @@ class CopyOptions:
     # table naming the rows; "null" stores NULL and counts them in the result
     zero_dates: str = "error"
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds a publish waits for another's lock
+    # tables left out by name, refused tables skipped (named with their reasons), types the
+    # target lacks carried as the source's text (sluice.copy.refusals)
+    exclude: Sequence[str] = ()
+    skip_refused: bool = False
+    carry_as_text: bool = False
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
+                         self.allow_lossy)  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -148,7 +159,11 @@ def check_lossy(plan: Plan, allow: bool) -> None:
         cols = "; ".join(
             f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})" for t, c in lossy
         )
-        raise ConfigError(f"lossy conversions need --allow-lossy: {cols}")
+        tables = ",".join(dict.fromkeys(t for t, _ in lossy))
+        raise ConfigError(f"lossy conversions need --allow-lossy: {cols} (--carry-as-text "
+                          "carries a type the source has its own text of exactly; "
+                          f"--skip-refused or --exclude-tables {tables} copies the other "
+                          "tables)")  # fmt: skip
 
 
 def copy_database(
@@ -165,7 +180,7 @@ def copy_database(
     plan = build_plan(
         source, target, tables=options.tables,
         chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
-        allow_empty=options.allow_empty,
+        allow_empty=options.allow_empty, selection=options.selection,
     )  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     return run_plan(plan, source, target, options, reporter, started, cancel)

@@ -42,6 +42,12 @@ class Kind(str, Enum):
     ROWVERSION = "rowversion"  # 8 opaque bytes maintained by SQL Server
     NATIVE = "native"  # no neutral equivalent: `SqlType.native` on its own engine only
     BIT = "bit"  # a fixed string of `length` bits; values are str of '0'/'1'
+    # a type only its source engine has, carried elsewhere as that server's exact text of it
+    # (--carry-as-text): read as the source's text, stored as unbounded text; values are str
+    TEXT_FORM = "text_form"
+    # a spatial value (MySQL GEOMETRY, POINT, ...); values are EWKB bytes (WKB, with the SRID
+    # flagged in when it is not 0, as PostGIS writes it); `native` the source's declaration
+    GEOMETRY = "geometry"
 
 
 @dataclass(frozen=True)

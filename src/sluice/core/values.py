@@ -13,6 +13,20 @@ import datetime as dt
 DAY = dt.timedelta(days=1)
 
 
+class DayEnd(dt.timedelta):
+    """PostgreSQL's timetz 24:00:00 with its offset ('24:00:00-03'), which no `datetime.time`
+    holds: one day, as a time of day (what an engine storing 24:00:00 stores), keeping the
+    offset (`offset`), so verification still compares it."""
+
+    offset: dt.timedelta
+
+
+def day_end(offset: dt.timedelta) -> DayEnd:
+    v = DayEnd(days=1)
+    v.offset = offset
+    return v
+
+
 def duration_text(v: dt.timedelta) -> str:
     """`[-]H:MM:SS.ffffff`, hours not folded into days: -1 s is '-0:00:01.000000'."""
     micros = (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
@@ -36,3 +50,34 @@ def bits_text(v: bytes | int | str, length: int) -> str:
         return v
     n = int.from_bytes(v, "big") if isinstance(v, (bytes, bytearray)) else int(v)
     return format(n, f"0{length}b")
+
+
+# EWKB (PostGIS's binary geometry, what `geometry::bytea` gives): WKB whose first type word
+# carries this flag when an SRID follows it. With SRID 0 it is plain WKB.
+_EWKB_SRID = 0x20000000
+
+
+def ewkb_from_mysql(v: bytes) -> bytes:
+    """MySQL's stored geometry (4-byte little-endian SRID, then WKB) as EWKB: exact both
+    ways, the SRID kept (flagged into the type word, as PostGIS does) unless it is 0."""
+    v = bytes(v)
+    srid, wkb = int.from_bytes(v[:4], "little"), v[4:]
+    if srid == 0 or len(wkb) < 5:
+        return wkb
+    order = "little" if wkb[0] == 1 else "big"
+    kind = int.from_bytes(wkb[1:5], order) | _EWKB_SRID
+    return wkb[:1] + kind.to_bytes(4, order) + srid.to_bytes(4, order) + wkb[5:]
+
+
+def mysql_from_ewkb(v: bytes) -> bytes:
+    """The inverse of `ewkb_from_mysql`: EWKB (or plain WKB) as MySQL stores a geometry."""
+    v = bytes(v)
+    if len(v) < 5:
+        return v
+    order = "little" if v[0] == 1 else "big"
+    kind = int.from_bytes(v[1:5], order)
+    if not kind & _EWKB_SRID:
+        return bytes(4) + v
+    srid = int.from_bytes(v[5:9], order)
+    wkb = v[:1] + (kind & ~_EWKB_SRID).to_bytes(4, order) + v[9:]
+    return srid.to_bytes(4, "little") + wkb

@@ -71,6 +71,7 @@ FIXED: dict[Kind, str] = {
     Kind.JSON: "nvarchar(max)",
     Kind.XML: "xml",
     Kind.ROWVERSION: "binary(8)",  # a copied rowversion is data, not a new version
+    Kind.TEXT_FORM: "nvarchar(max)",
 }
 
 # Kinds SQL Server cannot store exactly, whatever their parameters (see `fidelity`).

@@ -6,11 +6,12 @@ Each column's exact declaration is read from information_schema: COLUMN_TYPE (`b
 where it has one, and a geometry column's SRID (`point REF_SYSTEM_ID=4326`, which SHOW
 CREATE TABLE does not show). MariaDB's JSON is LONGTEXT utf8mb4_bin with a column CHECK
 json_valid(): declared as `JSON`, which makes exactly that column again. The declaration is
-rendered verbatim only by this engine's dialect; a type with no neutral kind (the GEOMETRY
-family, INET4, INET6) is Kind.NATIVE, which other engines refuse by name.
+rendered verbatim only by this engine's dialect; the GEOMETRY family is Kind.GEOMETRY (EWKB
+bytes on the way: PostGIS's form on PostgreSQL); a type with no neutral kind (INET4, INET6)
+is Kind.NATIVE, which other engines refuse by name.
 
-Values: geometry travels as MariaDB's internal bytes (a 4-byte SRID, then WKB), which a
-geometry column takes back as they are, each value's own SRID included; everything else as
+Values: geometry is read as MariaDB's internal bytes (a 4-byte SRID, then WKB), decoded to
+EWKB and written back as internal bytes, each value's own SRID included; everything else as
 PyMySQL decodes it (the text protocol's forms are exact, FLOAT aside: read as DOUBLE).
 """
 
@@ -109,7 +110,8 @@ def declared_types(conn: Any, table: Table) -> dict[str, str]:
 
 def with_native(engine: str, t: SqlType | None, info: Any) -> SqlType | None:
     """The reflected type with the column's own declaration attached: MariaDB's JSON as
-    Kind.JSON, UUID as Kind.UUID, the geometry family and INET4/INET6 as Kind.NATIVE."""
+    Kind.JSON, UUID as Kind.UUID, the geometry family as Kind.GEOMETRY, INET4/INET6 as
+    Kind.NATIVE."""
     if info is None:
         return t
     ddl, _, data_type, json = info
@@ -117,6 +119,8 @@ def with_native(engine: str, t: SqlType | None, info: Any) -> SqlType | None:
         t = SqlType(Kind.JSON)
     elif data_type == "uuid":
         t = SqlType(Kind.UUID)
+    elif data_type in GEOMETRY:  # EWKB between engines; its own bytes on this one
+        t = SqlType(Kind.GEOMETRY)
     elif data_type in NATIVE_ONLY or t is None:
         t = SqlType(Kind.NATIVE)
     return replace(t, native=ddl, engine=engine)

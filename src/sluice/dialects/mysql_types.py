@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sluice.core.types import Kind, SqlType
-from sluice.core.values import DAY, bits_text, duration_text
+from sluice.core.values import DAY, bits_text, duration_text, ewkb_from_mysql, mysql_from_ewkb
 
 FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "TINYINT(1)",
@@ -22,6 +22,7 @@ FIXED: dict[Kind, str] = {
     Kind.JSON: "JSON",
     Kind.XML: "LONGTEXT",
     Kind.ROWVERSION: "BINARY(8)",
+    Kind.TEXT_FORM: "LONGTEXT",
 }
 
 
@@ -52,9 +53,12 @@ def _bit_literal(v):
     return int(v, 2) if isinstance(v, str) else v
 
 
-MYSQL_DECODE = {Kind.BOOLEAN: bool, Kind.UUID: _uuid, Kind.TIME: _time}
+MYSQL_DECODE = {
+    Kind.BOOLEAN: bool, Kind.UUID: _uuid, Kind.TIME: _time, Kind.GEOMETRY: ewkb_from_mysql,
+}  # fmt: skip
 MYSQL_ENCODE = {
     Kind.UUID: str, Kind.TIME: _time_literal, Kind.DURATION: _time_literal, Kind.BIT: _bit_literal,
+    Kind.TIME_TZ: _time_literal, Kind.GEOMETRY: mysql_from_ewkb,
 }  # fmt: skip
 # MySQL's widest types: BIT(64); a VARCHAR of utf8mb4 holds 16,383 characters at most
 MAX_BITS = 64

@@ -17,6 +17,14 @@ from sluice.core.urls import DbUrl
 class NativeTypes:
     name: str
     raw_copy_format: str | None = None
+    # whether, as a source, this engine reads a column as its server's exact text when the
+    # plan carries it so (Kind.TEXT_FORM, --carry-as-text): the types it records `native`
+    text_form = False
+
+    def spatial_type(self, url: DbUrl) -> str | None:
+        """The declaration of this server's geometry type (PostGIS's, where the extension is
+        installed in the URL's database), or None: geometries then go as EWKB bytes."""
+        return None
 
     def native_columns(self, bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
         """Each column's own exact declaration, read once for all tables: {(table, column):

@@ -17,7 +17,12 @@ from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
-from sluice.dialects.postgresql_values import ENCODE, register_time_loaders
+from sluice.dialects.postgresql_values import (
+    ENCODE,
+    geometry_hex,
+    register_time_loaders,
+    unreadable_dates,
+)
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -33,6 +38,8 @@ _FIXED: dict[Kind, str] = {
     Kind.JSON: "JSONB",
     Kind.XML: "XML",
     Kind.ROWVERSION: "BYTEA",
+    Kind.TEXT_FORM: "TEXT",
+    Kind.GEOMETRY: "BYTEA",  # EWKB; PostGIS's geometry where installed (`spatial_type`)
 }
 
 
@@ -58,7 +65,6 @@ _BINARY_COPY: dict[Kind, str] = {
     Kind.UUID: "uuid",
 }
 
-_DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
 # a MySQL TIME (a duration) is an interval of hours, never folded into days
 _TIMES = {
     Kind.TIME: "TIME", Kind.TIME_TZ: "TIMETZ", Kind.DURATION: "INTERVAL",
@@ -93,6 +99,7 @@ class PostgresDialect(PostgresDigests, Dialect):
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
+    text_form = True
     native_digest = "postgresql-md5-rowtext"
     verify_domains = {"jsonb": "json-normalised"}  # json is compared as its exact text
     fidelity_notes = {
@@ -155,7 +162,17 @@ class PostgresDialect(PostgresDigests, Dialect):
         return conn
 
     def encode_converters(self, table: Table) -> list:
-        return [ENCODE.get(c.type.kind) for c in table.columns]
+        # a geometry into PostGIS's type (declared through `native`) goes as hex EWKB text
+        return [geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(c.type)
+                else ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
+
+    def spatial_type(self, url: DbUrl) -> str | None:
+        try:
+            with self.connect(url) as conn:
+                found = conn.execute(native.POSTGIS_SQL).fetchone()
+        except ConnectError:  # a target database not created yet holds no extension
+            return None
+        return f"{self.quote(found[0])}.geometry" if found else None
 
     # --- PostgreSQL's own types (ADR 0013; catalog work in postgresql_native) -------------------
     def native_columns(self, bind: Any, schema: str | None, tables) -> dict:
@@ -187,7 +204,7 @@ class PostgresDialect(PostgresDigests, Dialect):
     def select_expr(self, column) -> str:
         """A Kind.NATIVE column is read as the server's text of it (exact between two
         PostgreSQL databases, with `native.TEXT_SETTINGS` pinned by `read_range`)."""
-        if column.type.kind is Kind.NATIVE:
+        if column.type.kind in native.AS_TEXT:
             return f"{self.quote(column.name)}::text"
         return self.quote(column.name)
 
@@ -291,7 +308,7 @@ class PostgresDialect(PostgresDigests, Dialect):
     ) -> Iterator[list[tuple]]:
         """A server-side cursor: the server holds the result, we hold one batch at a time."""
         sql, params = self.select_range_sql(table, lo, hi, ordered=ordered)
-        if any(c.type.kind is Kind.NATIVE for c in table.columns):
+        if any(c.type.kind in native.AS_TEXT for c in table.columns):
             for stmt in native.TEXT_SETTINGS:  # the text form of native columns, pinned
                 conn.execute(stmt)
         with conn.cursor(name=f"sluice_{next(_cursor_ids)}") as cur:
@@ -427,26 +444,7 @@ class PostgresDialect(PostgresDigests, Dialect):
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
-        dated = [c for c in table.columns if c.type.kind in _DATED]
-        if not dated or not table.primary_key:
-            return []
-        key = ", ".join(self.quote(k) for k in table.primary_key)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
-        found = []
-        with conn.cursor() as cur:
-            for c in dated:
-                col = self.quote(c.name)
-                if c.type.kind is Kind.DATETIME_TZ:  # as psycopg sees it: in the session zone
-                    col = f"({col} AT TIME ZONE current_setting('TimeZone'))"
-                bad = f"(NOT isfinite({col}) OR {col} < '0001-01-01' OR {col} >= '10000-01-01')"
-                cond = f"{where} AND {bad}" if where else f" WHERE {bad}"
-                sql = f"SELECT {key}, {col}::text FROM {self.qualified(table)}{cond} LIMIT 100"
-                cur.execute(self.finalize(sql), self.bind(params))
-                for *k, text in cur.fetchall():
-                    why = f"{text!r} has no equivalent outside PostgreSQL (years 1 to 9999 only)"
-                    found.append((c.name, k[0] if len(k) == 1 else tuple(k), why))
-        conn.rollback()
-        return found
+        return unreadable_dates(self, conn, table, lo, hi)
 
     def table_exists(self, conn: Any, name: str) -> bool:
         """From the catalog, taking no lock on the table: probing it with a SELECT waited

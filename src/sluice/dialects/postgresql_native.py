@@ -18,6 +18,10 @@ from sluice.core.schema import NativeType, Table
 from sluice.core.types import Kind, SqlType
 
 FIRST_USER_OID = 16384  # FirstNormalObjectId: anything below was made by initdb
+# kinds read as the server's text: its own types, and those carried as text to another engine
+AS_TEXT = (Kind.NATIVE, Kind.TEXT_FORM)
+POSTGIS_SQL = ("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+               "ON n.oid = e.extnamespace WHERE e.extname = 'postgis'")  # fmt: skip
 
 # Session settings that pin every type's text form (and how the text is read back): the same
 # on both sides of a text COPY and of a comparison by text, whatever the servers' defaults.

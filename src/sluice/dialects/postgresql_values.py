@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from sluice.core.types import Kind
-from sluice.core.values import DAY, duration_text
+from sluice.core.values import DAY, day_end, duration_text
+
+_DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
 
 _END_OF_DAY = 86_400_000_000  # 24:00:00 in microseconds
 
@@ -35,6 +39,34 @@ def register_time_loaders(conn: Any) -> None:
 
     conn.adapters.register_loader("time", EndOfDayLoader)
     conn.adapters.register_loader("time", EndOfDayBinaryLoader)
+    register_timetz_loaders(conn)
+
+
+_TZ_END = re.compile(rb"24:00:00(?:\.0+)?([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?")
+
+
+def register_timetz_loaders(conn: Any) -> None:
+    """Read timetz '24:00:00-03' as `day_end(offset)`: 24:00:00 keeping its offset."""
+    from psycopg.types.datetime import TimetzBinaryLoader, TimetzLoader
+
+    class EndOfDayTzLoader(TimetzLoader):
+        def load(self, data):
+            if m := _TZ_END.fullmatch(bytes(data)):
+                sign, h, mi, s = m.groups()
+                off = dt.timedelta(hours=int(h), minutes=int(mi or 0), seconds=int(s or 0))
+                return day_end(-off if sign == b"-" else off)
+            return super().load(data)
+
+    class EndOfDayTzBinaryLoader(TimetzBinaryLoader):
+        def load(self, data):
+            raw = bytes(data)
+            if int.from_bytes(raw[:8], "big", signed=True) == _END_OF_DAY:
+                # the offset is stored in seconds west of UTC
+                return day_end(dt.timedelta(seconds=-int.from_bytes(raw[8:], "big", signed=True)))
+            return super().load(data)
+
+    conn.adapters.register_loader("timetz", EndOfDayTzLoader)
+    conn.adapters.register_loader("timetz", EndOfDayTzBinaryLoader)
 
 
 def _duration(v: Any) -> Any:
@@ -47,3 +79,33 @@ def _bits(v: Any) -> Any:
 
 # kind -> what psycopg writes for a canonical value; kinds that need it go through text COPY
 ENCODE = {Kind.DURATION: _duration, Kind.BIT: _bits}
+
+
+def unreadable_dates(d: Any, conn: Any, table: Any, lo: Any, hi: Any) -> list[tuple]:
+    """(column, key, why) of dates and timestamps Python cannot hold ('infinity', BC, after
+    9999) in a range, for `Dialect.locate_unreadable` of the PostgreSQL dialect `d`."""
+    dated = [c for c in table.columns if c.type.kind in _DATED]
+    if not dated or not table.primary_key:
+        return []
+    key = ", ".join(d.quote(k) for k in table.primary_key)
+    where, params = d.range_predicate(table.primary_key, lo, hi)
+    found = []
+    with conn.cursor() as cur:
+        for c in dated:
+            col = d.quote(c.name)
+            if c.type.kind is Kind.DATETIME_TZ:  # as psycopg sees it: in the session zone
+                col = f"({col} AT TIME ZONE current_setting('TimeZone'))"
+            bad = f"(NOT isfinite({col}) OR {col} < '0001-01-01' OR {col} >= '10000-01-01')"
+            cond = f"{where} AND {bad}" if where else f" WHERE {bad}"
+            sql = f"SELECT {key}, {col}::text FROM {d.qualified(table)}{cond} LIMIT 100"
+            cur.execute(d.finalize(sql), d.bind(params))
+            for *k, text in cur.fetchall():
+                why = f"{text!r} has no equivalent outside PostgreSQL (years 1 to 9999 only)"
+                found.append((c.name, k[0] if len(k) == 1 else tuple(k), why))
+    conn.rollback()
+    return found
+
+
+def geometry_hex(v: Any) -> Any:
+    """EWKB bytes as the hex text PostGIS's geometry input reads."""
+    return bytes(v).hex() if isinstance(v, (bytes, bytearray, memoryview)) else v

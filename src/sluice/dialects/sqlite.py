@@ -35,6 +35,8 @@ _AFFINITY: dict[Kind, str] = {
     Kind.JSON: "TEXT",
     Kind.XML: "TEXT",
     Kind.ROWVERSION: "BLOB",
+    Kind.TEXT_FORM: "TEXT",
+    Kind.GEOMETRY: "BLOB",
 }
 
 

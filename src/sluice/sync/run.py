@@ -29,8 +29,10 @@ from sluice.copy.plan import (
     plan_tables,
     raw_import_possible,
     require_tables,
+    spatial_for,
 )
 from sluice.copy.reflect import reflect_tables
+from sluice.copy.refusals import Selection, Skipped
 from sluice.copy.staging import live_table, sync_staging_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError
@@ -62,6 +64,9 @@ class SyncOptions:
     nul_replacement: str = "\ufffd"
     allow_empty: bool = False  # a source without tables syncs nothing instead of failing
     zero_dates: str = "error"  # as CopyOptions.zero_dates
+    exclude: Sequence[str] = ()  # as CopyOptions: the same tables left out, the same way
+    skip_refused: bool = False
+    carry_as_text: bool = False
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -95,6 +100,7 @@ class TableSync:
 class SyncResult:
     tables: list[TableSync]
     seconds: float
+    skipped: tuple[Skipped, ...] = ()  # tables left out, with their reasons
 
     def table(self, name: str) -> TableSync:
         return next(t for t in self.tables if t.table == name)
@@ -133,7 +139,8 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
                     state = (f"every table's changes applied; the deletes of {tp.name} not "
                              "applied (the next sync finds them)")  # fmt: skip
                     raise exc.with_facts(target_state=state) from None
-    return SyncResult([results[tp.name] for tp in plan.tables], time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return SyncResult([results[tp.name] for tp in plan.tables], seconds, plan.skipped)
 
 
 def plan_sync(
@@ -141,8 +148,12 @@ def plan_sync(
 ) -> tuple[Plan, dict[str, Watermark]]:
     """The copy plan of the synced tables (one chunk each) and each table's watermark; every
     watermark problem is reported at once, before any data moves."""
-    reflected = reflect_tables(source, options.tables)
-    require_tables(reflected, source, options.allow_empty)
+    selection = Selection(tuple(options.exclude), options.skip_refused, options.carry_as_text,
+                          options.allow_lossy)  # fmt: skip
+    refused: list = []
+    reflected = reflect_tables(source, options.tables, selection.exclude, refused)
+    if not refused:
+        require_tables(reflected, source, options.allow_empty)
     names = {t.name for t in reflected}
     from sluice.datasets.stackoverflow import TABLE_NAMES
 
@@ -158,7 +169,8 @@ def plan_sync(
         raise ConfigError("; ".join(problems))
     stats = {t.name: (None, None, 0) for t in reflected}  # one chunk per table: no statistics
     plan = plan_tables(reflected, stats, source.engine, target.engine, str(source), str(target),
-                       raw_import=raw_import_possible(source, target))  # fmt: skip
+                       raw_import=raw_import_possible(source, target), selection=selection,
+                       refused=refused, spatial=spatial_for(reflected, target))  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     return plan, marks
 

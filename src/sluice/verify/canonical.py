@@ -156,7 +156,8 @@ def _time(v) -> str:
         seconds, us = divmod(abs(micros), 1_000_000)
         minutes, s = divmod(seconds, 60)
         h, m = divmod(minutes, 60)
-        return f"{sign}{h:02d}:{m:02d}:{s:02d}.{us:06d}"
+        off = getattr(v, "offset", None)  # timetz 24:00:00-03 (`values.DayEnd`)
+        return f"{sign}{h:02d}:{m:02d}:{s:02d}.{us:06d}" + ("" if off is None else _offset(off))
     if isinstance(v, time):
         text = v.replace(tzinfo=None).isoformat(timespec="microseconds")
         off = v.utcoffset()
@@ -248,6 +249,8 @@ _BY_KIND: dict[Kind, Encoder] = {
     Kind.XML: _text,
     Kind.ROWVERSION: _binary,
     Kind.NATIVE: _text,
+    Kind.TEXT_FORM: _text,  # the source server's text of it, stored as text: exact
+    Kind.GEOMETRY: _binary,  # EWKB (a MySQL geometry decoded so), hex
 }
 
 
@@ -271,7 +274,7 @@ def encode_value(t: SqlType, value: object, domain: str | None = None) -> str:
 
 # kinds whose text can hold any character: their values carry a length prefix; the others
 # encode to a fixed vocabulary (digits, ISO dates, hex, ...) that never holds "|" or "~"
-_FREE_TEXT = (Kind.STRING, Kind.XML, Kind.JSON, Kind.NATIVE)
+_FREE_TEXT = (Kind.STRING, Kind.XML, Kind.JSON, Kind.NATIVE, Kind.TEXT_FORM)
 
 
 def _prefixed(enc: Encoder) -> Encoder:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.copy.plan import Chunk
+from sluice.copy.refusals import Skipped
 from sluice.verify.canonical import RangeDigest
 from sluice.verify.quality import CheckResult
 
@@ -96,6 +97,9 @@ class VerifyReport:
     # tables the target holds and the source does not (when no tables were named): never
     # compared, so the replica is not what the source is
     extra_tables: list[str] = field(default_factory=list)
+    skipped: tuple[Skipped, ...] = ()  # left out, as the copy left them out: never compared
+    # "table.column: source -> target (why)" of lossy mappings: their values may differ
+    lossy: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -116,5 +120,7 @@ class VerifyReport:
             "ok": self.ok,
             "tables": [t.to_dict() for t in self.tables],
             "extra_tables": list(self.extra_tables),
+            "skipped": [{"table": s.table, "reason": s.reason} for s in self.skipped],
+            "lossy_columns": list(self.lossy),
             "checks": [],
         }

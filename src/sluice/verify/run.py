@@ -31,6 +31,7 @@ from typing import Any
 
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
+from sluice.copy.refusals import Selection
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import guard, retrying
 from sluice.core.errors import ConfigError, SluiceError
@@ -73,6 +74,17 @@ class VerifyOptions:
     quality: QualityRules | None = None  # None: the shipped rules for known datasets
     source_rows: dict[str, int] | None = None  # drift checks' reference; default: counted
     allow_empty: bool = False  # a source without tables is verified (against the extras)
+    # the copy's selection (sluice.copy.refusals): the same tables left out, the same way,
+    # carried columns compared as the source's text
+    exclude: Sequence[str] = ()
+    skip_refused: bool = False
+    carry_as_text: bool = False
+    allow_lossy: bool | None = None
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
+                         self.allow_lossy)  # fmt: skip
 
     def validate(self) -> None:
         problems = []
@@ -95,7 +107,7 @@ def verify_database(
     """Plan key ranges over the source's tables, then verify them all (cancel: verify_plan)."""
     options.validate()
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
-                      allow_empty=options.allow_empty)  # fmt: skip
+                      allow_empty=options.allow_empty, selection=options.selection)  # fmt: skip
     return verify_plan(plan, source, target, options, cancel=cancel)
 
 
@@ -125,6 +137,7 @@ def verify_plan(
     extra = []
     if options.tables is None and only is None:  # the whole source: the whole target too
         planned = {tp.name.lower() for tp in plan.tables}  # engines may fold a name's case
+        planned |= {s.table.lower() for s in plan.skipped}  # left out on purpose, and said
         extra = sorted(n for n in table_names(target) if n.lower() not in planned)
     work = [
         (tp, chunk)
@@ -175,7 +188,10 @@ def verify_plan(
         for tv in verified:
             tv.checks = checks.get(tv.name, []) + _drift(tv, rules, options.source_rows)
     masked = (str(source), str(target))
-    return VerifyReport(*masked, stamp, time.monotonic() - started, verified, extra)
+    lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
+                  for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
+    seconds = time.monotonic() - started
+    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy)
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
