@@ -50,6 +50,12 @@ def refused(*fragments: str) -> tuple[str, ...]:
     return fragments
 
 
+CARRY = {"carry_as_text": True}
+# MariaDB's geometry as EWKB hex (its SRID, when not 0, flagged into the WKB's type word);
+# PostgreSQL's bytea as hex: the two servers' own texts of the same bytes
+_WKB = {MY: "LOWER(HEX(ST_AsBinary({v})))", PG: "encode({v}, 'hex')"}
+
+
 # fmt: off
 EDGES: list[Edge] = [
     # --- MariaDB -> PostgreSQL ---------------------------------------------------------------
@@ -115,5 +121,53 @@ EDGES: list[Edge] = [
          refused=refused("'e_pg_numeric_nan'", "'v'", "key 1", "NaN")),
     Edge("pg_numeric_scale_35", PG, "numeric(40,35)", ("1.5",),
          refused=refused("e_pg_numeric_scale_35.v", "35 decimal places", "--allow-lossy")),
+    # PostgreSQL types MariaDB lacks: refused naming --carry-as-text, carried with it as
+    # PostgreSQL's own text (exact, read back by each type's input function)
+    Edge("pg_inet_refused", PG, "inet", ("'10.0.0.1'",),
+         refused=refused("'e_pg_inet_refused'", "'v'", "inet", "--carry-as-text",
+                         "--skip-refused", "--exclude-tables e_pg_inet_refused")),
+    Edge("pg_inet", PG, "inet", ("'10.0.0.1/8'", "'::ffff:1.2.3.4'", "'0.0.0.0/0'", None),
+         "longtext", options=CARRY),
+    Edge("pg_cidr", PG, "cidr", ("'10.0.0.0/8'", "'2001:db8::/32'", None), "longtext",
+         options=CARRY),
+    Edge("pg_macaddr", PG, "macaddr", ("'08:00:2b:01:02:03'", None), "longtext",
+         options=CARRY),
+    Edge("pg_int_array", PG, "integer[]",
+         ("'{1,NULL,3}'", "'{}'", "'{{1,2},{3,4}}'", "'[0:1]={5,6}'", "'{-2147483648}'", None),
+         "longtext", options=CARRY),
+    Edge("pg_text_array", PG, "text[]", ("'{\"a,b\",\"\",NULL,\"NULL\",\"é\"}'", "'{}'", None),
+         "longtext", options=CARRY),
+    Edge("pg_interval", PG, "interval",
+         ("'1 year 2 mons 3 days 04:05:06.5'", "'-178000000 years'", "'-1 day +01:00'",
+          "'0'", None), "longtext", options=CARRY),
+    Edge("pg_tsrange", PG, "tsrange", ("'[2020-01-01,infinity)'", "'empty'", None),
+         "longtext", options=CARRY),
+    Edge("pg_int4multirange", PG, "int4multirange", ("'{[1,3),[5,7)}'", "'{}'", None),
+         "longtext", options=CARRY),
+    Edge("pg_tsvector", PG, "tsvector", ("'a:1 fat:2B cat'", "''", None), "longtext",
+         options=CARRY),
+    Edge("pg_point", PG, "point", ("'(1.5,-2)'", None), "longtext", options=CARRY),
+    Edge("pg_varbit", PG, "bit varying(10)", ("B'101'", "B''", None), "longtext",
+         options=CARRY),
+    Edge("pg_bit100_text", PG, "bit(100)", ("repeat('1', 100)::bit(100)", None), "longtext",
+         options=CARRY),
+    # timetz: carried as its text with the offset, or (--allow-lossy) as TIME without it,
+    # 24:00:00 included; verify then reports the column lossy and the values differing
+    Edge("pg_timetz_text", PG, "timetz", ("'24:00:00-03'", "'12:00:00+05:30'", None),
+         "longtext", options=CARRY),
+    Edge("pg_timetz_lossy", PG, "timetz", ("'24:00:00-03'", "'12:00:00+05'", None),
+         "time(6)", options={"allow_lossy": True},
+         expect={1: "24:00:00.000000", 2: "12:00:00.000000"}),
+    # MariaDB geometry -> PostgreSQL: EWKB in bytea (PostGIS's own binary form; no PostGIS
+    # on this server: the geometry path is compile-tested in tests/unit)
+    Edge("my_point", MY, "POINT",
+         ("ST_GeomFromText('POINT(1 2)')", "ST_GeomFromText('POINT(-0.5 1e300)')", None),
+         "bytea", read=_WKB),
+    Edge("my_geometry", MY, "GEOMETRY",
+         ("ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))')",
+          "ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1),LINESTRING(0 0,1 1))')",
+          "ST_GeomFromText('POINT(3 4)', 4326)", None),
+         "bytea", read=_WKB,
+         expect={3: "0101000020e610000000000000000008400000000000001040"}),
 ]
 # fmt: on

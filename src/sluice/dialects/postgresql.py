@@ -106,6 +106,7 @@ class PostgresDialect(PostgresDigests, Dialect):
         Kind.TINYINT: ("widening", "0..255 stored in SMALLINT"),
         Kind.MONEY: ("exact", "NUMERIC(19,4) holds every money value"),
         Kind.ROWVERSION: ("widening", "opaque 8 bytes kept as BYTEA; no longer auto-updated"),
+        Kind.GEOMETRY: ("exact", "EWKB: WKB with its SRID, PostGIS's binary form"),
     }
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
