@@ -206,7 +206,7 @@ class PostgresDialect(PostgresDigests, Dialect):
         """A Kind.NATIVE column is read as the server's text of it (exact between two
         PostgreSQL databases, with `native.TEXT_SETTINGS` pinned by `read_range`)."""
         if column.type.kind in native.AS_TEXT:
-            return f"{self.quote(column.name)}::text"
+            return native.as_text(self.quote(column.name), column.type.kind)
         return self.quote(column.name)
 
     def render_type(self, t: SqlType) -> str:

@@ -20,6 +20,17 @@ from sluice.core.types import Kind, SqlType
 FIRST_USER_OID = 16384  # FirstNormalObjectId: anything below was made by initdb
 # kinds read as the server's text: its own types, and those carried as text to another engine
 AS_TEXT = (Kind.NATIVE, Kind.TEXT_FORM)
+
+
+def as_text(column: str, kind: Kind) -> str:
+    """A column read as text: its own types as `::text` (read back by a PostgreSQL target),
+    a type carried to another engine as its output function's text, what psql shows (a cast
+    to text may differ: `'::1'::inet::text` is '::1/128'); NULL stays NULL."""
+    if kind is Kind.TEXT_FORM:
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE format('%s', {column}) END"
+    return f"{column}::text"
+
+
 POSTGIS_SQL = ("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
                "ON n.oid = e.extnamespace WHERE e.extname = 'postgis'")  # fmt: skip
 
