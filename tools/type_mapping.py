@@ -61,6 +61,8 @@ NEUTRAL: list[SqlType] = [
     SqlType(Kind.ROWVERSION),
     SqlType(Kind.BIT, length=5),
     SqlType(Kind.BIT, length=100),
+    SqlType(Kind.TEXT_FORM),
+    SqlType(Kind.GEOMETRY),
 ]
 
 # SQL Server declarations shown, with what the project promises on PostgreSQL (None: shown,
@@ -351,6 +353,16 @@ settings that shape it pinned) otherwise. Kind `native` has no neutral equivalen
 engine refuses it, naming table, column and type. A type with a neutral kind goes to other
 engines through it (a timetz is `time_tz`: exact here, lossy to an engine whose time keeps
 no offset; an interval is `native`, while a MariaDB TIME arrives here as an `interval`).
+
+To another engine, `--carry-as-text` carries a column the target refuses (kind `native`, a
+`bit(100)`) or holds only lossily (a timetz, an unconstrained numeric) as PostgreSQL's own
+output text of each value (kind `text_form`: what psql prints, with the session settings that
+shape it pinned), in the target's unbounded text type (MariaDB `LONGTEXT`). It is exact and
+reversible: PostgreSQL's input function reads the text back to the same value, and `sluice
+verify --carry-as-text` compares the target's text with the source server's. Arrays go as
+their text (`{1,NULL,3}`, `[0:1]={5,6}`), not as JSON: a JSON array would lose the lower bound
+and the element type. Without the option such a column is refused, naming the option;
+`--skip-refused` copies the other tables and names each one left out.
 """
 
 
@@ -395,6 +407,13 @@ each source table is copied alone and both servers are read back as their own te
 (server-side casts); *exact* means every value listed arrived as it was and `sluice verify`
 passed, *refused* that the copy stopped with a message naming table, column and type (and the
 row key for a value). Options a case runs with are shown after its outcome.
+
+A MariaDB GEOMETRY (POINT, POLYGON, ...) arrives on PostgreSQL as EWKB: WKB, with the value's
+SRID flagged into its type word when it is not 0 (PostGIS's own binary form, what
+`geometry::bytea` gives), in a PostGIS `geometry` column where the extension is installed in
+the target database, else in `bytea` (`ST_GeomFromEWKB` reads it). A MariaDB ENUM arrives as a
+`varchar` as wide as its longest member (every member kept exactly; no PostgreSQL enum type is
+created), a SET as a `varchar` wide enough for all its members joined by commas.
 """
 
 
@@ -409,6 +428,8 @@ def edge_rows() -> list[str]:
              "|---|---|---|---|---|---|"]  # fmt: skip
     for e in mod.EDGES:
         outcome = "refused" if e.refused else "exact"
+        if e.options.get("allow_lossy"):
+            outcome = "lossy (verify: MISMATCH, the column named lossy)"
         if e.options:
             outcome += " with " + ", ".join(f"`{k}={v}`" for k, v in e.options.items())
         values = ", ".join("NULL" if v is None else f"`{v}`" for v in e.values)
