@@ -10,6 +10,7 @@ from sluice.cli import verify as cli_verify
 from sluice.cli.options import (
     add_chunk_options,
     add_endpoints,
+    add_liveness_options,
     add_value_options,
     command,
     endpoints,
@@ -30,6 +31,7 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
                         "before failing, naming that session (default 60)")  # fmt: skip
     add_chunk_options(p)
     add_value_options(p)
+    add_liveness_options(p)
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
@@ -53,6 +55,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         exclude=exclude_list(args.exclude_tables),
         skip_refused=args.skip_refused,
         carry_as_text=args.carry_as_text,
+        retry_deadline=args.retry_deadline,
     )
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:

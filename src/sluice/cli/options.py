@@ -11,6 +11,12 @@ from collections.abc import Callable
 
 from sluice.core import embedded
 from sluice.core.errors import ConfigError
+from sluice.core.liveness import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_RETRY_DEADLINE,
+    DEFAULT_STALL_TIMEOUT,
+    Timeouts,
+)
 from sluice.core.urls import DbUrl, from_env
 
 log = logging.getLogger("sluice")
@@ -159,7 +165,35 @@ def endpoints(args: argparse.Namespace):
     target = resolve_url(args.target, "SLUICE_TARGET_URL", DEFAULT_TARGET_DB)
     if source.render_secret() == target.render_secret():
         raise ConfigError("source and target are the same database")
+    if hasattr(args, "stall_timeout"):  # the command takes the liveness options
+        timeouts = Timeouts(args.connect_timeout, args.stall_timeout)
+        source, target = source.with_timeouts(timeouts), target.with_timeouts(timeouts)
     return source, target
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def add_liveness_options(p: argparse.ArgumentParser) -> None:
+    """How long to wait on a server (docs/reliability.md): copy, verify and sync."""
+    helps = {
+        "--connect-timeout": (DEFAULT_CONNECT_TIMEOUT, "give up connecting after this long"),
+        "--stall-timeout": (DEFAULT_STALL_TIMEOUT, "drop a connection where no byte moved for "
+                            "this long and retry its chunk on a new one"),
+        "--retry-deadline": (DEFAULT_RETRY_DEADLINE, "retry a failing chunk (lost connection, "
+                             "server restarting, deadlock) with backoff for up to this long "
+                             "after its first failure"),
+    }  # fmt: skip
+    for flag, (default, text) in helps.items():
+        p.add_argument(flag, type=seconds, default=default, metavar="SECONDS",
+                       help=f"{text} ({default:g})")  # fmt: skip
 
 
 def add_chunk_options(p: argparse.ArgumentParser) -> None:

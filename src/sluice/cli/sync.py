@@ -7,6 +7,7 @@ import json
 
 from sluice.cli.options import (
     add_endpoints,
+    add_liveness_options,
     add_value_options,
     command,
     endpoints,
@@ -26,6 +27,7 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-cap", type=parse_size, metavar="SIZE", default="128MiB",
                    help="bytes buffered between reader and writer (default 128MiB)")  # fmt: skip
     add_value_options(p)
+    add_liveness_options(p)
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
 
 
@@ -46,6 +48,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         exclude=exclude_list(args.exclude_tables),
         skip_refused=args.skip_refused,
         carry_as_text=args.carry_as_text,
+        retry_deadline=args.retry_deadline,
     )
     result = sync_database(source, target, options)
     print_summary(result)

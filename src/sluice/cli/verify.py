@@ -7,6 +7,7 @@ import sys
 
 from sluice.cli.options import (
     add_endpoints,
+    add_liveness_options,
     command,
     endpoints,
     exclude_list,
@@ -54,6 +55,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         skip_refused=args.skip_refused,
         carry_as_text=args.carry_as_text,
         allow_lossy=getattr(args, "allow_lossy", False),
+        retry_deadline=args.retry_deadline,
     )
 
 
@@ -62,7 +64,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from sluice.core.interrupt import HARD_EXIT, on_signals
 
     source, target = endpoints(args)
-    copy = CopyOptions(memory_cap=args.memory_cap, workers=args.workers)
+    copy = CopyOptions(memory_cap=args.memory_cap, workers=args.workers,
+                       retry_deadline=args.retry_deadline)  # fmt: skip
     reports = args.report + ([args.json] if args.json else []) + ([args.html] if args.html else [])
     with on_signals(hard_exit=HARD_EXIT) as cancel:  # Interrupted: one line, exit 130
         return verify_and_report(source, target, verify_options(args, args.workers),
@@ -179,5 +182,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ver.add_argument("--allow-lossy", action="store_true",
                      help="with --skip-refused: verify tables with lossy mappings (copied with "
                           "--allow-lossy) instead of skipping them")  # fmt: skip
+    add_liveness_options(ver)
     ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")

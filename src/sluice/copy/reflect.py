@@ -69,7 +69,8 @@ def neutral_type(satype: Any, overrides: dict[str, Any] | None = None) -> SqlTyp
 def engine_for(url: DbUrl) -> sa.Engine:
     dialect = get_dialect(url.engine)
     sa_url = url.url.set(drivername=dialect.sqlalchemy_driver)
-    return sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
+    connect_args = dialect.connect_timeouts(url.timeouts)  # a silent server cannot hang it
+    return sa.create_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
 
 
 def reflect_tables(

@@ -38,6 +38,7 @@ from sluice.core.errors import ConfigError, SluiceError, TerminalError
 from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy
 from sluice.core.interrupt import Cancel, Interrupted
+from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.progress import Reporter
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -55,7 +56,12 @@ class CopyOptions:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     batch_rows: int = 5_000
-    retries: int = 4
+    retries: int | None = None  # a cap on a chunk's retries; None: the deadline alone
+    # seconds a failing chunk keeps being retried from its first failure (a server restart
+    # inside it is survived), and how long to wait on either server (None: what each URL
+    # carries, by default 10 s to connect and 60 s without a byte moving; core/liveness)
+    retry_deadline: float = DEFAULT_RETRY_DEADLINE
+    timeouts: Timeouts | None = None
     allow_lossy: bool = False
     # U+0000 in text bound for an engine whose text cannot hold it (PostgreSQL): "error"
     # refuses the table naming the rows; "strip" or "replace" (by `nul_replacement`) change
@@ -80,6 +86,9 @@ class CopyOptions:
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
+        problems += [] if self.timeouts is None else self.timeouts.problems()
+        if self.retry_deadline < 0:
+            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:
@@ -177,6 +186,7 @@ def copy_database(
     signal handler (`sluice.core.interrupt.on_signals`), stops the run at its next safe point."""
     options.validate()
     started = time.monotonic()
+    source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
     plan = build_plan(
         source, target, tables=options.tables,
         chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
@@ -196,6 +206,7 @@ def run_plan(
     cancel: Cancel | None = None,
 ) -> CopyResult:
     started = started or time.monotonic()
+    source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
     reporter = reporter or Reporter(live=False)
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
     cancel = cancel or Cancel()
@@ -216,6 +227,7 @@ def run_plan(
         decoded,
         batch_rows=options.batch_rows,
         retries=options.retries,
+        retry_deadline=options.retry_deadline,
         nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
         cancel=stop,
     )

@@ -22,18 +22,21 @@ from sluice.copy.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, es
 from sluice.copy.memory import release_free_memory
 from sluice.copy.plan import Chunk, TablePlan
 from sluice.copy.staging import staging_table
+from sluice.copy.stalls import end_session, stalled_error
 from sluice.copy.writers import writer_slot
 from sluice.core.errors import (
     DataError,
     RawRejected,
+    ServerUnavailable,
     SluiceError,
     TerminalError,
     TransientError,
     ValueRejected,
 )
-from sluice.core.faults import chunk_part, fault_error, where
+from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error, where
 from sluice.core.hostile import NulPolicy, WriteGuard, diagnose, rows_of
 from sluice.core.interrupt import Cancel
+from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Watchdog
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -52,6 +55,7 @@ DECODED_OVERHEAD = 3
 # or escaped copies and the statement text built from them (measured, docs/benchmarks.md).
 IN_HAND_RAW = 3
 IN_HAND_DECODED = 6
+MAX_BACKOFF = 15.0  # seconds: retries keep coming while a server restarts
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,9 @@ class ChunkResult:
 class TransferOptions:
     batch_rows: int = 5_000  # upper bound; batches are also cut by `batch_bytes`
     batch_bytes: int = 4 << 20
-    retries: int = 4
-    backoff: float = 0.5  # seconds before the first retry; doubles each time
+    retries: int | None = None  # at most this many retries (None: as many as the deadline allows)
+    backoff: float = 0.5  # seconds before the first retry; doubles each time, up to MAX_BACKOFF
+    retry_deadline: float = DEFAULT_RETRY_DEADLINE  # seconds from a chunk's first failure
     snapshot: str | None = None  # the run's shared source snapshot (sluice.copy.snapshot)
     nul: NulPolicy = NulPolicy()
     # the run's cancellation: a chunk stops at its next batch, its transaction rolled back
@@ -133,9 +138,8 @@ def copy_chunk(
                             True, guards)  # fmt: skip
 
     try:
-        (rows, nbytes), attempts = retrying(
-            chunk, attempt, options.retries, options.backoff, options.cancel
-        )
+        (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff,
+                                            options.cancel, options.retry_deadline)  # fmt: skip
     except ValueRejected as exc:
         raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
     except DataError as exc:
@@ -189,34 +193,51 @@ def _about(chunk: Chunk, exc: BaseException) -> str:
 
 
 def retrying(
-    chunk: Chunk, fn: Callable[[], T], retries: int, backoff: float, stop: Cancel | None = None
+    chunk: Chunk,
+    fn: Callable[[], T],
+    retries: int | None,
+    backoff: float,
+    stop: Cancel | None = None,
+    deadline: float = DEFAULT_RETRY_DEADLINE,
 ) -> tuple[T, int]:
-    """`fn()` and the number of tries it took: transient failures are retried with exponential
-    backoff (`backoff` seconds, doubling), then reported as terminal, named by the chunk.
+    """`fn()` and the number of tries it took. Transient failures, and a server that does not
+    answer or is restarting (`ServerUnavailable`), are retried with exponential backoff
+    (`backoff` seconds, doubling, at most MAX_BACKOFF) until `deadline` seconds have passed
+    since the first failure (or `retries` tries were made), then reported as terminal, named
+    by the chunk. The deadline, not a count, is what lets a server restart be survived.
     A cancelled `stop` ends the loop before the next try (and cuts a backoff short)."""
-    for attempt in range(1, retries + 2):
+    first_failure = None
+    attempt = 0
+    while True:
+        attempt += 1
         if stop is not None:
             stop.check(chunk.label)
         try:
             return fn(), attempt
-        except TransientError as exc:
-            if attempt > retries:
+        except (TransientError, ServerUnavailable) as exc:
+            now = time.monotonic()
+            first_failure = first_failure if first_failure is not None else now
+            remaining = deadline - (now - first_failure)
+            if (retries is not None and attempt > retries) or remaining <= 0:
+                spent = f" over {now - first_failure:.0f}s" if attempt > 1 else ""
                 raise TerminalError(
-                    f"{chunk.label}: gave up after {attempt} tries: {_about(chunk, exc)}"
-                ).with_facts(**exc.facts(), tries=attempt) from None
-            delay = backoff * 2 ** (attempt - 1)
-            log.warning(
-                "%s: try %d failed (%s); retrying in %.1fs",
-                chunk.label,
-                attempt,
-                _about(chunk, exc),
-                delay,
-            )
+                    f"{chunk.label}: gave up after {attempt} tries{spent}: {_about(chunk, exc)}"
+                ).with_facts(**_lost(exc), tries=attempt) from None
+            delay = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF, remaining)
+            log.warning("%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt,
+                        _about(chunk, exc), delay)  # fmt: skip
             if stop is not None:
                 stop.wait(delay)
             else:
                 time.sleep(delay)
-    raise AssertionError("unreachable")
+
+
+def _lost(exc: SluiceError) -> dict:
+    """`exc`'s facts; a server not reached within the deadline is a lost connection."""
+    facts = exc.facts()
+    if isinstance(exc, ServerUnavailable) and facts.get("fault") is None:
+        facts["fault"] = CONNECTION_LOST
+    return facts
 
 
 def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
@@ -226,12 +247,20 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
     src_conn = dst_conn = None
     channel = Channel(budget, options.cancel, chunk.label)
     counted = {"rows": 0, "bytes": 0}
+    watch = Watchdog()
+    sessions = {}
     try:
         src_conn = guard(src, chunk, lambda: src.connect(source), "source", source)
         dst_conn = guard(dst, chunk, lambda: dst.connect(target), "target", target)
+        for side, d, conn, url in (("source", src, src_conn, source),
+                                   ("target", dst, dst_conn, target)):  # fmt: skip
+            d.stream_timeouts(conn, url.timeouts)
+            with contextlib.suppress(Exception):
+                sessions[side] = d.session_id(conn)
+            watch.watch(side, url.timeouts.stall, lambda d=d, conn=conn: d.sever(conn))
         reader = threading.Thread(
             target=_read,
-            args=(src, src_conn, tp, chunk, channel, options, counted, progress, source),
+            args=(src, src_conn, tp, chunk, channel, options, counted, progress, source, watch),
             name=f"read-{chunk.label}", daemon=True,
         )  # fmt: skip
         reader.start()
@@ -239,20 +268,29 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
             check = WriteGuard(src, dst, tp.table, options.nul)
             if guards is not None:
                 guards.append(check)
-            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check)
+            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check, watch)
             written = _write_turn(
                 dst_conn,
                 target,
                 lambda: guard(dst, chunk, lambda: _write(*write), "target", target),
+                watch,
             )
         except BaseException:
+            watch.rest("target")
             channel.cancel()
             reader.join(timeout=30)
             raise
         reader.join()
         # raw bytes are not split into rows on the way: the target's COPY count says
         return (written if tp.passthrough else counted["rows"]), counted["bytes"]
+    except Exception:
+        if watch.stalled:  # what the user needs to know is the stall, not the severed call
+            url, d = (source, src) if watch.stalled == "source" else (target, dst)
+            end_session(d, url, sessions.get(watch.stalled), chunk)
+            raise stalled_error(chunk, watch, url) from None
+        raise
     finally:
+        watch.close()
         release_free_memory()
         for conn in (src_conn, dst_conn):
             if conn is not None:
@@ -261,11 +299,13 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
                     conn.close()
 
 
-def _write_turn(conn, target: DbUrl, write: Callable[[], T]) -> T:
+def _write_turn(conn, target: DbUrl, write: Callable[[], T], watch: Watchdog) -> T:
     """Run one write transaction in the target's writer slot (one at a time where the engine
     allows one writer, sluice.copy.writers); a failed one is rolled back before the slot is freed,
     so the next writer does not wait for this one's lock."""
-    with writer_slot(target):
+    with contextlib.ExitStack() as turn:
+        with watch.waiting("target"):  # waiting for the turn is no stall of the target
+            turn.enter_context(writer_slot(target))
         try:
             return write()
         except BaseException:
@@ -293,18 +333,22 @@ def _placed(exc: SluiceError, chunk: Chunk, side: str | None, url: DbUrl | None)
 
 
 def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, counted,
-          progress, source: DbUrl | None = None) -> None:  # fmt: skip
+          progress, source: DbUrl | None = None,
+          watch: Watchdog | None = None) -> None:  # fmt: skip
+    watch = watch or Watchdog()  # unwatched: its methods only note the time
     try:
         src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
         if tp.passthrough:
             pending = bytearray()
             fmt = tp.raw_format or src.raw_copy_format
-            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
+            blocks = src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt)
+            for block in watch.progressed("source", blocks):
                 if _stopped(options):
                     return
                 pending += block
                 if len(pending) >= options.batch_bytes:
-                    channel.put(bytes(pending), len(pending))
+                    with watch.waiting("source"):  # a full channel is the target's time
+                        channel.put(bytes(pending), len(pending))
                     counted["bytes"] += len(pending)
                     pending = bytearray()
             if pending:
@@ -315,21 +359,24 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
             # a chunk is loaded as a set: no ORDER BY (a sort on PostgreSQL)
             rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch, ordered=False)
-            for batch, size in _sized(rows, options, fetch):
+            for batch, size in _sized(watch.progressed("source", rows), options, fetch):
                 if _stopped(options):
                     return  # the writer stops too, at its next batch
                 if convert is not None:
                     batch = [convert(row) for row in batch]
-                channel.put(batch, size * DECODED_OVERHEAD)
+                with watch.waiting("source"):
+                    channel.put(batch, size * DECODED_OVERHEAD)
                 counted["rows"] += len(batch)
                 counted["bytes"] += size
                 if progress:  # bytes as read (the writer reports rows as written)
                     progress(tp.name, 0, size)
         conn.rollback()  # a read-only transaction: nothing to keep
+        watch.rest("source")
         channel.close()
     except ChannelClosed:
         return
     except BaseException as exc:
+        watch.rest("source")
         try:
             err = _translate(src, chunk, exc, "source", source, "reading the source: ")
         except Exception:
@@ -373,15 +420,18 @@ def _translate(dialect, chunk: Chunk, exc: BaseException, side: str | None = Non
 
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,
-           clear: bool = True, check: WriteGuard | None = None) -> int | None:  # fmt: skip
+           clear: bool = True, check: WriteGuard | None = None,
+           watch: Watchdog | None = None) -> int | None:  # fmt: skip
     """Load the chunk in one transaction; for raw bytes, the rows the target counted."""
     written = None
+    # waits for the reader (an empty channel) are the source's time, not the target's
+    items = channel if watch is None else watch.pulled("target", channel)
     if clear:
         dst.clear_range(conn, stage, chunk.lo, chunk.hi)
     if tp.passthrough:
 
         def blocks() -> Iterator[bytes]:
-            for block in channel:
+            for block in items:
                 yield block
                 if progress:
                     progress(tp.name, 0, len(block))
@@ -394,7 +444,7 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
             convert = check if encode is None else (lambda row: encode(check(row)))
 
         def rows() -> Iterator[tuple]:
-            for batch in channel:
+            for batch in items:
                 if convert is None:
                     yield from batch
                 else:
@@ -408,6 +458,8 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
     conn.commit()
     if written and progress:  # raw bytes: rows are known when the target has counted them
         progress(tp.name, written, 0)
+    if watch is not None:
+        watch.rest("target")
     return written
 
 

@@ -76,6 +76,12 @@ class ConnectError(TerminalError):
     """A database could not be reached or refused the login."""
 
 
+class ServerUnavailable(ConnectError):
+    """The server did not answer in time, refused the connection, or is starting or shutting
+    down: a chunk retries it within its retry deadline (a restart is survived); anywhere
+    else it is a `ConnectError` like any other. A refused login is not one of these."""
+
+
 class MissingDriver(ConfigError):
     def __init__(self, engine: str, module: str, extra: str):
         super().__init__(

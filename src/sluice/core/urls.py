@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from sluice.core.errors import ConfigError
+from sluice.core.liveness import Timeouts
 
 MASK = "***"
 # Shorter secrets are masked structurally only (URL password fields, password= options):
@@ -66,6 +67,8 @@ class DbUrl:
     """A parsed database URL. `engine` is the dialect registry key (postgresql, mssql, ...)."""
 
     url: URL
+    # how long to wait on this server: to connect, and with no byte moving (core/liveness)
+    timeouts: Timeouts = field(default=Timeouts(), compare=False)
 
     @classmethod
     def parse(cls, text: str) -> DbUrl:
@@ -113,11 +116,26 @@ class DbUrl:
         return [s for s in found if s]
 
     def with_database(self, database: str) -> DbUrl:
-        return DbUrl(self.url.set(database=database))
+        return DbUrl(self.url.set(database=database), self.timeouts)
 
     def without_database(self) -> DbUrl:
         # URL.set(database=None) means "unchanged" in SQLAlchemy, so replace the field itself.
-        return DbUrl(self.url._replace(database=None))
+        return DbUrl(self.url._replace(database=None), self.timeouts)
+
+    def with_timeouts(self, timeouts: Timeouts | None) -> DbUrl:
+        """The same URL waiting `timeouts` on its server (unchanged when None)."""
+        return self if timeouts is None else replace(self, timeouts=timeouts)
+
+    @property
+    def host(self) -> str:
+        """Where the server is, for messages: host[:port], a socket folder, or the file."""
+        u = self.url
+        if u.host:
+            return f"{u.host}:{u.port}" if u.port else u.host
+        socket_dir = u.query.get("host")
+        if socket_dir:
+            return str(socket_dir if isinstance(socket_dir, str) else socket_dir[0])
+        return u.database or "localhost"
 
     def render_secret(self) -> str:
         """The full URL including the password: only for handing to a driver, never to print."""

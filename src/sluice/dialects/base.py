@@ -18,6 +18,7 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects.capabilities import Capabilities
+from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 
 Converter = Callable[[Any], Any]
@@ -44,7 +45,7 @@ def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> It
         yield group
 
 
-class Dialect(NativeTypes):
+class Dialect(Liveness, NativeTypes):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str

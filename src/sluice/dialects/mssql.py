@@ -20,6 +20,7 @@ from typing import Any
 
 from sluice.core.errors import ConnectError, MissingDriver
 from sluice.core.faults import Fault
+from sluice.core.liveness import Timeouts
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -329,7 +330,7 @@ class MssqlDialect(Dialect):
                 user=u.username or "",
                 password=url.password or "",
                 database=u.database or "master",
-                login_timeout=10,
+                **self.connect_timeouts(url.timeouts),
                 autocommit=autocommit,
                 appname="sluice",
                 tds_version="7.4",  # date, time, datetime2, datetimeoffset as native types
@@ -337,6 +338,16 @@ class MssqlDialect(Dialect):
         except pymssql.Error as exc:
             raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
         return Connection(conn)
+
+    def connect_timeouts(self, timeouts: Timeouts) -> dict[str, Any]:
+        return {"login_timeout": max(1, round(timeouts.connect))}
+
+    def stream_timeouts(self, conn: Any, timeouts: Timeouts) -> None:
+        """pymssql hands no socket out (`sever` cannot act): its query timeout bounds every
+        wait for the server's answer on a streaming connection."""
+        raw = getattr(conn, "_raw", conn)
+        with suppress(Exception):  # a driver build without the setting: unbounded
+            raw._conn.query_timeout = max(1, round(timeouts.stall))
 
     def ensure_database(self, url: DbUrl) -> bool:
         if not url.database or url.database == "master":

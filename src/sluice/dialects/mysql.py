@@ -11,8 +11,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sluice.core.errors import ConnectError, DataError, MissingDriver, RawRejected
+from sluice.core.errors import DataError, MissingDriver, RawRejected
 from sluice.core.faults import Fault
+from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -20,6 +21,7 @@ from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import Literals, RowTooLarge
+from sluice.dialects.mysql_liveness import MysqlLiveness, connect_error
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
     FIXED,
@@ -48,7 +50,7 @@ BEGIN_READ_SQL = (
 _VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
 
 
-class MysqlDialect(native.MysqlDigests, Dialect):
+class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -330,14 +332,15 @@ class MysqlDialect(native.MysqlDigests, Dialect):
                 database=u.database,
                 charset="utf8mb4",
                 autocommit=autocommit,
-                connect_timeout=10,
+                **self.connect_timeouts(url.timeouts),
                 # the client offers LOAD DATA LOCAL at the handshake, but PyMySQL answers a
                 # server's request for a file only while raw_write runs its own statement
                 local_infile=True,
             )
         except pymysql.err.MySQLError as exc:
-            raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc))}") from None
+            raise connect_error(url, exc) from None
         conn._local_infile = False
+        keep_alive(conn._sock, url.timeouts)  # PyMySQL has no keepalive option of its own
         cur = conn.cursor()
         # READ COMMITTED takes no gap locks, so parallel chunks loading one staging table do
         # not deadlock; NO_AUTO_VALUE_ON_ZERO keeps an explicit 0 in an AUTO_INCREMENT key;

@@ -17,6 +17,7 @@ from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_values import (
     ENCODE,
     geometry_hex,
@@ -82,7 +83,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresDigests, Dialect):
+class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -247,9 +248,9 @@ class PostgresDialect(PostgresDigests, Dialect):
         except ImportError:
             raise MissingDriver("PostgreSQL", "psycopg", self.extra) from None
         try:
-            return psycopg.connect(_conninfo(url), autocommit=autocommit, connect_timeout=10)
+            return psycopg.connect(_conninfo(url), autocommit=autocommit, **self.waits(url))
         except psycopg.OperationalError as exc:
-            raise ConnectError(f"cannot connect to {url}: {url.redact(str(exc)).strip()}") from None
+            raise connect_error(url, exc) from None
 
     def ensure_database(self, url: DbUrl) -> bool:
         try:  # the common case, and the only one a user without CREATEDB can pass

@@ -166,6 +166,9 @@ class SqliteDialect(Dialect):
             what = "is not a file" if os.path.exists(path) else "does not exist"
             raise ConnectError(f"no SQLite database at {path}: the file {what}")
 
+    def sever(self, conn: Any) -> None:
+        conn.interrupt()  # a local file: no network to stall, but a stuck statement stops
+
     def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
         """query_only refuses any write on this connection; an explicit BEGIN holds one read
         transaction (sqlite3 opens none before a SELECT), so the whole chunk sees one state."""

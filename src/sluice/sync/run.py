@@ -38,6 +38,7 @@ from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import fault_error
 from sluice.core.hostile import NulPolicy
+from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -58,7 +59,9 @@ class SyncOptions:
     deletes: bool = True
     memory_cap: int = DEFAULT_MEMORY_CAP
     batch_rows: int = 5_000
-    retries: int = 4
+    retries: int | None = None  # as CopyOptions: a cap; None, the deadline alone
+    retry_deadline: float = DEFAULT_RETRY_DEADLINE
+    timeouts: Timeouts | None = None  # as CopyOptions.timeouts (core/liveness)
     allow_lossy: bool = False
     nul: str = "error"  # as CopyOptions.nul (ADR 0011)
     nul_replacement: str = "\ufffd"
@@ -70,6 +73,9 @@ class SyncOptions:
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
+        problems += [] if self.timeouts is None else self.timeouts.problems()
+        if self.retry_deadline < 0:
+            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
         if self.memory_cap < 1024 * 1024:
             problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
         if self.batch_rows < 1:
@@ -113,6 +119,7 @@ class SyncResult:
 def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptions()) -> SyncResult:
     """Apply the source's inserts, updates and deletes since the last sync to the replica."""
     options.validate()
+    source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
     started = time.monotonic()
     plan, marks = plan_sync(source, target, options)
     dst = get_dialect(target.engine)
@@ -237,6 +244,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         transfer, channels = TransferOptions.for_budget(
             options.memory_cap, 1, not tp.passthrough,
             batch_rows=options.batch_rows, retries=options.retries,
+            retry_deadline=options.retry_deadline,
             nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
         )  # fmt: skip
         log.debug("%s: reading changes in %s", tp.name, chunk.label)

@@ -68,6 +68,7 @@ def repair(
         decoded,
         batch_rows=copy.batch_rows,
         retries=copy.retries,
+        retry_deadline=copy.retry_deadline,
         nul=NulPolicy(copy.nul, copy.nul_replacement),  # a repair changes what the copy did
     )
     budget = ByteBudget(channels)

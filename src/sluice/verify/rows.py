@@ -14,8 +14,11 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from sluice.copy.buffer import FetchSize, estimate_size
+from sluice.copy.stalls import stalled_error
 from sluice.copy.transfer import converter, guard
+from sluice.core.liveness import Watchdog
 from sluice.core.types import Kind
+from sluice.core.urls import DbUrl
 from sluice.verify.canonical import column_digests, row_digest, row_encoder, value_encoders
 
 FETCH_BYTES = 2 << 20  # per side and range being verified
@@ -28,6 +31,14 @@ _NULL_DIGEST = b"\xffNULL\xff\xff\xff"  # a NULL column in a server's per-column
 _MASK64 = (1 << 64) - 1
 
 Row = tuple[tuple, int, "bytes | None"]  # key values, row digest, 8 bytes per column
+
+
+def watch_connection(dialect, url: DbUrl, conn) -> Watchdog:
+    """A stall watchdog on one verifying connection (core/liveness), named by its host."""
+    dialect.stream_timeouts(conn, url.timeouts)
+    watch = Watchdog()
+    watch.watch(url.host, url.timeouts.stall, lambda: dialect.sever(conn))
+    return watch
 
 
 def canonical_rows(
@@ -45,22 +56,32 @@ def canonical_rows(
     )
     fetch = FetchSize(5_000, FETCH_BYTES)
     conn = None
+    watch = Watchdog()
     try:
         conn = guard(dialect, chunk, lambda: dialect.connect(url))
+        watch = watch_connection(dialect, url, conn)
         guard(dialect, chunk, lambda: dialect.begin_read(conn))  # read-only, one view
         batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
         while True:
-            batch = guard(dialect, chunk, lambda: next(batches, None))
+            try:
+                batch = guard(dialect, chunk, lambda: next(batches, None))
+            except Exception:
+                if watch.stalled:
+                    raise stalled_error(chunk, watch, url) from None
+                raise
             if batch is None:
                 break
+            watch.rest(url.host)  # digesting, or waiting on the other side: not this server
             fetch.observe(len(batch), _sampled_size(batch))
             for row in batch:
                 if convert is not None:
                     row = convert(row)
                 cols = column_digests(parts, row) if parts is not None else None
                 yield tuple(row[i] for i in key_at), row_digest(encode(row)), cols
+            watch.touch(url.host)
         conn.rollback()
     finally:
+        watch.close()
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()

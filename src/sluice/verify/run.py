@@ -33,6 +33,7 @@ from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.refusals import Selection
 from sluice.copy.staging import live_table
+from sluice.copy.stalls import stalled_error
 from sluice.copy.transfer import guard, retrying
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import chunk_part, where
@@ -44,18 +45,18 @@ from sluice.core.interrupt import (
     sigint_blocked,
     stop_pool,
 )
+from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
 from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
 from sluice.verify.results import RangeResult, TableVerification, VerifyReport
-from sluice.verify.rows import canonical_rows, differences, native_rows
+from sluice.verify.rows import canonical_rows, differences, native_rows, watch_connection
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VERIFY_ROWS = 100_000  # rows per verified range: a mismatch points this close
-RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,15 @@ class VerifyOptions:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
                          self.allow_lossy)  # fmt: skip
 
+    # how long to wait on either server (None: what each URL carries; core/liveness), and
+    # how long a range that keeps failing is retried from its first failure
+    timeouts: Timeouts | None = None
+    retry_deadline: float = DEFAULT_RETRY_DEADLINE
+
     def validate(self) -> None:
-        problems = []
+        problems = [] if self.timeouts is None else self.timeouts.problems()
+        if self.retry_deadline < 0:
+            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.chunk_rows < 1:
@@ -106,6 +114,7 @@ def verify_database(
 ) -> VerifyReport:
     """Plan key ranges over the source's tables, then verify them all (cancel: verify_plan)."""
     options.validate()
+    source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
                       allow_empty=options.allow_empty, selection=options.selection)  # fmt: skip
     return verify_plan(plan, source, target, options, cancel=cancel)
@@ -124,6 +133,7 @@ def verify_plan(
     A set `cancel` raises `Interrupted` within a batch's time: queued ranges are dropped,
     thread workers stop at their next batch, worker processes are ended and joined."""
     options.validate()
+    source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
     cancel = cancel or Cancel()
     stopped = "verification stopped, no report"
     if cancel.cancelled:
@@ -215,7 +225,7 @@ def _verify_one(
 ) -> RangeResult:
     verify = functools.partial(_verify_range, tp, chunk, source, target, options, setup, cancel)
     try:
-        return retrying(chunk, verify, RETRIES, 0.5, cancel)[0]
+        return retrying(chunk, verify, None, 0.5, cancel, options.retry_deadline)[0]
     except SluiceError as exc:
         raise exc.with_facts(target_state="unchanged (verify only reads it)") from None
 
@@ -378,6 +388,7 @@ def _digest(
 def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
     setup, sql, params = dialect.range_digest_sql(table, chunk.lo, chunk.hi)
     conn = guard(dialect, chunk, lambda: dialect.connect(url))
+    watch = watch_connection(dialect, url, conn)
     try:
 
         def run():
@@ -390,8 +401,14 @@ def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
             conn.rollback()
             return RangeDigest(int(rows), int(total))
 
-        return guard(dialect, chunk, run)
+        try:
+            return guard(dialect, chunk, run)
+        except Exception:
+            if watch.stalled:
+                raise stalled_error(chunk, watch, url) from None
+            raise
     finally:
+        watch.close()
         with contextlib.suppress(Exception):
             conn.close()
 
