@@ -6,7 +6,7 @@ thread and the rows its reader already buffered, and a failure shows only as
 "database is locked" after the timeout. Instead every write transaction of this process to
 such a target (a chunk's load, a table's publish) runs under one lock per target: writers
 take turns in order, while readers of the queued chunks still read ahead within the memory
-budget (each channel may always hold one batch, sluice.buffer, so the writer holding the lock
+budget (each channel may always hold one batch, sluice.copy.buffer, so the writer holding the lock
 is never starved of rows). Other engines get a no-op context.
 """
 
