@@ -283,11 +283,17 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
         reader.join()
         # raw bytes are not split into rows on the way: the target's COPY count says
         return (written if tp.passthrough else counted["rows"]), counted["bytes"]
-    except Exception:
+    except Exception as exc:
         if watch.stalled:  # what the user needs to know is the stall, not the severed call
             url, d = (source, src) if watch.stalled == "source" else (target, dst)
             end_session(d, url, sessions.get(watch.stalled), chunk)
             raise stalled_error(chunk, watch, url) from None
+        # a connection the kernel gave up on (keepalive, tcp_user_timeout) may still hold its
+        # session, and that session its locks, on a server that never saw it go: end both
+        # sides' sessions of this try, as the watchdog does for a stall
+        for side, url, d in (("source", source, src), ("target", target, dst)):
+            if d.classify_fault(exc) is CONNECTION_LOST:
+                end_session(d, url, sessions.get(side), chunk)
         raise
     finally:
         watch.close()
