@@ -14,11 +14,10 @@ from sluice.cli.options import (
     add_value_options,
     command,
     endpoints,
-    exclude_list,
     parse_size,
     positive,
     print_failure,
-    table_list,
+    value_settings,
 )
 
 
@@ -41,21 +40,12 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
     source, target = endpoints(args)
     options = CopyOptions(
-        tables=table_list(args.tables),
         memory_cap=args.memory_cap,
         workers=args.workers,
         chunk_rows=args.chunk_rows,
         chunk_bytes=args.chunk_size,
-        allow_lossy=args.allow_lossy,
-        nul=args.nul,
-        nul_replacement=args.nul_replacement,
-        allow_empty=args.allow_empty,
-        zero_dates=args.zero_dates,
         lock_timeout=args.lock_timeout,
-        exclude=exclude_list(args.exclude_tables),
-        skip_refused=args.skip_refused,
-        carry_as_text=args.carry_as_text,
-        retry_deadline=args.retry_deadline,
+        **value_settings(args),
     )
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:

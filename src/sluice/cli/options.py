@@ -219,6 +219,23 @@ def add_value_options(p: argparse.ArgumentParser) -> None:
                         "(stored as NULL, counted in the summary)")  # fmt: skip
 
 
+def value_settings(args: argparse.Namespace) -> dict:
+    """What copy and sync both take from their shared options (add_value_options, the
+    selection and retry options), as keyword arguments of CopyOptions and SyncOptions."""
+    return {
+        "tables": table_list(args.tables),
+        "allow_lossy": args.allow_lossy,
+        "nul": args.nul,
+        "nul_replacement": args.nul_replacement,
+        "allow_empty": args.allow_empty,
+        "zero_dates": args.zero_dates,
+        "exclude": exclude_list(args.exclude_tables),
+        "skip_refused": args.skip_refused,
+        "carry_as_text": args.carry_as_text,
+        "retry_deadline": args.retry_deadline,
+    }
+
+
 def print_endpoints(console, source, target) -> None:
     """Source and target URLs each on a line of its own, never wrapped by rich: a URL copied
     from the terminal must stay whole (the terminal may still fold a very long one)."""

@@ -11,10 +11,9 @@ from sluice.cli.options import (
     add_value_options,
     command,
     endpoints,
-    exclude_list,
     parse_size,
     print_skipped,
-    table_list,
+    value_settings,
 )
 
 
@@ -36,19 +35,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     source, target = endpoints(args)
     options = SyncOptions(
-        tables=table_list(args.tables),
         watermarks=watermarks.load(args.watermarks) if args.watermarks else None,
         deletes=not args.no_deletes,
         memory_cap=args.memory_cap,
-        allow_lossy=args.allow_lossy,
-        nul=args.nul,
-        nul_replacement=args.nul_replacement,
-        allow_empty=args.allow_empty,
-        zero_dates=args.zero_dates,
-        exclude=exclude_list(args.exclude_tables),
-        skip_refused=args.skip_refused,
-        carry_as_text=args.carry_as_text,
-        retry_deadline=args.retry_deadline,
+        **value_settings(args),
     )
     result = sync_database(source, target, options)
     print_summary(result)

@@ -86,9 +86,7 @@ class CopyOptions:
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
-        problems += [] if self.timeouts is None else self.timeouts.problems()
-        if self.retry_deadline < 0:
-            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
+        problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:

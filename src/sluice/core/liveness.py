@@ -51,6 +51,15 @@ class Timeouts:
             found.append(f"stall timeout must be >= 1 second, got {self.stall:g}")
         return found
 
+    @staticmethod
+    def options_problems(timeouts: Timeouts | None, retry_deadline: float) -> list[str]:
+        """What is wrong with an options class's timeouts and retry deadline (copy, verify
+        and sync take the same two)."""
+        found = [] if timeouts is None else timeouts.problems()
+        if retry_deadline < 0:
+            found.append(f"retry deadline must be >= 0 seconds, got {retry_deadline:g}")
+        return found
+
     @property
     def keepalive(self) -> tuple[int, int, int]:
         """(idle, interval, count) seconds of TCP keepalive: a peer that stopped answering

@@ -73,9 +73,7 @@ class SyncOptions:
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
-        problems += [] if self.timeouts is None else self.timeouts.problems()
-        if self.retry_deadline < 0:
-            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
+        problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
         if self.memory_cap < 1024 * 1024:
             problems.append(f"memory cap must be at least 1MiB, got {self.memory_cap} bytes")
         if self.batch_rows < 1:

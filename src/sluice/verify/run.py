@@ -93,9 +93,7 @@ class VerifyOptions:
     retry_deadline: float = DEFAULT_RETRY_DEADLINE
 
     def validate(self) -> None:
-        problems = [] if self.timeouts is None else self.timeouts.problems()
-        if self.retry_deadline < 0:
-            problems.append(f"retry deadline must be >= 0 seconds, got {self.retry_deadline:g}")
+        problems = Timeouts.options_problems(self.timeouts, self.retry_deadline)
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.chunk_rows < 1:
