@@ -206,21 +206,7 @@ def mssql_table() -> list[str]:
 
 def pg_own_rows() -> list[tuple[str, ...]]:
     """(PostgreSQL declaration, neutral, then per engine what a target declares) per PG_OWN."""
-    from sluice.dialects.postgresql_native import with_native
-
-    rows = []
-    for decl, typname, neutral in PG_OWN:
-        t = with_native("postgresql", neutral, (decl, typname))
-        cells = [f"`{decl}`", t.kind.value]
-        for engine in ENGINES:
-            d = get_dialect(engine)
-            if not d.carries(t):
-                cells.append("refused")
-                continue
-            declared, fidelity = _render(d, t)
-            cells.append(declared if fidelity == "exact" else f"{declared} ({fidelity})")
-        rows.append(tuple(cells))
-    return rows
+    return own_rows("postgresql")
 
 
 def pg_own_table() -> list[str]:
@@ -284,8 +270,12 @@ MSSQL_OWN = [
 
 def own_rows(engine: str) -> list[tuple[str, ...]]:
     """(declaration, neutral, then per engine what a target declares) for an engine's own
-    types (`MARIADB_OWN`, `MSSQL_OWN`), through that engine's `with_native`."""
-    if engine == "mysql":
+    types (`PG_OWN`, `MARIADB_OWN`, `MSSQL_OWN`), through that engine's `with_native`."""
+    if engine == "postgresql":
+        from sluice.dialects.postgresql_native import with_native
+
+        entries = [(d, (d, typname), t) for d, typname, t in PG_OWN]
+    elif engine == "mysql":
         from sluice.dialects.mysql_native import with_native
 
         entries = [(d, (d, d, name, js), t) for d, name, js, t in MARIADB_OWN]
