@@ -9,11 +9,10 @@ character set, collation, SRID and CHECK equal on both sides."""
 
 from __future__ import annotations
 
-import json
-
 import pymysql
 import pytest
 from tests.conftest import _fresh
+from tests.integration.copy_checks import copy_and_verify_both_ways
 from tests.integration.mariadb_native_data import DATA, TABLES
 
 from sluice.cli import main
@@ -108,17 +107,7 @@ def mariadb_source(mysql_server):
 
 
 def test_every_mariadb_type_copies_exactly(mariadb_source, mysql_db, tmp_path):
-    pair = ["--source", mariadb_source.render_secret(), "--target", mysql_db.render_secret()]
-    assert cli("copy", *pair) == 0
-    methods = {}
-    for flag in ("", "--canonical"):
-        report = tmp_path / f"verify{flag}.json"
-        assert cli("verify", *pair, *([flag] if flag else []), "--json", str(report)) == 0
-        found = json.loads(report.read_text())
-        assert found["ok"]
-        methods[flag] = {t["table"]: t["method"] for t in found["tables"]}
-    assert set(methods[""].values()) == {"native"}  # the servers digested every table
-    assert set(methods["--canonical"].values()) == {"canonical"}
+    copy_and_verify_both_ways(mariadb_source, mysql_db, tmp_path)
     src, dst = independent_read(mariadb_source), independent_read(mysql_db)
     for part in src:
         assert dst[part] == src[part], f"{part}: the target differs from the source"

@@ -6,12 +6,12 @@ Cross-engine, such a column is refused, naming table, column and type."""
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import psycopg
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
+from tests.integration.copy_checks import copy_and_verify_both_ways
 from tests.integration.pg_native_data import BUILTIN, EXTENSIONS, TABLES
 
 from sluice.cli import main
@@ -78,17 +78,7 @@ def cli(*args: str) -> int:
 
 def copy_and_prove(source: DbUrl, target: DbUrl, tables: dict[str, str], tmp_path) -> dict:
     """`sluice copy`, then `sluice verify` both ways, then the independent comparison."""
-    pair = ["--source", source.render_secret(), "--target", target.render_secret()]
-    assert cli("copy", *pair) == 0
-    methods = {}
-    for flag in ("", "--canonical"):
-        report = tmp_path / f"verify{flag}.json"
-        assert cli("verify", *pair, *([flag] if flag else []), "--json", str(report)) == 0
-        found = json.loads(report.read_text())
-        assert found["ok"]
-        methods[flag] = {t["table"]: t["method"] for t in found["tables"]}
-    assert set(methods[""].values()) == {"native"}
-    assert set(methods["--canonical"].values()) == {"canonical"}
+    copy_and_verify_both_ways(source, target, tmp_path)
     src, dst = independent_read(source, tables), independent_read(target, tables)
     for part in src:
         assert dst[part] == src[part], f"{part}: the target differs from the source"
