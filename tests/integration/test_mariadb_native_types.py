@@ -15,7 +15,6 @@ from tests.conftest import _fresh
 from tests.integration.copy_checks import copy_and_verify_both_ways
 from tests.integration.mariadb_native_data import DATA, TABLES
 
-from sluice.cli import main
 from sluice.copy import CopyOptions, copy_database
 from sluice.copy.plan import build_plan
 from sluice.core.errors import UnmappableType
@@ -93,10 +92,6 @@ def independent_read(url: DbUrl) -> dict:
         return out
     finally:
         conn.close()
-
-
-def cli(*args: str) -> int:
-    return main(list(args))
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from tests.conftest import _fresh, stackoverflow_db
 from tests.integration.copy_checks import copy_and_verify_both_ways
 from tests.integration.pg_native_data import BUILTIN, EXTENSIONS, TABLES
 
-from sluice.cli import main
 from sluice.copy import CopyOptions, copy_database
 from sluice.copy.plan import build_plan
 from sluice.core.errors import SluiceError, UnmappableType
@@ -70,10 +69,6 @@ def independent_read(url: DbUrl, tables: dict[str, str]) -> dict:
     for table, key in tables.items():
         out[table] = rows(url, f"SELECT x_row::text FROM {table} x_row ORDER BY {key}")
     return out
-
-
-def cli(*args: str) -> int:
-    return main(list(args))
 
 
 def copy_and_prove(source: DbUrl, target: DbUrl, tables: dict[str, str], tmp_path) -> dict:
