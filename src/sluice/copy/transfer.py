@@ -292,7 +292,7 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
         # session, and that session its locks, on a server that never saw it go: end both
         # sides' sessions of this try, as the watchdog does for a stall
         for side, url, d in (("source", source, src), ("target", target, dst)):
-            if d.classify_fault(exc) is CONNECTION_LOST:
+            if _connection_lost(exc, d) and getattr(exc, "side", None) in (side, None):
                 end_session(d, url, sessions.get(side), chunk)
         raise
     finally:
@@ -303,6 +303,14 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
                 # closing a broken connection must not hide the real error
                 with contextlib.suppress(Exception):
                     conn.close()
+
+
+def _connection_lost(exc: BaseException, dialect) -> bool:
+    """A lost connection, whether the sluice error `guard` made of it (the fault is one of
+    its facts: the driver's exception is gone) or a driver exception that escaped it."""
+    if isinstance(exc, SluiceError):
+        return exc.fault is CONNECTION_LOST
+    return dialect.classify_fault(exc) is CONNECTION_LOST
 
 
 def _write_turn(conn, target: DbUrl, write: Callable[[], T], watch: Watchdog) -> T:
