@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,9 +94,11 @@ class Run:
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)  # every thread's stack, for the failure
+            time.sleep(1)
             self.proc.kill()
             self.proc.wait()
-            pytest.fail(f"copy still running after {timeout:.0f}s:\n" + "\n".join(self.lines[-40:]))
+            pytest.fail(f"copy still running after {timeout:.0f}s:\n" + "\n".join(self.lines[-150:]))
         seconds = time.monotonic() - self.started
         self.reader.join(timeout=5)
         self.proc.stdout.close()

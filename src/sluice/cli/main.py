@@ -6,6 +6,7 @@ with passwords masked; the exit code says what kind of failure it was."""
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM stops a command like Ctrl-C does; copy and verify stop at safe points instead
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt.raise_keyboard_interrupt)
+        if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: where every thread waits, on stderr
+            faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
     try:
         return _main(argv)
     except KeyboardInterrupt:
