@@ -98,7 +98,8 @@ class Run:
             time.sleep(1)
             self.proc.kill()
             self.proc.wait()
-            pytest.fail(f"copy still running after {timeout:.0f}s:\n" + "\n".join(self.lines[-150:]))
+            tail = "\n".join(self.lines[-150:])
+            pytest.fail(f"copy still running after {timeout:.0f}s:\n{tail}")
         seconds = time.monotonic() - self.started
         self.reader.join(timeout=5)
         self.proc.stdout.close()
@@ -184,12 +185,15 @@ def test_fault_mid_copy_is_retried_and_the_copy_completes(case, request, tmp_pat
             next(gen, None)
 
 
-def test_stall_past_the_deadline_is_one_line_naming_the_side(pg_source, pg_server):
-    """New connections freeze too, and the deadline is short: one `error:` line naming the
-    source and the relay's host, within stall + deadline + 10 s; nothing published."""
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_stall_past_the_deadline_is_one_line_naming_the_side(engine, request, pg_server):
+    """New connections freeze too (TCP connects, the handshake never answers), and the
+    deadline is short: one `error:` line naming the source and the relay's host, within
+    stall + deadline + 10 s; nothing published."""
+    source = request.getfixturevalue("pg_source" if engine == "pg" else "mysql_source")
     gen = _fresh(pg_server, "sluice_live_dst")
     target = next(gen)
-    relay = Relay.to(pg_source)
+    relay = Relay.to(source)
     try:
 
         def freeze_all():
@@ -197,7 +201,7 @@ def test_stall_past_the_deadline_is_one_line_naming_the_side(pg_source, pg_serve
             relay.freeze()
 
         relay.trigger("down", 300 << 10, freeze_all)
-        copy = Run(via(relay, pg_source), target.render_secret(), "--retry-deadline", "4")
+        copy = Run(via(relay, source), target.render_secret(), "--retry-deadline", "4")
         code, seconds, err = copy.finish(timeout=90)
         after_fault = time.monotonic() - relay.fired[0]
         print(f"stalled past the deadline: exit {code} {after_fault:.1f}s after the fault")

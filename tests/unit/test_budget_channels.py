@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from sluice.copy.buffer import ByteBudget, Channel
+from sluice.copy.buffer import ByteBudget, Channel, ChannelClosed
 
 BATCH = 60
 CAPACITY = 100
@@ -14,8 +14,11 @@ CAPACITY = 100
 
 def producer(channel: Channel, batches: int) -> threading.Thread:
     def run() -> None:
-        for i in range(batches):
-            channel.put(i, BATCH)
+        try:
+            for i in range(batches):
+                channel.put(i, BATCH)
+        except ChannelClosed:  # the consumer cancelled: how a reader is released
+            return
         channel.close()
 
     thread = threading.Thread(target=run, daemon=True)

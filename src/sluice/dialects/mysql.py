@@ -333,6 +333,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
                 charset="utf8mb4",
                 autocommit=autocommit,
                 **self.connect_timeouts(url.timeouts),
+                # the handshake and session set-up below are bounded by the connect timeout
+                # too: a network that froze after the TCP connect would otherwise hang them
+                read_timeout=url.timeouts.connect,
+                write_timeout=url.timeouts.connect,
                 # the client offers LOAD DATA LOCAL at the handshake, but PyMySQL answers a
                 # server's request for a file only while raw_write runs its own statement
                 local_infile=True,
@@ -354,6 +358,9 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
             "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES')"
         )
         cur.close()
+        # connected: from here a statement may keep the server silent for long (a key build);
+        # streaming connections get the stall timeout (stream_timeouts)
+        conn._read_timeout = conn._write_timeout = None
         return conn
 
     def ensure_database(self, url: DbUrl) -> bool:
