@@ -25,6 +25,8 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
+ROWID_KINDS = (Kind.INTEGER, Kind.BIGINT)  # SQLite's rowid: an 8-byte integer
+
 
 def neutral_type(satype: Any, overrides: dict[str, Any] | None = None) -> SqlType | None:
     """The neutral type for a reflected SQLAlchemy type, or None when unknown."""
@@ -179,7 +181,7 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
     if dialect.rowid_key_is_identity and len(key) == 1:
         # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
         columns = [
-            replace(c, identity=True) if c.name == key[0] and c.type.kind is Kind.INTEGER else c
+            replace(c, identity=True) if c.name == key[0] and c.type.kind in ROWID_KINDS else c
             for c in columns
         ]
     fks = tuple(

@@ -88,15 +88,27 @@ class SqliteDialect(Dialect):
         return faults.sqlite(exc)
 
     rowid_key_is_identity = True
-    reflect_overrides = {  # SQLite has one floating type: an 8-byte double, whatever its name
+    # A declared name picks an affinity, not a size: SQLite has one floating type (an 8-byte
+    # double) and one integer type (8 bytes, whatever the name: a SMALLINT column holds any
+    # 64-bit value), and its times are text that Python reads to the microsecond.
+    reflect_overrides = {
         "REAL": lambda t: SqlType(Kind.DOUBLE),
         "FLOAT": lambda t: SqlType(Kind.DOUBLE),
         "DOUBLE": lambda t: SqlType(Kind.DOUBLE),
+        **dict.fromkeys(("INTEGER", "SMALLINT", "BIGINT"), lambda t: SqlType(Kind.BIGINT)),
+        **dict.fromkeys(("DATETIME", "TIMESTAMP"), lambda t: SqlType(Kind.DATETIME, precision=6)),
+        "TIME": lambda t: SqlType(Kind.TIME, precision=6),
     }
     fidelity_notes = {
         Kind.DECIMAL: ("lossy", "SQLite keeps decimals as 8-byte floats or integers"),
         Kind.MONEY: ("lossy", "SQLite keeps decimals as 8-byte floats or integers"),
     }
+
+    def fidelity(self, t: SqlType) -> tuple[str, str]:
+        # a 7th fractional digit (SQL Server's 100 ns) cannot pass through Python's times
+        if t.kind in (Kind.DATETIME, Kind.DATETIME_TZ, Kind.TIME) and (t.precision or 0) > 6:
+            return "lossy", "7th fractional digit (100 ns) dropped: Python times carry microseconds"
+        return super().fidelity(t)
 
     def rename_constraint_sql(self, table: Table, old: str, new: str) -> list[str]:
         return []  # SQLite cannot rename a constraint; its name is cosmetic there
