@@ -36,7 +36,7 @@ _FIXED: dict[Kind, str] = {
     Kind.DOUBLE: "DOUBLE PRECISION",
     Kind.DATE: "DATE",
     Kind.UUID: "UUID",
-    Kind.JSON: "JSONB",
+    Kind.JSON: "JSON",  # its text byte for byte, as MariaDB keeps it (jsonb would rewrite it)
     Kind.XML: "XML",
     Kind.ROWVERSION: "BYTEA",
     Kind.TEXT_FORM: "TEXT",
