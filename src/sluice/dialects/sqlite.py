@@ -124,6 +124,13 @@ class SqliteDialect(Dialect):
     def decode_converters(self, table: Table) -> list:
         return [_SQLITE_DECODE.get(c.type.kind) for c in table.columns]
 
+    def encode_converters(self, table: Table) -> list:
+        # a decimal held as a Python int (MariaDB BIGINT UNSIGNED) past SQLite's 8-byte
+        # integer goes as its text, which NUMERIC affinity keeps as near as it can (the plan
+        # calls that lossy); sqlite3 itself would refuse the int without naming the value
+        return [_wide_int if c.type.kind in (Kind.DECIMAL, Kind.MONEY) else None
+                for c in table.columns]  # fmt: skip
+
     def render_type(self, t: SqlType) -> str:
         if t.kind is Kind.STRING and t.length is not None:
             return f"VARCHAR({t.length})"  # documentation only: SQLite does not enforce it
@@ -206,4 +213,18 @@ def _register_adapters() -> None:
     sqlite3.register_adapter(dt.datetime, lambda v: v.isoformat(" "))
     sqlite3.register_adapter(dt.date, lambda v: v.isoformat())
     sqlite3.register_adapter(dt.time, lambda v: v.isoformat())
+    # PostgreSQL's time 24:00:00 arrives as a duration (Python's time stops at 23:59:59)
+    sqlite3.register_adapter(dt.timedelta, _clock_text)
     sqlite3.register_adapter(Decimal, str)  # as text: SQLite's REAL would round it
+
+
+def _clock_text(v: Any) -> str:
+    """A duration as clock text, `24:00:00` or `HH:MM:SS.ffffff`, as SQLite keeps times."""
+    seconds, micro = divmod((v.days * 86400 + v.seconds) * 1_000_000 + v.microseconds, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
+    text = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    return f"{text}.{micro:06d}" if micro else text
+
+
+def _wide_int(v: Any) -> Any:
+    return str(v) if isinstance(v, int) and not -(2**63) <= v < 2**63 else v
