@@ -139,6 +139,8 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
             gap = (src.caps.float_nan and not nan) or (src.caps.float_infinity and not inf)
             if (gap and caps.float_silent) or (not hot and not (nan and inf)):
                 out.append((i, _special(nan, inf, dst.name, declared)))
+            if not hot and (bounds := dst.value_bounds(c.type)):
+                out.append((i, _bounds(*bounds, dst.name, declared)))
     return out
 
 

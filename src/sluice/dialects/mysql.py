@@ -25,6 +25,7 @@ from sluice.dialects.mysql_liveness import MysqlLiveness, connect_error
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
     FIXED,
+    FLOAT_MAX,
     MAX_BITS,
     MAX_VARCHAR,
     MYSQL_ENCODE,
@@ -286,6 +287,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
     def alter_column_type_sql(self, table: Table, column_name: str) -> list[str]:
         return [f"ALTER TABLE {self.qualified(table)} MODIFY COLUMN "
                 f"{self.column_ddl(table, column_name)}"]  # fmt: skip
+
+    def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
+        # PostgreSQL's largest real, as a double, is past FLOAT's: refused with no key named
+        return (-FLOAT_MAX, FLOAT_MAX) if self.render_type(t).lower() == "float" else None
 
     def rejects_value(self, exc: BaseException) -> bool:
         """A value refused by the server (data too long, out of range, incorrect value):

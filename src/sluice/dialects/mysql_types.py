@@ -65,6 +65,7 @@ MAX_BITS = 64
 MAX_VARCHAR = 16_383
 UNSIGNED_BIGINT = SqlType(Kind.DECIMAL, precision=20, scale=0)
 BIGINT_MAX = 2**63 - 1
+FLOAT_MAX = 3.402823466e38  # FLOAT's range, as MariaDB documents it
 
 
 def _tinyint(t) -> SqlType:
