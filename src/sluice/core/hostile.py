@@ -114,13 +114,35 @@ def _special(nan: bool, infinity: bool, engine: str, declared: str) -> Check:
     return check
 
 
+# The Python values a kind's column holds; from a source whose columns hold any value
+# (SQLite: 'abc' in an INTEGER column, 5 in a BOOLEAN one) anything else is refused by key
+STORED: dict[Kind, type | tuple[type, ...]] = {
+    **dict.fromkeys((Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT), int),
+    Kind.BOOLEAN: bool, Kind.REAL: (int, float), Kind.DOUBLE: (int, float),
+}  # fmt: skip
+
+
+def _stored(kind: Kind, engine: str, declared: str) -> Check:
+    cls = STORED[kind]
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, cls) and (kind is Kind.BOOLEAN or not isinstance(v, bool)):
+            return None
+        return f"{v!r} is not a {kind.value} value: {engine} {declared} cannot hold it"
+
+    return check
+
+
 def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[tuple[int, Check]]:
     """(column index, check) pairs. `hot`: only those the write path needs for this pair
     (what the target would not refuse by itself, or would refuse without a key); otherwise
     every check the target's capabilities imply (the failure path)."""
     caps, out = dst.caps, []
+    loose = not src.caps.typed_values and dst.caps.typed_values
     for i, c in enumerate(table.columns):
         kind, declared = c.type.kind, dst.render_type(c.type)
+        if loose and kind in STORED:
+            out.append((i, _stored(kind, dst.name, declared)))
         if kind in TEXT_KINDS:
             if not caps.text_nul and nul.mode == "error" and not hot:
                 out.append((i, _nul(dst.name)))

@@ -27,6 +27,9 @@ class Capabilities:
     float_infinity: bool = True
     float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
     enforces_length: bool = True
+    # Any column holds a value of any storage class, whatever its declared type (SQLite: 'abc'
+    # in an INTEGER column): a typed target refuses such a value by key (sluice.core.hostile)
+    typed_values: bool = True
     # One write transaction at a time per database (SQLite's file lock): sluice queues its own
     # writers on one lock per target (sluice.copy.writers) instead of on the engine's busy wait.
     single_writer: bool = False

@@ -40,6 +40,12 @@ _AFFINITY: dict[Kind, str] = {
 }
 
 
+def _flag(v: Any) -> Any:
+    """0 and 1 as booleans; any other value as it is, for the value checks to refuse (a
+    BOOLEAN column holds 5 as well)."""
+    return bool(v) if v in (0, 1) and not isinstance(v, (str, bytes)) else v
+
+
 def _sqlite_decoders():
     import datetime as dt
     import uuid
@@ -49,7 +55,7 @@ def _sqlite_decoders():
         return lambda v: v if isinstance(v, cls) else cls.fromisoformat(str(v))
 
     return {
-        Kind.BOOLEAN: bool,
+        Kind.BOOLEAN: _flag,
         Kind.UUID: lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)),
         Kind.DATETIME: when(dt.datetime),
         Kind.DATETIME_TZ: when(dt.datetime),
@@ -74,6 +80,7 @@ class SqliteDialect(Dialect):
         default_schema=None,
         key_after_load=False,
         enforces_length=False,  # VARCHAR(5) is documentation: a value of any length fits
+        typed_values=False,  # so is INTEGER: a column holds text, a float, a blob
         float_nan=False,  # a NaN is stored as NULL, silently
         float_silent=True,
         single_writer=True,  # one writer holds the file lock until it commits
