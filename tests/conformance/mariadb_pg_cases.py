@@ -5,7 +5,10 @@ A case is a source table `e_<id>` with an integer key `id` (1, 2, ... in value o
 column `v` of the declared type, filled by SQL literals on the source server. After the copy,
 both servers are read independently (server-side casts to text, `READ` or the case's own
 expressions) and must agree row by row, up to the case's `norm` (the engines print trailing
-fractional zeros differently). A later type matrix grows from this table: add a case.
+fractional zeros differently). The type matrix (`type_matrix/`, one column per type and
+every engine pair) shows these cases with it in docs/type-mapping.md; a case here is what
+one column per type cannot show: an option, a session sql_mode, the values a lossy copy
+changes, a refusal by key.
 """
 
 from __future__ import annotations

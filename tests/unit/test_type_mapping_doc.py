@@ -99,3 +99,20 @@ def test_mariadb_and_sql_server_own_types_render_verbatim_on_their_engine(engine
         if kind == "native":
             others = [t for i, t in enumerate(targets) if i != column - 2]
             assert others == ["refused"] * len(others), decl
+
+
+def test_doc_shows_every_matrix_row_for_every_target():
+    """The page is the type matrix: each row's declaration, under its source engine's
+    section, with one outcome per target engine."""
+    from tests.conformance import type_matrix as tm
+
+    rendered = _script().render()
+    for source in tm.ENGINES:
+        section = "\n".join(_script().matrix_section(source))
+        assert section in rendered
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        assert len(rows) == len(tm.rows_from(source)), source
+        for r, line in zip(tm.rows_from(source), rows, strict=True):
+            assert line.startswith(f"| `{r.decl.replace('|', chr(92) + '|')}` |"), line
+            assert line.count(" exact") + line.count(" widening") + line.count(" lossy") + \
+                line.count("refused") >= len(tm.ENGINES), line  # fmt: skip
