@@ -22,6 +22,7 @@ from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
 from sluice.core.interrupt import on_signals
+from sluice.core.schema import qualified_key
 from sluice.core.urls import redact_all
 from sluice.sync import SyncOptions, sync_database
 from sluice.verify import VerifyOptions, verify_database
@@ -71,7 +72,9 @@ def chunk_list(plan_data: dict) -> list[dict]:
 
 
 def table_list(plan_data: dict) -> list[str]:
-    return [t["table"]["name"] for t in plan_data["tables"]]
+    """The planned tables' qualified keys (`sales.orders`; a bare name in the default schema):
+    what publish is mapped over and verify is given."""
+    return [qualified_key(t["table"]["schema"], t["table"]["name"]) for t in plan_data["tables"]]
 
 
 def prepare_target(ends: Endpoints, plan_data: dict) -> None:

@@ -59,9 +59,21 @@ def table_list(text: str | None) -> list[str] | None:
 
 
 def exclude_list(text: str | None) -> tuple[str, ...]:
-    """--exclude-tables A,B: table names, comma-separated (the one place that reads them, so
-    the syntax can grow: schema-qualified names, patterns)."""
+    """--exclude-tables A,B: table names or patterns, comma-separated (`schema.table`; a bare
+    name is in the default schema: copy/scope.py)."""
     return tuple(table_list(text) or ())
+
+
+def scope_settings(args: argparse.Namespace) -> dict:
+    """--schemas, --exclude-schemas and --schema-map, as keyword arguments of CopyOptions,
+    VerifyOptions, SyncOptions and `Selection`."""
+    from sluice.copy.scope import parse_schema_map
+
+    return {
+        "schemas": exclude_list(args.schemas),
+        "exclude_schemas": exclude_list(args.exclude_schemas),
+        "schema_map": parse_schema_map(args.schema_map or []),
+    }
 
 
 def print_skipped(console, skipped) -> None:
@@ -140,14 +152,30 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         "--target",
         help=f"target URL (default: $SLUICE_TARGET_URL, else embedded db {DEFAULT_TARGET_DB})",
     )
-    p.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
+    p.add_argument("--tables", metavar="A,B",
+                   help="only these tables: names or glob patterns, comma-separated; "
+                        "schema.table outside the default schema (Users,sales.*); the others "
+                        "are listed as skipped")  # fmt: skip
+    p.add_argument("--schemas", metavar="A,B",
+                   help="only these schemas (names or glob patterns; default: every schema "
+                        "but the system's; on MySQL/MariaDB the URL's database, other "
+                        "databases only when named here)")  # fmt: skip
+    p.add_argument("--exclude-schemas", metavar="A,B",
+                   help="leave these schemas out (names or patterns); their tables are listed "
+                        "as skipped")  # fmt: skip
+    p.add_argument("--schema-map", action="append", metavar="SRC=DST",
+                   help="put source schema SRC's tables in target schema DST (repeatable or "
+                        "comma-separated; an empty DST is the target's default schema; by "
+                        "default each schema keeps its name, the default one maps to the "
+                        "target's default)")  # fmt: skip
     p.add_argument("--allow-empty", action="store_true",
                    help="accept a source without tables (by default an error: it is most often "
                         "a wrong URL)")  # fmt: skip
     p.add_argument(
         "--exclude-tables",
         metavar="A,B",
-        help="leave these tables out (comma-separated names); listed as skipped",
+        help="leave these tables out (names or patterns, comma-separated; schema.table "
+        "outside the default schema); listed as skipped",
     )
     p.add_argument("--skip-refused", action="store_true",
                    help="leave out the tables sluice refuses (a type the target lacks, a lossy "
@@ -233,6 +261,7 @@ def value_settings(args: argparse.Namespace) -> dict:
         "skip_refused": args.skip_refused,
         "carry_as_text": args.carry_as_text,
         "retry_deadline": args.retry_deadline,
+        **scope_settings(args),
     }
 
 

@@ -15,6 +15,7 @@ from sluice.cli.options import (
     positive,
     print_endpoints,
     print_skipped,
+    scope_settings,
     table_list,
 )
 
@@ -56,6 +57,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         carry_as_text=args.carry_as_text,
         allow_lossy=getattr(args, "allow_lossy", False),
         retry_deadline=args.retry_deadline,
+        **scope_settings(args),
     )
 
 

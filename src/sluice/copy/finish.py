@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table
-from sluice.core.schema import ForeignKey
+from sluice.core.schema import ForeignKey, qualified_key
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -45,7 +45,8 @@ def finish(plan: Plan, target: DbUrl, published: Collection[str] | None = None) 
         if keys:
             log.info("finish: adding %d foreign key(s)", len(keys))
         for fk in keys:
-            orphans[fk.name] = _add_foreign_key(dst, conn, fk)
+            fk = landed(plan, fk)
+            orphans[qualified_key(fk.schema, fk.name)] = _add_foreign_key(dst, conn, fk)
     finally:
         conn.close()
     return FinishResult(identities, orphans)
@@ -56,10 +57,18 @@ def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[Foreign
     every key from or to them) that can be added back: both ends present in the target."""
     keys = []
     for fk in plan.foreign_keys:
-        ends = (fk.table, fk.ref_table)
-        if any(e in published for e in ends) and all(dst.table_exists(conn, e) for e in ends):
+        ends = (fk.table_key, fk.ref_key)
+        if any(e in published for e in ends) and all(
+            dst.table_exists(conn, live_table(dst, plan.table(e).target)) for e in ends
+        ):
             keys.append(fk)
     return keys
+
+
+def landed(plan: Plan, fk: ForeignKey) -> ForeignKey:
+    """`fk` between the two tables as they land: each end in its target schema."""
+    schemas = {tp.name: tp.target_schema for tp in plan.tables}
+    return replace(fk, schema=schemas.get(fk.table_key), ref_schema=schemas.get(fk.ref_key))
 
 
 def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
@@ -70,7 +79,7 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
         col = tp.table.identity
         if col is None:
             continue
-        live = live_table(dst, tp.table)
+        live = live_table(dst, tp.target)
         cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
         top = cur.fetchone()[0]
         # at least 1: identities start there (PostgreSQL's MINVALUE), and a table may hold
@@ -90,7 +99,7 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
 
 def count_orphans(dst, conn, fk: ForeignKey) -> int:
     """Rows of `fk.table` whose non-NULL reference has no row in `fk.ref_table`."""
-    child, parent = dst.qualified(fk.table), dst.qualified(fk.ref_table)
+    child, parent = dst.qualified(fk.table, fk.schema), dst.qualified(fk.ref_table, fk.ref_schema)
     on = " AND ".join(
         f"p.{dst.quote(r)} = c.{dst.quote(c)}" for c, r in zip(fk.columns, fk.ref_columns)
     )

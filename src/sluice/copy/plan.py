@@ -14,15 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sluice.copy.reflect import reflect_tables
-from sluice.copy.refusals import (
-    ALL,
-    Selection,
-    Skipped,
-    excluded,
-    lossy_refusal,
-    reasons_by_table,
-    refusal,
-)
+from sluice.copy.refusals import ALL, Selection, Skipped, lossy_refusal, reasons_by_table, refusal
+from sluice.copy.scope import landing_schemas
 from sluice.core.errors import ConfigError, DataError, EmptySource, UnmappableType
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
@@ -49,7 +42,8 @@ class ColumnMap:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Rows with `lo < key <= hi` (an open end is None); the unit of work and of retry."""
+    """Rows with `lo < key <= hi` (an open end is None); the unit of work and of retry.
+    `table` is the table's qualified key (`Table.key`)."""
 
     table: str
     index: int
@@ -74,6 +68,7 @@ class TablePlan:
     # when passthrough: "postgresql-binary" or "postgresql-text" (types that are not built in),
     # or "csv" for LOAD DATA
     raw_format: str = ""
+    target_schema: str | None = None  # where it lands (None: the target's default schema)
 
     @property
     def chunk_bytes(self) -> float:
@@ -82,7 +77,17 @@ class TablePlan:
 
     @property
     def name(self) -> str:
-        return self.table.name
+        """The qualified key (ADR 0014): what plans, chunks, progress and reports name."""
+        return self.table.key
+
+    @property
+    def target(self) -> Table:
+        """The table as it lands: in its target schema (the source's stays in `table`)."""
+        return replace(self.table, schema=self.target_schema)
+
+    @property
+    def target_key(self) -> str:
+        return self.target.key
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -159,7 +164,8 @@ def _plain(value: Any) -> Any:
 
 
 def _fk(d: dict[str, Any]) -> ForeignKey:
-    return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]))
+    return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]),
+                      d.get("schema"), d.get("ref_schema"))  # fmt: skip
 
 
 def _table(d: dict[str, Any]) -> Table:
@@ -186,6 +192,7 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         passthrough=d["passthrough"],
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
+        target_schema=d.get("target_schema"),
     )
 
 
@@ -211,10 +218,12 @@ def build_plan(
     if chunk_bytes < 1:
         raise ConfigError(f"chunk bytes must be >= 1, got {chunk_bytes}")
     refused: list[DataError] = []
-    reflected = reflect_tables(source, tables, selection.exclude, refused)
+    skipped: list[Skipped] = []
+    reflected = reflect_tables(source, tables, (), refused, selection, skipped)
     if not refused:
         require_tables(reflected, source, allow_empty)
     dialect = get_dialect(source.engine)
+    schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
     plan = plan_tables(
@@ -222,6 +231,7 @@ def build_plan(
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
         selection=selection, refused=refused, spatial=spatial_for(reflected, target),
+        skipped=skipped, defaults=schemas,
     )  # fmt: skip
     natives = dialect.native_types(source, reflected)
     return replace(plan, native_types=natives) if natives else plan
@@ -261,52 +271,60 @@ def plan_tables(
     selection: Selection = ALL,
     refused: Sequence[DataError] = (),
     spatial: str | None = None,
+    skipped: Sequence[Skipped] = (),
+    defaults: tuple[str | None, str | None] | None = None,
 ) -> Plan:
-    """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
-    engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes).
+    """The plan for known tables, key statistics ((min, max, rows) per table key) and, where
+    the engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes).
     `refused`: what reflection already refused; `spatial`: the target's geometry type, if
-    it has one (`Dialect.spatial_type`)."""
+    it has one (`Dialect.spatial_type`); `skipped`: the tables the selection left out;
+    `defaults`: the source's and the target's default schema names (`copy.scope`)."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
+    defaults = defaults or (src.caps.default_schema, dst.caps.default_schema)
+    # a table named in the default schema is keyed as one of no schema (ADR 0014)
+    reflected = [replace(t, schema=None) if t.schema == defaults[0] else t for t in reflected]
     refused = list(refused)
-    mapped = {t.name: _column_maps(src, dst, t, refused, selection, spatial) for t in reflected}
-    skipped = list(excluded(selection.exclude))
+    mapped = {t.key: _column_maps(src, dst, t, refused, selection, spatial) for t in reflected}
+    skipped = list(skipped)
     if refused and not selection.skip_refused:
         raise refusal(refused)
     reasons = reasons_by_table(refused)
     skipped += [Skipped(t, why) for t, why in reasons.items()]
-    reflected = [mapped[t.name][0] for t in reflected if t.name not in reasons]
+    reflected = [mapped[t.key][0] for t in reflected if t.key not in reasons]
+    landing = landing_schemas(reflected, selection, defaults, dst)
     declared = tuple(fk for t in reflected for fk in t.foreign_keys)
     logical = tuple(logical_foreign_keys or ()) or _configured(reflected, declared)
-    names = {t.name for t in reflected}
-    ordering = [fk for fk in declared + logical if fk.ref_table in names]
+    names = {t.key for t in reflected}
+    ordering = [fk for fk in declared + logical if fk.ref_key in names]
     ordered = order_by_references(reflected, ordering)
-    notes = [f"{fk.table}: foreign key {fk.name} is not created: {fk.ref_table} is skipped"
-             for fk in declared if fk.ref_table not in names]  # fmt: skip
+    notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
+             for fk in declared if fk.ref_key not in names]  # fmt: skip
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
-    maps_of = {t.name: mapped[t.name][1] for t in ordered}
-    ordered = target_indexes(dst, ordered, notes)
+    maps_of = {t.key: mapped[t.key][1] for t in ordered}
+    ordered = target_indexes(dst, ordered, notes, landing)
     planned = []
     for table in ordered:
-        maps = maps_of[table.name]
-        lo, hi, rows = stats[table.name]
-        size = (sizes or {}).get(table.name, 0)
+        maps = maps_of[table.key]
+        lo, hi, rows = stats[table.key]
+        size = (sizes or {}).get(table.key, 0)
         per_chunk = chunk_rows
         if size > chunk_bytes and rows:
             per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
         chunks = _chunks(table, lo, hi, rows, per_chunk)
         raw_format = _raw_format(src, dst, table, maps, raw_import)
-        planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format))
+        planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
+                                 landing[table.key]))  # fmt: skip
         if not table.primary_key:
-            notes.append(f"{table.name}: no primary key, copied whole in one chunk")
+            notes.append(f"{table.key}: no primary key, copied whole in one chunk")
     return Plan(
         source=source_label,
         target=target_label,
         source_engine=source_engine,
         target_engine=target_engine,
         tables=tuple(planned),
-        foreign_keys=tuple(fk for fk in declared if fk.ref_table in names),
-        logical_foreign_keys=tuple(fk for fk in logical if fk.ref_table in names),
+        foreign_keys=tuple(fk for fk in declared if fk.ref_key in names),
+        logical_foreign_keys=tuple(fk for fk in logical if fk.ref_key in names),
         chunk_rows=chunk_rows,
         notes=tuple(notes),
         chunk_bytes=chunk_bytes,
@@ -338,7 +356,7 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
         return ()
     from sluice.datasets.stackoverflow import FOREIGN_KEYS, TABLE_NAMES
 
-    names = {t.name for t in tables}
+    names = {t.key for t in tables}  # the dataset's tables in the default schema
     return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
 
 
@@ -382,24 +400,24 @@ def _column_map(src, dst, table: Table, column: Column, selection: Selection) ->
     t = column.type
     carry = "--carry-as-text carries it exactly as text" if _carriable(src, column) else ""
     if not dst.carries(t):  # Kind.NATIVE: only its own engine stores it (ADR 0013)
-        raise UnmappableType(table.name, column.name, f"{t.native} ({t.engine})", dst.name,
+        raise UnmappableType(table.key, column.name, f"{t.native} ({t.engine})", dst.name,
                              hint=carry)  # fmt: skip
     source_type = _declared(src, column.type)
     target_type = _declared(dst, column.type)
     if target_type is None:
-        raise UnmappableType(table.name, column.name, source_type or column.type.describe(),
+        raise UnmappableType(table.key, column.name, source_type or column.type.describe(),
                              dst.name, hint=carry)  # fmt: skip
     kinds = dst.caps.identity_kinds
     own = dst.render_native(column.type) is not None  # the source's own declaration
     if column.identity and kinds is not None and column.type.kind not in kinds and not own:
         why = (f"identity column of type {source_type} cannot be an identity on {dst.name}, "
                "whose identity columns are integers of at most 64 bits")  # fmt: skip
-        raise DataError(table.name, column.name, None, why)
+        raise DataError(table.key, column.name, None, why)
     fidelity, note = dst.fidelity(column.type)
     if t.kind is Kind.TEXT_FORM:
         fidelity, note = "exact", f"{src.name}'s own text of it (--carry-as-text)"
     if fidelity == "lossy" and selection.allow_lossy is False and selection.skip_refused:
-        raise lossy_refusal(table.name, column.name, source_type or t.describe(), target_type,
+        raise lossy_refusal(table.key, column.name, source_type or t.describe(), target_type,
                             note, bool(carry))  # fmt: skip
     return ColumnMap(column.name, source_type or column.type.describe(), target_type, fidelity,
                      note)  # fmt: skip
@@ -413,29 +431,36 @@ def _declared(dialect, t: SqlType) -> str | None:
         return None
 
 
-def target_indexes(dst, tables: Sequence[Table], notes: list[str]) -> list[Table]:
+def target_indexes(dst, tables: Sequence[Table], notes: list[str],
+                   landing: dict[str, Any] | None = None) -> list[Table]:  # fmt: skip
     """The tables with the indexes the target builds: kinds it has no form for are left out
     (with a note), and where index names are unique per schema rather than per table
-    (PostgreSQL) a name that collides with a table or another index gets the table's name
-    before it, deterministically (tables in plan order, indexes in catalog order)."""
-    taken = {t.name.lower() for t in tables}
-    taken |= {(t.primary_key_name or f"PK_{t.name}").lower() for t in tables if t.primary_key}
+    (PostgreSQL) a name that collides with a table or another index of its target schema
+    (`landing`: key -> schema) gets the table's name before it, deterministically (tables in
+    plan order, indexes in catalog order)."""
+    landing = landing or {}
+    taken: dict[Any, set[str]] = {}
+    for t in tables:
+        names = taken.setdefault(landing.get(t.key), set())
+        names.add(t.name.lower())
+        if t.primary_key:
+            names.add((t.primary_key_name or f"PK_{t.name}").lower())
     limit = dst.caps.max_identifier_length
     out = []
     for t in tables:
         kept = []
         for ix in t.indexes:
             if ix.kind and ix.kind not in dst.caps.index_kinds:
-                notes.append(f"{t.name}: {ix.kind.upper()} index {ix.name!r} is not rebuilt: "
+                notes.append(f"{t.key}: {ix.kind.upper()} index {ix.name!r} is not rebuilt: "
                              f"{dst.name} has no such index (build one by hand)")  # fmt: skip
                 continue
             if not dst.caps.index_names_per_table:
-                name = ix.name
-                if name.lower() in taken:
-                    name = _unique(f"{t.name}_{ix.name}", taken, limit)
-                    notes.append(f"{t.name}: index {ix.name!r} is named {name!r} on {dst.name} "
+                name, here = ix.name, taken[landing.get(t.key)]
+                if name.lower() in here:
+                    name = _unique(f"{t.name}_{ix.name}", here, limit)
+                    notes.append(f"{t.key}: index {ix.name!r} is named {name!r} on {dst.name} "
                                  "(index names are unique per schema there)")  # fmt: skip
-                taken.add(name.lower())
+                here.add(name.lower())
                 ix = replace(ix, name=name)
             kept.append(ix)
         out.append(replace(t, indexes=tuple(kept)) if tuple(kept) != t.indexes else t)
@@ -456,9 +481,9 @@ def _chunks(table: Table, lo: Any, hi: Any, rows: int, chunk_rows: int) -> tuple
     key = table.primary_key
     integer_key = len(key) == 1 and table.column(key[0]).type.kind in INTEGER_KINDS
     if not integer_key or lo is None or hi is None or rows <= chunk_rows:
-        return (Chunk(table.name, 0),)
+        return (Chunk(table.key, 0),)
     n = math.ceil(rows / chunk_rows)
     step = max(1, math.ceil((hi - lo + 1) / n))
     bounds = [lo - 1 + i * step for i in range(1, n) if lo - 1 + i * step < hi]
     edges: list[int | None] = [None, *bounds, None]
-    return tuple(Chunk(table.name, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1))
+    return tuple(Chunk(table.key, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1))

@@ -41,15 +41,15 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
     """Create the target database if missing and a fresh, empty staging table per table."""
     dst = get_dialect(target.engine)
     dst.ensure_database(target)
+    chosen = [tp for tp in plan.tables if not tables or tp.name in tables]
+    dst.ensure_schemas(target, [tp.target_schema for tp in chosen if tp.target_schema])
     conn = dst.connect(target)
     try:
         # the source engine's enums, domains, composites and extensions, before the tables
         dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
-        for tp in plan.tables:
-            if tables and tp.name not in tables:
-                continue
-            stage = staging_table(dst, tp.table)
+        for tp in chosen:
+            stage = staging_table(dst, tp.target)
             cur.execute(dst.drop_table_sql(stage))
             for stmt in dst.create_table_sql(stage, primary_key=not dst.caps.key_after_load):
                 cur.execute(stmt)
@@ -91,13 +91,13 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
     stop = cancel.check if cancel is not None else (lambda what: None)
     stop(name)
     dst = get_dialect(target.engine)
-    stage, live = staging_table(dst, tp.table), live_table(dst, tp.table)
+    stage, live = staging_table(dst, tp.target), live_table(dst, tp.target)
     try:
         conn = dst.connect(target)
     except SluiceError as exc:
         raise exc.with_facts(side="target", host=where(target), table=name) from None
     try:
-        if not dst.table_exists(conn, stage.name):
+        if not dst.table_exists(conn, stage):
             raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
         log.debug("%s: building the key and indexes on the staging table", name)
         cur = conn.cursor()
@@ -168,7 +168,7 @@ def _indexes(dst, cur, stage, live, tp: TablePlan, stop) -> list[tuple[str, str]
 
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float) -> None:
     cur = conn.cursor()
-    exists = dst.table_exists(conn, live.name)
+    exists = dst.table_exists(conn, live)
     synced = dst.table_exists(conn, sync_state.state_table(dst).name)
     for stmt in dst.lock_timeout_sql(lock_timeout) + dst.publish_lock_sql():
         cur.execute(stmt)
@@ -178,7 +178,7 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
     for stmt in dst.swap_sql(stage, live, exists):
         cur.execute(stmt)
     if tp.key:
-        final = tp.table.primary_key_name or f"PK_{tp.name}"
+        final = tp.table.primary_key_name or f"PK_{tp.table.name}"
         for stmt in dst.rename_constraint_sql(live, stage.primary_key_name, final):
             cur.execute(stmt)
     for tmp, index in index_renames:
@@ -198,7 +198,7 @@ def drop_leftovers(plan: Plan, target: DbUrl) -> None:
     try:
         cur = conn.cursor()
         for tp in plan.tables:
-            cur.execute(dst.drop_table_sql(staging_table(dst, tp.table)))
+            cur.execute(dst.drop_table_sql(staging_table(dst, tp.target)))
         conn.commit()
     finally:
         conn.close()

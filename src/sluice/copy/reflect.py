@@ -19,8 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import types as sat
 
-from sluice.core.errors import ConfigError, ConnectError, UnmappableType
-from sluice.core.schema import Column, ForeignKey, Index, Table
+from sluice.copy.refusals import ALL, Selection
+from sluice.copy.scope import Source, resolve
+from sluice.core.errors import ConnectError, UnmappableType
+from sluice.core.schema import Column, ForeignKey, Index, Table, qualified_key
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -80,36 +82,37 @@ def reflect_tables(
     names: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
     refused: list | None = None,
+    selection: Selection = ALL,
+    skipped: list | None = None,
 ) -> list[Table]:
-    """Every base table of the URL's database/schema (or just `names`, without `exclude`), in
-    catalog order. Given a `refused` list, a table with a column of a type nothing knows is
-    left out and its refusal added there (the plan reports every refusal at once)."""
+    """The base tables of the URL's database across its schemas (`copy.scope`: every one, or
+    `selection`'s), or just `names` (qualified keys or patterns) without `exclude`, in schema
+    then catalog order. A table outside the default schema carries its schema. Given a
+    `refused` list, a table with a column of a type nothing knows is left out and its refusal
+    added there (the plan reports every refusal at once); given `skipped`, every table left
+    out by the selection is added there with its reason."""
     dialect = get_dialect(url.engine)
     dialect.require_database(url)  # reading never creates a database (SQLite would)
     engine = engine_for(url)
-    schema = dialect.url_schema(url)
+    selection = replace(selection, exclude=tuple(exclude) or selection.exclude)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sa.exc.SAWarning)  # unknown types: we report them
             inspector = sa.inspect(engine)
-            available = inspector.get_table_names(schema=schema)
-            wanted = list(names) if names else [n for n in available if not _internal(n)]
-            missing = [n for n in [*wanted, *exclude] if n not in available]
-            if missing:
-                raise ConfigError(
-                    f"table(s) not found in {url}: {', '.join(missing)} "
-                    f"(found: {', '.join(available) or 'none'})"
-                )
-            wanted = [n for n in wanted if n not in set(exclude)]
-            catalog = _Catalog(inspector, schema, wanted, dialect)
+            wanted, left_out = resolve(inspector, dialect, url, names, selection, _internal)
+            if skipped is not None:
+                skipped.extend(left_out)
             tables = []
-            for name in wanted:
-                try:
-                    tables.append(_table(inspector, catalog, dialect, schema, name))
-                except UnmappableType as exc:
-                    if refused is None:
-                        raise
-                    refused.append(exc)
+            for actual in dict.fromkeys(s.actual for s in wanted):
+                here = [s for s in wanted if s.actual == actual]
+                catalog = _Catalog(inspector, actual, [s.name for s in here], dialect)
+                for source in here:
+                    try:
+                        tables.append(_table(inspector, catalog, dialect, source))
+                    except UnmappableType as exc:
+                        if refused is None:
+                            raise
+                        refused.append(exc)
             return tables
     except sa.exc.OperationalError as exc:
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
@@ -117,18 +120,27 @@ def reflect_tables(
         engine.dispose()
 
 
-def table_names(url: DbUrl) -> list[str]:
-    """The base tables of the URL's database/schema, sluice's own (state, staging) left out."""
+def table_names(url: DbUrl, schemas: Sequence[str | None] = (None,)) -> list[str]:
+    """The qualified keys of the base tables in `schemas` (None: the default schema) of the
+    URL's database, sluice's own (state, staging) left out; a schema that is absent has none."""
     dialect = get_dialect(url.engine)
     dialect.require_database(url)
     engine = engine_for(url)
+    default = dialect.url_schema(url)
+    keys = []
     try:
-        names = sa.inspect(engine).get_table_names(schema=dialect.url_schema(url))
+        inspector = sa.inspect(engine)
+        present = set(inspector.get_schema_names()) if dialect.caps.schemas else set()
+        for schema in dict.fromkeys(schemas):
+            if schema is not None and schema not in present:
+                continue
+            names = inspector.get_table_names(schema=default if schema is None else schema)
+            keys += [qualified_key(schema, n) for n in names if not _internal(n)]
     except sa.exc.OperationalError as exc:
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:
         engine.dispose()
-    return [n for n in names if not _internal(n)]
+    return keys
 
 
 def _spelled(satype: Any) -> str:
@@ -155,7 +167,7 @@ class _Catalog:
         kw = {"schema": schema, "filter_names": list(names)}
         self.columns = inspector.get_multi_columns(**kw)
         self.pks = inspector.get_multi_pk_constraint(**kw)
-        self.fks = inspector.get_multi_foreign_keys(**kw)
+        self.fks = inspector.get_multi_foreign_keys(**kw, **dialect.reflect_fk_options)
         self.indexes = inspector.get_multi_indexes(**kw)
         self.native = dialect.native_columns(inspector.bind, schema, names)
         self.schema = schema
@@ -164,29 +176,32 @@ class _Catalog:
         return found.get((self.schema, name), default)
 
 
-def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str) -> Table:
+def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
     fix = dialect.reflected_name  # names as the engine stores them (not as its DDL quotes them)
+    schema, name, key = source.actual, source.name, source.key
     columns = []
     for info in catalog.of(catalog.columns, name, []):
         t = neutral_type(info["type"], dialect.reflect_overrides)
         t = dialect.with_native(t, catalog.native.get((name, info["name"])))
         if t is None:
-            raise UnmappableType(name, fix(info["name"]), _spelled(info["type"]), "neutral",
+            raise UnmappableType(key, fix(info["name"]), _spelled(info["type"]), "neutral",
                                  hint="sluice does not know this type")  # fmt: skip
         identity = dialect.is_identity(info)
         columns.append(Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity))
     columns = dialect.refine_columns(inspector.bind, schema, name, columns)
     pk = catalog.of(catalog.pks, name, None) or {}
-    key = tuple(fix(c) for c in pk.get("constrained_columns") or ())
-    if dialect.rowid_key_is_identity and len(key) == 1:
+    pkey = tuple(fix(c) for c in pk.get("constrained_columns") or ())
+    if dialect.rowid_key_is_identity and len(pkey) == 1:
         # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
         columns = [
-            replace(c, identity=True) if c.name == key[0] and c.type.kind in ROWID_KINDS else c
+            replace(c, identity=True) if c.name == pkey[0] and c.type.kind in ROWID_KINDS else c
             for c in columns
         ]
+    default = None if source.schema is None else schema  # the referring end's key schema
     fks = tuple(
         ForeignKey(name, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
-                   tuple(map(fix, fk["referred_columns"])))
+                   tuple(map(fix, fk["referred_columns"])), source.schema,
+                   _ref_schema(fk.get("referred_schema"), schema, default, source))
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
@@ -200,6 +215,14 @@ def _table(inspector, catalog: _Catalog, dialect, schema: str | None, name: str)
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
     return Table(
-        name, tuple(columns), primary_key=key, schema=None, foreign_keys=fks, indexes=indexes,
-        primary_key_name=pk.get("name") and fix(pk["name"]),
+        name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,
+        indexes=indexes, primary_key_name=pk.get("name") and fix(pk["name"]),
     )  # fmt: skip
+
+
+def _ref_schema(referred: str | None, schema: str | None, own: str | None, source: Source):
+    """The referenced table's key schema: the reflected one's own when the engine names none
+    (MySQL leaves out a same-database schema), None for the default schema."""
+    if referred is None or referred == schema:
+        return own
+    return None if referred == source.default else referred

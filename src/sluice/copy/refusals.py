@@ -21,7 +21,9 @@ SKIP_HINT = "--skip-refused copies the other tables, or --exclude-tables {names}
 
 @dataclass(frozen=True)
 class Selection:
-    """Which tables a command works on and what it does with those it cannot copy."""
+    """Which tables a command works on and what it does with those it cannot copy. Tables
+    are named by qualified key or glob pattern (`copy.scope`: a bare name is in the default
+    schema); schemas by name or pattern."""
 
     exclude: tuple[str, ...] = ()  # tables left out by name (--exclude-tables)
     skip_refused: bool = False  # leave out refused tables, naming each, instead of stopping
@@ -30,6 +32,9 @@ class Selection:
     # lossy mappings: True accepted, False refused (a refusal like any other), None only
     # flagged in the plan (`sluice plan`, `verify`: the copy decides)
     allow_lossy: bool | None = None
+    schemas: tuple[str, ...] = ()  # the schemas read (--schemas); () every schema
+    exclude_schemas: tuple[str, ...] = ()  # (--exclude-schemas)
+    schema_map: tuple[tuple[str, str], ...] = ()  # source schema -> target schema
 
 
 ALL = Selection()  # every table; refusals stop the command
@@ -41,10 +46,6 @@ class Skipped:
 
     table: str
     reason: str
-
-
-def excluded(names: Sequence[str]) -> tuple[Skipped, ...]:
-    return tuple(Skipped(n, "excluded by --exclude-tables") for n in names)
 
 
 def refusal(refused: Sequence[DataError]) -> DataError:

@@ -78,11 +78,17 @@ class CopyOptions:
     exclude: Sequence[str] = ()
     skip_refused: bool = False
     carry_as_text: bool = False
+    # schemas read (names or patterns; none: every schema), left out, and renamed on the
+    # target (source -> target); tables above are qualified keys or patterns (copy.scope)
+    schemas: Sequence[str] = ()
+    exclude_schemas: Sequence[str] = ()
+    schema_map: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy)  # fmt: skip
+                         self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
+                         tuple(self.schema_map))  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()

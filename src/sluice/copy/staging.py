@@ -30,12 +30,13 @@ def temp_name(dialect: Dialect, kind: str, name: str) -> str:
 
 
 def staging_table(dialect: Dialect, table: Table) -> Table:
-    """The target-side twin of `table` that chunks are written into."""
+    """The target-side twin of `table` (in its target schema: `TablePlan.target`) that chunks
+    are written into, in the same schema: a swap is a rename within it."""
     pk_name = table.primary_key_name or f"PK_{table.name}"
     return replace(
         table,
         name=staging_name(dialect, table.name),
-        schema=dialect.caps.default_schema,
+        schema=table.schema or dialect.caps.default_schema,
         primary_key_name=temp_name(dialect, "pk", pk_name),
         foreign_keys=(),
         indexes=(),
@@ -52,4 +53,5 @@ def sync_staging_table(dialect: Dialect, table: Table) -> Table:
 
 
 def live_table(dialect: Dialect, table: Table) -> Table:
-    return replace(table, schema=dialect.caps.default_schema)
+    """`table` (in its target schema: `TablePlan.target`) as the target names it."""
+    return replace(table, schema=table.schema or dialect.caps.default_schema)

@@ -243,7 +243,7 @@ def _lost(exc: SluiceError) -> dict:
 def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
              guards=None) -> tuple[int, int]:  # fmt: skip
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    stage = into or staging_table(dst, tp.table)
+    stage = into or staging_table(dst, tp.target)
     src_conn = dst_conn = None
     channel = Channel(budget, options.cancel, chunk.label)
     counted = {"rows": 0, "bytes": 0}

@@ -33,18 +33,38 @@ class NativeType:
     used_by: str = ""
 
 
+def qualified_key(schema: str | None, name: str) -> str:
+    """The name a table is known by in plans, chunk labels, progress, reports, sync state
+    and options: `name` in the default schema (as before schemas were read), else
+    `schema.name` (ADR 0014)."""
+    return name if schema is None else f"{schema}.{name}"
+
+
 @dataclass(frozen=True)
 class ForeignKey:
-    """A logical or declared reference: `table(columns) -> ref_table(ref_columns)`."""
+    """A logical or declared reference: `table(columns) -> ref_table(ref_columns)`.
+
+    `schema` and `ref_schema` place the two ends (None: the default schema); `table_key` and
+    `ref_key` are the ends' qualified keys, by which plans order and match tables."""
 
     table: str
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    schema: str | None = None
+    ref_schema: str | None = None
 
     @property
     def name(self) -> str:
         return f"FK_{self.table}_{'_'.join(self.columns)}"
+
+    @property
+    def table_key(self) -> str:
+        return qualified_key(self.schema, self.table)
+
+    @property
+    def ref_key(self) -> str:
+        return qualified_key(self.ref_schema, self.ref_table)
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,11 @@ class Table:
     primary_key_name: str | None = None
 
     @property
+    def key(self) -> str:
+        """The qualified key (`qualified_key`): `name`, or `schema.name` outside the default."""
+        return qualified_key(self.schema, self.name)
+
+    @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
@@ -87,20 +112,20 @@ def order_by_references(tables: Sequence[Table], fks: Iterable[ForeignKey]) -> l
 
     Self references (Posts.ParentId -> Posts.Id) never constrain the order.
     """
-    by_name = {t.name: t for t in tables}
-    deps: dict[str, set[str]] = {t.name: set() for t in tables}
+    by_name = {t.key: t for t in tables}
+    deps: dict[str, set[str]] = {t.key: set() for t in tables}
     for fk in fks:
-        if fk.table in deps and fk.ref_table in by_name and fk.ref_table != fk.table:
-            deps[fk.table].add(fk.ref_table)
+        if fk.table_key in deps and fk.ref_key in by_name and fk.ref_key != fk.table_key:
+            deps[fk.table_key].add(fk.ref_key)
     ordered: list[Table] = []
     done: set[str] = set()
     while len(ordered) < len(tables):
-        ready = [t for t in tables if t.name not in done and deps[t.name] <= done]
+        ready = [t for t in tables if t.key not in done and deps[t.key] <= done]
         if (
             not ready
         ):  # a cycle: take the first remaining table, its constraints come after the data
-            ready = [next(t for t in tables if t.name not in done)]
+            ready = [next(t for t in tables if t.key not in done)]
         for t in ready:
             ordered.append(t)
-            done.add(t.name)
+            done.add(t.key)
     return ordered

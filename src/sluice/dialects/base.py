@@ -17,9 +17,11 @@ from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
+from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
+from sluice.dialects.schemas import Schemas
 
 Converter = Callable[[Any], Any]
 INTEGER_KINDS = frozenset({Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT})
@@ -28,24 +30,7 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-def batched_by_bytes(rows: Iterable[tuple], max_rows: int, max_bytes: int) -> Iterator[list]:
-    """Lists of rows cut at `max_rows` or about `max_bytes` of payload, whichever comes first.
-
-    Writers that must group rows (multi-row INSERTs) use this, so a group of wide rows never
-    holds more than the memory cap planned for one batch."""
-    group: list = []
-    size = 0
-    for row in rows:
-        group.append(row)
-        size += 16 * len(row) + sum(len(v) for v in row if isinstance(v, (str, bytes)))
-        if len(group) >= max_rows or size >= max_bytes:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
-
-
-class Dialect(Liveness, NativeTypes):
+class Dialect(Liveness, NativeTypes, Schemas):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str
@@ -120,7 +105,7 @@ class Dialect(Liveness, NativeTypes):
         return columns
 
     def url_schema(self, url: DbUrl) -> str | None:
-        """The schema sluice reads and writes in this database."""
+        """The default schema of this database: where a table of no named schema lives."""
         return self.caps.default_schema
 
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
@@ -246,7 +231,7 @@ class Dialect(Liveness, NativeTypes):
                 if n is None:
                     cur.execute(f"SELECT COUNT(*) FROM {self.qualified(t)}")
                     n = cur.fetchone()[0]
-                stats[t.name] = (lo, hi, int(n))
+                stats[t.key] = (lo, hi, int(n))
             conn.rollback()
         finally:
             conn.close()
@@ -265,7 +250,7 @@ class Dialect(Liveness, NativeTypes):
     def relation_bytes(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, int]:
         """Size in bytes per table where `relation_bytes_sql` knows it (an estimate: the
         engine's own bookkeeping, never a scan)."""
-        queries = {t.name: self.relation_bytes_sql(t) for t in tables}
+        queries = {t.key: self.relation_bytes_sql(t) for t in tables}
         if not any(queries.values()):
             return {}
         sizes = {}
@@ -423,10 +408,10 @@ class Dialect(Liveness, NativeTypes):
         """Add a declared foreign key; engines that can, add it unchecked and validate after."""
         cols = ", ".join(self.quote(c) for c in fk.columns)
         refs = ", ".join(self.quote(c) for c in fk.ref_columns)
-        return [
-            f"ALTER TABLE {self.qualified(fk.table)} ADD CONSTRAINT {self.quote(name)} "
-            f"FOREIGN KEY ({cols}) REFERENCES {self.qualified(fk.ref_table)} ({refs})"
-        ]
+        child = self.qualified(fk.table, fk.schema)
+        parent = self.qualified(fk.ref_table, fk.ref_schema)
+        return [f"ALTER TABLE {child} ADD CONSTRAINT {self.quote(name)} FOREIGN KEY ({cols}) "
+                f"REFERENCES {parent} ({refs})"]  # fmt: skip
 
     # --- incremental sync (sluice.sync) ---------------------------------------------------
     def upsert_sql(self, live: Table, staging: Table) -> list[str]:
@@ -452,7 +437,7 @@ class Dialect(Liveness, NativeTypes):
         """Statements widening a column to the type `table` gives it."""
         raise TerminalError(f"{self.name} cannot change a column's type in place")
 
-    def table_exists(self, conn: Any, name: str) -> bool:
+    def table_exists(self, conn: Any, name: Table | str) -> bool:  # a Table: in its schema
         cur = conn.cursor()
         try:
             cur.execute(f"SELECT 1 FROM {self.qualified(name)} WHERE 1 = 0")

@@ -39,5 +39,10 @@ class Capabilities:
     index_kinds: frozenset = frozenset()
     # Dates like '0000-00-00' or '2020-00-15' (MySQL outside NO_ZERO_DATE / NO_ZERO_IN_DATE)
     zero_dates: bool = False
+    # Schemas (ADR 0014): whether tables live in named schemas beside the default one (SQLite:
+    # no), and whether a schema is a database of the server (MySQL, MariaDB): then a source
+    # is read in its URL's database only, unless other databases are named (--schemas)
+    schemas: bool = True
+    schemas_are_databases: bool = False
     # The kinds an identity column may have here (None: any)
     identity_kinds: frozenset | None = None

@@ -36,6 +36,7 @@ from sluice.dialects.mssql_driver import (
     chain,
     message_of,
 )
+from sluice.dialects.schemas import MSSQL_SCHEMAS
 
 parse_type = mt.parse_type  # the StackOverflow2010 schema is declared in SQL Server's words
 
@@ -121,6 +122,13 @@ class MssqlDialect(Dialect):
 
     def url_schema(self, url: DbUrl) -> str | None:
         return "dbo"
+
+    schemas_query = MSSQL_SCHEMAS
+
+    def create_schema_sql(self, schema: str) -> list[str]:
+        """CREATE SCHEMA must open a batch of its own: run through EXEC, when absent."""
+        create = self.literal(f"CREATE SCHEMA {self.quote(schema)}")
+        return [f"IF SCHEMA_ID({self.literal(schema)}) IS NULL EXEC({create})"]
 
     def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
         return mt.DATETIME_RANGE if render_type_is_datetime(t) else None
@@ -246,17 +254,22 @@ class MssqlDialect(Dialect):
         (and marks it trusted). A failed check leaves the key in place, untrusted."""
         cols = ", ".join(self.quote(c) for c in fk.columns)
         refs = ", ".join(self.quote(c) for c in fk.ref_columns)
-        table, constraint = self.qualified(fk.table), self.quote(name)
+        table, constraint = self.qualified(fk.table, fk.schema), self.quote(name)
         return [
             f"ALTER TABLE {table} WITH NOCHECK ADD CONSTRAINT {constraint} FOREIGN KEY ({cols}) "
-            f"REFERENCES {self.qualified(fk.ref_table)} ({refs})",
+            f"REFERENCES {self.qualified(fk.ref_table, fk.ref_schema)} ({refs})",
             f"ALTER TABLE {table} WITH CHECK CHECK CONSTRAINT {constraint}",
         ]
 
-    def table_exists(self, conn: Any, name: str) -> bool:
-        """OBJECT_ID in the dbo schema: no failing statement, whatever the login's schema."""
+    def _in_schema(self, name: str, schema: str | None) -> str:
+        """`name` qualified by its schema, dbo when it names none (whatever the login's)."""
+        return self.qualified(name, schema or self.caps.default_schema)
+
+    def table_exists(self, conn: Any, name: Table | str) -> bool:
+        """OBJECT_ID in the table's schema (dbo for a bare name): no failing statement."""
         cur = conn.cursor()
-        cur.execute("SELECT OBJECT_ID(%s, N'U')", (self.qualified(name, self.caps.default_schema),))
+        where = (name, None) if isinstance(name, str) else (name.name, name.schema)
+        cur.execute("SELECT OBJECT_ID(%s, N'U')", (self._in_schema(*where),))
         found = cur.fetchone()[0] is not None
         conn.rollback()
         return found

@@ -33,6 +33,7 @@ from sluice.dialects.mysql_types import (
     TIMES,
     decode_converters,
 )
+from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_SCHEMAS
 
 # what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
 LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
@@ -60,6 +61,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         transactional_ddl=False,
         timestamp_precision=6,
         default_schema=None,
+        schemas_are_databases=True,  # a schema is a database of the server
         key_after_load=False,
         float_nan=False,  # DOUBLE, FLOAT and DECIMAL hold neither NaN nor Infinity
         float_infinity=False,
@@ -109,6 +111,8 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
 
     def url_schema(self, url: DbUrl) -> str | None:
         return url.database
+
+    schemas_query, create_schema_form = MYSQL_SCHEMAS, MYSQL_CREATE_SCHEMA
 
     def reflected_name(self, name: str) -> str:
         # SQLAlchemy reads column, key and index names from SHOW CREATE TABLE and leaves a
@@ -194,7 +198,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         # One RENAME TABLE statement swaps atomically; MySQL DDL cannot run in a transaction.
         if not live_exists:
             return [f"RENAME TABLE {self.qualified(staging)} TO {self.qualified(live)}"]
-        old = self.quote("_sluice_old_" + live.name[:40])
+        old = self.qualified("_sluice_old_" + live.name[:40], live.schema)
         return [
             f"DROP TABLE IF EXISTS {old}",
             f"RENAME TABLE {self.qualified(live)} TO {old}, {self.qualified(staging)} "
@@ -211,16 +215,17 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
             f"TO {self.quote(index.name)}"
         ]
 
-    def table_exists(self, conn: Any, name: str) -> bool:
+    def table_exists(self, conn: Any, name: Table | str) -> bool:
         """From information_schema, taking no metadata lock on the table: the probing SELECT
         waited behind another session's lock and, when the wait was cut short, took the
         table for missing (publish then renamed staging as if there were no live table)."""
         cur = conn.cursor()
         cur.execute(
             "SELECT TABLE_NAME, @@lower_case_table_names FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (name,),
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+            (None, name) if isinstance(name, str) else (name.schema, name.name),
         )
+        name = name if isinstance(name, str) else name.name
         # information_schema compares names case-insensitively; the server's tables do
         # only when lower_case_table_names is set
         found = any(t == name or (fold and t.lower() == name.lower()) for t, fold in cur)
@@ -230,14 +235,17 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         cur = conn.cursor()
         cur.execute(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
-            "WHERE CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = %s "
-            "AND TABLE_NAME <> REFERENCED_TABLE_NAME",
-            (table.name,),
+            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME "
+            "FROM information_schema.REFERENTIAL_CONSTRAINTS "
+            "WHERE UNIQUE_CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) "
+            "AND REFERENCED_TABLE_NAME = %s "
+            "AND NOT (TABLE_NAME = REFERENCED_TABLE_NAME AND CONSTRAINT_SCHEMA = "
+            "UNIQUE_CONSTRAINT_SCHEMA)",
+            (table.schema, table.name),
         )
         return [
-            f"ALTER TABLE {self.quote(t)} DROP FOREIGN KEY {self.quote(n)}"
-            for t, n in cur.fetchall()
+            f"ALTER TABLE {self.qualified(t, s)} DROP FOREIGN KEY {self.quote(n)}"
+            for s, t, n in cur.fetchall()
         ]
 
     def begin_read(self, conn: Any, snapshot: str | None = None) -> None:

@@ -24,6 +24,7 @@ from sluice.dialects.postgresql_values import (
     register_time_loaders,
     unreadable_dates,
 )
+from sluice.dialects.schemas import POSTGRESQL_FK_OPTIONS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -97,6 +98,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
     )
     driver_module = "psycopg"
     extra = "postgresql"
+    schemas_query, reflect_fk_options = POSTGRESQL_SCHEMAS, POSTGRESQL_FK_OPTIONS
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
@@ -449,7 +451,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
         return unreadable_dates(self, conn, table, lo, hi)
 
-    def table_exists(self, conn: Any, name: str) -> bool:
+    def table_exists(self, conn: Any, name: Table | str) -> bool:
         """From the catalog, taking no lock on the table: probing it with a SELECT waited
         behind another session's lock, and under lock_timeout took the timeout for a missing
         table (publish then tried to rename staging over the live table)."""

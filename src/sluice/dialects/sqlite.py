@@ -78,6 +78,7 @@ class SqliteDialect(Dialect):
         transactional_ddl=True,
         timestamp_precision=6,
         default_schema=None,
+        schemas=False,  # one file, one schema (an attached database is not read)
         key_after_load=False,
         enforces_length=False,  # VARCHAR(5) is documentation: a value of any length fits
         typed_values=False,  # so is INTEGER: a column holds text, a float, a blob

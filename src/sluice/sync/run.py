@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,17 @@ class SyncOptions:
     exclude: Sequence[str] = ()  # as CopyOptions: the same tables left out, the same way
     skip_refused: bool = False
     carry_as_text: bool = False
+    # schemas read (names or patterns; none: every schema), left out, and renamed on the
+    # target (source -> target); tables above are qualified keys or patterns (copy.scope)
+    schemas: Sequence[str] = ()
+    exclude_schemas: Sequence[str] = ()
+    schema_map: Sequence[tuple[str, str]] = ()
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
+                         self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
+                         tuple(self.schema_map))  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -153,13 +165,13 @@ def plan_sync(
 ) -> tuple[Plan, dict[str, Watermark]]:
     """The copy plan of the synced tables (one chunk each) and each table's watermark; every
     watermark problem is reported at once, before any data moves."""
-    selection = Selection(tuple(options.exclude), options.skip_refused, options.carry_as_text,
-                          options.allow_lossy)  # fmt: skip
+    selection = options.selection
     refused: list = []
-    reflected = reflect_tables(source, options.tables, selection.exclude, refused)
+    skipped: list[Skipped] = []
+    reflected = reflect_tables(source, options.tables, (), refused, selection, skipped)
     if not refused:
         require_tables(reflected, source, options.allow_empty)
-    names = {t.name for t in reflected}
+    names = {t.key for t in reflected}
     from sluice.datasets.stackoverflow import TABLE_NAMES
 
     defaults = watermarks.STACKOVERFLOW if names <= set(TABLE_NAMES) else {}
@@ -168,14 +180,17 @@ def plan_sync(
     problems = [f"watermark for unknown table {n!r}" for n in unknown if options.tables is None]
     marks = {}
     for t in reflected:
-        marks[t.name] = watermarks.watermark_for(t, configured)
-        problems += watermarks.check(t, marks[t.name])
+        marks[t.key] = watermarks.watermark_for(t, configured)
+        problems += watermarks.check(t, marks[t.key])
     if problems:
         raise ConfigError("; ".join(problems))
-    stats = {t.name: (None, None, 0) for t in reflected}  # one chunk per table: no statistics
+    stats = {t.key: (None, None, 0) for t in reflected}  # one chunk per table: no statistics
+    defaults = (get_dialect(source.engine).url_schema(source),
+                get_dialect(target.engine).url_schema(target))  # fmt: skip
     plan = plan_tables(reflected, stats, source.engine, target.engine, str(source), str(target),
                        raw_import=raw_import_possible(source, target), selection=selection,
-                       refused=refused, spatial=spatial_for(reflected, target))  # fmt: skip
+                       refused=refused, spatial=spatial_for(reflected, target),
+                       skipped=skipped, defaults=defaults)  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     return plan, marks
 
@@ -202,20 +217,26 @@ def _sync_state_after(synced: list[str], total: int) -> str:
 
 
 def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
-    names = [tp.name for tp in plan.tables]
+    """The replica's tables as the target holds them, by the plan's (source) keys."""
+    dst = get_dialect(target.engine)
+    names = [glob.escape(tp.target_key) for tp in plan.tables]
+    schemas = {tp.target_schema for tp in plan.tables if tp.target_schema}
+    default = dst.url_schema(target)
+    only = Selection(schemas=tuple(glob.escape(s) for s in [default, *schemas] if s))
     try:
-        found = reflect_tables(target, names)
+        found = reflect_tables(target, names, (), None, only if schemas else Selection())
     except ConfigError as exc:
         raise ConfigError(f"{exc}; sync keeps a replica fresh: run sluice copy first") from None
-    return {t.name: t for t in found}
+    by_key = {t.key: t for t in found}
+    return {tp.name: by_key[tp.target_key] for tp in plan.tables}
 
 
 def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, target: DbUrl,
             options: SyncOptions) -> TableSync:  # fmt: skip
     started = time.monotonic()
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    live = live_table(dst, tp.table)
-    stage = sync_staging_table(dst, tp.table)
+    live = live_table(dst, tp.target)
+    stage = sync_staging_table(dst, tp.target)
     result = TableSync(tp.name, mark.describe())
     conn = dst.connect(target)
     try:
@@ -393,7 +414,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     """Delete the target's rows whose keys the source no longer has; the count goes into the
     table's state row in the same transaction."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    live = live_table(dst, tp.table)
+    live = live_table(dst, tp.target)
     src_conn = src.connect(source)
     reader = dst.connect(target)
     writer = dst.connect(target)

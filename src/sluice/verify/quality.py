@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.copy.finish import count_orphans
+from sluice.copy.staging import live_table
 from sluice.core.errors import ConfigError, InputFileError
 from sluice.core.schema import ForeignKey, Table
 from sluice.core.urls import DbUrl, redact_all
@@ -213,10 +214,10 @@ def run_checks(
     stop before connecting (one ConfigError); driver errors become errors naming the table."""
     problems = rules.problems()
     for t in tables:
-        r = rules.for_table(t.name)
+        r = rules.for_table(t.key)
         wanted = [*r.required, *(c for o in r.orphans for c in o.foreign_key.columns)]
         missing = [c for c in wanted if c not in t.column_names]
-        problems += [f"tables.{t.name}: no column {c!r}" for c in dict.fromkeys(missing)]
+        problems += [f"tables.{t.key}: no column {c!r}" for c in dict.fromkeys(missing)]
     if problems:
         raise ConfigError("quality rules do not fit the tables:\n  - " + "\n  - ".join(problems))
     d = get_dialect(target.engine)
@@ -225,9 +226,9 @@ def run_checks(
     try:
         for t in tables:
             try:
-                results += _table_checks(d, conn, t, rules.for_table(t.name), source_rows or {})
+                results += _table_checks(d, conn, t, rules.for_table(t.key), source_rows or {})
             except Exception as exc:
-                message = redact_all(f"quality checks on {t.name!r}: {' '.join(str(exc).split())}")
+                message = redact_all(f"quality checks on {t.key!r}: {' '.join(str(exc).split())}")
                 raise d.classify_error(exc)(message) from None
     finally:
         with contextlib.suppress(Exception):  # closing a broken connection must not hide why
@@ -236,8 +237,11 @@ def run_checks(
 
 
 def _table_checks(d, conn, t: Table, r: TableRules, source_rows: Mapping[str, int]):
-    """One scan for row count and NULL counts, one for duplicate keys, one per orphan rule."""
-    q, name, key = d.quote, t.name, t.primary_key
+    """One scan for row count and NULL counts, one for duplicate keys, one per orphan rule.
+    Results name the table by its key (`t.schema`: its schema on the target, None the
+    default one, where it is read)."""
+    q, name, key = d.quote, t.key, t.primary_key
+    t = live_table(d, t)
     exprs = ["COUNT(*)", *(f"COUNT(*) - COUNT({q(c)})" for c in r.required)]
     if key:
         any_null = " OR ".join(f"{q(k)} IS NULL" for k in key)

@@ -76,7 +76,7 @@ def repair(
     def run(item) -> None:
         tp, chunk = item
         log.info("repairing %s", chunk.label)
-        copy_chunk(tp, chunk, source, target, budget, transfer, into=live_table(dst, tp.table))
+        copy_chunk(tp, chunk, source, target, budget, transfer, into=live_table(dst, tp.target))
 
     with ThreadPoolExecutor(max_workers=copy.workers, thread_name_prefix="repair") as pool:
         list(pool.map(run, work))

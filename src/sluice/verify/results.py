@@ -53,9 +53,13 @@ class TableVerification:
     seconds: float = 0.0
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None  # the target table is missing, or could not be read
+    # the source's rows counted on their own where no range was compared (a missing table)
+    counted_source_rows: int | None = None
 
     @property
     def source_rows(self) -> int:
+        if self.counted_source_rows is not None and not self.ranges:
+            return self.counted_source_rows
         return sum(r.source.rows for r in self.ranges)
 
     @property

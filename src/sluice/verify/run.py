@@ -81,11 +81,17 @@ class VerifyOptions:
     skip_refused: bool = False
     carry_as_text: bool = False
     allow_lossy: bool | None = None
+    # schemas read (names or patterns; none: every schema), left out, and renamed on the
+    # target (source -> target); tables above are qualified keys or patterns (copy.scope)
+    schemas: Sequence[str] = ()
+    exclude_schemas: Sequence[str] = ()
+    schema_map: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy)  # fmt: skip
+                         self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
+                         tuple(self.schema_map))  # fmt: skip
 
     # how long to wait on either server (None: what each URL carries; core/liveness), and
     # how long a range that keeps failing is retried from its first failure
@@ -141,12 +147,13 @@ def verify_plan(
     dst = get_dialect(target.engine)
     dst.require_database(target)  # verifying never creates the replica (SQLite would)
     tables = [t for t in plan.tables if only is None or t.name in only]
-    missing = _missing_tables(dst, target, tables)
+    missing = _missing_tables(dst, target, tables, source)
     extra = []
     if options.tables is None and only is None:  # the whole source: the whole target too
-        planned = {tp.name.lower() for tp in plan.tables}  # engines may fold a name's case
+        planned = {tp.target_key.lower() for tp in plan.tables}  # engines may fold case
         planned |= {s.table.lower() for s in plan.skipped}  # left out on purpose, and said
-        extra = sorted(n for n in table_names(target) if n.lower() not in planned)
+        schemas = [None, *(tp.target_schema for tp in plan.tables)]
+        extra = sorted(n for n in table_names(target, schemas) if n.lower() not in planned)
     work = [
         (tp, chunk)
         for tp in tables
@@ -188,7 +195,9 @@ def verify_plan(
         ranges = sorted(results[tp.name], key=lambda r: r.chunk.index)
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
         method = setups[tp.name].method
-        verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error))
+        counted = missing.get(tp.name)
+        verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error,
+                                          counted_source_rows=counted))  # fmt: skip
     if checker is not None:
         checker.join()
         if "error" in checks:
@@ -231,10 +240,10 @@ def _verify_one(
 def _run_checks(out: dict, tables, missing, target: DbUrl, rules, options) -> None:
     """Every data-quality check; drift only against given counts (else see `_drift`)."""
     try:
-        dst = get_dialect(target.engine)
-        present = [live_table(dst, tp.table) for tp in tables if tp.name not in missing]
+        present = [tp.target for tp in tables if tp.name not in missing]
+        source_key = {tp.target_key: tp.name for tp in tables}  # results name target keys
         for c in run_checks(target, present, rules, options.source_rows or {}):
-            out.setdefault(c.table, []).append(c)
+            out.setdefault(source_key.get(c.table, c.table), []).append(c)
     except BaseException as exc:  # re-raised by the caller
         out["error"] = [exc]
 
@@ -252,10 +261,28 @@ def _largest_first(work: list[tuple[TablePlan, Chunk]]) -> list[tuple[TablePlan,
     return sorted(work, key=lambda w: -w[0].rows / max(1, len(w[0].chunks)))
 
 
-def _missing_tables(dst, target: DbUrl, tables: Sequence[TablePlan]) -> set[str]:
+def _missing_tables(
+    dst, target: DbUrl, tables: Sequence[TablePlan], source: DbUrl
+) -> dict[str, int]:
+    """The tables the target lacks, each with the source's row count (a count, not the
+    plan's estimate: the report says how many rows the replica is missing)."""
     conn = dst.connect(target)
     try:
-        return {tp.name for tp in tables if not dst.table_exists(conn, tp.name)}
+        gone = [tp for tp in tables if not dst.table_exists(conn, live_table(dst, tp.target))]
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+    if not gone:
+        return {}
+    src = get_dialect(source.engine)
+    conn = src.connect(source)
+    try:
+        cur, counts = conn.cursor(), {}
+        for tp in gone:
+            cur.execute(f"SELECT COUNT(*) FROM {src.qualified(tp.table)}")
+            counts[tp.name] = int(cur.fetchone()[0])
+        conn.rollback()
+        return counts
     finally:
         with contextlib.suppress(Exception):
             conn.close()
@@ -324,7 +351,8 @@ def _declared(dialect, url: DbUrl, tables, missing=None) -> dict[str, dict[str, 
         if missing is None:
             return {tp.name: dialect.declared_types(conn, tp.table) for tp in tables}
         live = [tp for tp in tables if tp.name not in missing]
-        return {tp.name: dialect.declared_types(conn, live_table(dialect, tp.table)) for tp in live}
+        return {tp.name: dialect.declared_types(conn, live_table(dialect, tp.target))
+                for tp in live}  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
             conn.close()
@@ -351,7 +379,7 @@ def _verify_range(
     helper = threading.Thread(target=source_side, name=f"verify-src-{chunk.label}", daemon=True)
     helper.start()
     try:
-        mine = _sided("target", target, digest, dst, live_table(dst, table), chunk)
+        mine = _sided("target", target, digest, dst, _landed(dst, tp, setup), chunk)
     finally:
         helper.join()
     if "error" in there:
@@ -360,6 +388,11 @@ def _verify_range(
     if not result.ok and options.rows and tp.key:
         _name_keys(result, tp, source, target, options.max_keys, setup)
     return result
+
+
+def _landed(dst, tp: TablePlan, setup: TableSetup) -> Table:
+    """The target's table as verification reads it: in its target schema."""
+    return live_table(dst, setup.read_as(tp.target))
 
 
 def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> RangeDigest:
@@ -421,11 +454,11 @@ def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int
     table = setup.read_as(tp.table)
     if setup.method == "native":
         left = native_rows(src, source, table, result.chunk)
-        right = native_rows(dst, target, live_table(dst, table), result.chunk)
+        right = native_rows(dst, target, _landed(dst, tp, setup), result.chunk)
     else:
         left = canonical_rows(src, source, table, result.chunk, setup.domains, True)
         right = canonical_rows(
-            dst, target, live_table(dst, table), result.chunk, setup.domains, True
+            dst, target, _landed(dst, tp, setup), result.chunk, setup.domains, True
         )
     integer = all(tp.table.column(k).type.kind in INTEGER_KINDS for k in tp.key)
     for kind, key, columns in differences(left, right, tp.table.column_names, integer):

@@ -1,0 +1,94 @@
+"""The `Dialect` methods for schemas (ADR 0014): which schemas of a source hold user tables,
+and how a target creates one. Every engine but SQLite has them; on MySQL and MariaDB a
+schema is a database of the server. The catalog queries are data, one per engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sluice.core.errors import TerminalError
+from sluice.core.urls import DbUrl
+
+# Every schema but the system's: catalogs, TOAST and temporary schemas (a session's own)
+POSTGRESQL_SCHEMAS = (
+    "SELECT nspname FROM pg_catalog.pg_namespace "
+    "WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND nspname !~ '^pg_(toast|temp_|toast_temp_)' ORDER BY nspname"
+)
+# sys, INFORMATION_SCHEMA and guest, and the fixed database roles' schemas (db_owner ...:
+# schema_id 16384 and above), which hold no user tables
+MSSQL_SCHEMAS = (
+    "SELECT name FROM sys.schemas "
+    "WHERE name NOT IN (N'sys', N'INFORMATION_SCHEMA', N'guest') AND schema_id < 16384 "
+    "ORDER BY name"
+)
+# Another schema is another database, made as `ensure_database` makes the URL's
+MYSQL_CREATE_SCHEMA = (
+    "CREATE DATABASE IF NOT EXISTS {schema} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+)
+POSTGRESQL_FK_OPTIONS = {"postgresql_ignore_search_path": True}
+MYSQL_SCHEMAS = (
+    "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN "
+    "('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY SCHEMA_NAME"
+)
+
+
+class Schemas:
+    """Mixed into `Dialect`: an engine sets `schemas_query` and, where its DDL differs,
+    overrides `create_schema_sql`."""
+
+    name: str
+    caps: Any
+    # a query (no parameters, one column) naming every schema that may hold user tables,
+    # system schemas left out; None where the engine has one schema per database (SQLite)
+    schemas_query: str | None = None
+    create_schema_form = "CREATE SCHEMA IF NOT EXISTS {schema}"  # {schema}: quoted
+    # keyword arguments for SQLAlchemy's foreign key reflection, so that every reference
+    # names its schema (PostgreSQL leaves out one on the search path)
+    reflect_fk_options: dict[str, Any] = {}
+
+    def quote(self, ident: str) -> str:  # Dialect's
+        raise NotImplementedError
+
+    def connect(self, url: DbUrl) -> Any:  # Dialect's
+        raise NotImplementedError
+
+    def url_schema(self, url: DbUrl) -> str | None:  # Dialect's
+        raise NotImplementedError
+
+    def list_schemas(self, url: DbUrl) -> list[str]:
+        """The names `schemas_query` finds (the default schema alone without one)."""
+        if self.schemas_query is None:
+            return [s for s in [self.url_schema(url)] if s]
+        conn = self.connect(url)
+        try:
+            cur = conn.cursor()
+            cur.execute(self.schemas_query)
+            names = [r[0] for r in cur.fetchall()]  # a catalog list, never table data
+            conn.rollback()
+        finally:
+            conn.close()
+        return names
+
+    def create_schema_sql(self, schema: str) -> list[str]:
+        """Statements creating `schema` when it is absent (and nothing when it exists)."""
+        return [self.create_schema_form.format(schema=self.quote(schema))]
+
+    def ensure_schemas(self, url: DbUrl, schemas: Iterable[str]) -> None:
+        """Create each named schema the target lacks (the default one always exists)."""
+        wanted = sorted(set(schemas))
+        if not wanted:
+            return
+        if not self.caps.schemas:
+            raise TerminalError(f"{self.name} has no schemas to create {', '.join(wanted)} in")
+        conn = self.connect(url)
+        try:
+            cur = conn.cursor()
+            for schema in wanted:
+                for stmt in self.create_schema_sql(schema):
+                    cur.execute(stmt)
+            conn.commit()
+        finally:
+            conn.close()
