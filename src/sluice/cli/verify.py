@@ -124,7 +124,9 @@ def print_report(report, file=None, width: int | None = None) -> None:
     grid = Grid()
     left = ("table", "checks", "method", "result")
     for col in ("table", "source rows", "target rows", "ranges", "checks", "method", "result"):
-        grid.add_column(col, justify="left" if col in left else "right")
+        # a table's qualified name is never cut: it folds (sales.orders, not sales.ord…)
+        grid.add_column(col, justify="left" if col in left else "right",
+                        overflow="fold" if col == "table" else "ellipsis")  # fmt: skip
     for t in report.tables:
         failing = [c for c in t.checks if not c.passed]
         errors = sum(c.severity == "error" for c in failing)

@@ -45,7 +45,7 @@ def finish(plan: Plan, target: DbUrl, published: Collection[str] | None = None) 
         if keys:
             log.info("finish: adding %d foreign key(s)", len(keys))
         for fk in keys:
-            fk = landed(plan, fk)
+            fk = landed(plan, fk, dst.url_schema(target))
             orphans[qualified_key(fk.schema, fk.name)] = _add_foreign_key(dst, conn, fk)
     finally:
         conn.close()
@@ -65,10 +65,13 @@ def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[Foreign
     return keys
 
 
-def landed(plan: Plan, fk: ForeignKey) -> ForeignKey:
-    """`fk` between the two tables as they land: each end in its target schema."""
+def landed(plan: Plan, fk: ForeignKey, default: str | None) -> ForeignKey:
+    """`fk` between the two tables as they land: each end in its target schema, named even
+    when it is the `default` one (MySQL takes an unqualified referenced table for one in the
+    referencing table's database)."""
     schemas = {tp.name: tp.target_schema for tp in plan.tables}
-    return replace(fk, schema=schemas.get(fk.table_key), ref_schema=schemas.get(fk.ref_key))
+    return replace(fk, schema=schemas.get(fk.table_key) or default,
+                   ref_schema=schemas.get(fk.ref_key) or default)  # fmt: skip
 
 
 def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:

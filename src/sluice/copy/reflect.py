@@ -167,7 +167,8 @@ class _Catalog:
         kw = {"schema": schema, "filter_names": list(names)}
         self.columns = inspector.get_multi_columns(**kw)
         self.pks = inspector.get_multi_pk_constraint(**kw)
-        self.fks = inspector.get_multi_foreign_keys(**kw, **dialect.reflect_fk_options)
+        self.fks = inspector.get_multi_foreign_keys(**kw)
+        self.fk_schemas = dialect.referenced_schemas(inspector.bind, schema)
         self.indexes = inspector.get_multi_indexes(**kw)
         self.native = dialect.native_columns(inspector.bind, schema, names)
         self.schema = schema
@@ -201,7 +202,8 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
     fks = tuple(
         ForeignKey(name, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
                    tuple(map(fix, fk["referred_columns"])), source.schema,
-                   _ref_schema(fk.get("referred_schema"), schema, default, source))
+                   _ref_schema(catalog.fk_schemas.get((name, fk["name"]),
+                               fk.get("referred_schema")), schema, default, source))
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(

@@ -42,6 +42,7 @@ def resolve(inspector: Any, dialect, url: DbUrl, tables: Sequence[str] | None,
     skipped ones with their reasons. `internal(name)` tells sluice's own tables apart."""
     default = dialect.url_schema(url)
     chosen, outside = _schemas(dialect, url, selection, default)
+    check_schema_map(selection, [*chosen, *outside])
     excluded = set(_matching(chosen, selection.exclude_schemas, "--exclude-schemas", url))
     found: list[tuple[str | None, str, str]] = []  # (actual schema, name, full name)
     skipped: list[Skipped] = []
@@ -77,7 +78,6 @@ def landing_schemas(tables: Sequence[Table], selection: Selection, defaults,
                     dst) -> dict[str, str | None]:  # fmt: skip
     """Table key -> its target schema (None: the target's default). Two tables landing on
     one name, or a named schema on a target without schemas, stop the plan by name."""
-    check_schema_map(selection, [defaults[0], *{t.schema for t in tables if t.schema}])
     landing = {t.key: target_schema(t.schema, selection, *defaults) for t in tables}
     schemaless = sorted({s for s in landing.values() if s is not None})
     if schemaless and not dst.caps.schemas:
@@ -113,7 +113,8 @@ def target_schema(schema: str | None, selection: Selection, src_default: str | N
 
 
 def check_schema_map(selection: Selection, known: Sequence[str | None]) -> None:
-    """Every `--schema-map` source name must be a schema the command reads."""
+    """Every `--schema-map` source name must be a schema of the source (a typo would
+    otherwise leave tables where they were, in silence)."""
     unknown = [s for s, _ in selection.schema_map if s not in known]
     if unknown:
         raise ConfigError(

@@ -301,7 +301,8 @@ class Dialect(Liveness, NativeTypes, Schemas):
         order = ""
         if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
-        sql = f"SELECT {cols} FROM {self.qualified(name or table.name)}{where}{order}"
+        source = self.qualified(name or table.name, table.schema)
+        sql = f"SELECT {cols} FROM {source}{where}{order}"
         return self.finalize(sql), params
 
     def read_range(

@@ -24,7 +24,7 @@ from sluice.dialects.postgresql_values import (
     register_time_loaders,
     unreadable_dates,
 )
-from sluice.dialects.schemas import POSTGRESQL_FK_OPTIONS, POSTGRESQL_SCHEMAS
+from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
     Kind.BOOLEAN: "BOOLEAN",
@@ -98,7 +98,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
     )
     driver_module = "psycopg"
     extra = "postgresql"
-    schemas_query, reflect_fk_options = POSTGRESQL_SCHEMAS, POSTGRESQL_FK_OPTIONS
+    schemas_query, fk_schemas_query = POSTGRESQL_SCHEMAS, POSTGRESQL_FK_SCHEMAS
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
@@ -412,8 +412,8 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         # NOT VALID adds the key without scanning; VALIDATE then checks rows without blocking
         # writers. Each statement is committed on its own, so a failed VALIDATE keeps the key.
         add = super().add_foreign_key_sql(fk, name)[0] + " NOT VALID"
-        check = f"ALTER TABLE {self.qualified(fk.table)} VALIDATE CONSTRAINT {self.quote(name)}"
-        return [add, check]
+        table = self.qualified(fk.table, fk.schema)
+        return [add, f"ALTER TABLE {table} VALIDATE CONSTRAINT {self.quote(name)}"]
 
     # --- incremental sync ---------------------------------------------------------------------
     def upsert_sql(self, live: Table, staging: Table) -> list[str]:

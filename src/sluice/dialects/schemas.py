@@ -28,7 +28,17 @@ MSSQL_SCHEMAS = (
 MYSQL_CREATE_SCHEMA = (
     "CREATE DATABASE IF NOT EXISTS {schema} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
 )
-POSTGRESQL_FK_OPTIONS = {"postgresql_ignore_search_path": True}
+# (table, constraint) -> the referenced table's schema: SQLAlchemy reads it from the
+# constraint's text, where a schema on the search path is left out (and then taken for the
+# referring table's own)
+POSTGRESQL_FK_SCHEMAS = (
+    "SELECT cl.relname, con.conname, rn.nspname FROM pg_catalog.pg_constraint con "
+    "JOIN pg_catalog.pg_class cl ON cl.oid = con.conrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace "
+    "JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid "
+    "JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
+    "WHERE con.contype = 'f' AND n.nspname = %(schema)s"
+)
 MYSQL_SCHEMAS = (
     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN "
     "('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY SCHEMA_NAME"
@@ -45,9 +55,9 @@ class Schemas:
     # system schemas left out; None where the engine has one schema per database (SQLite)
     schemas_query: str | None = None
     create_schema_form = "CREATE SCHEMA IF NOT EXISTS {schema}"  # {schema}: quoted
-    # keyword arguments for SQLAlchemy's foreign key reflection, so that every reference
-    # names its schema (PostgreSQL leaves out one on the search path)
-    reflect_fk_options: dict[str, Any] = {}
+    # a query (parameter `schema`) of (table, constraint, referenced schema) where
+    # SQLAlchemy's reflected `referred_schema` cannot be trusted
+    fk_schemas_query: str | None = None
 
     def quote(self, ident: str) -> str:  # Dialect's
         raise NotImplementedError
@@ -71,6 +81,16 @@ class Schemas:
         finally:
             conn.close()
         return names
+
+    def referenced_schemas(self, bind: Any, schema: str | None) -> dict[tuple[str, str], str]:
+        """(table, foreign key name) -> the schema of the table it references, from the
+        catalog, for the foreign keys of `schema`'s tables; {} where reflection is right."""
+        if self.fk_schemas_query is None:
+            return {}
+        with bind.connect() as conn:
+            rows = conn.exec_driver_sql(self.fk_schemas_query, {"schema": schema}).fetchall()
+            conn.rollback()
+        return {(table, name): ref for table, name, ref in rows}
 
     def create_schema_sql(self, schema: str) -> list[str]:
         """Statements creating `schema` when it is absent (and nothing when it exists)."""

@@ -397,7 +397,7 @@ def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
 def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
            before) -> sync_state.State:  # fmt: skip
     return sync_state.State(
-        table_name=table.name,
+        table_name=table.key,  # the qualified key (ADR 0014)
         kind=mark.kind,
         watermark_column=mark.column,
         watermark=watermarks.encode(after),
