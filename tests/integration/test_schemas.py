@@ -23,7 +23,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
 SOURCE = [
-    'CREATE TABLE public.a (id int PRIMARY KEY, v text)',
+    "CREATE TABLE public.a (id int PRIMARY KEY, v text)",
     "INSERT INTO public.a VALUES (1, 'public one')",
     "CREATE INDEX ix_v ON public.a (v)",
     "CREATE SCHEMA sales",
