@@ -44,9 +44,9 @@ def finish(plan: Plan, target: DbUrl, published: Collection[str] | None = None) 
         keys = plan.foreign_keys if published is None else _touching(dst, conn, plan, published)
         if keys:
             log.info("finish: adding %d foreign key(s)", len(keys))
-        for fk in keys:
-            fk = landed(plan, fk, dst.url_schema(target))
-            orphans[qualified_key(fk.schema, fk.name)] = _add_foreign_key(dst, conn, fk)
+        for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
+            name = qualified_key(plan.table(fk.table_key).target_schema, fk.name)
+            orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, dst.url_schema(target)))
     finally:
         conn.close()
     return FinishResult(identities, orphans)
