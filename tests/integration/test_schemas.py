@@ -265,3 +265,18 @@ def test_selection_is_a_plain_value(source, pg_db):
     reasons = {s.table: s.reason for s in plan.skipped}
     assert reasons == {"a": "its schema is not in --schemas",
                        "Sales.Mixed": "its schema is not in --schemas"}  # fmt: skip
+
+
+def test_plan_json_and_airflow_table_list_carry_qualified_names(source, pg_db):
+    """What an Airflow run hands between tasks: the plan's JSON (XCom) and the keys the
+    publish task is mapped over."""
+    from sluice.airflow import tasks
+    from sluice.copy.plan import Plan
+
+    plan = build_plan(source, pg_db, selection=Selection(schema_map=(("sales", "archive"),)))
+    again = Plan.from_json(plan.to_json())
+    assert again == plan
+    assert again.table("sales.orders").target_key == "archive.orders"
+    assert tasks.table_list(plan.to_dict()) == [tp.name for tp in plan.tables]
+    assert set(tasks.table_list(plan.to_dict())) == set(COUNTS)
+    assert {c["table"] for c in tasks.chunk_list(plan.to_dict())} == set(COUNTS)

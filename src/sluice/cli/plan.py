@@ -56,7 +56,8 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
             path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)"}
             path = path.get(t.raw_format, "raw COPY passthrough")
         key = ", ".join(t.key) or "(none)"
-        order.add_row(str(i), t.name, f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
+        lands = t.name if t.target_key == t.name else f"{t.name} -> {t.target_key}"  # mapped
+        order.add_row(str(i), escape(lands), f"{t.rows:,}", key, ident, str(len(t.chunks)), path)
     console.print(order)
     cols = Grid(title="columns: source type -> target type")
     # one heading row per table instead of a table column: the rest fits 80 columns, and
