@@ -280,3 +280,28 @@ def test_plan_json_and_airflow_table_list_carry_qualified_names(source, pg_db):
     assert tasks.table_list(plan.to_dict()) == [tp.name for tp in plan.tables]
     assert set(tasks.table_list(plan.to_dict())) == set(COUNTS)
     assert {c["table"] for c in tasks.chunk_list(plan.to_dict())} == set(COUNTS)
+
+
+def test_mariadb_source_reads_other_databases_only_when_named(capsys, mysql_db, pg_db):
+    """On MariaDB a schema is a database: the URL's is the default, another is read only
+    when --schemas names it, and lands in a PostgreSQL schema of its name."""
+    other = f"{mysql_db.database}_more"
+    run_sql(mysql_db, ["CREATE TABLE a (id int PRIMARY KEY, v varchar(10))",
+                       "INSERT INTO a VALUES (1, 'home')",
+                       f"CREATE DATABASE `{other}`",
+                       f"CREATE TABLE `{other}`.`a` (id int PRIMARY KEY, v varchar(10))",
+                       f"INSERT INTO `{other}`.`a` VALUES (1, 'away'), (2, 'more')"])  # fmt: skip
+    try:
+        code, out, err = sluice(capsys, "plan", *ends(mysql_db, pg_db), "--json")
+        assert code == 0, err
+        assert [t["table"]["name"] for t in json.loads(out)["tables"]] == ["a"]
+        assert json.loads(out)["skipped"] == []  # other databases are not this one's tables
+        wanted = f"{mysql_db.database},{other}"
+        code, out, err = sluice(capsys, "copy", *ends(mysql_db, pg_db), "--schemas", wanted)
+        assert code == 0, out + err
+        assert query(pg_db, "SELECT v FROM public.a") == [("home",)]
+        assert query(pg_db, f'SELECT v FROM "{other}".a ORDER BY id') == [("away",), ("more",)]
+        code, out, err = sluice(capsys, "verify", *ends(mysql_db, pg_db), "--schemas", wanted)
+        assert code == 0 and "verify: MATCH" in out, out + err
+    finally:
+        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
