@@ -33,7 +33,7 @@ from sluice.dialects.mysql_types import (
     TIMES,
     decode_converters,
 )
-from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_SCHEMAS
+from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_REFERENCING_FKS, MYSQL_SCHEMAS
 
 # what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
 LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
@@ -234,15 +234,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         cur = conn.cursor()
-        cur.execute(
-            "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME "
-            "FROM information_schema.REFERENTIAL_CONSTRAINTS "
-            "WHERE UNIQUE_CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) "
-            "AND REFERENCED_TABLE_NAME = %s "
-            "AND NOT (TABLE_NAME = REFERENCED_TABLE_NAME AND CONSTRAINT_SCHEMA = "
-            "UNIQUE_CONSTRAINT_SCHEMA)",
-            (table.schema, table.name),
-        )
+        cur.execute(MYSQL_REFERENCING_FKS, (table.schema, table.name))
         return [
             f"ALTER TABLE {self.qualified(t, s)} DROP FOREIGN KEY {self.quote(n)}"
             for s, t, n in cur.fetchall()

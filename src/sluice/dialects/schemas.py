@@ -39,6 +39,14 @@ POSTGRESQL_FK_SCHEMAS = (
     "JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace "
     "WHERE con.contype = 'f' AND n.nspname = %(schema)s"
 )
+# foreign keys of other tables, in any database, pointing at a table (%s: its database or
+# None for the connection's, %s: its name): dropped before the table is replaced
+MYSQL_REFERENCING_FKS = (
+    "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME "
+    "FROM information_schema.REFERENTIAL_CONSTRAINTS "
+    "WHERE UNIQUE_CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND REFERENCED_TABLE_NAME = %s "
+    "AND NOT (TABLE_NAME = REFERENCED_TABLE_NAME AND CONSTRAINT_SCHEMA = UNIQUE_CONSTRAINT_SCHEMA)"
+)
 MYSQL_SCHEMAS = (
     "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN "
     "('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY SCHEMA_NAME"
