@@ -305,3 +305,18 @@ def test_mariadb_source_reads_other_databases_only_when_named(capsys, mysql_db, 
         assert code == 0 and "verify: MATCH" in out, out + err
     finally:
         run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+
+
+def test_quality_rules_name_tables_by_qualified_key(capsys, tmp_path, source, replica):
+    rules = tmp_path / "rules.json"
+    orphan = {"columns": "a_id", "ref_table": "sales.a", "ref_columns": "id", "severity": "error"}
+    rules.write_text(json.dumps({"tables": {"sales.orders": {"required": ["amount"],
+                                                              "orphans": [orphan]}}}))  # fmt: skip
+    path = tmp_path / "report.json"
+    code, out, err = sluice(capsys, "verify", *ends(source, replica), "--checks", str(rules),
+                            "--json", str(path), "--tables", "sales.*")  # fmt: skip
+    assert code == 0, out + err
+    orders = next(t for t in json.loads(path.read_text())["tables"] if t["table"] == "sales.orders")
+    checks = {c["check"]: c for c in orders["checks"]}
+    assert {"not_null", "orphans"} <= set(checks), checks
+    assert checks["orphans"]["passed"] and "has no sales.a row" in checks["orphans"]["detail"]

@@ -59,7 +59,7 @@ class OrphanRule:
     def to_dict(self) -> dict:
         fk, rule = self.foreign_key, {"severity": self.severity, "max_orphans": self.max_orphans}
         cols, refs = list(fk.columns), list(fk.ref_columns)
-        return {"columns": cols, "ref_table": fk.ref_table, "ref_columns": refs, **rule}
+        return {"columns": cols, "ref_table": fk.ref_key, "ref_columns": refs, **rule}
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class TableRules:
             out.append(f"{at}.drift_tolerance must be a number >= 0 or null, not {tol!r}")
         for i, rule in enumerate(self.orphans):
             out += rule.problems(f"{at}.orphans[{i}]")
-            if rule.foreign_key.table != table:
-                out.append(f"{at}.orphans[{i}]: key belongs to {rule.foreign_key.table!r}")
+            if rule.foreign_key.table_key != table:
+                out.append(f"{at}.orphans[{i}]: key belongs to {rule.foreign_key.table_key!r}")
         return out
 
     def to_dict(self) -> dict:
@@ -137,8 +137,15 @@ def _orphan_rule(table: str, raw: Any, at: str, problems: list[str]) -> OrphanRu
     o = _mapping(raw, at, _ORPHAN_KEYS, problems)
     cols = _names(o.get("columns"), f"{at}.columns", problems)
     refs = _names(o.get("ref_columns"), f"{at}.ref_columns", problems)
-    fk = ForeignKey(table, cols, str(o.get("ref_table") or ""), refs)
+    # tables by qualified key (ADR 0014): `sales.orders` is the table orders of schema sales
+    (schema, name), (ref_schema, ref) = _split(table), _split(str(o.get("ref_table") or ""))
+    fk = ForeignKey(name, cols, ref, refs, schema, ref_schema)
     return OrphanRule(fk, o.get("severity", "warning"), o.get("max_orphans", 0))
+
+
+def _split(key: str) -> tuple[str | None, str]:
+    schema, dot, name = key.partition(".")
+    return (schema, name) if dot else (None, key)
 
 
 def _mapping(raw: Any, at: str, known: tuple[str, ...] | None, problems: list[str]) -> Mapping:
@@ -263,7 +270,7 @@ def _table_checks(d, conn, t: Table, r: TableRules, source_rows: Mapping[str, in
     for rule in r.orphans:
         fk, cols = rule.foreign_key, ", ".join(rule.foreign_key.columns)
         n_orph = count_orphans(d, conn, fk)
-        text = f"whose {cols} has no {fk.ref_table} row"
+        text = f"whose {cols} has no {fk.ref_key} row"
         text += f" ({rule.max_orphans} allowed)" if rule.max_orphans else ""
         out.append(_result("orphans", name, cols, rule.severity, n_orph, rule.max_orphans, text))
     if r.drift_tolerance is not None and name in source_rows:
