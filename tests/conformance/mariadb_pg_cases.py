@@ -100,6 +100,17 @@ EDGES: list[Edge] = [
          sql_mode="", refused=refused("'e_zero_datetime'", "'v'", "key 1", "zero date")),
     Edge("zero_date_null", MY, "DATE", ("'2020-01-01'", "'0000-00-00'", "'2020-00-15'", None),
          "date", sql_mode="", options={"zero_dates": "null"}, expect={2: None, 3: None}),
+    # or (PostgreSQL only) as -infinity: through binary COPY, and text COPY (TIME: an interval)
+    Edge("zero_date_neg_inf", MY, "DATE", ("'2020-01-01'", "'0000-00-00'", "'2020-00-15'", None),
+         "date", sql_mode="", options={"zero_dates": "-infinity"},
+         expect={2: "-infinity", 3: "-infinity"}),
+    Edge("zero_datetime_neg_inf", MY, "DATETIME(6)",
+         ("'0000-00-00 00:00:00'", "'2020-01-01 10:00:00.5'"), "timestamp without time zone",
+         sql_mode="", options={"zero_dates": "-infinity"}, expect={1: "-infinity"},
+         norm="fraction"),
+    Edge("zero_timestamp_neg_inf", MY, "TIMESTAMP", ("'0000-00-00 00:00:00'", "'2020-01-01'"),
+         "timestamp(0) without time zone", sql_mode="", options={"zero_dates": "-infinity"},
+         expect={1: "-infinity"}, extra="TIME"),
     # --- PostgreSQL -> MariaDB ---------------------------------------------------------------
     Edge("pg_time", PG, "time", ("'24:00:00'", "'00:00:00'", "'23:59:59.999999'", None),
          "time(6)", norm="fraction"),

@@ -149,9 +149,10 @@ def test_edge_values(pair, case: Edge):
     want.update(case.expect)
     got = texts(target, case)
     assert got == want, f"{case.id}: target {got} != source {want}"
-    if case.options.get("zero_dates") == "null":
-        changed = sum(1 for k in case.expect if want.get(k) is None)
-        assert result.zero_dates == changed, f"{case.id}: {result.zero_dates} counted"
+    if case.options.get("zero_dates"):  # each zero date stored as NULL or -infinity, counted
+        assert result.zero_dates == len(case.expect), f"{case.id}: {result.zero_dates} counted"
+        assert result.zero_dates_as == ("NULL" if case.options["zero_dates"] == "null"
+                                        else "-infinity")  # fmt: skip
     elif case.options.get("allow_lossy"):
         _verify_lossy(source, target, case)
     else:
@@ -253,3 +254,27 @@ def test_edge_ids_are_unique():
     ids = [c.id for c in EDGES]
     assert len(ids) == len(set(ids))
     assert all(replace(c).table == f"e_{c.id}" for c in EDGES)
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_zero_dates_neg_infinity_needs_infinite_dates(pair, tmp_path):
+    """-infinity only where the target's dates have it: refused before anything moves."""
+    source, target = pair
+    case = next(c for c in EDGES if c.id == "zero_date_neg_inf")
+    create_source(source, replace(case, id="zero_neg_inf_refused"))
+    lite = DbUrl.parse(f"sqlite:///{tmp_path / 'lite.db'}")
+    result, error = _copy(source, lite, ["e_zero_neg_inf_refused"], zero_dates="-infinity")
+    assert result is None
+    assert "--zero-dates -infinity" in error and "sqlite has none" in error, error
+    assert not (tmp_path / "lite.db").exists() or query(lite, "SELECT name FROM sqlite_master "
+                                                        "WHERE type = 'table'") == []  # fmt: skip
+    # into PostgreSQL: a changed value, never verified as a MATCH (verify stops at it)
+    result, error = _copy(source, target, ["e_zero_neg_inf_refused"], zero_dates="-infinity")
+    assert result is not None and result.ok, error
+    options = VerifyOptions(tables=["e_zero_neg_inf_refused"], rows=True, checks=False)
+    try:
+        report = verify_database(source, target, options)
+    except SluiceError as exc:
+        assert "e_zero_neg_inf_refused" in str(exc) and "-infinity" in str(exc), str(exc)
+    else:
+        assert not report.ok

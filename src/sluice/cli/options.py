@@ -213,10 +213,10 @@ def add_value_options(p: argparse.ArgumentParser) -> None:
                         "(counted in the summary)")  # fmt: skip
     p.add_argument("--nul-replacement", default="\ufffd", metavar="TEXT",
                    help="what --nul replace puts for each NUL (default U+FFFD)")  # fmt: skip
-    p.add_argument("--zero-dates", choices=("error", "null"), default="error",
+    p.add_argument("--zero-dates", choices=("error", "null", "-infinity"), default="error",
                    help="MySQL zero dates ('0000-00-00', '2020-00-15') bound for an engine "
-                        "without them: error (default: refuse, naming the rows) or null "
-                        "(stored as NULL, counted in the summary)")  # fmt: skip
+                        "without them: error (default: refuse, naming the rows), null or "
+                        "-infinity (PostgreSQL only), counted in the summary")  # fmt: skip
 
 
 def value_settings(args: argparse.Namespace) -> dict:

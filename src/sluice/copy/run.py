@@ -36,7 +36,7 @@ from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError, TerminalError
 from sluice.core.faults import where
-from sluice.core.hostile import NulPolicy
+from sluice.core.hostile import NulPolicy, zero_dates_problem
 from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.progress import Reporter
@@ -113,7 +113,7 @@ class TableSummary:
     published: bool = False
     decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
     nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
-    zero_dates: int = 0  # MySQL zero dates stored as NULL (--zero-dates null)
+    zero_dates: int = 0  # MySQL zero dates stored as NULL or -infinity (--zero-dates)
 
 
 @dataclass
@@ -127,6 +127,7 @@ class CopyResult:
     # the same failures as errors carrying their facts: `sluice.core.faults.failure_line`
     errors: list[SluiceError] = field(default_factory=list)
     interrupted: bool = False  # the caller's Cancel stopped the run before every table was done
+    zero_dates_as: str = "NULL"  # what the counted zero dates were stored as (--zero-dates)
 
     @property
     def nul_changed(self) -> int:
@@ -135,7 +136,7 @@ class CopyResult:
 
     @property
     def zero_dates(self) -> int:
-        """Zero dates stored as NULL, over all tables (0 unless --zero-dates null)."""
+        """Zero dates stored as NULL or -infinity, over all tables (0 unless --zero-dates)."""
         return sum(t.zero_dates for t in self.tables.values())
 
     @property
@@ -173,6 +174,13 @@ def check_lossy(plan: Plan, allow: bool) -> None:
                           "tables)")  # fmt: skip
 
 
+def check_zero_dates(source: DbUrl, target: DbUrl, zero_dates: str) -> None:
+    """Refuse, before anything moves, a --zero-dates policy the target cannot apply."""
+    why = zero_dates_problem(get_dialect(source.engine), get_dialect(target.engine), zero_dates)
+    if why:
+        raise ConfigError(why)
+
+
 def copy_database(
     source: DbUrl,
     target: DbUrl,
@@ -205,6 +213,7 @@ def run_plan(
 ) -> CopyResult:
     started = started or time.monotonic()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    check_zero_dates(source, target, options.zero_dates)
     reporter = reporter or Reporter(live=False)
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
     cancel = cancel or Cancel()
@@ -287,6 +296,7 @@ def run_plan(
             if exc is not None and not isinstance(exc, Interrupted):  # stopped is not failed
                 errors.append(as_sluice_error(exc))
     result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak)
+    result.zero_dates_as = "-infinity" if options.zero_dates == "-infinity" else "NULL"
     result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
     if errors or result.interrupted:
         dropped = drop_leftovers_quietly(plan, target)

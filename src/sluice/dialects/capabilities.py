@@ -39,5 +39,7 @@ class Capabilities:
     index_kinds: frozenset = frozenset()
     # Dates like '0000-00-00' or '2020-00-15' (MySQL outside NO_ZERO_DATE / NO_ZERO_IN_DATE)
     zero_dates: bool = False
+    # Dates and timestamps before every other ('-infinity'): what --zero-dates -infinity stores
+    infinite_dates: bool = False
     # The kinds an identity column may have here (None: any)
     identity_kinds: frozenset | None = None

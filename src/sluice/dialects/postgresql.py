@@ -21,7 +21,7 @@ from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_values import (
     ENCODE,
     geometry_hex,
-    register_time_loaders,
+    register_adapters,
     unreadable_dates,
 )
 
@@ -93,6 +93,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         timestamp_precision=6,
         default_schema="public",
         text_nul=False,  # text and varchar cannot hold U+0000
+        infinite_dates=True,  # date, timestamp and timestamptz hold '-infinity'
         identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
     )
     driver_module = "psycopg"
@@ -160,7 +161,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
-        register_time_loaders(conn)  # 24:00:00
+        register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
         return conn
 
     def encode_converters(self, table: Table) -> list:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
+from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import align_identities
 from sluice.copy.plan import (
@@ -118,6 +118,7 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
     """Apply the source's inserts, updates and deletes since the last sync to the replica."""
     options.validate()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    check_zero_dates(source, target, options.zero_dates)
     started = time.monotonic()
     plan, marks = plan_sync(source, target, options)
     dst = get_dialect(target.engine)
