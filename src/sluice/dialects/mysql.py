@@ -8,10 +8,10 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sluice.core.errors import DataError, MissingDriver, RawRejected
+from sluice.core.errors import MissingDriver, RawRejected
 from sluice.core.faults import Fault
 from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
@@ -20,7 +20,13 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
-from sluice.dialects.mysql_literals import Literals, RowTooLarge
+from sluice.dialects.mysql_literals import (
+    VALUE_ERRORS,
+    Literals,
+    RowTooLarge,
+    refused_value,
+    too_large,
+)
 from sluice.dialects.mysql_liveness import MysqlLiveness, connect_error
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
@@ -44,11 +50,6 @@ BEGIN_READ_SQL = (
     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
     "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
 )
-
-
-# 1048 NULL into NOT NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
-# 1366/1367 incorrect or illegal string value, 1406 data too long
-_VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
@@ -298,7 +299,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         code = exc.args[0] if getattr(exc, "args", None) else None
         # PyMySQL's own refusal to render NaN or Infinity: "nan can not be used with MySQL"
         unrenderable = isinstance(code, str) and code.endswith("can not be used with MySQL")
-        return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS or unrenderable
+        return isinstance(exc, UnicodeError) or code in VALUE_ERRORS or unrenderable
 
     def classify_fault(self, exc: BaseException) -> Fault:
         # by error number (dialects/faults.py), and PyMySQL's errors on a socket it dropped
@@ -475,21 +476,12 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
                 cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
                 n += literals.rows_in_last
         except RowTooLarge as exc:
-            raise _too_large(table, exc.row, exc.size, packet) from None
+            raise too_large(table, exc.row, exc.size, packet) from None
+        except Exception as exc:
+            if (refused := refused_value(table, exc, literals.last)) is not None:
+                raise refused from None
+            raise
         return n
-
-
-def _too_large(table: Table, row: Sequence[Any], size: int, packet: int) -> DataError:
-    """The row that cannot be sent in one statement, named by its key and widest column."""
-    from sluice.core.hostile import key_of
-
-    sizes = [len(v) if isinstance(v, (str, bytes)) else 0 for v in row]
-    column = table.columns[sizes.index(max(sizes))].name
-    return DataError(
-        table.name, column, key_of(table)(row),
-        f"the row's INSERT is {size:,} bytes, over the server's max_allowed_packet "
-        f"({packet:,}); raise max_allowed_packet on the server to copy it",
-    )  # fmt: skip
 
 
 def _unblock(pipe: str) -> None:
