@@ -139,6 +139,11 @@ def _stored(kind: Kind, engine: str, declared: str) -> Check:
     return check
 
 
+def _negative_zero(engine: str, declared: str) -> Check:
+    why = f"-0.0 (a negative zero) cannot be stored in {engine} {declared}, which stores it as 0"
+    return lambda v: why if isinstance(v, float) and v == 0.0 and math.copysign(1, v) < 0 else None
+
+
 def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[tuple[int, Check]]:
     """(column index, check) pairs. `hot`: only those the write path needs for this pair
     (what the target would not refuse by itself, or would refuse without a key); otherwise
@@ -169,6 +174,9 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
                 out.append((i, _special(nan, inf, dst.name, declared)))
             if not hot and (bounds := dst.value_bounds(c.type)):
                 out.append((i, _bounds(*bounds, dst.name, declared)))
+            floats = kind in (Kind.REAL, Kind.DOUBLE)
+            if floats and src.caps.float_negative_zero and not caps.float_negative_zero:
+                out.append((i, _negative_zero(dst.name, declared)))
     return out
 
 

@@ -64,6 +64,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         key_after_load=False,
         float_nan=False,  # DOUBLE, FLOAT and DECIMAL hold neither NaN nor Infinity
         float_infinity=False,
+        float_negative_zero=False,  # DOUBLE and FLOAT columns store -0.0 as 0
         index_names_per_table=True,
         index_kinds=frozenset({"fulltext", "spatial"}),
         zero_dates=True,  # outside NO_ZERO_DATE / NO_ZERO_IN_DATE: '0000-00-00', '2020-00-15'
