@@ -278,3 +278,36 @@ def test_zero_dates_neg_infinity_needs_infinite_dates(pair, tmp_path):
         assert "e_zero_neg_inf_refused" in str(exc) and "-infinity" in str(exc), str(exc)
     else:
         assert not report.ok
+
+
+@pytest.mark.parametrize("pair", [PG], indirect=True)
+def test_trailing_space_keys_stay_distinct_on_mariadb(pair, request, databases):  # noqa: F811
+    """PostgreSQL keys 'a', 'a ' and 'a  ' are three keys; MariaDB's utf8mb4_bin (PAD SPACE)
+    would call them one duplicate. The target's NO PAD binary collation keeps them apart, in
+    the primary key and a unique index alike; verify passes and then, MariaDB -> MariaDB,
+    the server digest and the canonical method agree, both naming a trailing space added."""
+    source, target = pair
+    run_sql(source, [
+        'CREATE TABLE "sp" ("k" varchar(10) PRIMARY KEY, "u" varchar(10) UNIQUE, "v" text)',
+        "INSERT INTO \"sp\" VALUES ('a', 'x', 'one'), ('a ', 'x ', 'two'), "
+        "('a  ', 'x  ', 'three'), ('', '', 'four'), (' a', ' x', 'five')",
+    ])  # fmt: skip
+    result, error = _copy(source, target, ["sp"])
+    assert result is not None and result.ok, error
+    hexed = "SELECT HEX(k), HEX(u), v FROM sp ORDER BY v"
+    assert query(target, hexed) == [
+        (k.encode().hex().upper(), u.encode().hex().upper(), v)
+        for k, u, v in query(source, 'SELECT "k", "u", "v" FROM "sp" ORDER BY "v"')
+    ]
+    assert query(target, "SELECT COUNT(*) FROM sp WHERE k = 'a'") == [(1,)]
+    _verify(source, target, ["sp"])
+    again = databases(request, MY, "edges-sp", "copy")  # MariaDB -> MariaDB, declarations kept
+    result, error = _copy(target, again, ["sp"])
+    assert result is not None and result.ok, error
+    _verify(target, again, ["sp"])
+    run_sql(again, ["UPDATE sp SET v = CONCAT(v, ' ') WHERE k = 'a '"])
+    for native in (False, True):
+        options = VerifyOptions(tables=["sp"], rows=True, checks=False, native=native)
+        report = verify_database(target, again, options)
+        changed = [k for r in report.tables[0].mismatches for k in r.changed]
+        assert not report.ok and changed == [("a ",)], (native, changed)

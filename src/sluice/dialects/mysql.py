@@ -42,9 +42,11 @@ from sluice.dialects.mysql_types import (
 
 # what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
 LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
-# Text is stored as utf8mb4 with a binary collation: every code point kept, and keys that
-# differ only in case or accents stay distinct, as they are on the source.
-TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+# Text is stored as utf8mb4 with a binary NO PAD collation: every code point kept, and keys
+# that differ only in case, accents or trailing spaces ('a' and 'a ') stay distinct, as they
+# are on the source (utf8mb4_bin is PAD SPACE: it compares 'a ' equal to 'a', a duplicate key).
+COLLATION = "utf8mb4_nopad_bin"
+TABLE_OPTIONS = f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={COLLATION}"
 # A source read: SET TRANSACTION (no SESSION) applies to the next transaction only.
 BEGIN_READ_SQL = (
     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
@@ -381,7 +383,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
                 return False
             cur.execute(
                 f"CREATE DATABASE {self.quote(url.database)} "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                f"CHARACTER SET utf8mb4 COLLATE {COLLATION}"
             )
             return True
         finally:
