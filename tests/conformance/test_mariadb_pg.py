@@ -311,3 +311,26 @@ def test_trailing_space_keys_stay_distinct_on_mariadb(pair, request, databases):
         report = verify_database(target, again, options)
         changed = [k for r in report.tables[0].mismatches for k in r.changed]
         assert not report.ok and changed == [("a ",)], (native, changed)
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_skip_refused_skips_a_zero_date_found_mid_copy(pair):
+    """A zero date is found only while copying: with --skip-refused its table is left out,
+    named with column and key, its staging dropped and the key pointing at it not created;
+    the table referencing it is copied and published."""
+    source, target = pair
+    run_sql(source, ["CREATE TABLE zp (id int PRIMARY KEY, d date)",
+                     "INSERT INTO zp VALUES (1, '2020-01-01'), (2, '0000-00-00')",
+                     "CREATE TABLE zc (id int PRIMARY KEY, p int, FOREIGN KEY (p) "
+                     "REFERENCES zp (id))", "INSERT INTO zc VALUES (10, 1), (11, 2)"],
+            sql_mode="")  # fmt: skip
+    result, error = _copy(source, target, ["zp", "zc"])
+    assert not result.ok and "table 'zp', column 'd', key 2" in error, error
+    result, error = _copy(source, target, ["zp", "zc"], skip_refused=True)
+    assert result is not None and result.ok, error
+    assert [(s.table, s.reason[:22]) for s in result.refused] == [("zp", "column 'd', key 2: '00")]
+    assert result.plan.skipped == result.refused and list(result.tables) == ["zc"]
+    assert any("zp is skipped" in n for n in result.plan.notes), result.plan.notes
+    tables = query(target, "SELECT tablename FROM pg_tables WHERE tablename LIKE '%%z_'")
+    assert tables == [("zc",)], tables
+    assert query(target, "SELECT id, p FROM zc ORDER BY id") == [(10, 1), (11, 2)]

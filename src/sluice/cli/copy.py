@@ -77,7 +77,7 @@ def _after_copy(args, source, target, options, result, cancel) -> int:
 
         checks = verify_options(args, args.workers)
         return verify_and_report(source, target, checks, args.repair, options, args.report,
-                                 cancel)  # fmt: skip
+                                 cancel, result.refused)  # fmt: skip
     return 0
 
 

@@ -151,8 +151,9 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--skip-refused", action="store_true",
                    help="leave out the tables sluice refuses (a type the target lacks, a lossy "
-                        "mapping without --allow-lossy) and copy the others; each is listed "
-                        "with its reason (by default a refusal stops the command)")  # fmt: skip
+                        "mapping without --allow-lossy, a value found while copying) and copy "
+                        "the others; each is listed with its reason (by default a refusal "
+                        "stops the command)")  # fmt: skip
     p.add_argument("--carry-as-text", action="store_true",
                    help="carry source types the target lacks or holds only lossily (PostgreSQL "
                         "arrays, inet, interval, ranges, hstore, timetz ...) as the source "

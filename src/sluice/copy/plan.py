@@ -119,6 +119,24 @@ class Plan:
     def lossy(self) -> list[tuple[str, ColumnMap]]:
         return [(t.name, c) for t in self.tables for c in t.columns if c.fidelity == "lossy"]
 
+    def without(self, skipped: Sequence[Skipped]) -> Plan:
+        """This plan without `skipped`'s tables and the foreign keys touching them (a table
+        refused mid-copy), each added to `skipped` with its reason."""
+        gone = {s.table for s in skipped} & {t.name for t in self.tables}
+        if not gone:
+            return self
+        kept = [fk for fk in self.foreign_keys if fk.table not in gone]
+        notes = [f"{fk.table}: foreign key {fk.name} is not created: {fk.ref_table} is skipped"
+                 for fk in kept if fk.ref_table in gone]  # fmt: skip
+        return replace(
+            self, tables=tuple(t for t in self.tables if t.name not in gone),
+            foreign_keys=tuple(fk for fk in kept if fk.ref_table not in gone),
+            logical_foreign_keys=tuple(fk for fk in self.logical_foreign_keys
+                                       if not {fk.table, fk.ref_table} & gone),
+            notes=self.notes + tuple(notes),
+            skipped=self.skipped + tuple(s for s in skipped if s.table in gone),
+        )  # fmt: skip
+
     # --- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))

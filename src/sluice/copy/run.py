@@ -31,10 +31,10 @@ from sluice.copy.publish import (
     publish_table,
     target_fault,
 )
-from sluice.copy.refusals import Selection
+from sluice.copy.refusals import Selection, Skipped, reasons_by_table
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
-from sluice.core.errors import ConfigError, SluiceError, TerminalError
+from sluice.core.errors import ConfigError, DataError, SluiceError, TerminalError
 from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy, zero_dates_problem
 from sluice.core.interrupt import Cancel, Interrupted
@@ -127,6 +127,9 @@ class CopyResult:
     # the same failures as errors carrying their facts: `sluice.core.faults.failure_line`
     errors: list[SluiceError] = field(default_factory=list)
     interrupted: bool = False  # the caller's Cancel stopped the run before every table was done
+    # tables skipped mid-copy for a value the target cannot hold (--skip-refused); also in
+    # plan.skipped, with the plan's own skips
+    refused: tuple[Skipped, ...] = ()
     zero_dates_as: str = "NULL"  # what the counted zero dates were stored as (--zero-dates)
 
     @property
@@ -251,15 +254,27 @@ def run_plan(
     def progress(table: str, rows: int, nbytes: int) -> None:
         reporter.advance(table, rows, nbytes)
 
-    def run(chunk) -> ChunkResult:
+    refused: dict[str, DataError] = {}  # tables left out for a value (--skip-refused)
+
+    def run(chunk) -> ChunkResult | None:
+        if chunk.table in refused:
+            return None
         stop.check(chunk.label)
         log.debug("%s: copying", chunk.label)
         reporter.begin(chunk.table)  # the table's own clock: its rate is not the run's
         # this run made the staging tables and runs each chunk once: nothing to clear first
-        result = copy_chunk(
-            plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
-            fresh=True,
-        )  # fmt: skip
+        try:
+            result = copy_chunk(
+                plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
+                fresh=True,
+            )  # fmt: skip
+        except DataError as exc:  # a value the target cannot hold: the table is skipped
+            if not options.skip_refused:
+                raise
+            with lock:
+                refused.setdefault(chunk.table, exc)
+            log.warning("%s: skipped (--skip-refused): %s", chunk.table, exc)
+            return None  # never counted: the table's last chunk never comes, nor its publish
         with lock:
             s = summaries[chunk.table]
             s.bytes += result.bytes
@@ -295,7 +310,12 @@ def run_plan(
             exc = f.exception() if f.done() and not f.cancelled() else None
             if exc is not None and not isinstance(exc, Interrupted):  # stopped is not failed
                 errors.append(as_sluice_error(exc))
+    if refused:  # their staging dropped; the plan (and finish, verify) goes on without them
+        plan = _without(plan, refused, target)
+        for name in refused:
+            summaries.pop(name)
     result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak)
+    result.refused = tuple(s for s in plan.skipped if s.table in refused)
     result.zero_dates_as = "-infinity" if options.zero_dates == "-infinity" else "NULL"
     result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
     if errors or result.interrupted:
@@ -322,6 +342,15 @@ def run_plan(
         return _failed(result, [err], state)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _without(plan: Plan, refused: dict[str, DataError], target: DbUrl) -> Plan:
+    """`plan` without the tables skipped for a refused value, each named with its reason (the
+    refusal's one line without the table's name); their staging tables dropped."""
+    drop_leftovers_quietly(replace(plan, tables=tuple(t for t in plan.tables
+                                                      if t.name in refused)), target)  # fmt: skip
+    reasons = reasons_by_table(list(refused.values()))
+    return plan.without([Skipped(name, reasons[name]) for name in refused])
 
 
 def _until_done_or_stopped(futures: list[Future], cancel: Cancel, stop: Cancel) -> None:
