@@ -83,6 +83,10 @@ EDGES: list[Edge] = [
     Edge("set", MY, "SET('a','bb','ccc')", ("'a,bb,ccc'", "''", "'bb'", "'ccc,a'", None),
          "character varying(8)"),
     Edge("enum", MY, "ENUM('x','yy','zzz')", ("'x'", "'zzz'", None), "character varying(3)"),
+    # --enums type: a PostgreSQL enum, '' (the error value of an invalid one) then the members
+    Edge("enum_type", MY, "ENUM('x','yy','it''s','b\\\\s')",
+         ("'x'", "'it''s'", "'b\\\\s'", "'not a member'", None), "e_enum_type_v_enum",
+         sql_mode="", options={"enums": "type"}),
     # MariaDB's DOUBLE stores -0e0 as 0 (no negative zero to carry); PostgreSQL -> MariaDB
     # refuses -0.0 by key (tests/conformance/hostile_cases.py)
     Edge("double", MY, "DOUBLE", ("0", "-0e0", "-1.5", "1e-300", None), "double precision"),

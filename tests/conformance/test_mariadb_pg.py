@@ -334,3 +334,41 @@ def test_skip_refused_skips_a_zero_date_found_mid_copy(pair):
     tables = query(target, "SELECT tablename FROM pg_tables WHERE tablename LIKE '%%z_'")
     assert tables == [("zc",)], tables
     assert query(target, "SELECT id, p FROM zc ORDER BY id") == [(10, 1), (11, 2)]
+
+
+@pytest.mark.parametrize("pair", [MY], indirect=True)
+def test_enums_type_makes_a_postgresql_enum(pair):
+    """--enums type: the plan shows each ENUM as an enum type named after its column, ''
+    first (the error value) then the members in order, which sorts as MariaDB sorts; a
+    second copy finds the same type; verify passes. A member over PostgreSQL's 63-byte label
+    keeps its column a varchar, with a plan note."""
+    from sluice.copy.refusals import Selection
+
+    source, target = pair
+    long = "y" * 70
+    run_sql(source, [
+        f"CREATE TABLE en (id int PRIMARY KEY, v enum('b','a','c') NOT NULL, "
+        f"w enum('short','{long}'))",
+        f"INSERT INTO en VALUES (1, 'a', 'short'), (2, 'c', '{long}'), (3, 'b', NULL)",
+    ])  # fmt: skip
+    plan = build_plan(source, target, tables=["en"], selection=Selection(enums="type"))
+    maps = {c.name: c for c in plan.tables[0].columns}
+    assert (maps["v"].target_type, maps["v"].fidelity) == ('"public"."en_v_enum"', "exact")
+    assert maps["w"].target_type == "VARCHAR(70)"
+    assert any("en.w: --enums type" in n for n in plan.notes), plan.notes
+    assert [t.ddl for t in plan.native_types] == [
+        """CREATE TYPE "public"."en_v_enum" AS ENUM ('', 'b', 'a', 'c')"""
+    ]
+    assert build_plan(source, target, tables=["en"]).tables[0].columns[1].target_type == (
+        "VARCHAR(1)"
+    )  # the default stays a varchar
+    for _ in range(2):  # the second copy finds the type made by the first
+        result, error = _copy(source, target, ["en"], enums="type")
+        assert result is not None and result.ok, error
+    labels = query(target, "SELECT enumlabel FROM pg_enum WHERE enumtypid = "
+                           "'en_v_enum'::regtype ORDER BY enumsortorder")  # fmt: skip
+    assert labels == [("",), ("b",), ("a",), ("c",)]
+    assert target_type(target, "en") == "en_v_enum"
+    order = "SELECT id FROM en ORDER BY v"
+    assert query(target, order) == query(source, order) == [(3,), (1,), (2,)]
+    _verify(source, target, ["en"])

@@ -158,6 +158,9 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
                    help="carry source types the target lacks or holds only lossily (PostgreSQL "
                         "arrays, inet, interval, ranges, hstore, timetz ...) as the source "
                         "server's own text of each value: exact, into a text column")  # fmt: skip
+    p.add_argument("--enums", choices=("varchar", "type"), default="varchar",
+                   help="a MariaDB ENUM as a varchar (default) or as an enum type made on a "
+                        "PostgreSQL target, its members in order")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):
@@ -233,6 +236,7 @@ def value_settings(args: argparse.Namespace) -> dict:
         "exclude": exclude_list(args.exclude_tables),
         "skip_refused": args.skip_refused,
         "carry_as_text": args.carry_as_text,
+        "enums": args.enums,
         "retry_deadline": args.retry_deadline,
     }
 

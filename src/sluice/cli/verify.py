@@ -54,6 +54,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         exclude=exclude_list(args.exclude_tables),
         skip_refused=args.skip_refused,
         carry_as_text=args.carry_as_text,
+        enums=args.enums,
         allow_lossy=getattr(args, "allow_lossy", False),
         retry_deadline=args.retry_deadline,
     )

@@ -240,9 +240,10 @@ def build_plan(
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
         logical_foreign_keys=logical_foreign_keys, raw_import=raw_import_possible(source, target),
         selection=selection, refused=refused, spatial=spatial_for(reflected, target),
+        target_schema=get_dialect(target.engine).url_schema(target),
     )  # fmt: skip
     natives = dialect.native_types(source, reflected)
-    return replace(plan, native_types=natives) if natives else plan
+    return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:
@@ -279,14 +280,18 @@ def plan_tables(
     selection: Selection = ALL,
     refused: Sequence[DataError] = (),
     spatial: str | None = None,
+    target_schema: str | None = None,
 ) -> Plan:
     """The plan for known tables, key statistics ((min, max, rows) per table) and, where the
     engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes).
-    `refused`: what reflection already refused; `spatial`: the target's geometry type, if
-    it has one (`Dialect.spatial_type`)."""
+    `refused`: what reflection already refused; `spatial`: the target's geometry type, if it
+    has one (`Dialect.spatial_type`); `target_schema`: where enum types go (`--enums type`)."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
     refused = list(refused)
-    mapped = {t.name: _column_maps(src, dst, t, refused, selection, spatial) for t in reflected}
+    made: list = []  # types made for the target ((table, NativeType)) and notes (str)
+    where = target_schema or dst.caps.default_schema or ""
+    mapped = {t.name: _column_maps(src, dst, t, refused, selection, (spatial, where, made))
+              for t in reflected}  # fmt: skip
     skipped = list(excluded(selection.exclude))
     if refused and not selection.skip_refused:
         raise refusal(refused)
@@ -300,6 +305,7 @@ def plan_tables(
     ordered = order_by_references(reflected, ordering)
     notes = [f"{fk.table}: foreign key {fk.name} is not created: {fk.ref_table} is skipped"
              for fk in declared if fk.ref_table not in names]  # fmt: skip
+    notes += [m for m in made if isinstance(m, str)]
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     maps_of = {t.name: mapped[t.name][1] for t in ordered}
@@ -329,6 +335,7 @@ def plan_tables(
         notes=tuple(notes),
         chunk_bytes=chunk_bytes,
         skipped=tuple(skipped),
+        native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
     )
 
 
@@ -361,7 +368,7 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
 
 
 def _column_maps(src, dst, table: Table, refused: list[DataError], selection: Selection,
-                 spatial: str | None) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
+                 made: tuple) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
     """The table (columns carried as text or as the target's geometry retyped) and each
     column's mapping; a column the target cannot hold is added to `refused` (named by table,
     column and type, with the option that would carry it), so the plan lists every refusal
@@ -369,7 +376,7 @@ def _column_maps(src, dst, table: Table, refused: list[DataError], selection: Se
     maps, columns = [], []
     for column in table.columns:
         try:
-            column = _carried(src, dst, table, column, selection, spatial)
+            column = _carried(src, dst, table, column, selection, made)
             maps.append(_column_map(src, dst, table, column, selection))
         except DataError as exc:
             refused.append(exc)
@@ -383,13 +390,24 @@ def _carriable(src, column: Column) -> bool:
     return src.text_form and t.native is not None and t.engine == src.name
 
 
-def _carried(src, dst, table: Table, column: Column, selection: Selection, spatial) -> Column:
+def _carried(src, dst, table: Table, column: Column, selection: Selection, made) -> Column:
     """The column as the copy moves it: a type the target lacks, or holds only lossily, as
     the source's text when `carry_as_text` allows (Kind.TEXT_FORM); a geometry as the target's
-    geometry type where it has one (its declaration recorded in the type)."""
+    geometry type where it has one (its declaration recorded in the type); an enumeration as
+    an enum type made on the target (`enums="type"`, the type added to `made`)."""
     t = column.type
+    spatial, schema, types = made
     if t.kind is Kind.GEOMETRY and spatial and t.engine != dst.name:
         return replace(column, type=replace(t, native=spatial, engine=dst.name))
+    members = src.enum_members(t) if selection.enums == "type" else None
+    if members is not None and t.engine != dst.name:
+        enum = dst.enum_type(schema, table.name, column.name, members)
+        if enum is None:
+            types.append(f"{table.name}.{column.name}: --enums type: no {dst.name} enum holds "
+                         f"its members; kept as {dst.render_type(t)}")  # fmt: skip
+            return column
+        types.append((table.name, enum[1]))
+        return replace(column, type=enum[0])
     if not (selection.carry_as_text and _carriable(src, column)):
         return column
     held = dst.carries(t) and _declared(dst, t) is not None and dst.fidelity(t)[0] != "lossy"

@@ -30,8 +30,12 @@ class Selection:
     # lossy mappings: True accepted, False refused (a refusal like any other), None only
     # flagged in the plan (`sluice plan`, `verify`: the copy decides)
     allow_lossy: bool | None = None
+    # a MariaDB ENUM: "varchar" (its longest member's width) or "type" (an enum type made on
+    # a target that has them, PostgreSQL: the members in order; --enums type)
+    enums: str = "varchar"
 
 
+ENUM_POLICIES = ("varchar", "type")
 ALL = Selection()  # every table; refusals stop the command
 
 

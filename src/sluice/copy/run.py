@@ -31,7 +31,7 @@ from sluice.copy.publish import (
     publish_table,
     target_fault,
 )
-from sluice.copy.refusals import Selection, Skipped, reasons_by_table
+from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, DataError, SluiceError, TerminalError
@@ -78,15 +78,18 @@ class CopyOptions:
     exclude: Sequence[str] = ()
     skip_refused: bool = False
     carry_as_text: bool = False
+    enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy)  # fmt: skip
+                         self.allow_lossy, self.enums)  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
+        if self.enums not in ENUM_POLICIES:
+            problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:

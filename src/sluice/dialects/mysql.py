@@ -132,6 +132,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
     def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
         return native.with_native(self.name, t, info)
 
+    def enum_members(self, t: SqlType) -> tuple[str, ...] | None:
+        mine = t.engine == self.name and native.data_type(t) == "enum"
+        return native.enum_members(t.native) if mine else None
+
     def render_type(self, t: SqlType) -> str:
         if (declared := self.render_native(t)) is not None:
             return declared

@@ -76,8 +76,6 @@ log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
 
-# SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
-# and the server shutting the session down (pg_terminate_backend, admin shutdown).
 def _csv_expr(column: str, kind: Kind) -> str:
     """A column as the CSV text another engine's loader takes: booleans as 0/1."""
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
@@ -183,6 +181,9 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
 
     def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
         return native.with_native(self.name, t, info)
+
+    def enum_type(self, schema: str, table: str, column: str, members):
+        return native.enum_type(self.name, schema, table, column, members)
 
     def raw_copy_format_for(self, table: Table) -> str | None:
         """Binary COPY unless a column's type is not built in: binary arrays and composites

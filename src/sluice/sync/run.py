@@ -70,6 +70,7 @@ class SyncOptions:
     exclude: Sequence[str] = ()  # as CopyOptions: the same tables left out, the same way
     skip_refused: bool = False
     carry_as_text: bool = False
+    enums: str = "varchar"  # as CopyOptions.enums
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -155,7 +156,7 @@ def plan_sync(
     """The copy plan of the synced tables (one chunk each) and each table's watermark; every
     watermark problem is reported at once, before any data moves."""
     selection = Selection(tuple(options.exclude), options.skip_refused, options.carry_as_text,
-                          options.allow_lossy)  # fmt: skip
+                          options.allow_lossy, options.enums)  # fmt: skip
     refused: list = []
     reflected = reflect_tables(source, options.tables, selection.exclude, refused)
     if not refused:

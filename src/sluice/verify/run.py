@@ -81,11 +81,12 @@ class VerifyOptions:
     skip_refused: bool = False
     carry_as_text: bool = False
     allow_lossy: bool | None = None
+    enums: str = "varchar"  # as CopyOptions.enums
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy)  # fmt: skip
+                         self.allow_lossy, self.enums)  # fmt: skip
 
     # how long to wait on either server (None: what each URL carries; core/liveness), and
     # how long a range that keeps failing is retried from its first failure
