@@ -1,24 +1,38 @@
 """What a chunk try does about a stalled connection (sluice.core.liveness): the error that
-says so, and ending the dropped session on the server."""
+says so, and ending the dropped session on the server.
+
+The sessions a try abandoned are remembered per server, so that a publish on that server
+first waits for them to be ended (`settle`), and, if a lock wait still times out, ends the
+ones that could not be ended then and tries once more (`end_abandoned`): a frozen session's
+lock on a staging table is sluice's own doing, never a reason to wait forever."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sluice.copy.plan import Chunk
-from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error
+from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error, where
 from sluice.core.liveness import Watchdog
 from sluice.core.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
 
+# per server (where(url)): the threads ending abandoned sessions, and the sessions that
+# could not be ended (still alive, so their ids are still theirs)
+_ending: dict[str, list[threading.Thread]] = {}
+_unended: dict[str, set] = {}
+_lock = threading.Lock()
+
 
 def end_session(dialect, url: DbUrl, session, chunk: Chunk) -> None:
     """Best effort, in the background (over a frozen network it waits a connect timeout):
-    the dropped connection's session ends on the server too, and its locks with it."""
+    the dropped connection's session ends on the server too, and its locks with it. One
+    that could not be ended is remembered for `end_abandoned`."""
     if session is None:
         return
+    place = where(url)
 
     def end() -> None:
         try:
@@ -26,8 +40,42 @@ def end_session(dialect, url: DbUrl, session, chunk: Chunk) -> None:
         except Exception as exc:  # the server will end it when it notices; the retry goes on
             log.warning("%s: could not end the stalled session %s: %s", chunk.label, session,
                         redact_all(" ".join(str(exc).split())))  # fmt: skip
+            with _lock:
+                _unended.setdefault(place, set()).add(session)
 
-    threading.Thread(target=end, name=f"end-{session}", daemon=True).start()
+    thread = threading.Thread(target=end, name=f"end-{session}", daemon=True)
+    with _lock:
+        _ending.setdefault(place, []).append(thread)
+    thread.start()
+
+
+def settle(url: DbUrl, timeout: float) -> None:
+    """Wait, `timeout` seconds at most, for the sessions abandoned on `url`'s server to be
+    ended (in the background, by `end_session`): their locks go with them."""
+    end = time.monotonic() + timeout
+    with _lock:
+        threads = _ending.get(where(url), [])
+        threads[:] = [t for t in threads if t.is_alive()]
+        waiting = list(threads)
+    for thread in waiting:
+        thread.join(max(0.0, end - time.monotonic()))
+
+
+def end_abandoned(dialect, url: DbUrl) -> int:
+    """End, now, the sessions abandoned on `url`'s server that could not be ended then (a
+    lock wait timed out: one of them may hold the lock); returns how many were ended (0:
+    the holder is not one of sluice's)."""
+    with _lock:
+        sessions = _unended.pop(where(url), set())
+    ended = 0
+    for session in sorted(sessions, key=str):
+        try:
+            dialect.end_session(url, session)
+            ended += 1
+        except Exception as exc:
+            log.warning("could not end the abandoned session %s: %s", session,
+                        redact_all(" ".join(str(exc).split())))  # fmt: skip
+    return ended
 
 
 def stalled_error(chunk: Chunk, watch: Watchdog, url: DbUrl, side: str | None = None):
