@@ -85,8 +85,9 @@ class OwnMariaDB:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mariadbd exited: {self.log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
             ):
                 return
             time.sleep(0.1)
