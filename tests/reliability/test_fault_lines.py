@@ -1,8 +1,8 @@
 """Backends terminated at seeded random instants of `sluice copy` (the command, in a process of
 its own), on the source or on the target, PostgreSQL -> PostgreSQL, PostgreSQL -> MariaDB and
 MariaDB -> PostgreSQL: every run exits 0 after retries, or prints exactly one clear line (side,
-host, table, what happened, the target's state, what next; no driver text, no traceback). Either way no live
-target table differs from the source and no staging table is left.
+host, table, what happened, the target's state, what next; no driver text, no traceback).
+Either way no live target table differs from the source and no staging table is left.
 
 Only the copy's own sessions are ended: those connected to the test's uniquely named
 databases (`pg_terminate_backend` on PostgreSQL, `KILL CONNECTION` on MariaDB), from an admin

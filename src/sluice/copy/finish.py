@@ -65,6 +65,7 @@ def finish(
             raise
         with contextlib.suppress(Exception):
             conn.rollback()
+            conn.close()  # not among the sessions named as holding the lock
         raise lock_timed_out(dst, exc, target, on or [], "finishing") from None
     finally:
         conn.close()

@@ -121,6 +121,7 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
     except Exception as exc:
         with contextlib.suppress(Exception):  # a lost connection has nothing to roll back
             conn.rollback()
+            conn.close()  # not among the sessions named as holding the lock
         if dst.classify_fault(exc) is faults.LOCK_TIMEOUT:
             raise lock_timed_out(dst, exc, target, [waiting_on], "publishing", name) from None
         raise target_fault(dst, exc, f"{name}: publishing failed", target, table=name) from None
