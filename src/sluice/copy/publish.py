@@ -142,12 +142,14 @@ def lock_timed_out(dst, exc: Exception, target: DbUrl, tables, doing: str,
                    name: str | None = None) -> SluiceError:  # fmt: skip
     """A lock wait past the lock timeout, as the error naming the sessions holding a lock on
     `tables` (the first that has one)."""
-    err = target_fault(dst, exc, f"{name or doing}: {doing} failed", target, table=name)
-    found = "the session holding it let go before it could be named"
+    found, on = "the session holding it let go before it could be named", None
     for table in tables:
         found = holders(dst, target, table)
         if found.startswith("held by"):
+            on = table.name
             break
+    name = name or on
+    err = target_fault(dst, exc, f"{name or doing}: {doing} failed", target, table=name)
     err.what = f"{err.fault.what} while {doing}: {found}"
     return err
 
