@@ -64,11 +64,13 @@ def via(relay: Relay, url: DbUrl) -> str:
 
 
 class Run:
-    """`sluice -v copy` in its own process; stderr collected line by line as it comes."""
+    """`sluice -v copy` (or another `command`) in its own process; stderr collected line by
+    line as it comes."""
 
-    def __init__(self, source: str, target: str, *args: str):
-        cmd = [sys.executable, "-m", "sluice.cli", "-v", "copy", "--source", source,
-               "--target", target, *COPY, *args]  # fmt: skip
+    def __init__(self, source: str, target: str, *args: str, command: str = "copy",
+                 base: tuple[str, ...] | list[str] = tuple(COPY)):  # fmt: skip
+        cmd = [sys.executable, "-m", "sluice.cli", "-v", command, "--source", source,
+               "--target", target, *base, *args]  # fmt: skip
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out
 from sluice.copy.staging import live_table
+from sluice.copy.stalls import watched
 from sluice.core import faults
+from sluice.core.errors import SluiceError
+from sluice.core.faults import where
 from sluice.core.schema import ForeignKey
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl, redact_all
@@ -50,16 +53,20 @@ def finish(
     lives = {tp.name: live_table(dst, tp.table) for tp in plan.tables}
     on = None  # the tables whose lock a statement may be waiting for
     try:
-        log.info("finish: aligning identity values")
-        on = [lives[tp.name] for tp in tables]
-        identities = align_identities(dst, conn, tables, lock_timeout)
-        log.debug("finish: %d identity value(s) aligned", len(identities))
-        keys = plan.foreign_keys if published is None else _touching(dst, conn, plan, published)
-        if keys:
-            log.info("finish: adding %d foreign key(s)", len(keys))
-        for fk in keys:
-            on = [lives[n] for n in (fk.table, fk.ref_table) if n in lives]
-            orphans[fk.name] = _add_foreign_key(dst, conn, fk, lock_timeout)
+        with watched(dst, target, conn, "target", "finish"):
+            log.info("finish: aligning identity values")
+            on = [lives[tp.name] for tp in tables]
+            identities = align_identities(dst, conn, tables, lock_timeout)
+            log.debug("finish: %d identity value(s) aligned", len(identities))
+            keys = (plan.foreign_keys if published is None
+                    else _touching(dst, conn, plan, published))  # fmt: skip
+            if keys:
+                log.info("finish: adding %d foreign key(s)", len(keys))
+            for fk in keys:
+                on = [lives[n] for n in (fk.table, fk.ref_table) if n in lives]
+                orphans[fk.name] = _add_foreign_key(dst, conn, fk, lock_timeout)
+    except SluiceError as exc:  # a stall: said as one
+        raise exc.with_facts(side="target", host=where(target)) from None
     except Exception as exc:
         if dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:
             raise

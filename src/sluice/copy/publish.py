@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
-from sluice.copy.stalls import end_abandoned, settle
+from sluice.copy.stalls import end_abandoned, settle, watched
 from sluice.copy.writers import writer_slot
 from sluice.core import faults
 from sluice.core.errors import SluiceError, TerminalError
@@ -98,22 +98,26 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
         conn = dst.connect(target)
     except SluiceError as exc:
         raise exc.with_facts(side="target", host=where(target), table=name) from None
+    settle(target, target.timeouts.connect)  # sessions earlier tries abandoned: ended
     try:
-        if not dst.table_exists(conn, stage.name):
-            raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
-        log.debug("%s: building the key and indexes on the staging table", name)
-        waiting_on = stage
-        renames = _build(dst, conn, target, stage, tp, stop, lock_timeout)
-        waiting_on = live
-        cur = conn.cursor()
-        if rows is None:
-            cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
-            rows = int(cur.fetchone()[0])
-            conn.rollback()
-        with swap_lock or contextlib.nullcontext():
-            stop(name)
-            log.debug("%s: swapping the staging table in", name)
-            _swap(dst, conn, stage, live, tp, renames, lock_timeout)
+        with watched(dst, target, conn, "target", name) as watch:
+            if not dst.table_exists(conn, stage.name):
+                raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
+            log.debug("%s: building the key and indexes on the staging table", name)
+            waiting_on = stage
+            renames = _build(dst, conn, target, stage, tp, stop, lock_timeout)
+            waiting_on = live
+            cur = conn.cursor()
+            if rows is None:
+                cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+                rows = int(cur.fetchone()[0])
+                conn.rollback()
+            with contextlib.ExitStack() as swapping:
+                with watch.waiting("target"):  # another table's swap: not this server's time
+                    swapping.enter_context(swap_lock or contextlib.nullcontext())
+                stop(name)
+                log.debug("%s: swapping the staging table in", name)
+                _swap(dst, conn, stage, live, tp, renames, lock_timeout)
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
     except SluiceError as exc:
@@ -174,10 +178,9 @@ def holders(dst, target: DbUrl, table) -> str:
 def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: float):
     """The staging table's key and indexes, each statement waiting at most `lock_timeout`
     for a lock. Only this run writes its staging table, so a lock on it is held by a session
-    an earlier try abandoned: those are ended first (`stalls.settle`), and, if the wait
-    still times out, the ones that could not be ended then are ended and the build goes on
-    once more. Returns the (temporary name, index) pairs the swap renames."""
-    settle(target, target.timeouts.connect)
+    an earlier try abandoned (the caller waited for those to be ended: `stalls.settle`); if
+    the wait still times out, the ones that could not be ended then are ended and the build
+    goes on once more. Returns the (temporary name, index) pairs the swap renames."""
     steps: list[tuple[str, object]] = []
     if tp.key and dst.caps.key_after_load:
         steps += [(stmt, None) for stmt in dst.add_primary_key_sql(stage)]
@@ -235,11 +238,16 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
 
 
 def drop_leftovers(plan: Plan, target: DbUrl) -> None:
-    """Drop staging tables a failed run left behind."""
+    """Drop staging tables a failed run left behind (after the sessions its tries abandoned
+    were ended: they may hold locks on them; a lock held elsewhere is waited for at most
+    DEFAULT_LOCK_TIMEOUT)."""
     dst = get_dialect(target.engine)
+    settle(target, target.timeouts.connect)
     conn = dst.connect(target)
     try:
         cur = conn.cursor()
+        for stmt in dst.lock_timeout_sql(DEFAULT_LOCK_TIMEOUT):
+            cur.execute(stmt)
         for tp in plan.tables:
             cur.execute(dst.drop_table_sql(staging_table(dst, tp.table)))
         conn.commit()

@@ -8,9 +8,11 @@ lock on a staging table is sluice's own doing, never a reason to wait forever.""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 
 from sluice.copy.plan import Chunk
 from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error, where
@@ -26,19 +28,20 @@ _unended: dict[str, set] = {}
 _lock = threading.Lock()
 
 
-def end_session(dialect, url: DbUrl, session, chunk: Chunk) -> None:
+def end_session(dialect, url: DbUrl, session, chunk: Chunk | str) -> None:
     """Best effort, in the background (over a frozen network it waits a connect timeout):
     the dropped connection's session ends on the server too, and its locks with it. One
     that could not be ended is remembered for `end_abandoned`."""
     if session is None:
         return
     place = where(url)
+    label = chunk if isinstance(chunk, str) else chunk.label
 
     def end() -> None:
         try:
             dialect.end_session(url, session)
         except Exception as exc:  # the server will end it when it notices; the retry goes on
-            log.warning("%s: could not end the stalled session %s: %s", chunk.label, session,
+            log.warning("%s: could not end the stalled session %s: %s", label, session,
                         redact_all(" ".join(str(exc).split())))  # fmt: skip
             with _lock:
                 _unended.setdefault(place, set()).add(session)
@@ -80,8 +83,41 @@ def end_abandoned(dialect, url: DbUrl) -> int:
 
 def stalled_error(chunk: Chunk, watch: Watchdog, url: DbUrl, side: str | None = None):
     """The retryable error of a try whose connection the watchdog dropped."""
+    err = stall_error(watch, url, chunk.label, side)
+    return err.with_facts(table=chunk.table, chunk=chunk_part(chunk.label, chunk.table))
+
+
+def stall_error(watch: Watchdog, url: DbUrl, label: str, side: str | None = None):
+    """The (retryable) error of a connection the watchdog dropped, for `label`'s work."""
     side = side or watch.stalled
     what = (f"no byte moved on the connection to the {side} for {watch.stalled_for:.0f}s "
             f"(stall timeout {url.timeouts.stall:g}s): it stalled and was dropped")  # fmt: skip
-    err = fault_error(CONNECTION_LOST, f"{chunk.label}: {what}", side=side, url=url, what=what)
-    return err.with_facts(table=chunk.table, chunk=chunk_part(chunk.label, chunk.table))
+    return fault_error(CONNECTION_LOST, f"{label}: {what}", side=side, url=url, what=what)
+
+
+@contextlib.contextmanager
+def watched(
+    dialect, url: DbUrl, conn, side: str, label: str, table: str | None = None
+) -> Iterator[Watchdog]:
+    """A stall watchdog over a connection whose statements may rightly keep it silent for
+    long (publish's key builds and swap, finish, sync's apply): past the stall timeout the
+    server is asked whether the session is still at work (`Dialect.session_working`); if
+    not, or if it cannot be asked, the connection is dropped, its session ended, and the
+    blocked statement fails as a stall (`stall_error`). Waits on anything but this server
+    go inside `watch.waiting(side)`. Engines that name no session are not watched."""
+    watch = Watchdog()
+    session = None
+    with contextlib.suppress(Exception):
+        session = dialect.session_id(conn)
+    if session is not None:
+        watch.watch(side, url.timeouts.stall, lambda: dialect.sever(conn),
+                    lambda: dialect.session_working(url, session))  # fmt: skip
+    try:
+        yield watch
+    except Exception:
+        if watch.stalled:
+            end_session(dialect, url, session, label)
+            raise stall_error(watch, url, label).with_facts(table=table) from None
+        raise
+    finally:
+        watch.close()
