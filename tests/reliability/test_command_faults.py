@@ -224,3 +224,59 @@ def test_fault_during_sync_leaves_a_state_the_rerun_finishes(case, pg_source, pg
     assert result.table(TABLE).moved >= 0
     assert_exact(pg_source, target)
     next(gen, None)
+
+
+SLOWED = {  # case: (target server fixture, the dialect method given a 1 s sleep, state after)
+    "pg-finishing": ("pg_server", "align_identity_sql", "all 1 table(s) published and complete"),
+    "mariadb-publishing": ("mysql_server", "swap_sql", "untouched (no table replaced"),
+}
+
+
+@pytest.mark.parametrize("case", list(SLOWED))
+def test_stall_inside_a_statement_of_publish_or_finish(case, pg_source, request, monkeypatch):
+    """In this process: a statement of the phase is preceded by a 1 s sleep in sluice's own
+    SQL (patched: the window a long ALTER would give) and the relay freezes 0.3 s into it.
+    The server finishes the statement and idles; the watchdog asks it, drops the connection,
+    and the run ends with one line naming the stall and the target's state."""
+    from sluice.copy import CopyOptions, copy_database
+    from sluice.core.faults import failure_line
+    from sluice.core.liveness import Timeouts
+
+    server, method, state = SLOWED[case]
+    target, gen = fresh_target(request.getfixturevalue(server))
+    relay = Relay.to(target)
+    d = get_dialect(target.engine)
+    cls, real = type(d), getattr(type(d), method)
+    sleep = "SELECT pg_sleep(1)" if target.engine == "postgresql" else "SELECT SLEEP(1)"
+    frozen: list[float] = []
+
+    def freeze():
+        relay.freeze()
+        frozen.append(time.monotonic())
+
+    def slow(self, *args):
+        threading.Timer(0.3, freeze).start()
+        return [sleep, *real(self, *args)]
+
+    monkeypatch.setattr(cls, method, slow)
+    options = CopyOptions(tables=[TABLE], workers=2, chunk_rows=8000,
+                          timeouts=Timeouts(CONNECT, STALL))  # fmt: skip
+    try:
+        started = time.monotonic()
+        result = copy_database(pg_source, DbUrl.parse(via(relay, target)), options)
+        after = time.monotonic() - frozen[0]
+    finally:
+        relay.close()
+    monkeypatch.undo()
+    line = failure_line(result.errors[0])
+    print(f"\nstall in {case}: {line} ({after:.1f}s after the freeze, "
+          f"{time.monotonic() - started:.1f}s in all)")  # fmt: skip
+    assert line.startswith(f"target 127.0.0.1:{relay.port}/"), line
+    assert "no byte moved on the connection to the target" in line, line
+    assert f"target: {state}" in line, line
+    assert after <= STALL + 10, after
+    assert staging_left(target) == []
+    code, _, err = Run(pg_source.render_secret(), target.render_secret()).finish(timeout=120)
+    assert code == 0, err[-3000:]
+    assert_exact(pg_source, target)
+    next(gen, None)
