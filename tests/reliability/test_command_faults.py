@@ -280,3 +280,25 @@ def test_stall_inside_a_statement_of_publish_or_finish(case, pg_source, request,
     assert code == 0, err[-3000:]
     assert_exact(pg_source, target)
     next(gen, None)
+
+
+@pytest.mark.parametrize("after", [1_500, 3_000])
+def test_stall_while_planning_ends_within_the_bound(after, pg_source, pg_server):
+    """The source's catalog read (SQLAlchemy's reflection) frozen after `after` bytes: the
+    statement is watched like a chunk's, so the plan stops with one line."""
+    target, gen = fresh_target(pg_server)
+    relay = Relay.to(pg_source)
+    relay.trigger("down", after, relay.freeze)
+    try:
+        code, seconds, err = Run(via(relay, pg_source), target.render_secret()).finish(timeout=60)
+        fired = time.monotonic() - relay.fired[0]
+    finally:
+        relay.close()
+    print(f"\nstall while planning after {after} bytes: exit {code}, {fired:.1f}s after the "
+          f"freeze: {errors(err)[:1]}")  # fmt: skip
+    assert code != 0, err[-3000:]
+    line = line_of(err)
+    assert f"127.0.0.1:{relay.port}/" in line, line
+    assert "no byte moved on the connection" in line and "stalled and was dropped" in line
+    assert fired <= STALL + 10, err[-3000:]
+    next(gen, None)
