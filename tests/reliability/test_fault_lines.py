@@ -10,6 +10,7 @@ session that spares itself. Nothing of sluice is patched: the faults are the ser
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import subprocess
@@ -28,7 +29,7 @@ from tests.conftest import _fresh
 from tests.integration.test_copy_stackoverflow import digest
 
 SCALE = 0.01
-RUNS = 3  # kills per (pair, side); seeded
+RUNS = int(os.environ.get("SLUICE_FAULT_RUNS", "3"))  # kills per (pair, side); make soak: more
 SEED = 20261205
 BOUND = 120.0  # seconds a run may take at most (retries included)
 LINE = re.compile(

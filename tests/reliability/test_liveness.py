@@ -10,6 +10,7 @@ every run: the process ended within its bound, the target's table equals the sou
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -144,7 +145,7 @@ CASES = {
     "mariadb-source-reset": ("mysql", "pg", "source", "down", "reset"),
     "mariadb-target-reset": ("pg", "mysql", "target", "up", "reset"),
 }
-RUNS = 2  # seeded instants per case
+RUNS = int(os.environ.get("SLUICE_FAULT_RUNS", "2"))  # seeded instants per case (make soak)
 
 
 @pytest.mark.parametrize("case", list(CASES))

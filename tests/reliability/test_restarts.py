@@ -12,6 +12,7 @@ test_liveness.py.)"""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
@@ -23,7 +24,7 @@ from sluice.dialects import get_dialect
 from tests.conftest import _fresh, drop_database
 from tests.reliability.test_liveness import SEED, TABLE, Run, assert_exact, source_db
 
-RUNS = 2  # seeded instants per case
+RUNS = int(os.environ.get("SLUICE_FAULT_RUNS", "2"))  # seeded instants per case (make soak)
 SCALE = 0.025  # Votes: 107,500 rows
 BOUND = 150  # seconds a whole run may take (the copy alone: 5-15 s)
 
