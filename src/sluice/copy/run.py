@@ -327,7 +327,7 @@ def run_plan(
         unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
             try:
-                result.finish = finish(plan, target, published)
+                result.finish = finish(plan, target, published, options.lock_timeout)
             except Exception as exc:
                 doing = "finishing the published tables"
                 errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
@@ -337,7 +337,7 @@ def run_plan(
             return _failed(result, errors, target_state(summaries, dropped) + unfinished)
         return result
     try:
-        result.finish = finish(plan, target)
+        result.finish = finish(plan, target, lock_timeout=options.lock_timeout)
     except Exception as exc:
         state = (f"all {len(summaries)} table(s) published and complete; identity values and "
                  "foreign keys not finished (the next run finishes them)")  # fmt: skip

@@ -34,6 +34,7 @@ from sluice.copy.plan import (
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import Selection, Skipped
 from sluice.copy.staging import live_table, sync_staging_table
+from sluice.copy.stalls import watched
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import fault_error
@@ -221,12 +222,13 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     result = TableSync(tp.name, mark.describe())
     conn = dst.connect(target)
     try:
-        state = sync_state.read(dst, conn, tp.name)
-        conn.rollback()
-        result.drift = reconcile(
-            dst, conn, live, live_found, recorded(state and state.source_columns)
-        )
-        last = _last(dst, conn, live, mark, state)
+        with watched(dst, target, conn, "target", tp.name, tp.name):
+            state = sync_state.read(dst, conn, tp.name)
+            conn.rollback()
+            result.drift = reconcile(
+                dst, conn, live, live_found, recorded(state and state.source_columns)
+            )
+            last = _last(dst, conn, live, mark, state)
         if result.drift.added:
             last = None  # new columns: every row is read once to fill them
         result.before = last
@@ -238,7 +240,8 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
             raise _failed(f"{tp.name}: reading the source's watermark", exc, src, table=tp.name,
                           target=source, side="source") from None  # fmt: skip
         result.after = after
-        _prepare_stage(dst, conn, stage)
+        with watched(dst, target, conn, "target", tp.name, tp.name):
+            _prepare_stage(dst, conn, stage)
         read_key = (mark.column,) if mark.kind != "full" else ()
         chunk = Chunk(tp.name, 0, lo, hi)
         transfer, channels = TransferOptions.for_budget(
@@ -255,11 +258,12 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
-        result.inserted, result.updated = _apply(dst, conn, live, stage)
-        sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
-        conn.commit()
-        if result.inserted and tp.table.identity:
-            align_identities(dst, conn, [tp])
+        with watched(dst, target, conn, "target", tp.name, tp.name):  # a stall ends (core/liveness)
+            result.inserted, result.updated = _apply(dst, conn, live, stage)
+            sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
+            conn.commit()
+            if result.inserted and tp.table.identity:
+                align_identities(dst, conn, [tp])
         log.info("%s: read %s, inserted %s, updated %s (%s)", tp.name, f"{result.read:,}",
                  f"{result.inserted:,}", f"{result.updated:,}", mark.describe())  # fmt: skip
     except SluiceError:
