@@ -7,7 +7,7 @@ SCALE ?= 0.01
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
-.PHONY: demo test lint format bench bench-full lock clean embedded-stop help airflow venv
+.PHONY: demo test soak lint format bench bench-full lock clean embedded-stop help airflow venv
 
 # Airflow's API server (the UI) listens on $AIRFLOW__API__PORT when set, else 8080.
 AIRFLOW_PORT = $(or $(AIRFLOW__API__PORT),8080)
@@ -15,6 +15,7 @@ AIRFLOW_PORT = $(or $(AIRFLOW__API__PORT),8080)
 help:
 	@echo "make demo    - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
 	@echo "make test    - lint + the whole test suite (PYTEST_ARGS=... passes arguments to pytest)"
+	@echo "make soak    - the seeded fault-injection tests with SOAK_RUNS=$(SOAK_RUNS) runs per case (make test: 2-3)"
 	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI http://localhost:$(AIRFLOW_PORT), admin/admin)"
 	@echo "make embedded-stop - stop the embedded PostgreSQL (after make demo / make airflow)"
 	@echo "make lint    - ruff check + ruff format --check"
@@ -74,6 +75,13 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault-injection suites with more seeded instants per case than make test runs
+# (docs/reliability.md): backends terminated, stalls and resets, servers restarted.
+SOAK_RUNS ?= 10
+soak: $(STAMP)
+	SLUICE_FAULT_RUNS=$(SOAK_RUNS) $(BIN)/python -m pytest -s tests/reliability/test_fault_lines.py \
+		tests/reliability/test_liveness.py tests/reliability/test_restarts.py $(PYTEST_ARGS)
 
 lock:
 	$(PYTHON) -m venv .sluice/uv && .sluice/uv/bin/pip install --quiet uv

@@ -81,9 +81,24 @@ PARAMS = {
         "instance costs a process start)",
     ),  # fmt: skip
     "allow_lossy": Param(False, type="boolean", description="accept lossy type conversions"),
-}
+    # the CLI's selection and value options, read by sluice.airflow.tasks.value_options
+    "exclude_tables": Param([], type="array", items={"type": "string"},
+                            description="tables left out (--exclude-tables)"),
+    "skip_refused": Param(False, type="boolean", description="skip refused tables, naming each "
+                          "(--skip-refused)"),
+    "carry_as_text": Param(False, type="boolean", description="carry types the target lacks "
+                           "as the source's text (--carry-as-text)"),
+    "zero_dates": Param("error", enum=["error", "null", "-infinity"],
+                        description="MySQL zero dates (--zero-dates)"),
+    "nul": Param("error", enum=["error", "strip", "replace"],
+                 description="NUL in text bound for PostgreSQL (--nul)"),
+    "enums": Param("varchar", enum=["varchar", "type"], description="a MariaDB ENUM as a "
+                   "varchar or a PostgreSQL enum type (--enums)"),
+}  # fmt: skip
+VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
+                "nul", "enums")  # fmt: skip
 SYNC_PARAMS = {
-    **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", "allow_lossy")},
+    **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", *VALUE_PARAMS)},
     "deletes": Param(True, type="boolean", description="find and apply rows deleted in the source"),
 }
 TAGS = ["sluice", "stackoverflow", "replication"]
@@ -101,9 +116,10 @@ def verify_task(p: Pipeline, dag_id: str):
     verified = AssetAlias(f"{dag_id}.verified")
 
     @task(outlets=[verified])
-    def verify(table_names: list[str], dag_run=None, outlet_events=None) -> dict:
+    def verify(table_names: list[str], dag_run=None, outlet_events=None, params=None) -> dict:
         try:
-            headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id)
+            headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id,
+                                                   params)  # fmt: skip
         except DataError as exc:  # a differing replica stays different: no retries
             raise AirflowFailException(str(exc)) from None
         for table, figures in headline["tables"].items():
@@ -136,7 +152,7 @@ def build(p: Pipeline):
         def plan(params=None) -> dict:
             chunk_bytes = params["chunk_mib"] * 2**20
             return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
-                                     params["allow_lossy"], chunk_bytes)  # fmt: skip
+                                     params["allow_lossy"], chunk_bytes, params)  # fmt: skip
 
         @task
         def prepare(plan_data: dict) -> None:
@@ -149,7 +165,7 @@ def build(p: Pipeline):
         @task(pool=POOL, map_index_template="{{ task.op_kwargs['chunk']['table'] }}")
         def copy(chunk: dict, plan_data: dict, params=None) -> dict:
             return sluice_tasks.copy_one_chunk(ends, plan_data, chunk,
-                                               params["memory_cap_mib"] << 20)  # fmt: skip
+                                               params["memory_cap_mib"] << 20, params)  # fmt: skip
 
         @task
         def tables(plan_data: dict) -> list[str]:
@@ -201,7 +217,7 @@ def build_incremental(p: Pipeline):
         def sync(params=None) -> dict:
             return sluice_tasks.sync_replica(ends, params["tables"], params["memory_cap_mib"] << 20,
                                              params["allow_lossy"], params["deletes"],
-                                             p.dag_id)  # fmt: skip
+                                             p.dag_id, params)  # fmt: skip
 
         synced = sync()
         verify(synced["tables"])

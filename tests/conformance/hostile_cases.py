@@ -205,6 +205,11 @@ REFUSALS = [
         TableData("r_inf", ("id", "v"), _rows(float("-inf"), 2.0)), ((PG, MY),),
         ("'r_inf'", "column 'v'", "key 1", "-inf"),
     ),
+    Refusal(  # MariaDB and SQLite store a float's negative zero as 0, without a word
+        "double_negative_zero", _one("r_negzero", {PG: "double precision"}),
+        TableData("r_negzero", ("id", "v"), _rows(0.0, -0.0, 1.5)), ((PG, MY), (PG, LITE)),
+        ("'r_negzero'", "column 'v'", "key 2", "negative zero"),
+    ),
     Refusal(
         "numeric_nan", _one("r_numnan", {PG: "numeric(10,2)"}),
         TableData("r_numnan", ("id", "v"), _rows(__import__("decimal").Decimal("NaN"))),

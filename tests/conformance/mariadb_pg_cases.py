@@ -83,6 +83,13 @@ EDGES: list[Edge] = [
     Edge("set", MY, "SET('a','bb','ccc')", ("'a,bb,ccc'", "''", "'bb'", "'ccc,a'", None),
          "character varying(8)"),
     Edge("enum", MY, "ENUM('x','yy','zzz')", ("'x'", "'zzz'", None), "character varying(3)"),
+    # --enums type: a PostgreSQL enum, '' (the error value of an invalid one) then the members
+    Edge("enum_type", MY, "ENUM('x','yy','it''s','b\\\\s')",
+         ("'x'", "'it''s'", "'b\\\\s'", "'not a member'", None), "e_enum_type_v_enum",
+         sql_mode="", options={"enums": "type"}),
+    # MariaDB's DOUBLE stores -0e0 as 0 (no negative zero to carry); PostgreSQL -> MariaDB
+    # refuses -0.0 by key (tests/conformance/hostile_cases.py)
+    Edge("double", MY, "DOUBLE", ("0", "-0e0", "-1.5", "1e-300", None), "double precision"),
     Edge("bigint_unsigned", MY, "BIGINT UNSIGNED",
          ("0", "18446744073709551615", "9223372036854775808", None), "numeric(20,0)"),
     Edge("year", MY, "YEAR", ("1901", "2155", "0", None), "smallint",
@@ -100,6 +107,17 @@ EDGES: list[Edge] = [
          sql_mode="", refused=refused("'e_zero_datetime'", "'v'", "key 1", "zero date")),
     Edge("zero_date_null", MY, "DATE", ("'2020-01-01'", "'0000-00-00'", "'2020-00-15'", None),
          "date", sql_mode="", options={"zero_dates": "null"}, expect={2: None, 3: None}),
+    # or (PostgreSQL only) as -infinity: through binary COPY, and text COPY (TIME: an interval)
+    Edge("zero_date_neg_inf", MY, "DATE", ("'2020-01-01'", "'0000-00-00'", "'2020-00-15'", None),
+         "date", sql_mode="", options={"zero_dates": "-infinity"},
+         expect={2: "-infinity", 3: "-infinity"}),
+    Edge("zero_datetime_neg_inf", MY, "DATETIME(6)",
+         ("'0000-00-00 00:00:00'", "'2020-01-01 10:00:00.5'"), "timestamp without time zone",
+         sql_mode="", options={"zero_dates": "-infinity"}, expect={1: "-infinity"},
+         norm="fraction"),
+    Edge("zero_timestamp_neg_inf", MY, "TIMESTAMP", ("'0000-00-00 00:00:00'", "'2020-01-01'"),
+         "timestamp(0) without time zone", sql_mode="", options={"zero_dates": "-infinity"},
+         expect={1: "-infinity"}, extra="TIME"),
     # --- PostgreSQL -> MariaDB ---------------------------------------------------------------
     Edge("pg_time", PG, "time", ("'24:00:00'", "'00:00:00'", "'23:59:59.999999'", None),
          "time(6)", norm="fraction"),

@@ -116,6 +116,25 @@ def test_skip_refused_copies_the_rest_and_names_each_skipped_table(
     assert code == 1 and "--skip-refused" in err
 
 
+def test_skip_refused_skips_a_table_refused_for_a_value_mid_copy(capsys, tmp_path, pg_to_my,
+                                                                   mysql_db):  # fmt: skip
+    """'infinity' is found only while copying: --skip-refused leaves that table out, named
+    with its column and key, publishes the others, and --verify checks those (exit 0)."""
+    summary = tmp_path / "copy.json"
+    code, out, err = sluice(capsys, "copy", *pg_to_my, "--skip-refused", "--verify",
+                            "--no-checks", "--json", str(summary))  # fmt: skip
+    assert code == 0, err
+    assert "skipped inf: column 'd', key 2: 'infinity'" in out, out
+    assert "verify: MATCH" in out and not FORBIDDEN.search(out + err), out + err
+    listed = {s["table"]: s["reason"] for s in json.loads(summary.read_text())["skipped"]}
+    assert set(listed) == {"net", "tz", "inf"} and "key 2" in listed["inf"], listed
+    assert {r[0] for r in query(mysql_db, "SHOW TABLES")} == {"ok"}  # no staging left
+    assert query(mysql_db, "SELECT id, name FROM ok ORDER BY id") == [(1, "a"), (2, "b")]
+    code, _, err = sluice(capsys, "copy", *pg_to_my, "--skip-refused", "--exclude-tables", "ok",
+                          "--allow-empty")  # fmt: skip
+    assert code == 0, err  # every table skipped or excluded: nothing published, said
+
+
 def test_carry_as_text_then_sync_with_skips(capsys, pg_to_my, mysql_db, pg_db):
     code, out, err = sluice(capsys, "copy", *pg_to_my, "--carry-as-text", "--exclude-tables",
                             "inf")  # fmt: skip

@@ -64,6 +64,10 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     assert "finish" in downstream("publish") and "verify" in downstream("finish")
     assert "verify" in downstream("tables")  # it verifies the tables the plan holds
     assert set(dag.params) >= {"tables", "memory_cap_mib", "chunk_rows", "chunk_mib"}
+    from sluice.airflow.tasks import VALUE_PARAMS
+
+    # the CLI's selection and value options, with the CLI's defaults
+    assert {k: dag.params[k] for k in VALUE_PARAMS} == VALUE_PARAMS
 
 
 def test_verify_updates_each_target_table_asset(dagbag):
@@ -101,7 +105,9 @@ def test_incremental_twin(dagbag, dag_id):
         assert task.retries == 3 and task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=10)
     assert twin.on_failure_callback and twin.on_failure_callback == full.on_failure_callback
-    assert set(twin.params) == {"tables", "memory_cap_mib", "allow_lossy", "deletes"}
+    from sluice.airflow.tasks import VALUE_PARAMS
+
+    assert set(twin.params) == {"tables", "memory_cap_mib", "deletes", *VALUE_PARAMS}
 
 
 def test_parsing_touches_no_database(tmp_path):
@@ -122,3 +128,22 @@ def test_parsing_touches_no_database(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("6")
+
+
+def test_value_params_become_the_cli_options():
+    """The DAG params carry what the CLI's flags carry, to the same option values; a value the
+    CLI would refuse fails the task as a ConfigError."""
+    from sluice.airflow.tasks import value_options
+    from sluice.core.errors import ConfigError
+
+    given = {"exclude_tables": ["Votes"], "skip_refused": True, "carry_as_text": True,
+             "allow_lossy": True, "zero_dates": "-infinity", "nul": "strip", "enums": "type",
+             "tables": ["ignored here"]}  # fmt: skip
+    o = value_options(given)
+    assert (o.exclude, o.skip_refused, o.carry_as_text, o.allow_lossy) == (("Votes",), True,
+                                                                           True, True)  # fmt: skip
+    assert (o.zero_dates, o.nul, o.enums) == ("-infinity", "strip", "type")
+    assert o.selection.enums == "type" and o.selection.exclude == ("Votes",)
+    assert value_options(None) == value_options({})
+    with pytest.raises(ConfigError, match="zero-dates policy"):
+        value_options({"zero_dates": "zero"})

@@ -75,15 +75,29 @@ def test_postgres_to_postgres_dag_twice(airflow_env, pg_server):
 def test_mariadb_to_postgres_dag_verifies_canonically(airflow_env, mysql_db, pg_db):
     """The SQL Server -> PostgreSQL DAG with its source connection pointed at MariaDB: a
     cross-engine run whose verify task digests client-side, inside Airflow (run_dag.py is an
-    unguarded script: verification must not spawn processes that re-import it)."""
+    unguarded script: verification must not spawn processes that re-import it). The run's
+    params carry the CLI's options to plan, copy and verify: a table left out by name, one
+    refused (INET6) skipped, an ENUM made a PostgreSQL enum."""
+    from tests.conformance.test_mariadb_pg import query, run_sql
+
     dag_id = "replicate_stackoverflow_to_postgres"
     generate(mysql_db, SCALE)
-    run_dag(airflow_env, mysql_db, pg_db, {"chunk_rows": 4000}, dag_id, "STACKOVERFLOW_SOURCE")
+    run_sql(mysql_db, ["CREATE TABLE moods (id int PRIMARY KEY, m enum('sad','ok'), t text)",
+                       "INSERT INTO moods VALUES (1, 'ok', 'a b'), (2, 'sad', NULL)",
+                       "CREATE TABLE ips (id int PRIMARY KEY, a inet6)"])  # fmt: skip
+    conf = {"chunk_rows": 4000, "exclude_tables": ["Votes"], "skip_refused": True,
+            "enums": "type"}  # fmt: skip
+    run_dag(airflow_env, mysql_db, pg_db, conf, dag_id, "STACKOVERFLOW_SOURCE")
     path = os.path.join(airflow_env["SLUICE_REPORT_DIR"], dag_id, "latest.json")
     with open(path, encoding="utf-8") as fh:
         report = json.load(fh)
     assert report["ok"] and {t["method"] for t in report["tables"]} == {"canonical"}
-    assert {t["table"]: t["target_rows"] for t in report["tables"]} == row_counts(SCALE)
+    expected = {**row_counts(SCALE), "moods": 2}
+    del expected["Votes"]
+    assert {t["table"]: t["target_rows"] for t in report["tables"]} == expected
+    got = query(pg_db, "SELECT id, m::text, pg_typeof(m)::text, t FROM moods ORDER BY id")
+    assert got == [(1, "ok", "moods_m_enum", "a b"), (2, "sad", "moods_m_enum", None)]
+    assert query(pg_db, "SELECT to_regclass('ips'), to_regclass('\"Votes\"')") == [(None, None)]
 
 
 def assert_verified(env: dict, runs: int) -> None:

@@ -1,8 +1,8 @@
 """Backends terminated at seeded random instants of `sluice copy` (the command, in a process of
-its own), on the source or on the target, PostgreSQL -> PostgreSQL and PostgreSQL -> MariaDB:
-every run exits 0 after retries, or prints exactly one clear line (side, host, table, what
-happened, the target's state, what next; no driver text, no traceback). Either way no live
-target table differs from the source and no staging table is left.
+its own), on the source or on the target, PostgreSQL -> PostgreSQL, PostgreSQL -> MariaDB and
+MariaDB -> PostgreSQL: every run exits 0 after retries, or prints exactly one clear line (side,
+host, table, what happened, the target's state, what next; no driver text, no traceback).
+Either way no live target table differs from the source and no staging table is left.
 
 Only the copy's own sessions are ended: those connected to the test's uniquely named
 databases (`pg_terminate_backend` on PostgreSQL, `KILL CONNECTION` on MariaDB), from an admin
@@ -10,6 +10,7 @@ session that spares itself. Nothing of sluice is patched: the faults are the ser
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import subprocess
@@ -28,7 +29,7 @@ from tests.conftest import _fresh
 from tests.integration.test_copy_stackoverflow import digest
 
 SCALE = 0.01
-RUNS = 3  # kills per (pair, side); seeded
+RUNS = int(os.environ.get("SLUICE_FAULT_RUNS", "3"))  # kills per (pair, side); make soak: more
 SEED = 20261205
 BOUND = 120.0  # seconds a run may take at most (retries included)
 LINE = re.compile(
@@ -43,6 +44,15 @@ DRIVER_TEXT = ("Traceback", "NoneType", "(2013", "(0, ''", "SQLSTATE", "psycopg"
 @pytest.fixture(scope="module")
 def so_source(pg_server):
     gen = _fresh(pg_server, "sluice_faultline_src")
+    url = next(gen)
+    generate(url, SCALE)
+    yield url
+    next(gen, None)
+
+
+@pytest.fixture(scope="module")
+def so_mariadb_source(mysql_server):
+    gen = _fresh(mysql_server, "sluice_faultline_src")
     url = next(gen)
     generate(url, SCALE)
     yield url
@@ -133,10 +143,18 @@ def assert_live_tables_equal_source(source: DbUrl, target: DbUrl) -> None:
         assert got == digest(source, table), f"{table}: target differs from source"
 
 
+PAIRS = {  # name: (source fixture, target fixture)
+    "postgresql": ("so_source", "pg_db"),  # the target's engine, from PostgreSQL
+    "mariadb": ("so_source", "mysql_db"),
+    "mariadb-to-postgresql": ("so_mariadb_source", "pg_db"),
+}
+
+
 @pytest.mark.parametrize("side", ["source", "target"])
-@pytest.mark.parametrize("target_kind", ["postgresql", "mariadb"])
-def test_backends_terminated_at_random_instants(so_source, target_kind, side, request):
-    target = request.getfixturevalue({"postgresql": "pg_db", "mariadb": "mysql_db"}[target_kind])
+@pytest.mark.parametrize("target_kind", list(PAIRS))
+def test_backends_terminated_at_random_instants(target_kind, side, request):
+    so_source = request.getfixturevalue(PAIRS[target_kind][0])
+    target = request.getfixturevalue(PAIRS[target_kind][1])
     code, err, clean, _ = run_copy(so_source, target)
     assert code == 0, err
     rng = random.Random(f"{SEED}-{target_kind}-{side}")

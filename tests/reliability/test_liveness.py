@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -28,8 +26,8 @@ from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow.generate import generate
 from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
-from tests.conftest import _fresh
-from tests.reliability.relay import OwnPostgres, Relay
+from tests.conftest import _fresh, drop_database
+from tests.reliability.relay import Relay
 
 TABLE = "Votes"  # 43,000 rows at scale 0.01: several chunks of 8,000
 STALL = 3
@@ -67,11 +65,13 @@ def via(relay: Relay, url: DbUrl) -> str:
 
 
 class Run:
-    """`sluice -v copy` in its own process; stderr collected line by line as it comes."""
+    """`sluice -v copy` (or another `command`) in its own process; stderr collected line by
+    line as it comes."""
 
-    def __init__(self, source: str, target: str, *args: str):
-        cmd = [sys.executable, "-m", "sluice.cli", "-v", "copy", "--source", source,
-               "--target", target, *COPY, *args]  # fmt: skip
+    def __init__(self, source: str, target: str, *args: str, command: str = "copy",
+                 base: tuple[str, ...] | list[str] = tuple(COPY)):  # fmt: skip
+        cmd = [sys.executable, "-m", "sluice.cli", "-v", command, "--source", source,
+               "--target", target, *base, *args]  # fmt: skip
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -145,7 +145,7 @@ CASES = {
     "mariadb-source-reset": ("mysql", "pg", "source", "down", "reset"),
     "mariadb-target-reset": ("pg", "mysql", "target", "up", "reset"),
 }
-RUNS = 2  # seeded instants per case
+RUNS = int(os.environ.get("SLUICE_FAULT_RUNS", "2"))  # seeded instants per case (make soak)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -223,18 +223,12 @@ def test_stall_past_the_deadline_is_one_line_naming_the_side(engine, request, pg
 
 
 @pytest.fixture(scope="module")
-def own_pg():
-    if not OwnPostgres.available():
-        pytest.skip("needs root and Debian's PostgreSQL 15 binaries for a server of our own")
-    folder = Path(tempfile.mkdtemp(prefix="sluice_own_pg_"))  # user postgres must reach it
-    os.chmod(folder, 0o755)
-    server = OwnPostgres(folder)
-    url = DbUrl.parse(server.url).with_database("restart_src")
+def own_pg(own_pg_server):
+    url = DbUrl.parse(own_pg_server.url).with_database("restart_src")
     get_dialect("postgresql").ensure_database(url)
     generate(url, 0.05, tables=[TABLE])  # 215,000 rows: the copy lasts a few seconds
-    yield server, url
-    server.close()
-    shutil.rmtree(folder, ignore_errors=True)
+    yield own_pg_server, url
+    drop_database(url)
 
 
 @pytest.mark.parametrize("run", range(3))

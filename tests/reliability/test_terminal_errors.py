@@ -33,6 +33,13 @@ QUICK = 10.0  # seconds: a retry storm (0.5 + 1 + 2 + 4 s of backoff, five tries
 def source(pg_server):
     gen = _fresh(pg_server, "sluice_term_src")
     url = next(gen)
+    fill_source(url)
+    yield url
+    next(gen, None)
+
+
+def fill_source(url: DbUrl) -> None:
+    """`small` (100 rows) and `big` (BIG_ROWS rows of incompressible text) in PostgreSQL."""
     d = get_dialect("postgresql")
     with d.connect(url) as conn:
         conn.execute('CREATE TABLE "small" (id integer PRIMARY KEY, name text NOT NULL)')
@@ -43,8 +50,6 @@ def source(pg_server):
             f"FROM generate_series(1, {BIG_ROWS}) g"
         )
         conn.execute('ANALYZE "big"')
-    yield url
-    next(gen, None)
 
 
 def digests(url: DbUrl) -> dict[str, tuple | None]:

@@ -84,7 +84,11 @@ def test_nan_into_mysql_is_named_on_the_failure_path():
 
     assert MY.rejects_value(pymysql.err.ProgrammingError("nan can not be used with MySQL"))
     table = _table("m", SqlType(Kind.DOUBLE), SqlType(Kind.DECIMAL, precision=10, scale=2))
-    assert not WriteGuard(PG, MY, table, NulPolicy()).active
+    guard = WriteGuard(PG, MY, table, NulPolicy())  # the write path checks -0.0 alone
+    assert guard((1, float("inf"), Decimal("NaN")))[1] == float("inf")
+    assert guard((2, 0.0, None))[1] == 0.0
+    with pytest.raises(DataError, match=r"column 'v0', key 3: -0.0 \(a negative zero\)"):
+        guard((3, -0.0, None))  # MariaDB would store 0 without a word
     rows = [(1, 1.0, Decimal("1")), (5, 1.0, Decimal("inf")), (6, float("-inf"), None)]
     err = diagnose(PG, MY, table, lambda: iter(rows), list, NulPolicy(), TerminalError("x"))
     assert (err.column, err.key) == ("v1", 5)  # the first refused value read

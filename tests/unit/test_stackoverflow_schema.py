@@ -92,7 +92,7 @@ MYSQL_TAGS = """CREATE TABLE `Tags` (
   `IsModeratorOnly` TINYINT(1) NULL,
   `IsRequired` TINYINT(1) NULL,
   CONSTRAINT `PK_Tags__Id` PRIMARY KEY (`Id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"""
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"""
 
 
 def test_postgres_and_mysql_equivalents_are_pinned():

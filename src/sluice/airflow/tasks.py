@@ -8,12 +8,12 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sluice.airflow.connections import url_for
-from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
+from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import finish
 from sluice.copy.memory import tune_allocator
@@ -21,6 +21,7 @@ from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
+from sluice.core.hostile import NulPolicy
 from sluice.core.interrupt import on_signals
 from sluice.core.schema import qualified_key
 from sluice.core.urls import redact_all
@@ -46,18 +47,47 @@ class Endpoints:
         return url_for(self.target, self.target_database)
 
 
+# DAG params carrying the CLI's selection and value options (`value_options`), with defaults
+VALUE_PARAMS = {
+    "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
+    "zero_dates": "error", "nul": "error", "enums": "varchar",
+}  # fmt: skip
+
+
+def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
+    """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
+    (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
+    `--nul`, `--enums`), validated; a param a DAG does not declare takes the CLI's default."""
+    given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
+    options = CopyOptions(
+        exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
+        carry_as_text=bool(given["carry_as_text"]), allow_lossy=bool(given["allow_lossy"]),
+        zero_dates=given["zero_dates"], nul=given["nul"], enums=given["enums"],
+    )  # fmt: skip
+    options.validate()
+    return options
+
+
 def plan(
     ends: Endpoints,
     tables: list[str] | None,
     chunk_rows: int,
     allow_lossy: bool,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    params: Mapping[str, Any] | None = None,
 ) -> dict:
+    """The plan, with the run's selection (`params`, as `value_options` reads them); skipped
+    tables are named in the log and the plan's `skipped`."""
+    options = replace(value_options(params), allow_lossy=allow_lossy)
+    source, target = ends.source_url(), ends.target_url()
+    check_zero_dates(source, target, options.zero_dates)
     p = build_plan(
-        ends.source_url(), ends.target_url(), tables=tables or None,
-        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes,
+        source, target, tables=tables or None,
+        chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, selection=options.selection,
     )  # fmt: skip
     check_lossy(p, allow_lossy)
+    for s in p.skipped:
+        log.warning("skipped %s: %s", s.table, s.reason)
     log.info("plan: %d tables, %d chunks, order %s", len(p.tables), len(p.chunks),
              ", ".join(t.name for t in p.tables))  # fmt: skip
     return p.to_dict()
@@ -81,8 +111,12 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
     prepare(Plan.from_dict(plan_data), ends.target_url())
 
 
-def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int) -> dict:
-    """One key range, idempotent: a retried task deletes what its earlier try left."""
+def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
+                   params: Mapping[str, Any] | None = None) -> dict:  # fmt: skip
+    """One key range, idempotent: a retried task deletes what its earlier try left. `params`:
+    the run's value options (--nul, --zero-dates). A value refused here fails the task (no
+    table is skipped mid-copy under Airflow: each chunk is a task of its own)."""
+    values = value_options(params)
     tune_allocator()
     p = Plan.from_dict(plan_data)
     c = Chunk(**chunk)
@@ -93,8 +127,9 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     # its next batch, its transaction rolled back, and the task fails with `Interrupted`
     with on_signals(chain=True) as cancel:
         options, channel_bytes = TransferOptions.for_budget(
-            cap, 1, not tp.passthrough, cancel=cancel
-        )
+            cap, 1, not tp.passthrough, cancel=cancel,
+            nul=NulPolicy(values.nul, values.nul_replacement, values.zero_dates),
+        )  # fmt: skip
         result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), options)
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
@@ -122,14 +157,18 @@ def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
 
 
-def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str) -> dict:
+def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
+                   params: Mapping[str, Any] | None = None) -> dict:  # fmt: skip
     """Checksums per key range and data-quality checks of `tables` (what the full DAG copied
     or its incremental twin synced); the JSON and HTML reports go to `report_dir()/<dag_id>/`
     (the run's and `latest.*`), a readable summary to the log.
 
     Returns the headline figures per table (small: they go to XCom and to the table Assets);
     raises after writing the reports when any range differs or an error-severity check fails."""
-    options = VerifyOptions(tables=list(tables))
+    v = value_options(params)  # carried columns compared as the source's text, ...
+    options = VerifyOptions(tables=list(tables), exclude=v.exclude, skip_refused=v.skip_refused,
+                            carry_as_text=v.carry_as_text, allow_lossy=v.allow_lossy,
+                            enums=v.enums)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -170,6 +209,7 @@ def sync_replica(
     allow_lossy: bool,
     deletes: bool,
     full_dag: str,
+    params: Mapping[str, Any] | None = None,
 ) -> dict:
     """The incremental twin's step: `sync_database` over the same connections as the full
     DAG, a log line per table, and only counts and watermarks back (XCom: no rows, no URLs).
@@ -179,9 +219,12 @@ def sync_replica(
     anything else (a lost connection, a server restarting) is left to the task's retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    v = value_options(params)
     options = SyncOptions(tables=tables or None, deletes=deletes,
-                          memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
-                          allow_lossy=allow_lossy)  # fmt: skip
+                          memory_cap=memory_cap or DEFAULT_MEMORY_CAP, allow_lossy=allow_lossy,
+                          exclude=v.exclude, skip_refused=v.skip_refused,
+                          carry_as_text=v.carry_as_text, zero_dates=v.zero_dates, nul=v.nul,
+                          enums=v.enums)  # fmt: skip
     try:
         result = sync_database(ends.source_url(), ends.target_url(), options)
     except ConnectError:

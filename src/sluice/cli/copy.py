@@ -77,7 +77,7 @@ def _after_copy(args, source, target, options, result, cancel) -> int:
 
         checks = verify_options(args, args.workers)
         return verify_and_report(source, target, checks, args.repair, options, args.report,
-                                 cancel)  # fmt: skip
+                                 cancel, result.refused)  # fmt: skip
     return 0
 
 
@@ -99,6 +99,7 @@ def summary_dict(result) -> dict:
         },  # fmt: skip
         "nul_changed": result.nul_changed,
         "zero_dates": result.zero_dates,
+        "zero_dates_stored_as": result.zero_dates_as,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
         "failures": result.failures,
@@ -128,7 +129,8 @@ def print_summary(result, file=None, width: int | None = None) -> None:
         if t.nul_changed:
             status += f" ({t.nul_changed:,} value(s) with NUL changed by --nul)"
         if t.zero_dates:
-            status += f" ({t.zero_dates:,} zero date(s) stored as NULL by --zero-dates)"
+            status += (f" ({t.zero_dates:,} zero date(s) stored as {result.zero_dates_as} by "
+                       "--zero-dates)")  # fmt: skip
         path = "raw" if paths.get(t.name) else "decoded"
         if paths.get(t.name) and t.decoded_again:
             path = "raw+decoded"
@@ -146,8 +148,9 @@ def print_summary(result, file=None, width: int | None = None) -> None:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip
     if result.zero_dates:
+        how = result.zero_dates_as
         print(f"note: {result.zero_dates:,} MySQL zero date(s) ('0000-00-00' and the like) were "
-              "stored as NULL by --zero-dates null")  # fmt: skip
+              f"stored as {how} by --zero-dates {how.lower()}")  # fmt: skip
     if result.finish:
         for fk, n in result.finish.orphans.items():
             if n:

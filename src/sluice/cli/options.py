@@ -179,12 +179,16 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--skip-refused", action="store_true",
                    help="leave out the tables sluice refuses (a type the target lacks, a lossy "
-                        "mapping without --allow-lossy) and copy the others; each is listed "
-                        "with its reason (by default a refusal stops the command)")  # fmt: skip
+                        "mapping without --allow-lossy, a value found while copying) and copy "
+                        "the others; each is listed with its reason (by default a refusal "
+                        "stops the command)")  # fmt: skip
     p.add_argument("--carry-as-text", action="store_true",
                    help="carry source types the target lacks or holds only lossily (PostgreSQL "
                         "arrays, inet, interval, ranges, hstore, timetz ...) as the source "
                         "server's own text of each value: exact, into a text column")  # fmt: skip
+    p.add_argument("--enums", choices=("varchar", "type"), default="varchar",
+                   help="a MariaDB ENUM as a varchar (default) or as an enum type made on a "
+                        "PostgreSQL target, its members in order")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):
@@ -241,10 +245,10 @@ def add_value_options(p: argparse.ArgumentParser) -> None:
                         "(counted in the summary)")  # fmt: skip
     p.add_argument("--nul-replacement", default="\ufffd", metavar="TEXT",
                    help="what --nul replace puts for each NUL (default U+FFFD)")  # fmt: skip
-    p.add_argument("--zero-dates", choices=("error", "null"), default="error",
+    p.add_argument("--zero-dates", choices=("error", "null", "-infinity"), default="error",
                    help="MySQL zero dates ('0000-00-00', '2020-00-15') bound for an engine "
-                        "without them: error (default: refuse, naming the rows) or null "
-                        "(stored as NULL, counted in the summary)")  # fmt: skip
+                        "without them: error (default: refuse, naming the rows), null or "
+                        "-infinity (PostgreSQL only), counted in the summary")  # fmt: skip
 
 
 def value_settings(args: argparse.Namespace) -> dict:
@@ -260,6 +264,7 @@ def value_settings(args: argparse.Namespace) -> dict:
         "exclude": exclude_list(args.exclude_tables),
         "skip_refused": args.skip_refused,
         "carry_as_text": args.carry_as_text,
+        "enums": args.enums,
         "retry_deadline": args.retry_deadline,
         **scope_settings(args),
     }

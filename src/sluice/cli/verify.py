@@ -55,6 +55,7 @@ def verify_options(args: argparse.Namespace, workers: int):
         exclude=exclude_list(args.exclude_tables),
         skip_refused=args.skip_refused,
         carry_as_text=args.carry_as_text,
+        enums=args.enums,
         allow_lossy=getattr(args, "allow_lossy", False),
         retry_deadline=args.retry_deadline,
         **scope_settings(args),
@@ -75,17 +76,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def verify_and_report(
-    source, target, options, repair: bool, copy, reports: list[str], cancel=None
+    source, target, options, repair: bool, copy, reports: list[str], cancel=None, skipped=()
 ) -> int:
     """Verify (and repair), print the table, write the reports; exit code 0 only when clean.
-    A set `cancel` stops it with `Interrupted` (nothing printed, no report written)."""
+    A set `cancel` stops it with `Interrupted` (nothing printed, no report written).
+    `skipped`: tables the copy left out for a refused value, left out here too."""
     from sluice.copy.plan import build_plan
     from sluice.verify import verify_plan
     from sluice.verify.report import write_report
 
     options.validate()
     plan = build_plan(source, target, tables=options.tables, chunk_rows=options.chunk_rows,
-                      allow_empty=options.allow_empty, selection=options.selection)  # fmt: skip
+                      allow_empty=options.allow_empty,
+                      selection=options.selection).without(skipped)  # fmt: skip
     report = verify_plan(plan, source, target, options, cancel=cancel)
     print_report(report)
     if repair and not report.ok:

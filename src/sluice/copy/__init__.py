@@ -13,6 +13,7 @@ from sluice.copy.run import (
     CopyResult,
     TableSummary,
     check_lossy,
+    check_zero_dates,
     copy_database,
     run_plan,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "CopyResult",
     "TableSummary",
     "check_lossy",
+    "check_zero_dates",
     "copy_database",
     "run_plan",
 ]

@@ -8,12 +8,18 @@ key is left unvalidated rather than failing the whole run blindly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from sluice.copy.plan import Plan, TablePlan
+from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out
 from sluice.copy.staging import live_table
+from sluice.copy.stalls import watched
+from sluice.core import faults
+from sluice.core.errors import SluiceError
+from sluice.core.faults import where
 from sluice.core.schema import ForeignKey, qualified_key
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl, redact_all
@@ -29,27 +35,59 @@ class FinishResult:
     orphans: dict[str, int]  # foreign key name -> rows whose reference is missing
 
 
-def finish(plan: Plan, target: DbUrl, published: Collection[str] | None = None) -> FinishResult:
+def finish(
+    plan: Plan,
+    target: DbUrl,
+    published: Collection[str] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> FinishResult:
     """Finish every table of `plan`, or only the `published` ones (a run that stopped early):
     their identities, and the foreign keys with an end among them whose other end exists
-    in the target (a key between two tables the run never replaced is still in place)."""
+    in the target (a key between two tables the run never replaced is still in place).
+    Each statement waits at most `lock_timeout` seconds for another session's lock, then
+    fails naming that session."""
     dst = get_dialect(target.engine)
     conn = dst.connect(target)
     orphans: dict[str, int] = {}
     tables = plan.tables if published is None else [t for t in plan.tables if t.name in published]
+    lives = {tp.name: live_table(dst, tp.target) for tp in plan.tables}
+    on = None  # the tables whose lock a statement may be waiting for
     try:
-        log.info("finish: aligning identity values")
-        identities = align_identities(dst, conn, tables)
-        log.debug("finish: %d identity value(s) aligned", len(identities))
-        keys = plan.foreign_keys if published is None else _touching(dst, conn, plan, published)
-        if keys:
-            log.info("finish: adding %d foreign key(s)", len(keys))
-        for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
-            name = qualified_key(plan.table(fk.table_key).target_schema, fk.name)
-            orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, dst.url_schema(target)))
+        with watched(dst, target, conn, "target", "finish"):
+            log.info("finish: aligning identity values")
+            on = {tp.name: lives[tp.name] for tp in tables}
+            identities = align_identities(dst, conn, tables, lock_timeout)
+            log.debug("finish: %d identity value(s) aligned", len(identities))
+            keys = (plan.foreign_keys if published is None
+                    else _touching(dst, conn, plan, published))  # fmt: skip
+            if keys:
+                log.info("finish: adding %d foreign key(s)", len(keys))
+            default = dst.url_schema(target)
+            for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
+                on = {n: lives[n] for n in (fk.table_key, fk.ref_key) if n in lives}
+                name = qualified_key(plan.table(fk.table_key).target_schema, fk.name)
+                orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, default),
+                                                 lock_timeout)  # fmt: skip
+    except SluiceError as exc:  # a stall: said as one
+        raise exc.with_facts(side="target", host=where(target)) from None
+    except Exception as exc:
+        if dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:
+            raise
+        with contextlib.suppress(Exception):
+            conn.rollback()
+            conn.close()  # not among the sessions named as holding the lock
+        raise lock_timed_out(dst, exc, target, on or {}, "finishing") from None
     finally:
         conn.close()
     return FinishResult(identities, orphans)
+
+
+def _bound(dst, cur, lock_timeout: float | None) -> None:
+    """Bound the lock waits of the transaction about to start (PostgreSQL's setting is the
+    transaction's, MySQL's the session's)."""
+    if lock_timeout is not None:
+        for stmt in dst.lock_timeout_sql(lock_timeout):
+            cur.execute(stmt)
 
 
 def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[ForeignKey]:
@@ -74,8 +112,11 @@ def landed(plan: Plan, fk: ForeignKey, default: str | None) -> ForeignKey:
                    ref_schema=schemas.get(fk.ref_key) or default)  # fmt: skip
 
 
-def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
-    """Make each identity's next value max(key) + 1; returns table -> next value."""
+def align_identities(
+    dst, conn, tables: Sequence[TablePlan], lock_timeout: float | None = None
+) -> dict[str, int]:
+    """Make each identity's next value max(key) + 1; returns table -> next value. With
+    `lock_timeout`, no statement waits longer for another session's lock."""
     identities: dict[str, int] = {}
     cur = conn.cursor()
     for tp in tables:
@@ -83,6 +124,7 @@ def align_identities(dst, conn, tables: Sequence[TablePlan]) -> dict[str, int]:
         if col is None:
             continue
         live = live_table(dst, tp.target)
+        _bound(dst, cur, lock_timeout)
         cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
         top = cur.fetchone()[0]
         # at least 1: identities start there (PostgreSQL's MINVALUE), and a table may hold
@@ -117,13 +159,16 @@ def count_orphans(dst, conn, fk: ForeignKey) -> int:
     return n
 
 
-def _add_foreign_key(dst, conn, fk: ForeignKey) -> int:
+def _add_foreign_key(dst, conn, fk: ForeignKey, lock_timeout: float | None = None) -> int:
     cur = conn.cursor()
     try:
         for stmt in dst.add_foreign_key_sql(fk, fk.name):
+            _bound(dst, cur, lock_timeout)
             cur.execute(stmt)
             conn.commit()  # a failed validation keeps the key added before it
     except Exception as exc:
+        if dst.classify_fault(exc) in (faults.LOCK_TIMEOUT, faults.CONNECTION_LOST):
+            raise  # not the rows' fault: said as what it is
         conn.rollback()
         n = count_orphans(dst, conn, fk)
         log.warning("%s not enforced: %s orphan row(s) (%s)", fk.name, n, redact_all(str(exc)))

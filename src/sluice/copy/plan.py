@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.reflect import reflect_tables
-from sluice.copy.refusals import ALL, Selection, Skipped, lossy_refusal, reasons_by_table, refusal
+from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
-from sluice.core.errors import ConfigError, DataError, EmptySource, UnmappableType
+from sluice.core.errors import ConfigError, DataError, EmptySource
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -27,17 +28,6 @@ DEFAULT_CHUNK_ROWS = 250_000
 # post bodies) is cut as finely as a narrow one and no single chunk runs alone at the end.
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 INTEGER_KINDS = (Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT)
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """One column's journey: source declaration -> neutral type -> target declaration."""
-
-    name: str
-    source_type: str
-    target_type: str
-    fidelity: str  # "exact", "widening" or "lossy"
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +113,24 @@ class Plan:
 
     def lossy(self) -> list[tuple[str, ColumnMap]]:
         return [(t.name, c) for t in self.tables for c in t.columns if c.fidelity == "lossy"]
+
+    def without(self, skipped: Sequence[Skipped]) -> Plan:
+        """This plan without `skipped`'s tables (by qualified key) and the foreign keys
+        touching them (a table refused mid-copy), each added to `skipped` with its reason."""
+        gone = {s.table for s in skipped} & {t.name for t in self.tables}
+        if not gone:
+            return self
+        kept = [fk for fk in self.foreign_keys if fk.table_key not in gone]
+        notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
+                 for fk in kept if fk.ref_key in gone]  # fmt: skip
+        return replace(
+            self, tables=tuple(t for t in self.tables if t.name not in gone),
+            foreign_keys=tuple(fk for fk in kept if fk.ref_key not in gone),
+            logical_foreign_keys=tuple(fk for fk in self.logical_foreign_keys
+                                       if not {fk.table_key, fk.ref_key} & gone),
+            notes=self.notes + tuple(notes),
+            skipped=self.skipped + tuple(s for s in skipped if s.table in gone),
+        )  # fmt: skip
 
     # --- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -234,7 +242,7 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     natives = dialect.native_types(source, reflected)
-    return replace(plan, native_types=natives) if natives else plan
+    return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:
@@ -278,13 +286,17 @@ def plan_tables(
     the engine reports them, relation sizes in bytes (chunks are cut by rows and by bytes).
     `refused`: what reflection already refused; `spatial`: the target's geometry type, if
     it has one (`Dialect.spatial_type`); `skipped`: the tables the selection left out;
-    `defaults`: the source's and the target's default schema names (`copy.scope`)."""
+    `defaults`: the source's and the target's default schema names (`copy.scope`); an enum
+    type (`--enums type`) is made in its table's landing schema."""
     src, dst = get_dialect(source_engine), get_dialect(target_engine)
     defaults = defaults or (src.caps.default_schema, dst.caps.default_schema)
     # a table named in the default schema is keyed as one of no schema (ADR 0014)
     reflected = [replace(t, schema=None) if t.schema == defaults[0] else t for t in reflected]
     refused = list(refused)
-    mapped = {t.key: _column_maps(src, dst, t, refused, selection, spatial) for t in reflected}
+    made: list = []  # types made for the target ((table key, NativeType)) and notes (str)
+    mapped = {t.key: column_maps(src, dst, t, refused, selection,
+                                 (spatial, landed_in(t, selection, defaults, dst), made))
+              for t in reflected}  # fmt: skip
     skipped = list(skipped)
     if refused and not selection.skip_refused:
         raise refusal(refused)
@@ -299,6 +311,7 @@ def plan_tables(
     ordered = order_by_references(reflected, ordering)
     notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
              for fk in declared if fk.ref_key not in names]  # fmt: skip
+    notes += [m for m in made if isinstance(m, str)]
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     maps_of = {t.key: mapped[t.key][1] for t in ordered}
@@ -329,6 +342,7 @@ def plan_tables(
         notes=tuple(notes),
         chunk_bytes=chunk_bytes,
         skipped=tuple(skipped),
+        native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
     )
 
 
@@ -358,77 +372,6 @@ def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tupl
 
     names = {t.key for t in tables}  # the dataset's tables in the default schema
     return FOREIGN_KEYS if names and names <= set(TABLE_NAMES) else ()
-
-
-def _column_maps(src, dst, table: Table, refused: list[DataError], selection: Selection,
-                 spatial: str | None) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
-    """The table (columns carried as text or as the target's geometry retyped) and each
-    column's mapping; a column the target cannot hold is added to `refused` (named by table,
-    column and type, with the option that would carry it), so the plan lists every refusal
-    of the database at once."""
-    maps, columns = [], []
-    for column in table.columns:
-        try:
-            column = _carried(src, dst, table, column, selection, spatial)
-            maps.append(_column_map(src, dst, table, column, selection))
-        except DataError as exc:
-            refused.append(exc)
-        columns.append(column)
-    return replace(table, columns=tuple(columns)), tuple(maps)
-
-
-def _carriable(src, column: Column) -> bool:
-    """Whether the source can hand over its server's exact text of the column's type."""
-    t = column.type
-    return src.text_form and t.native is not None and t.engine == src.name
-
-
-def _carried(src, dst, table: Table, column: Column, selection: Selection, spatial) -> Column:
-    """The column as the copy moves it: a type the target lacks, or holds only lossily, as
-    the source's text when `carry_as_text` allows (Kind.TEXT_FORM); a geometry as the target's
-    geometry type where it has one (its declaration recorded in the type)."""
-    t = column.type
-    if t.kind is Kind.GEOMETRY and spatial and t.engine != dst.name:
-        return replace(column, type=replace(t, native=spatial, engine=dst.name))
-    if not (selection.carry_as_text and _carriable(src, column)):
-        return column
-    held = dst.carries(t) and _declared(dst, t) is not None and dst.fidelity(t)[0] != "lossy"
-    return column if held else replace(column, type=replace(t, kind=Kind.TEXT_FORM))
-
-
-def _column_map(src, dst, table: Table, column: Column, selection: Selection) -> ColumnMap:
-    t = column.type
-    carry = "--carry-as-text carries it exactly as text" if _carriable(src, column) else ""
-    if not dst.carries(t):  # Kind.NATIVE: only its own engine stores it (ADR 0013)
-        raise UnmappableType(table.key, column.name, f"{t.native} ({t.engine})", dst.name,
-                             hint=carry)  # fmt: skip
-    source_type = _declared(src, column.type)
-    target_type = _declared(dst, column.type)
-    if target_type is None:
-        raise UnmappableType(table.key, column.name, source_type or column.type.describe(),
-                             dst.name, hint=carry)  # fmt: skip
-    kinds = dst.caps.identity_kinds
-    own = dst.render_native(column.type) is not None  # the source's own declaration
-    if column.identity and kinds is not None and column.type.kind not in kinds and not own:
-        why = (f"identity column of type {source_type} cannot be an identity on {dst.name}, "
-               "whose identity columns are integers of at most 64 bits")  # fmt: skip
-        raise DataError(table.key, column.name, None, why)
-    fidelity, note = dst.fidelity(column.type)
-    if t.kind is Kind.TEXT_FORM:
-        fidelity, note = "exact", f"{src.name}'s own text of it (--carry-as-text)"
-    if fidelity == "lossy" and selection.allow_lossy is False and selection.skip_refused:
-        raise lossy_refusal(table.key, column.name, source_type or t.describe(), target_type,
-                            note, bool(carry))  # fmt: skip
-    return ColumnMap(column.name, source_type or column.type.describe(), target_type, fidelity,
-                     note)  # fmt: skip
-
-
-def _declared(dialect, t: SqlType) -> str | None:
-    """How `dialect` declares `t`, or None when it has no such type."""
-    try:
-        return dialect.render_type(t)
-    except (NotImplementedError, KeyError):
-        return None
 
 
 def target_indexes(dst, tables: Sequence[Table], notes: list[str],

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
+from sluice.copy.stalls import end_abandoned, settle, watched
 from sluice.copy.writers import writer_slot
 from sluice.core import faults
 from sluice.core.errors import SluiceError, TerminalError
@@ -92,28 +93,31 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
     stop(name)
     dst = get_dialect(target.engine)
     stage, live = staging_table(dst, tp.target), live_table(dst, tp.target)
+    waiting_on = live
     try:
         conn = dst.connect(target)
     except SluiceError as exc:
         raise exc.with_facts(side="target", host=where(target), table=name) from None
+    settle(target, target.timeouts.connect)  # sessions earlier tries abandoned: ended
     try:
-        if not dst.table_exists(conn, stage):
-            raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
-        log.debug("%s: building the key and indexes on the staging table", name)
-        cur = conn.cursor()
-        if tp.key and dst.caps.key_after_load:
-            for stmt in dst.add_primary_key_sql(stage):
-                cur.execute(stmt)
-        renames = _indexes(dst, cur, stage, live, tp, stop)
-        conn.commit()
-        if rows is None:
-            cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
-            rows = int(cur.fetchone()[0])
-            conn.rollback()
-        with swap_lock or contextlib.nullcontext():
-            stop(name)
-            log.debug("%s: swapping the staging table in", name)
-            _swap(dst, conn, stage, live, tp, renames, lock_timeout)
+        with watched(dst, target, conn, "target", name) as watch:
+            if not dst.table_exists(conn, stage):
+                raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
+            log.debug("%s: building the key and indexes on the staging table", name)
+            waiting_on = stage
+            renames = _build(dst, conn, target, stage, tp, stop, lock_timeout)
+            waiting_on = live
+            cur = conn.cursor()
+            if rows is None:
+                cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
+                rows = int(cur.fetchone()[0])
+                conn.rollback()
+            with contextlib.ExitStack() as swapping:
+                with watch.waiting("target"):  # another table's swap: not this server's time
+                    swapping.enter_context(swap_lock or contextlib.nullcontext())
+                stop(name)
+                log.debug("%s: swapping the staging table in", name)
+                _swap(dst, conn, stage, live, tp, renames, lock_timeout)
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
     except SluiceError as exc:
@@ -121,10 +125,10 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
     except Exception as exc:
         with contextlib.suppress(Exception):  # a lost connection has nothing to roll back
             conn.rollback()
-        err = target_fault(dst, exc, f"{name}: publishing failed", target, table=name)
-        if err.fault is faults.LOCK_TIMEOUT:
-            err.what = f"{err.fault.what} while publishing: {holders(dst, target, live)}"
-        raise err from None
+            conn.close()  # not among the sessions named as holding the lock
+        if dst.classify_fault(exc) is faults.LOCK_TIMEOUT:
+            raise lock_timed_out(dst, exc, target, [waiting_on], "publishing", name) from None
+        raise target_fault(dst, exc, f"{name}: publishing failed", target, table=name) from None
     finally:
         with contextlib.suppress(Exception):
             conn.close()
@@ -136,6 +140,23 @@ def target_fault(dst, exc: Exception, doing: str, target: DbUrl, **facts) -> Slu
     detail = redact_all(" ".join(str(exc).split()))
     fault = dst.classify_fault(exc)
     return faults.fault_error(fault, f"{doing}: {detail}", side="target", url=target, **facts)
+
+
+def lock_timed_out(dst, exc: Exception, target: DbUrl, tables, doing: str,
+                   name: str | None = None) -> SluiceError:  # fmt: skip
+    """A lock wait past the lock timeout, as the error naming the sessions holding a lock on
+    `tables` (the first that has one; a dict names each table by its qualified key)."""
+    found, on = "the session holding it let go before it could be named", None
+    named = tables.items() if isinstance(tables, dict) else [(t.name, t) for t in tables]
+    for key, table in named:
+        found = holders(dst, target, table)
+        if found.startswith("held by"):
+            on = key
+            break
+    name = name or on
+    err = target_fault(dst, exc, f"{name or doing}: {doing} failed", target, table=name)
+    err.what = f"{err.fault.what} while {doing}: {found}"
+    return err
 
 
 def holders(dst, target: DbUrl, table) -> str:
@@ -155,15 +176,41 @@ def holders(dst, target: DbUrl, table) -> str:
     return "held by " + "; ".join(found)
 
 
-def _indexes(dst, cur, stage, live, tp: TablePlan, stop) -> list[tuple[str, str]]:
-    renames = []
+def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: float):
+    """The staging table's key and indexes, each statement waiting at most `lock_timeout`
+    for a lock. Only this run writes its staging table, so a lock on it is held by a session
+    an earlier try abandoned (the caller waited for those to be ended: `stalls.settle`); if
+    the wait still times out, the ones that could not be ended then are ended and the build
+    goes on once more. Returns the (temporary name, index) pairs the swap renames."""
+    steps: list[tuple[str, object]] = []
+    if tp.key and dst.caps.key_after_load:
+        steps += [(stmt, None) for stmt in dst.add_primary_key_sql(stage)]
     for ix in tp.table.indexes:
-        stop(tp.name)
         # the staging table's name in it: two tables may publish indexes of one name at once
         tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
-        cur.execute(dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind))
-        renames.append((tmp, ix))
-    return renames
+        steps.append((dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind), (tmp, ix)))
+    done = 0  # statements committed (DDL commits at once where it is not transactional)
+    for last_try in (False, True):
+        cur = conn.cursor()
+        try:
+            for stmt in dst.lock_timeout_sql(lock_timeout):
+                cur.execute(stmt)
+            for i in range(done, len(steps)):
+                stop(tp.name)
+                cur.execute(steps[i][0])
+                done = done if dst.caps.transactional_ddl else i + 1
+            conn.commit()
+            return [rename for _, rename in steps if rename is not None]
+        except Exception as exc:
+            if last_try or dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:
+                raise
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if not end_abandoned(dst, target):
+                raise
+            log.warning("%s: the staging table was locked by a session an earlier try "
+                        "abandoned; it was ended, building again", tp.name)  # fmt: skip
+    raise AssertionError("unreachable")
 
 
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float) -> None:
@@ -192,11 +239,16 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
 
 
 def drop_leftovers(plan: Plan, target: DbUrl) -> None:
-    """Drop staging tables a failed run left behind."""
+    """Drop staging tables a failed run left behind (after the sessions its tries abandoned
+    were ended: they may hold locks on them; a lock held elsewhere is waited for at most
+    DEFAULT_LOCK_TIMEOUT)."""
     dst = get_dialect(target.engine)
+    settle(target, target.timeouts.connect)
     conn = dst.connect(target)
     try:
         cur = conn.cursor()
+        for stmt in dst.lock_timeout_sql(DEFAULT_LOCK_TIMEOUT):
+            cur.execute(stmt)
         for tp in plan.tables:
             cur.execute(dst.drop_table_sql(staging_table(dst, tp.target)))
         conn.commit()

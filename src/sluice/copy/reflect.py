@@ -22,6 +22,7 @@ from sqlalchemy import types as sat
 from sluice.copy.refusals import ALL, Selection
 from sluice.copy.scope import Source, resolve
 from sluice.core.errors import ConnectError, UnmappableType
+from sluice.core.liveness import Watchdog
 from sluice.core.schema import Column, ForeignKey, Index, Table, qualified_key
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -70,11 +71,46 @@ def neutral_type(satype: Any, overrides: dict[str, Any] | None = None) -> SqlTyp
     return None
 
 
-def engine_for(url: DbUrl) -> sa.Engine:
+def engine_for(url: DbUrl, watch: Watchdog | None = None) -> sa.Engine:
+    """A SQLAlchemy engine for reflection: connect timeouts from the URL, and with `watch`,
+    every statement watched for a stall (core/liveness): past the stall timeout the server
+    is asked whether it is still running it, and if not, the connection is dropped and the
+    statement fails (the plan stops with one line instead of waiting forever)."""
     dialect = get_dialect(url.engine)
     sa_url = url.url.set(drivername=dialect.sqlalchemy_driver)
     connect_args = dialect.connect_timeouts(url.timeouts)  # a silent server cannot hang it
-    return sa.create_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+    engine = sa.create_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+    if watch is not None:
+        _watch_statements(engine, dialect, url, watch)
+    return engine
+
+
+def _watch_statements(engine: sa.Engine, dialect, url: DbUrl, watch: Watchdog) -> None:
+    def side(conn) -> str:
+        return f"{url.engine} catalog #{id(conn.connection.dbapi_connection)}"
+
+    @sa.event.listens_for(engine, "connect")
+    def connected(dbapi_conn, _record) -> None:
+        session = dialect.session_id(dbapi_conn)
+        if session is None:
+            return  # an engine that names no session: its driver's timeouts bound it
+        name = f"{url.engine} catalog #{id(dbapi_conn)}"
+        watch.watch(name, url.timeouts.stall, lambda: dialect.sever(dbapi_conn),
+                    lambda: dialect.session_working(url, session))  # fmt: skip
+        watch.rest(name)  # busy only inside a statement
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def before(conn, *_args) -> None:
+        watch.touch(side(conn))
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def after(conn, *_args) -> None:
+        watch.rest(side(conn))
+
+    @sa.event.listens_for(engine, "handle_error")
+    def failed(context) -> None:
+        if context.connection is not None:
+            watch.rest(side(context.connection))
 
 
 def reflect_tables(
@@ -93,7 +129,8 @@ def reflect_tables(
     out by the selection is added there with its reason."""
     dialect = get_dialect(url.engine)
     dialect.require_database(url)  # reading never creates a database (SQLite would)
-    engine = engine_for(url)
+    watch = Watchdog()
+    engine = engine_for(url, watch)
     selection = replace(selection, exclude=tuple(exclude) or selection.exclude)
     try:
         with warnings.catch_warnings():
@@ -115,8 +152,15 @@ def reflect_tables(
                         refused.append(exc)
             return tables
     except sa.exc.OperationalError as exc:
+        if watch.stalled:
+            raise ConnectError(
+                f"cannot read {url}: no byte moved on the connection for "
+                f"{watch.stalled_for:.0f}s (stall timeout "
+                f"{url.timeouts.stall:g}s): it stalled and was dropped"
+            ) from None
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:
+        watch.close()
         engine.dispose()
 
 

@@ -35,8 +35,12 @@ class Selection:
     schemas: tuple[str, ...] = ()  # the schemas read (--schemas); () every schema
     exclude_schemas: tuple[str, ...] = ()  # (--exclude-schemas)
     schema_map: tuple[tuple[str, str], ...] = ()  # source schema -> target schema
+    # a MariaDB ENUM: "varchar" (its longest member's width) or "type" (an enum type made on
+    # a target that has them, PostgreSQL: the members in order; --enums type)
+    enums: str = "varchar"
 
 
+ENUM_POLICIES = ("varchar", "type")
 ALL = Selection()  # every table; refusals stop the command
 
 

@@ -31,12 +31,12 @@ from sluice.copy.publish import (
     publish_table,
     target_fault,
 )
-from sluice.copy.refusals import Selection
+from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
-from sluice.core.errors import ConfigError, SluiceError, TerminalError
+from sluice.core.errors import ConfigError, DataError, SluiceError, TerminalError
 from sluice.core.faults import where
-from sluice.core.hostile import NulPolicy
+from sluice.core.hostile import NulPolicy, zero_dates_problem
 from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.progress import Reporter
@@ -83,16 +83,19 @@ class CopyOptions:
     schemas: Sequence[str] = ()
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
+    enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
                          self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
-                         tuple(self.schema_map))  # fmt: skip
+                         tuple(self.schema_map), self.enums)  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
+        if self.enums not in ENUM_POLICIES:
+            problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:
@@ -119,7 +122,7 @@ class TableSummary:
     published: bool = False
     decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
     nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
-    zero_dates: int = 0  # MySQL zero dates stored as NULL (--zero-dates null)
+    zero_dates: int = 0  # MySQL zero dates stored as NULL or -infinity (--zero-dates)
 
 
 @dataclass
@@ -133,6 +136,10 @@ class CopyResult:
     # the same failures as errors carrying their facts: `sluice.core.faults.failure_line`
     errors: list[SluiceError] = field(default_factory=list)
     interrupted: bool = False  # the caller's Cancel stopped the run before every table was done
+    # tables skipped mid-copy for a value the target cannot hold (--skip-refused); also in
+    # plan.skipped, with the plan's own skips
+    refused: tuple[Skipped, ...] = ()
+    zero_dates_as: str = "NULL"  # what the counted zero dates were stored as (--zero-dates)
 
     @property
     def nul_changed(self) -> int:
@@ -141,7 +148,7 @@ class CopyResult:
 
     @property
     def zero_dates(self) -> int:
-        """Zero dates stored as NULL, over all tables (0 unless --zero-dates null)."""
+        """Zero dates stored as NULL or -infinity, over all tables (0 unless --zero-dates)."""
         return sum(t.zero_dates for t in self.tables.values())
 
     @property
@@ -179,6 +186,13 @@ def check_lossy(plan: Plan, allow: bool) -> None:
                           "tables)")  # fmt: skip
 
 
+def check_zero_dates(source: DbUrl, target: DbUrl, zero_dates: str) -> None:
+    """Refuse, before anything moves, a --zero-dates policy the target cannot apply."""
+    why = zero_dates_problem(get_dialect(source.engine), get_dialect(target.engine), zero_dates)
+    if why:
+        raise ConfigError(why)
+
+
 def copy_database(
     source: DbUrl,
     target: DbUrl,
@@ -211,6 +225,7 @@ def run_plan(
 ) -> CopyResult:
     started = started or time.monotonic()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    check_zero_dates(source, target, options.zero_dates)
     reporter = reporter or Reporter(live=False)
     summaries = {t.name: TableSummary(t.name) for t in plan.tables}
     cancel = cancel or Cancel()
@@ -248,15 +263,27 @@ def run_plan(
     def progress(table: str, rows: int, nbytes: int) -> None:
         reporter.advance(table, rows, nbytes)
 
-    def run(chunk) -> ChunkResult:
+    refused: dict[str, DataError] = {}  # tables left out for a value (--skip-refused)
+
+    def run(chunk) -> ChunkResult | None:
+        if chunk.table in refused:
+            return None
         stop.check(chunk.label)
         log.debug("%s: copying", chunk.label)
         reporter.begin(chunk.table)  # the table's own clock: its rate is not the run's
         # this run made the staging tables and runs each chunk once: nothing to clear first
-        result = copy_chunk(
-            plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
-            fresh=True,
-        )  # fmt: skip
+        try:
+            result = copy_chunk(
+                plan.table(chunk.table), chunk, source, target, budget, transfer, progress,
+                fresh=True,
+            )  # fmt: skip
+        except DataError as exc:  # a value the target cannot hold: the table is skipped
+            if not options.skip_refused:
+                raise
+            with lock:
+                refused.setdefault(chunk.table, exc)
+            log.warning("%s: skipped (--skip-refused): %s", chunk.table, exc)
+            return None  # never counted: the table's last chunk never comes, nor its publish
         with lock:
             s = summaries[chunk.table]
             s.bytes += result.bytes
@@ -292,7 +319,13 @@ def run_plan(
             exc = f.exception() if f.done() and not f.cancelled() else None
             if exc is not None and not isinstance(exc, Interrupted):  # stopped is not failed
                 errors.append(as_sluice_error(exc))
+    if refused:  # their staging dropped; the plan (and finish, verify) goes on without them
+        plan = _without(plan, refused, target)
+        for name in refused:
+            summaries.pop(name)
     result = CopyResult(plan, summaries, None, time.monotonic() - started, budget.peak)
+    result.refused = tuple(s for s in plan.skipped if s.table in refused)
+    result.zero_dates_as = "-infinity" if options.zero_dates == "-infinity" else "NULL"
     result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
     if errors or result.interrupted:
         dropped = drop_leftovers_quietly(plan, target)
@@ -300,7 +333,7 @@ def run_plan(
         unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
             try:
-                result.finish = finish(plan, target, published)
+                result.finish = finish(plan, target, published, options.lock_timeout)
             except Exception as exc:
                 doing = "finishing the published tables"
                 errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
@@ -310,7 +343,7 @@ def run_plan(
             return _failed(result, errors, target_state(summaries, dropped) + unfinished)
         return result
     try:
-        result.finish = finish(plan, target)
+        result.finish = finish(plan, target, lock_timeout=options.lock_timeout)
     except Exception as exc:
         state = (f"all {len(summaries)} table(s) published and complete; identity values and "
                  "foreign keys not finished (the next run finishes them)")  # fmt: skip
@@ -318,6 +351,15 @@ def run_plan(
         return _failed(result, [err], state)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _without(plan: Plan, refused: dict[str, DataError], target: DbUrl) -> Plan:
+    """`plan` without the tables skipped for a refused value, each named with its reason (the
+    refusal's one line without the table's name); their staging tables dropped."""
+    drop_leftovers_quietly(replace(plan, tables=tuple(t for t in plan.tables
+                                                      if t.name in refused)), target)  # fmt: skip
+    reasons = reasons_by_table(list(refused.values()))
+    return plan.without([Skipped(name, reasons[name]) for name in refused])
 
 
 def _until_done_or_stopped(futures: list[Future], cancel: Cancel, stop: Cancel) -> None:

@@ -1,39 +1,123 @@
 """What a chunk try does about a stalled connection (sluice.core.liveness): the error that
-says so, and ending the dropped session on the server."""
+says so, and ending the dropped session on the server.
+
+The sessions a try abandoned are remembered per server, so that a publish on that server
+first waits for them to be ended (`settle`), and, if a lock wait still times out, ends the
+ones that could not be ended then and tries once more (`end_abandoned`): a frozen session's
+lock on a staging table is sluice's own doing, never a reason to wait forever."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
+from collections.abc import Iterator
 
 from sluice.copy.plan import Chunk
-from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error
+from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error, where
 from sluice.core.liveness import Watchdog
 from sluice.core.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
 
+# per server (where(url)): the threads ending abandoned sessions, and the sessions that
+# could not be ended (still alive, so their ids are still theirs)
+_ending: dict[str, list[threading.Thread]] = {}
+_unended: dict[str, set] = {}
+_lock = threading.Lock()
 
-def end_session(dialect, url: DbUrl, session, chunk: Chunk) -> None:
+
+def end_session(dialect, url: DbUrl, session, chunk: Chunk | str) -> None:
     """Best effort, in the background (over a frozen network it waits a connect timeout):
-    the dropped connection's session ends on the server too, and its locks with it."""
+    the dropped connection's session ends on the server too, and its locks with it. One
+    that could not be ended is remembered for `end_abandoned`."""
     if session is None:
         return
+    place = where(url)
+    label = chunk if isinstance(chunk, str) else chunk.label
 
     def end() -> None:
         try:
             dialect.end_session(url, session)
         except Exception as exc:  # the server will end it when it notices; the retry goes on
-            log.warning("%s: could not end the stalled session %s: %s", chunk.label, session,
+            log.warning("%s: could not end the stalled session %s: %s", label, session,
                         redact_all(" ".join(str(exc).split())))  # fmt: skip
+            with _lock:
+                _unended.setdefault(place, set()).add(session)
 
-    threading.Thread(target=end, name=f"end-{session}", daemon=True).start()
+    thread = threading.Thread(target=end, name=f"end-{session}", daemon=True)
+    with _lock:
+        _ending.setdefault(place, []).append(thread)
+    thread.start()
+
+
+def settle(url: DbUrl, timeout: float) -> None:
+    """Wait, `timeout` seconds at most, for the sessions abandoned on `url`'s server to be
+    ended (in the background, by `end_session`): their locks go with them."""
+    end = time.monotonic() + timeout
+    with _lock:
+        threads = _ending.get(where(url), [])
+        threads[:] = [t for t in threads if t.is_alive()]
+        waiting = list(threads)
+    for thread in waiting:
+        thread.join(max(0.0, end - time.monotonic()))
+
+
+def end_abandoned(dialect, url: DbUrl) -> int:
+    """End, now, the sessions abandoned on `url`'s server that could not be ended then (a
+    lock wait timed out: one of them may hold the lock); returns how many were ended (0:
+    the holder is not one of sluice's)."""
+    with _lock:
+        sessions = _unended.pop(where(url), set())
+    ended = 0
+    for session in sorted(sessions, key=str):
+        try:
+            dialect.end_session(url, session)
+            ended += 1
+        except Exception as exc:
+            log.warning("could not end the abandoned session %s: %s", session,
+                        redact_all(" ".join(str(exc).split())))  # fmt: skip
+    return ended
 
 
 def stalled_error(chunk: Chunk, watch: Watchdog, url: DbUrl, side: str | None = None):
     """The retryable error of a try whose connection the watchdog dropped."""
+    err = stall_error(watch, url, chunk.label, side)
+    return err.with_facts(table=chunk.table, chunk=chunk_part(chunk.label, chunk.table))
+
+
+def stall_error(watch: Watchdog, url: DbUrl, label: str, side: str | None = None):
+    """The (retryable) error of a connection the watchdog dropped, for `label`'s work."""
     side = side or watch.stalled
     what = (f"no byte moved on the connection to the {side} for {watch.stalled_for:.0f}s "
             f"(stall timeout {url.timeouts.stall:g}s): it stalled and was dropped")  # fmt: skip
-    err = fault_error(CONNECTION_LOST, f"{chunk.label}: {what}", side=side, url=url, what=what)
-    return err.with_facts(table=chunk.table, chunk=chunk_part(chunk.label, chunk.table))
+    return fault_error(CONNECTION_LOST, f"{label}: {what}", side=side, url=url, what=what)
+
+
+@contextlib.contextmanager
+def watched(
+    dialect, url: DbUrl, conn, side: str, label: str, table: str | None = None
+) -> Iterator[Watchdog]:
+    """A stall watchdog over a connection whose statements may rightly keep it silent for
+    long (publish's key builds and swap, finish, sync's apply): past the stall timeout the
+    server is asked whether the session is still at work (`Dialect.session_working`); if
+    not, or if it cannot be asked, the connection is dropped, its session ended, and the
+    blocked statement fails as a stall (`stall_error`). Waits on anything but this server
+    go inside `watch.waiting(side)`. Engines that name no session are not watched."""
+    watch = Watchdog()
+    session = None
+    with contextlib.suppress(Exception):
+        session = dialect.session_id(conn)
+    if session is not None:
+        watch.watch(side, url.timeouts.stall, lambda: dialect.sever(conn),
+                    lambda: dialect.session_working(url, session))  # fmt: skip
+    try:
+        yield watch
+    except Exception:
+        if watch.stalled:
+            end_session(dialect, url, session, label)
+            raise stall_error(watch, url, label).with_facts(table=table) from None
+        raise
+    finally:
+        watch.close()

@@ -29,9 +29,13 @@ from typing import Any
 from sluice.core.errors import DataError, SluiceError
 from sluice.core.schema import Table
 from sluice.core.types import Kind
+from sluice.core.values import NEG_INFINITY
 
 NUL_POLICIES = ("error", "strip", "replace")
-ZERO_DATE_POLICIES = ("error", "null")
+ZERO_DATE_POLICIES = ("error", "null", "-infinity")
+# what a zero date is stored as under each policy that stores one ("-infinity": PostgreSQL's
+# date before every date, written by the target dialect; see `Capabilities.infinite_dates`)
+ZERO_DATE_VALUES = {"null": None, "-infinity": NEG_INFINITY}
 MAX_KEYS = 10  # keys listed per column in an error
 TEXT_KINDS = (Kind.STRING, Kind.JSON, Kind.XML)
 NUMBER_KINDS = (Kind.REAL, Kind.DOUBLE, Kind.DECIMAL, Kind.MONEY)
@@ -48,7 +52,9 @@ class NulPolicy:
 
     mode: str = "error"  # "error": refuse, naming the rows; "strip"; "replace"
     replacement: str = "\ufffd"
-    zero_dates: str = "error"  # "error": refuse, naming the rows; "null": store NULL, counted
+    # "error": refuse, naming the rows; "null": store NULL; "-infinity": store -infinity
+    # (PostgreSQL targets only); either counted
+    zero_dates: str = "error"
 
     def validate(self) -> list[str]:
         problems = []
@@ -70,7 +76,7 @@ def _nul(engine: str) -> Check:
 
 def _zero_date(engine: str) -> Check:
     """PyMySQL hands a date it cannot make a `date` of ('0000-00-00', '2020-00-15') as text."""
-    why = f"is a MySQL zero date, which {engine} cannot store (see --zero-dates null)"
+    why = f"is a MySQL zero date, which {engine} cannot store (see --zero-dates null|-infinity)"
     return lambda v: f"{v!r} {why}" if isinstance(v, str) else None
 
 
@@ -133,6 +139,11 @@ def _stored(kind: Kind, engine: str, declared: str) -> Check:
     return check
 
 
+def _negative_zero(engine: str, declared: str) -> Check:
+    why = f"-0.0 (a negative zero) cannot be stored in {engine} {declared}, which stores it as 0"
+    return lambda v: why if isinstance(v, float) and v == 0.0 and math.copysign(1, v) < 0 else None
+
+
 def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[tuple[int, Check]]:
     """(column index, check) pairs. `hot`: only those the write path needs for this pair
     (what the target would not refuse by itself, or would refuse without a key); otherwise
@@ -163,11 +174,23 @@ def value_checks(src, dst, table: Table, *, hot: bool, nul: NulPolicy) -> list[t
                 out.append((i, _special(nan, inf, dst.name, declared)))
             if not hot and (bounds := dst.value_bounds(c.type)):
                 out.append((i, _bounds(*bounds, dst.name, declared)))
+            floats = kind in (Kind.REAL, Kind.DOUBLE)
+            if floats and src.caps.float_negative_zero and not caps.float_negative_zero:
+                out.append((i, _negative_zero(dst.name, declared)))
     return out
 
 
 def zero_dates_refused(src, dst, nul: NulPolicy) -> bool:
     return src.caps.zero_dates and not dst.caps.zero_dates and nul.zero_dates == "error"
+
+
+def zero_dates_problem(src, dst, zero_dates: str) -> str | None:
+    """Why `--zero-dates` cannot apply to this pair (-infinity into a target without infinite
+    dates), asked before anything moves; None when it can."""
+    if zero_dates == "-infinity" and src.caps.zero_dates and not dst.caps.infinite_dates:
+        return (f"--zero-dates -infinity needs a target with infinite dates (PostgreSQL); "
+                f"{dst.name} has none: use --zero-dates null, or error to refuse them")  # fmt: skip
+    return None
 
 
 def key_of(table: Table) -> Callable[[tuple], Any]:
@@ -181,13 +204,15 @@ def key_of(table: Table) -> Callable[[tuple], Any]:
 class WriteGuard:
     """The decoded write path's per-row checks and NUL conversion for one table on one pair;
     `changed` counts the values whose NUL characters were stripped or replaced, and
-    `zero_dates` the zero dates stored as NULL."""
+    `zero_dates` the zero dates stored as NULL or -infinity (`--zero-dates`)."""
 
     def __init__(self, src, dst, table: Table, nul: NulPolicy):
         self.table, self.changed, self.zero_dates = table, 0, 0
-        nulled = src.caps.zero_dates and not dst.caps.zero_dates and nul.zero_dates == "null"
+        stored = nul.zero_dates in ZERO_DATE_VALUES
+        replaced = src.caps.zero_dates and not dst.caps.zero_dates and stored
+        self.zero_value = ZERO_DATE_VALUES.get(nul.zero_dates)
         self.date_columns = [
-            i for i, c in enumerate(table.columns) if nulled and c.type.kind in DATED_KINDS
+            i for i, c in enumerate(table.columns) if replaced and c.type.kind in DATED_KINDS
         ]
         self.checks = value_checks(src, dst, table, hot=True, nul=nul)
         convert = nul.mode != "error" and src.caps.text_nul and not dst.caps.text_nul
@@ -215,8 +240,8 @@ class WriteGuard:
         if self.date_columns and any(isinstance(row[i], str) for i in self.date_columns):
             values = list(row)
             for i in self.date_columns:
-                if isinstance(values[i], str):  # a zero date (--zero-dates null)
-                    values[i] = None
+                if isinstance(values[i], str):  # a zero date (--zero-dates null|-infinity)
+                    values[i] = self.zero_value
                     self.zero_dates += 1
             row = tuple(values)
         for i, check in self.checks:

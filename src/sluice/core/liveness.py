@@ -99,12 +99,21 @@ def sever_fd(fd: int) -> None:
 
 
 class _Side:
-    __slots__ = ("name", "stall", "sever", "since", "busy")
+    __slots__ = ("name", "stall", "sever", "since", "busy", "alive")
 
-    def __init__(self, name: str, stall: float, sever: Callable[[], None]):
-        self.name, self.stall, self.sever = name, stall, sever
+    def __init__(self, name: str, stall: float, sever: Callable[[], None],
+                 alive: Callable[[], bool] | None = None):  # fmt: skip
+        self.name, self.stall, self.sever, self.alive = name, stall, sever, alive
         self.since = time.monotonic()
         self.busy = True
+
+
+def _working(side: _Side) -> bool:
+    try:
+        return bool(side.alive())
+    except Exception as exc:  # the server cannot be asked either: as good as stalled
+        log.debug("could not ask whether the %s is at work (%s)", side.name, type(exc).__name__)
+        return False
 
 
 class Watchdog:
@@ -124,9 +133,13 @@ class Watchdog:
         self.stalled: str | None = None
         self.stalled_for = 0.0
 
-    def watch(self, name: str, stall: float, sever: Callable[[], None]) -> None:
+    def watch(self, name: str, stall: float, sever: Callable[[], None],
+              alive: Callable[[], bool] | None = None) -> None:  # fmt: skip
+        """Watch side `name`. `alive`, for a connection that may rightly stay silent (a key
+        build runs for minutes without a byte), asks the server on a connection of its own
+        whether the session is still working on its statement: then the wait goes on."""
         with self._lock:
-            self._sides[name] = _Side(name, stall, sever)
+            self._sides[name] = _Side(name, stall, sever, alive)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
             self._thread.start()
@@ -174,6 +187,9 @@ class Watchdog:
                 sides = list(self._sides.values())
             for side in sides:
                 if side.busy and now - side.since >= side.stall and self.stalled is None:
+                    if side.alive is not None and _working(side):
+                        side.since = time.monotonic()  # the server is at work: no stall
+                        continue
                     self.stalled, self.stalled_for = side.name, now - side.since
                     log.warning("the %s moved no byte for %.0fs: dropping its connection",
                                 side.name, self.stalled_for)  # fmt: skip

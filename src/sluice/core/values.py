@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 DAY = dt.timedelta(days=1)
+# a date before every date, as a value on the way: what `--zero-dates -infinity` stores for a
+# MySQL zero date, written by a target dialect whose dates have it (PostgreSQL)
+NEG_INFINITY = "-infinity"
 
 
 class DayEnd(dt.timedelta):

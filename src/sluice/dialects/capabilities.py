@@ -26,6 +26,8 @@ class Capabilities:
     float_nan: bool = True
     float_infinity: bool = True
     float_silent: bool = False  # a NaN/Infinity it cannot hold is stored as something else
+    # a float's negative zero (-0.0) kept as itself; where not, the column stores 0 silently
+    float_negative_zero: bool = True
     enforces_length: bool = True
     # Any column holds a value of any storage class, whatever its declared type (SQLite: 'abc'
     # in an INTEGER column): a typed target refuses such a value by key (sluice.core.hostile)
@@ -44,5 +46,7 @@ class Capabilities:
     # is read in its URL's database only, unless other databases are named (--schemas)
     schemas: bool = True
     schemas_are_databases: bool = False
+    # Dates and timestamps before every other ('-infinity'): what --zero-dates -infinity stores
+    infinite_dates: bool = False
     # The kinds an identity column may have here (None: any)
     identity_kinds: frozenset | None = None

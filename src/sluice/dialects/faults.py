@@ -174,26 +174,30 @@ MYSQL_MDL = """
 SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.TIME, m.LOCK_MODE
 FROM information_schema.METADATA_LOCK_INFO m JOIN information_schema.PROCESSLIST p
   ON p.ID = m.THREAD_ID
-WHERE m.TABLE_SCHEMA = DATABASE() AND m.TABLE_NAME = %s AND p.ID <> CONNECTION_ID()
+WHERE m.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND m.TABLE_NAME = %s
+  AND p.ID <> CONNECTION_ID()
 ORDER BY p.ID LIMIT 5
 """
-# Without the metadata_lock_info plugin, the other sessions on the database that are not
-# themselves waiting for a lock: the holder is among them.
+# Without the metadata_lock_info plugin, the other sessions on the table's database (or on
+# the connection's: sluice's own sessions name other databases' tables qualified) that are
+# not themselves waiting for a lock: the holder is among them.
 MYSQL_SESSIONS = """
 SELECT ID, USER, HOST, COMMAND, TIME, STATE FROM information_schema.PROCESSLIST
-WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND STATE NOT LIKE 'Waiting for%%lock%%'
+WHERE DB IN (COALESCE(%s, DATABASE()), DATABASE()) AND ID <> CONNECTION_ID()
+  AND STATE NOT LIKE 'Waiting for%%lock%%'
 ORDER BY ID LIMIT 5
 """
 
 
-def mysql_holders(conn: Any, table: str) -> list[str]:
-    """Sessions holding the table's metadata lock (with the metadata_lock_info plugin), else
-    the other sessions on the database that are not waiting themselves: the holder is one."""
+def mysql_holders(conn: Any, table: str, schema: str | None = None) -> list[str]:
+    """Sessions holding the metadata lock of `table` in database `schema` (None: the
+    connection's) with the metadata_lock_info plugin, else the other sessions on that
+    database or the connection's that are not waiting themselves: the holder is one."""
     cur = conn.cursor()
     cur.execute("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE "
                 "PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'")  # fmt: skip
     plugin = bool(cur.fetchone()[0])
-    cur.execute(MYSQL_MDL if plugin else MYSQL_SESSIONS, (table,) if plugin else None)
+    cur.execute(MYSQL_MDL if plugin else MYSQL_SESSIONS, (schema, table) if plugin else (schema,))
     out = []
     for sid, user, host, command, secs, extra in cur.fetchall():
         place = host.rsplit(":", 1)[0] if host else "-"

@@ -28,6 +28,13 @@ class Liveness:
         """End a session dropped on a stall, from a new connection: over a frozen network the
         server may never learn it, and the session would keep its locks (on staging)."""
 
+    def session_working(self, url: DbUrl, session: Any) -> bool:
+        """Whether the server is running a statement for `session` (asked on a connection of
+        its own): a statement that rightly keeps the connection silent (a key build, a
+        swap waiting for a lock) is no stall. Engines that cannot tell say yes: their
+        statements then end by the driver's and the server's own timeouts."""
+        return True
+
     def sever(self, conn: Any) -> None:
         """Drop a connection under a call blocked on it (the stall watchdog's thread); without
         socket access, the driver's timeouts (`stream_timeouts`) are the bound."""

@@ -8,10 +8,10 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sluice.core.errors import DataError, MissingDriver, RawRejected
+from sluice.core.errors import MissingDriver, RawRejected
 from sluice.core.faults import Fault
 from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
@@ -20,7 +20,13 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
-from sluice.dialects.mysql_literals import Literals, RowTooLarge
+from sluice.dialects.mysql_literals import (
+    VALUE_ERRORS,
+    Literals,
+    RowTooLarge,
+    refused_value,
+    too_large,
+)
 from sluice.dialects.mysql_liveness import MysqlLiveness, connect_error
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
@@ -37,19 +43,16 @@ from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_REFERENCING_FKS, 
 
 # what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
 LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
-# Text is stored as utf8mb4 with a binary collation: every code point kept, and keys that
-# differ only in case or accents stay distinct, as they are on the source.
-TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+# Text is stored as utf8mb4 with a binary NO PAD collation: every code point kept, and keys
+# that differ only in case, accents or trailing spaces ('a' and 'a ') stay distinct, as they
+# are on the source (utf8mb4_bin is PAD SPACE: it compares 'a ' equal to 'a', a duplicate key).
+COLLATION = "utf8mb4_nopad_bin"
+TABLE_OPTIONS = f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={COLLATION}"
 # A source read: SET TRANSACTION (no SESSION) applies to the next transaction only.
 BEGIN_READ_SQL = (
     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
     "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
 )
-
-
-# 1048 NULL into NOT NULL, 1264 out of range, 1265 truncated, 1292 incorrect date/time,
-# 1366/1367 incorrect or illegal string value, 1406 data too long
-_VALUE_ERRORS = frozenset({1048, 1264, 1265, 1292, 1366, 1367, 1406})
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
@@ -65,6 +68,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         key_after_load=False,
         float_nan=False,  # DOUBLE, FLOAT and DECIMAL hold neither NaN nor Infinity
         float_infinity=False,
+        float_negative_zero=False,  # DOUBLE and FLOAT columns store -0.0 as 0
         index_names_per_table=True,
         index_kinds=frozenset({"fulltext", "spatial"}),
         zero_dates=True,  # outside NO_ZERO_DATE / NO_ZERO_IN_DATE: '0000-00-00', '2020-00-15'
@@ -131,6 +135,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
 
     def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
         return native.with_native(self.name, t, info)
+
+    def enum_members(self, t: SqlType) -> tuple[str, ...] | None:
+        mine = t.engine == self.name and native.data_type(t) == "enum"
+        return native.enum_members(t.native) if mine else None
 
     def render_type(self, t: SqlType) -> str:
         if (declared := self.render_native(t)) is not None:
@@ -298,7 +306,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         code = exc.args[0] if getattr(exc, "args", None) else None
         # PyMySQL's own refusal to render NaN or Infinity: "nan can not be used with MySQL"
         unrenderable = isinstance(code, str) and code.endswith("can not be used with MySQL")
-        return isinstance(exc, UnicodeError) or code in _VALUE_ERRORS or unrenderable
+        return isinstance(exc, UnicodeError) or code in VALUE_ERRORS or unrenderable
 
     def classify_fault(self, exc: BaseException) -> Fault:
         # by error number (dialects/faults.py), and PyMySQL's errors on a socket it dropped
@@ -312,7 +320,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
         return ["SET SESSION " + ", ".join(least.format(v) for v in LOCK_WAITS)]
 
     def lock_holders(self, conn: Any, table: Table) -> list[str]:
-        return faults.mysql_holders(conn, table.name)
+        return faults.mysql_holders(conn, table.name, table.schema)
 
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
         # InnoDB's estimate of the clustered index (the rows), kept by the engine, no scan
@@ -379,7 +387,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
                 return False
             cur.execute(
                 f"CREATE DATABASE {self.quote(url.database)} "
-                "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                f"CHARACTER SET utf8mb4 COLLATE {COLLATION}"
             )
             return True
         finally:
@@ -475,21 +483,12 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
                 cur.execute(statement)  # bytes and no args: PyMySQL formats nothing
                 n += literals.rows_in_last
         except RowTooLarge as exc:
-            raise _too_large(table, exc.row, exc.size, packet) from None
+            raise too_large(table, exc.row, exc.size, packet) from None
+        except Exception as exc:
+            if (refused := refused_value(table, exc, literals.last)) is not None:
+                raise refused from None
+            raise
         return n
-
-
-def _too_large(table: Table, row: Sequence[Any], size: int, packet: int) -> DataError:
-    """The row that cannot be sent in one statement, named by its key and widest column."""
-    from sluice.core.hostile import key_of
-
-    sizes = [len(v) if isinstance(v, (str, bytes)) else 0 for v in row]
-    column = table.columns[sizes.index(max(sizes))].name
-    return DataError(
-        table.name, column, key_of(table)(row),
-        f"the row's INSERT is {size:,} bytes, over the server's max_allowed_packet "
-        f"({packet:,}); raise max_allowed_packet on the server to copy it",
-    )  # fmt: skip
 
 
 def _unblock(pipe: str) -> None:

@@ -45,6 +45,17 @@ class MysqlLiveness:
         finally:
             conn.close()
 
+    def session_working(self, url: DbUrl, session: Any) -> bool:
+        probe = self.connect(url, autocommit=True)
+        try:
+            cur = probe.cursor()
+            cur.execute("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = %s",
+                        (int(session),))  # fmt: skip
+            row = cur.fetchone()
+        finally:
+            probe.close()
+        return row is not None and row[0] == "Query"
+
     def sever(self, conn: Any) -> None:
         sock = getattr(conn, "_sock", None)  # None once PyMySQL closed it itself
         if sock is not None:

@@ -17,6 +17,7 @@ PyMySQL decodes it (the text protocol's forms are exact, FLOAT aside: read as DO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -124,6 +125,15 @@ def with_native(engine: str, t: SqlType | None, info: Any) -> SqlType | None:
     elif data_type in NATIVE_ONLY or t is None:
         t = SqlType(Kind.NATIVE)
     return replace(t, native=ddl, engine=engine)
+
+
+_MEMBER = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
+
+
+def enum_members(declared: str) -> tuple[str, ...]:
+    """The members of `enum('x','it''s',...) CHARACTER SET ...`, in order, unquoted."""
+    body = declared[declared.index("(") + 1 : declared.rindex(")")]
+    return tuple(re.sub(r"\\(.)", r"\1", m.replace("''", "'")) for m in _MEMBER.findall(body))
 
 
 def data_type(t: SqlType) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sluice.core.errors import TerminalError
-from sluice.core.schema import Table
+from sluice.core.schema import NativeType, Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 
@@ -51,6 +51,18 @@ class NativeTypes:
         """The raw format a table of identical declarations moves in between two databases of
         this engine (a binary format may embed ids that differ between databases)."""
         return self.raw_copy_format
+
+    def enum_members(self, t: SqlType) -> tuple[str, ...] | None:
+        """The members, in order, of a column of this engine's enumeration type (a MariaDB
+        ENUM), else None."""
+        return None
+
+    def enum_type(self, schema: str, table: str, column: str,
+                  members: Sequence[str]) -> tuple[SqlType, NativeType] | None:  # fmt: skip
+        """An enumeration type of this engine for `members` (`--enums type`): the column's
+        type and the type to create, named after the column deterministically in `schema`;
+        None where the engine has no such types (the column stays a varchar)."""
+        return None
 
     def native_types(self, url: DbUrl, tables: Sequence[Table]) -> tuple:
         """The engine-defined types (`schema.NativeType`: enums, domains, composites, extensions'

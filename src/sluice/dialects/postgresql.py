@@ -21,7 +21,7 @@ from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_values import (
     ENCODE,
     geometry_hex,
-    register_time_loaders,
+    register_adapters,
     unreadable_dates,
 )
 from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
@@ -77,8 +77,6 @@ log = logging.getLogger(__name__)
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+")  # what pg_export_snapshot() returns
 
 
-# SQLSTATE classes worth a retry: connection exceptions, serialization failure, deadlock,
-# and the server shutting the session down (pg_terminate_backend, admin shutdown).
 def _csv_expr(column: str, kind: Kind) -> str:
     """A column as the CSV text another engine's loader takes: booleans as 0/1."""
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
@@ -94,6 +92,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         timestamp_precision=6,
         default_schema="public",
         text_nul=False,  # text and varchar cannot hold U+0000
+        infinite_dates=True,  # date, timestamp and timestamptz hold '-infinity'
         identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
     )
     driver_module = "psycopg"
@@ -162,7 +161,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
-        register_time_loaders(conn)  # 24:00:00
+        register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
         return conn
 
     def encode_converters(self, table: Table) -> list:
@@ -184,6 +183,9 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
 
     def with_native(self, t: SqlType | None, info: Any) -> SqlType | None:
         return native.with_native(self.name, t, info)
+
+    def enum_type(self, schema: str, table: str, column: str, members):
+        return native.enum_type(self.name, schema, table, column, members)
 
     def raw_copy_format_for(self, table: Table) -> str | None:
         """Binary COPY unless a column's type is not built in: binary arrays and composites
@@ -409,8 +411,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         ]
 
     def add_foreign_key_sql(self, fk, name: str) -> list[str]:
-        # NOT VALID adds the key without scanning; VALIDATE then checks rows without blocking
-        # writers. Each statement is committed on its own, so a failed VALIDATE keeps the key.
+        # NOT VALID: no scan; VALIDATE checks rows unblocking writers, a failure keeps the key
         add = super().add_foreign_key_sql(fk, name)[0] + " NOT VALID"
         table = self.qualified(fk.table, fk.schema)
         return [add, f"ALTER TABLE {table} VALIDATE CONSTRAINT {self.quote(name)}"]
@@ -452,9 +453,8 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         return unreadable_dates(self, conn, table, lo, hi)
 
     def table_exists(self, conn: Any, name: Table | str) -> bool:
-        """From the catalog, taking no lock on the table: probing it with a SELECT waited
-        behind another session's lock, and under lock_timeout took the timeout for a missing
-        table (publish then tried to rename staging over the live table)."""
+        """From the catalog, taking no lock (a probing SELECT waited behind another session's
+        lock; under lock_timeout, publish took the table for missing and renamed over it)."""
         sql = "SELECT to_regclass(%s) IS NOT NULL"
         found = bool(conn.execute(sql, (self.qualified(name),)).fetchone()[0])
         conn.rollback()

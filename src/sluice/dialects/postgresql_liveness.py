@@ -56,6 +56,12 @@ class PostgresLiveness:
         with self.connect(url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (int(session),))
 
+    def session_working(self, url: DbUrl, session: Any) -> bool:
+        with self.connect(url, autocommit=True) as probe:
+            row = probe.execute("SELECT state FROM pg_stat_activity WHERE pid = %s",
+                                (int(session),)).fetchone()  # fmt: skip
+        return row is not None and row[0] == "active"
+
     def sever(self, conn: Any) -> None:
         try:
             fd = conn.pgconn.socket

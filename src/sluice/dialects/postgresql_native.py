@@ -221,6 +221,33 @@ def _qualified(schema: str, name: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """PostgreSQL's quote_literal: what type_ddl reads back for an enum's label."""
+    quoted = "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "E" + quoted if "\\" in text else quoted
+
+
+def enum_type(engine: str, schema: str, table: str, column: str, members: Sequence[str]):
+    """(column type, NativeType) of an enum for a MariaDB ENUM column (`--enums type`): named
+    `<table>_<column>_enum` (over 63 bytes: cut, with a hash of the whole name), labels ''
+    first (MariaDB's error value for an invalid ENUM, so every value the column holds has a
+    label), then the members in order; None when a label is over PostgreSQL's 63 bytes."""
+    import hashlib
+
+    labels = list(dict.fromkeys(["", *members]))
+    if any(len(m.encode()) > 63 for m in labels):
+        return None
+    name = f"{table}_{column}_enum"
+    if len(name.encode()) > 63:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = name.encode()[:54].decode(errors="ignore") + "_" + digest
+    target = _qualified(schema, name)
+    ddl = f"CREATE TYPE {target} AS ENUM ({', '.join(map(quote_literal, labels))})"
+    longest = max(len(m) for m in labels) or 1
+    column_type = SqlType(Kind.STRING, length=longest, native=target, engine=engine)
+    return column_type, NativeType(engine, "enum", schema, name, ddl, f"{table}.{column}")
+
+
 def type_ddl(conn: Any, oid: int, row: tuple | None = None) -> str:
     """CREATE TYPE / CREATE DOMAIN for an enum, domain or composite, read from the catalog
     (the same text on two databases means the same type)."""

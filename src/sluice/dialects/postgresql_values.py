@@ -14,11 +14,17 @@ import re
 from typing import Any
 
 from sluice.core.types import Kind
-from sluice.core.values import DAY, day_end, duration_text
+from sluice.core.values import DAY, NEG_INFINITY, day_end, duration_text
 
 _DATED = (Kind.DATE, Kind.DATETIME, Kind.DATETIME_TZ)
 
 _END_OF_DAY = 86_400_000_000  # 24:00:00 in microseconds
+
+
+def register_adapters(conn: Any) -> None:
+    """What every PostgreSQL connection of sluice reads and writes beyond psycopg's own."""
+    register_time_loaders(conn)
+    register_infinity_dumpers(conn)
 
 
 def register_time_loaders(conn: Any) -> None:
@@ -67,6 +73,32 @@ def register_timetz_loaders(conn: Any) -> None:
 
     conn.adapters.register_loader("timetz", EndOfDayTzLoader)
     conn.adapters.register_loader("timetz", EndOfDayTzBinaryLoader)
+
+
+def register_infinity_dumpers(conn: Any) -> None:
+    """Binary COPY of date, timestamp and timestamptz (`Copy.set_types` picks dumpers by type)
+    writes '-infinity' as PostgreSQL's own binary -infinity: the lowest int4 of days or int8
+    of microseconds. Text COPY and parameters pass the string, which the server reads."""
+    from psycopg.types.datetime import (
+        DateBinaryDumper,
+        DatetimeBinaryDumper,
+        DatetimeNoTzBinaryDumper,
+    )
+
+    def infinite(base: type, lowest: bytes) -> type:
+        class Dumper(base):
+            def dump(self, obj):
+                if isinstance(obj, str):  # any other text (a zero date) is refused, by key
+                    if obj == NEG_INFINITY:
+                        return lowest
+                    raise TypeError(f"{obj!r} is not a date")
+                return super().dump(obj)
+
+        return Dumper
+
+    conn.adapters.register_dumper(None, infinite(DateBinaryDumper, b"\x80\0\0\0"))
+    for base in (DatetimeBinaryDumper, DatetimeNoTzBinaryDumper):
+        conn.adapters.register_dumper(None, infinite(base, b"\x80" + b"\0" * 7))
 
 
 def _duration(v: Any) -> Any:

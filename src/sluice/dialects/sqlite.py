@@ -84,6 +84,7 @@ class SqliteDialect(Dialect):
         typed_values=False,  # so is INTEGER: a column holds text, a float, a blob
         float_nan=False,  # a NaN is stored as NULL, silently
         float_silent=True,
+        float_negative_zero=False,  # REAL stores -0.0 as 0.0
         single_writer=True,  # one writer holds the file lock until it commits
     )
     driver_module = "sqlite3"

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy
+from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import align_identities
 from sluice.copy.plan import (
@@ -35,6 +35,7 @@ from sluice.copy.plan import (
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import Selection, Skipped
 from sluice.copy.staging import live_table, sync_staging_table
+from sluice.copy.stalls import watched
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import fault_error
@@ -76,12 +77,13 @@ class SyncOptions:
     schemas: Sequence[str] = ()
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
+    enums: str = "varchar"  # as CopyOptions.enums
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
                          self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
-                         tuple(self.schema_map))  # fmt: skip
+                         tuple(self.schema_map), self.enums)  # fmt: skip
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
@@ -130,6 +132,7 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
     """Apply the source's inserts, updates and deletes since the last sync to the replica."""
     options.validate()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    check_zero_dates(source, target, options.zero_dates)
     started = time.monotonic()
     plan, marks = plan_sync(source, target, options)
     dst = get_dialect(target.engine)
@@ -240,12 +243,13 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     result = TableSync(tp.name, mark.describe())
     conn = dst.connect(target)
     try:
-        state = sync_state.read(dst, conn, tp.name)
-        conn.rollback()
-        result.drift = reconcile(
-            dst, conn, live, live_found, recorded(state and state.source_columns)
-        )
-        last = _last(dst, conn, live, mark, state)
+        with watched(dst, target, conn, "target", tp.name, tp.name):
+            state = sync_state.read(dst, conn, tp.name)
+            conn.rollback()
+            result.drift = reconcile(
+                dst, conn, live, live_found, recorded(state and state.source_columns)
+            )
+            last = _last(dst, conn, live, mark, state)
         if result.drift.added:
             last = None  # new columns: every row is read once to fill them
         result.before = last
@@ -257,7 +261,8 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
             raise _failed(f"{tp.name}: reading the source's watermark", exc, src, table=tp.name,
                           target=source, side="source") from None  # fmt: skip
         result.after = after
-        _prepare_stage(dst, conn, stage)
+        with watched(dst, target, conn, "target", tp.name, tp.name):
+            _prepare_stage(dst, conn, stage)
         read_key = (mark.column,) if mark.kind != "full" else ()
         chunk = Chunk(tp.name, 0, lo, hi)
         transfer, channels = TransferOptions.for_budget(
@@ -274,11 +279,12 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
-        result.inserted, result.updated = _apply(dst, conn, live, stage)
-        sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
-        conn.commit()
-        if result.inserted and tp.table.identity:
-            align_identities(dst, conn, [tp])
+        with watched(dst, target, conn, "target", tp.name, tp.name):  # a stall ends (core/liveness)
+            result.inserted, result.updated = _apply(dst, conn, live, stage)
+            sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
+            conn.commit()
+            if result.inserted and tp.table.identity:
+                align_identities(dst, conn, [tp])
         log.info("%s: read %s, inserted %s, updated %s (%s)", tp.name, f"{result.read:,}",
                  f"{result.inserted:,}", f"{result.updated:,}", mark.describe())  # fmt: skip
     except SluiceError:

@@ -12,7 +12,7 @@ differs from every source value (5 is no boolean, 100 hours no time of day, 5.5 
 - integers by value; booleans as `1`/`0`, an integer other than 0/1 as itself; decimals and
   money by value, normalised (trailing zeros dropped, no exponent, full precision); floats
   by exact value (`repr`, which round-trips every double; a real as the 4-byte float it
-  holds; -0.0 is 0.0, NaN is NaN)
+  holds; -0.0 is not 0.0, NaN is NaN)
 - text by exact code points (no trimming, no normalisation; `char(n)` alone drops the
   pad spaces SQL adds, since engines differ on returning them)
 - dates, times and naive datetimes as ISO 8601 with microseconds; a time beyond 24 h or
@@ -91,8 +91,6 @@ def _decimal(v) -> str:
 
 def _float(v) -> str:
     f = float(v)
-    if f == 0.0:
-        return "0.0"  # -0.0 is the same value; not every engine keeps its sign
     if math.isnan(f):
         return "nan"
     return repr(f)

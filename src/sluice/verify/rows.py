@@ -33,19 +33,27 @@ _MASK64 = (1 << 64) - 1
 Row = tuple[tuple, int, "bytes | None"]  # key values, row digest, 8 bytes per column
 
 
-def watch_connection(dialect, url: DbUrl, conn) -> Watchdog:
-    """A stall watchdog on one verifying connection (core/liveness), named by its host."""
+def watch_connection(dialect, url: DbUrl, conn, side: str | None = None) -> Watchdog:
+    """A stall watchdog on one verifying connection (core/liveness), named by its side
+    (source or target; its host where the caller did not say), as the stall's line is."""
     dialect.stream_timeouts(conn, url.timeouts)
     watch = Watchdog()
-    watch.watch(url.host, url.timeouts.stall, lambda: dialect.sever(conn))
+    watch.watch(side or url.host, url.timeouts.stall, lambda: dialect.sever(conn))
     return watch
 
 
 def canonical_rows(
-    dialect, url, table, chunk, domains: Sequence[str | None] | None, columns: bool = False
+    dialect,
+    url,
+    table,
+    chunk,
+    domains: Sequence[str | None] | None,
+    columns: bool = False,
+    side: str | None = None,
 ) -> Iterator[Row]:
     """(key, digest, column digests or None) of every row of the range, in key order, read
-    in bounded batches; each value encoded in its source column's domain."""
+    in bounded batches; each value encoded in its source column's domain. `side` (source
+    or target) names the connection in a stall's message."""
     key_at = [table.column_names.index(k) for k in table.primary_key]
     types = [c.type for c in table.columns]
     encode = row_encoder(types, domains)
@@ -57,9 +65,10 @@ def canonical_rows(
     fetch = FetchSize(5_000, FETCH_BYTES)
     conn = None
     watch = Watchdog()
+    name = side or url.host
     try:
         conn = guard(dialect, chunk, lambda: dialect.connect(url))
-        watch = watch_connection(dialect, url, conn)
+        watch = watch_connection(dialect, url, conn, side)
         guard(dialect, chunk, lambda: dialect.begin_read(conn))  # read-only, one view
         batches = dialect.read_range(conn, table, chunk.lo, chunk.hi, fetch)
         while True:
@@ -78,7 +87,7 @@ def canonical_rows(
                     row = convert(row)
                 cols = column_digests(parts, row) if parts is not None else None
                 yield tuple(row[i] for i in key_at), row_digest(encode(row)), cols
-            watch.touch(url.host)
+            watch.touch(name)
         conn.rollback()
     finally:
         watch.close()

@@ -86,12 +86,13 @@ class VerifyOptions:
     schemas: Sequence[str] = ()
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
+    enums: str = "varchar"  # as CopyOptions.enums
 
     @property
     def selection(self) -> Selection:
         return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
                          self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
-                         tuple(self.schema_map))  # fmt: skip
+                         tuple(self.schema_map), self.enums)  # fmt: skip
 
     # how long to wait on either server (None: what each URL carries; core/liveness), and
     # how long a range that keeps failing is retried from its first failure
@@ -398,28 +399,29 @@ def _landed(dst, tp: TablePlan, setup: TableSetup) -> Table:
 def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> RangeDigest:
     """`digest` of one side, its failure naming that side and its host."""
     try:
-        return digest(dialect, url, table, chunk)
+        return digest(dialect, url, table, chunk, side)
     except SluiceError as exc:
         raise exc.with_facts(side=side, host=where(url), table=chunk.table,
                              chunk=chunk_part(chunk.label, chunk.table)) from None  # fmt: skip
 
 
 def _digest(
-    dialect, url: DbUrl, table, chunk: Chunk, domains=None, cancel: Cancel | None = None
+    dialect, url: DbUrl, table, chunk: Chunk, side=None, domains=None, cancel: Cancel | None = None
 ) -> RangeDigest:
     """The range's digest; a set `cancel` stops it within 4096 rows (thread workers)."""
     digest = RangeDigest()
-    for n, (_, d, _) in enumerate(canonical_rows(dialect, url, table, chunk, domains)):
+    rows = canonical_rows(dialect, url, table, chunk, domains, side=side)
+    for n, (_, d, _) in enumerate(rows):
         if cancel is not None and n % 4096 == 0:
             cancel.check(chunk.label)
         digest.add(d)
     return digest
 
 
-def _native_digest(dialect, url: DbUrl, table, chunk: Chunk) -> RangeDigest:
+def _native_digest(dialect, url: DbUrl, table, chunk: Chunk, side=None) -> RangeDigest:
     setup, sql, params = dialect.range_digest_sql(table, chunk.lo, chunk.hi)
     conn = guard(dialect, chunk, lambda: dialect.connect(url))
-    watch = watch_connection(dialect, url, conn)
+    watch = watch_connection(dialect, url, conn, side)
     try:
 
         def run():
@@ -456,9 +458,9 @@ def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int
         left = native_rows(src, source, table, result.chunk)
         right = native_rows(dst, target, _landed(dst, tp, setup), result.chunk)
     else:
-        left = canonical_rows(src, source, table, result.chunk, setup.domains, True)
+        left = canonical_rows(src, source, table, result.chunk, setup.domains, True, "source")
         right = canonical_rows(
-            dst, target, _landed(dst, tp, setup), result.chunk, setup.domains, True
+            dst, target, _landed(dst, tp, setup), result.chunk, setup.domains, True, "target"
         )
     integer = all(tp.table.column(k).type.kind in INTEGER_KINDS for k in tp.key)
     for kind, key, columns in differences(left, right, tp.table.column_names, integer):
