@@ -363,9 +363,9 @@ SRID flagged into its type word when it is not 0 (PostGIS's own binary form, wha
 `geometry::bytea` gives), in a PostGIS `geometry` column where the extension is installed in
 the target database, else in `bytea` (`ST_GeomFromEWKB` reads it). A MariaDB ENUM arrives as a
 `varchar` as wide as its longest member (every member kept exactly), or with `--enums type` as
-a PostgreSQL enum type `<table>_<column>_enum` made in the target schema ('' first, MariaDB's
-error value, then the members in order); a SET as a `varchar` wide enough for all its members
-joined by commas.
+a PostgreSQL enum type `<table>_<column>_enum` made in its table's target schema ('' first,
+MariaDB's error value, then the members in order); a SET as a `varchar` wide enough for all its
+members joined by commas.
 """
 
 

@@ -19,6 +19,7 @@ from tests.conformance.test_mariadb_pg import query, run_sql
 from sluice.cli.main import main
 from sluice.copy.plan import build_plan
 from sluice.copy.refusals import Selection
+from sluice.core.schema import Table
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
@@ -320,3 +321,63 @@ def test_quality_rules_name_tables_by_qualified_key(capsys, tmp_path, source, re
     checks = {c["check"]: c for c in orders["checks"]}
     assert {"not_null", "orphans"} <= set(checks), checks
     assert checks["orphans"]["passed"] and "has no sales.a row" in checks["orphans"]["detail"]
+
+
+def test_mariadb_enum_type_is_made_in_its_tables_landing_schema(capsys, mysql_db, pg_db):
+    """--enums type with two MariaDB databases holding a table `e` of one name: each ENUM
+    becomes `e_c_enum` in the schema its table lands in (public, and the --schema-map name
+    of the other database), so the two types neither collide nor land beside the wrong
+    table; both copy and verify exactly."""
+    other = f"{mysql_db.database}_en"
+    run_sql(mysql_db, ["CREATE TABLE e (id int PRIMARY KEY, c enum('b','a') NOT NULL)",
+                       "INSERT INTO e VALUES (1, 'a'), (2, 'b')",
+                       f"CREATE DATABASE `{other}`",
+                       f"CREATE TABLE `{other}`.`e` (id int PRIMARY KEY, c enum('x','y','z'))",
+                       f"INSERT INTO `{other}`.`e` VALUES (1, 'z'), (2, NULL)"])  # fmt: skip
+    args = [*ends(mysql_db, pg_db), "--schemas", f"{mysql_db.database},{other}",
+            "--schema-map", f"{other}=landed", "--enums", "type"]  # fmt: skip
+    try:
+        code, out, err = sluice(capsys, "copy", *args)
+        assert code == 0, out + err
+        types = query(pg_db, "SELECT n.nspname, t.typname, string_agg(e.enumlabel, ',' "
+                             "ORDER BY e.enumsortorder) FROM pg_type t "
+                             "JOIN pg_namespace n ON n.oid = t.typnamespace "
+                             "JOIN pg_enum e ON e.enumtypid = t.oid "
+                             "GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+        assert types == [("landed", "e_c_enum", ",x,y,z"), ("public", "e_c_enum", ",b,a")]
+        column = "SELECT udt_schema FROM information_schema.columns WHERE table_schema = %s " \
+                 "AND table_name = 'e' AND column_name = 'c'"  # fmt: skip
+        assert query(pg_db, column.replace("%s", "'landed'")) == [("landed",)]
+        assert query(pg_db, column.replace("%s", "'public'")) == [("public",)]
+        assert query(pg_db, "SELECT c::text FROM landed.e ORDER BY id") == [("z",), (None,)]
+        code, out, err = sluice(capsys, "verify", *args)
+        assert code == 0 and "verify: MATCH" in out, out + err
+    finally:
+        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+
+
+def test_mariadb_lock_holders_are_looked_up_in_the_tables_database(mysql_db):
+    """A lock on a table of another database (a schema on MariaDB) is held by a session
+    that may be on that database: the lookup after a lock timeout must find it there, not
+    only among the sessions on the connection's own database."""
+    other = f"{mysql_db.database}_lk"
+    run_sql(mysql_db, [f"CREATE DATABASE `{other}`",
+                       f"CREATE TABLE `{other}`.`t` (id int PRIMARY KEY)"])  # fmt: skip
+    dialect = get_dialect(mysql_db.engine)
+    holder = dialect.connect(mysql_db.with_database(other))
+    try:
+        cur = holder.cursor()
+        cur.execute("SELECT CONNECTION_ID()")
+        holder_id = cur.fetchone()[0]
+        cur.execute("BEGIN")
+        cur.execute("SELECT COUNT(*) FROM t")  # holds the table's metadata lock until commit
+        cur.fetchall()
+        asking = dialect.connect(mysql_db)
+        try:
+            found = dialect.lock_holders(asking, Table("t", (), schema=other))
+        finally:
+            asking.close()
+        assert any(f"id {holder_id} " in f for f in found), found
+    finally:
+        holder.close()
+        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
