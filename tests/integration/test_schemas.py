@@ -381,3 +381,26 @@ def test_mariadb_lock_holders_are_looked_up_in_the_tables_database(mysql_db):
     finally:
         holder.close()
         run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+
+
+def test_skip_refused_mid_copy_names_a_table_of_another_schema(capsys, mysql_db, pg_db):
+    """A zero date found only while copying a table of another MariaDB database: with
+    --skip-refused that table is left out under its qualified key (its staging dropped),
+    and the table of one name in the default database is copied."""
+    other = f"{mysql_db.database}_zd"
+    run_sql(mysql_db, ["CREATE TABLE zp (id int PRIMARY KEY, d date)",
+                       "INSERT INTO zp VALUES (1, '2020-01-01')",
+                       f"CREATE DATABASE `{other}`",
+                       f"CREATE TABLE `{other}`.`zp` (id int PRIMARY KEY, d date)",
+                       f"INSERT INTO `{other}`.`zp` VALUES (1, '2020-01-01'), (2, '0000-00-00')"],
+            sql_mode="")  # fmt: skip
+    args = [*ends(mysql_db, pg_db), "--schemas", f"{mysql_db.database},{other}"]
+    try:
+        code, out, err = sluice(capsys, "copy", *args, "--skip-refused")
+        assert code == 0, out + err
+        assert f"skipped {other}.zp: column 'd', key 2" in out + err, out + err
+        tables = query(pg_db, "SELECT schemaname, tablename FROM pg_tables "
+                              "WHERE tablename LIKE '%%zp' ORDER BY 1")  # fmt: skip
+        assert tables == [("public", "zp")], tables
+    finally:
+        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])

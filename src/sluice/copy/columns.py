@@ -37,7 +37,7 @@ def landed_in(table: Table, selection: Selection, defaults, dst) -> str:
 
 
 def column_maps(src, dst, table: Table, refused: list[DataError], selection: Selection,
-                 made: tuple) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
+                made: tuple) -> tuple[Table, tuple[ColumnMap, ...]]:  # fmt: skip
     """The table (columns carried as text or as the target's geometry retyped) and each
     column's mapping; a column the target cannot hold is added to `refused` (named by table,
     column and type, with the option that would carry it), so the plan lists every refusal

@@ -112,6 +112,18 @@ def _watch_statements(engine: sa.Engine, dialect, url: DbUrl, watch: Watchdog) -
         if context.connection is not None:
             watch.rest(side(context.connection))
 
+    # a rollback (each inspector call ends its connection's transaction) waits on the server
+    # like a statement: busy from it until the connection is given back
+    @sa.event.listens_for(engine, "rollback")
+    def rolling_back(conn) -> None:
+        if not conn.invalidated:  # a dropped connection rolls nothing back on the server
+            watch.touch(side(conn))
+
+    @sa.event.listens_for(engine, "checkin")
+    def given_back(dbapi_conn, _record) -> None:
+        if dbapi_conn is not None:
+            watch.rest(f"{url.engine} catalog #{id(dbapi_conn)}")
+
 
 def reflect_tables(
     url: DbUrl,

@@ -41,7 +41,7 @@ def resolve(inspector: Any, dialect, url: DbUrl, tables: Sequence[str] | None,
     """The selected tables, in schema then catalog order (the default schema first), and the
     skipped ones with their reasons. `internal(name)` tells sluice's own tables apart."""
     default = dialect.url_schema(url)
-    chosen, outside = _schemas(dialect, url, selection, default)
+    chosen, outside = _schemas(dialect, url, selection, default, inspector.bind)
     check_schema_map(selection, [*chosen, *outside])
     excluded = set(_matching(chosen, selection.exclude_schemas, "--exclude-schemas", url))
     found: list[tuple[str | None, str, str]] = []  # (actual schema, name, full name)
@@ -138,7 +138,7 @@ def parse_schema_map(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _schemas(dialect, url: DbUrl, selection: Selection, default: str | None):
+def _schemas(dialect, url: DbUrl, selection: Selection, default: str | None, bind=None):
     """(schemas read, schemas whose tables are only listed as outside --schemas). Without
     --schemas: every schema, except where a schema is a database of the server (the URL's
     database alone then: the server's other databases are not this database's tables)."""
@@ -146,7 +146,7 @@ def _schemas(dialect, url: DbUrl, selection: Selection, default: str | None):
         if selection.schemas or selection.exclude_schemas:
             raise ConfigError(f"{dialect.name} has no schemas: --schemas cannot choose any")
         return [default], []
-    known = dialect.list_schemas(url)
+    known = dialect.list_schemas(url, bind)  # through reflection's watched engine
     known = [default, *[s for s in known if s != default]] if default else known
     if selection.schemas:
         chosen = _matching(known, selection.schemas, "--schemas", url, "schema")

@@ -288,7 +288,7 @@ def _data_error(table: Table, found: dict, original: SluiceError) -> DataError:
     column, first, message = parts[0]
     for other, _, text in parts[1:]:
         message += f"; column {other!r}: {text}"
-    err = DataError(table.name, column, first if table.primary_key else None, message)
+    err = DataError(table.key, column, first if table.primary_key else None, message)
     err.__cause__ = original
     return err
 

@@ -76,10 +76,17 @@ class Schemas:
     def url_schema(self, url: DbUrl) -> str | None:  # Dialect's
         raise NotImplementedError
 
-    def list_schemas(self, url: DbUrl) -> list[str]:
-        """The names `schemas_query` finds (the default schema alone without one)."""
+    def list_schemas(self, url: DbUrl, bind: Any = None) -> list[str]:
+        """The names `schemas_query` finds (the default schema alone without one), read
+        through `bind` (a SQLAlchemy engine: reflection's, whose statements are watched for a
+        stall) or else a connection of its own."""
         if self.schemas_query is None:
             return [s for s in [self.url_schema(url)] if s]
+        if bind is not None:
+            with bind.connect() as conn:
+                names = [r[0] for r in conn.exec_driver_sql(self.schemas_query).fetchall()]
+                conn.rollback()
+            return names
         conn = self.connect(url)
         try:
             cur = conn.cursor()
