@@ -22,6 +22,7 @@ import math
 import re
 import sqlite3
 import struct
+import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -180,10 +181,33 @@ def quote(engine: str, name: str) -> str:
 # --- the source tables: per target, one table per outcome --------------------------------------
 
 
+# (source engine, declaration) this run's server cannot hold values of: the embedded
+# PostgreSQL wheel is built without libxml, so its xml type takes no value
+UNSUPPORTED: set[tuple[str, str]] = set()
+
+
+def _rows(source: str) -> list[Row]:
+    return [r for r in rows_from(source) if (source, r.decl) not in UNSUPPORTED]
+
+
+def _server_lacks(url: DbUrl) -> set[tuple[str, str]]:
+    """The matrix rows `url`'s server was built without (said as a warning, not hidden)."""
+    if url.engine != PG:
+        return set()
+    try:
+        query(url, "SELECT '<a/>'::xml")
+    except psycopg.errors.FeatureNotSupported:
+        warnings.warn("PostgreSQL without libxml: the matrix's xml row is left out "
+                      "(tests/integration/test_pg_native_types.py tests xml as text)",
+                      stacklevel=2)  # fmt: skip
+        return {(PG, "xml")}
+    return set()
+
+
 def outcome_tables(source: str, target: str) -> dict[str, list[Row]]:
     """table name -> its rows (one column each) for the copy of `source` rows to `target`."""
     t = SHORT[target]
-    rows = rows_from(source)
+    rows = _rows(source)
     ok = [r for r in rows if r.to[target].outcome in ("exact", "widening")]
     tables = {f"ok_{t}_{i // WIDTH}": ok[i : i + WIDTH] for i in range(0, len(ok), WIDTH)}
     tables[f"lossy_{t}"] = [r for r in rows if r.to[target].outcome == "lossy"]
@@ -196,7 +220,7 @@ def outcome_tables(source: str, target: str) -> dict[str, list[Row]]:
 def bad_tables(source: str, target: str) -> dict[str, Row]:
     """table name -> the row whose values `target` refuses one by one."""
     t = SHORT[target]
-    return {f"bad_{t}_{i}": r for i, r in enumerate(rows_from(source)) if r.to[target].bad}
+    return {f"bad_{t}_{i}": r for i, r in enumerate(_rows(source)) if r.to[target].bad}
 
 
 def _values(row: Row, target: str, bad: bool = False) -> list[str | None]:
@@ -250,6 +274,7 @@ def sources(request) -> Iterator[Callable[[str], DbUrl]]:
             gen = _database(request, engine, f"src_{SHORT[engine]}")
             made[engine] = next(gen)
             gens.append(gen)
+            UNSUPPORTED.update(_server_lacks(made[engine]))
             run_sql(made[engine], _source_statements(engine))
         return made[engine]
 
@@ -388,7 +413,7 @@ def test_to_sql_server_compiles(sources, source_engine):
     from sluice.copy.reflect import reflect_tables
 
     source = sources(source_engine)
-    rows = {r.column: r for r in rows_from(source_engine)}
+    rows = {r.column: r for r in _rows(source_engine)}
     tables = reflect_tables(
         source,
         [
