@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sluice.core.errors import DataError, UnmappableType
 
@@ -38,6 +39,13 @@ class Selection:
     # a MariaDB ENUM: "varchar" (its longest member's width) or "type" (an enum type made on
     # a target that has them, PostgreSQL: the members in order; --enums type)
     enums: str = "varchar"
+
+    @classmethod
+    def of(cls, options: Any) -> Selection:
+        """The selection an options class (copy, verify, sync: the same fields) asks for."""
+        return cls(tuple(options.exclude), options.skip_refused, options.carry_as_text,
+                   options.allow_lossy, tuple(options.schemas), tuple(options.exclude_schemas),
+                   tuple(options.schema_map), options.enums)  # fmt: skip
 
 
 ENUM_POLICIES = ("varchar", "type")

@@ -87,9 +87,7 @@ class CopyOptions:
 
     @property
     def selection(self) -> Selection:
-        return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
-                         tuple(self.schema_map), self.enums)  # fmt: skip
+        return Selection.of(self)
 
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()

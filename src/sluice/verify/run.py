@@ -90,9 +90,7 @@ class VerifyOptions:
 
     @property
     def selection(self) -> Selection:
-        return Selection(tuple(self.exclude), self.skip_refused, self.carry_as_text,
-                         self.allow_lossy, tuple(self.schemas), tuple(self.exclude_schemas),
-                         tuple(self.schema_map), self.enums)  # fmt: skip
+        return Selection.of(self)
 
     # how long to wait on either server (None: what each URL carries; core/liveness), and
     # how long a range that keeps failing is retried from its first failure
