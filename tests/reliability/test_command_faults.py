@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -114,14 +115,12 @@ VERIFY_CASES = {  # name: (relayed side, fault, retried)
 }
 
 
-@pytest.mark.parametrize("case", list(VERIFY_CASES))
-def test_fault_during_verify(case, replica):
-    source, target = replica
-    side, fault, retried = VERIFY_CASES[case]
-    rng = random.Random(f"{SEED}-verify-{case}")
-    relay = Relay.to(source if side == "source" else target)
+def fault_action(relay: Relay, fault: str, target) -> Callable[[], None]:
+    """What the relay's trigger does for `fault`: freeze the open connections (and new ones,
+    "freeze-all"), reset them, or end the target's sessions on the server (from a thread of
+    our own, as the trigger runs on the relay's)."""
 
-    def act():
+    def act() -> None:
         if fault == "freeze":
             relay.freeze()
         elif fault == "freeze-all":
@@ -129,10 +128,20 @@ def test_fault_during_verify(case, replica):
             relay.freeze()
         elif fault == "reset":
             relay.reset()
-        else:  # the target's sessions ended on the server, from a thread of our own
+        else:
             threading.Thread(target=end_sessions, args=(target,), daemon=True).start()
 
-    relay.trigger("down", rng.randint(64 << 10, 512 << 10), act)
+    return act
+
+
+@pytest.mark.parametrize("case", list(VERIFY_CASES))
+def test_fault_during_verify(case, replica):
+    source, target = replica
+    side, fault, retried = VERIFY_CASES[case]
+    rng = random.Random(f"{SEED}-verify-{case}")
+    relay = Relay.to(source if side == "source" else target)
+
+    relay.trigger("down", rng.randint(64 << 10, 512 << 10), fault_action(relay, fault, target))
     src = via(relay, source) if side == "source" else source.render_secret()
     dst = via(relay, target) if side == "target" else target.render_secret()
     extra = [] if retried else ["--retry-deadline", "4"]
@@ -190,18 +199,8 @@ def test_fault_during_sync_leaves_a_state_the_rerun_finishes(case, pg_source, pg
     assert code == 0, err[-3000:]
     take_top(target, GONE)
     relay = Relay.to(pg_source if side == "source" else target)
-
-    def act():
-        if fault == "freeze":
-            relay.freeze()
-        elif fault == "freeze-all":
-            relay.freeze_new = True
-            relay.freeze()
-        else:
-            threading.Thread(target=end_sessions, args=(target,), daemon=True).start()
-
     direction = "down" if side == "source" else "up"
-    relay.trigger(direction, rng.randint(32 << 10, 256 << 10), act)
+    relay.trigger(direction, rng.randint(32 << 10, 256 << 10), fault_action(relay, fault, target))
     src = via(relay, pg_source) if side == "source" else pg_source.render_secret()
     dst = via(relay, target) if side == "target" else target.render_secret()
     try:
