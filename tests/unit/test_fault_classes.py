@@ -200,3 +200,26 @@ def test_failure_line_names_side_host_table_chunk_state_and_advice():
     assert "consuming input" in str(err)  # the detail stays for the log
     assert isinstance(err, TransientError)
     assert isinstance(fault_error(f.DISK_FULL, "x", side="target"), TerminalError)
+
+
+@pytest.mark.parametrize(
+    "message, comes_back",
+    [
+        ('connection to server at "h", port 5 failed: FATAL:  the database system is '
+         "shutting down", True),
+        ('connection to server at "h", port 5 failed: FATAL:  terminating connection due to '
+         "administrator command", True),  # a fast shutdown just after the session was accepted
+        ('connection to server at "h", port 5 failed: FATAL:  the database system is not yet '
+         "accepting connections", True),
+        ('connection to server at "h", port 5 failed: Connection refused', True),  # no answer
+        ('connection to server at "h", port 5 failed: FATAL:  password authentication failed '
+         'for user "u"', False),
+        ('connection to server at "h", port 5 failed: FATAL:  database "x" does not exist', False),
+    ],
+)  # fmt: skip
+def test_postgres_connect_failures_worth_another_try(message, comes_back):
+    from sluice.core.errors import ServerUnavailable
+    from sluice.dialects.postgresql_liveness import connect_error
+
+    err = connect_error(DbUrl.parse("postgresql://u:secret@h:5/x"), Exception(message))
+    assert isinstance(err, ServerUnavailable) is comes_back

@@ -10,9 +10,18 @@ from sluice.core.errors import ConnectError, ServerUnavailable
 from sluice.core.liveness import Timeouts, sever_fd
 from sluice.core.urls import DbUrl
 
-# The server answered but is starting, stopping or full: worth another try later. Any other
-# FATAL is a refusal (login, database, pg_hba); no FATAL at all means no answer in time.
-_COMING_BACK = ("starting up", "shutting down", "in recovery mode", "too many clients")
+# The server answered but is starting, stopping, resetting after a crash or full: worth another
+# try later (a shutdown may end the session just after it was accepted: 57P01 at connect). Any
+# other FATAL is a refusal (login, database, pg_hba); no FATAL at all means no answer in time.
+_COMING_BACK = (
+    "starting up",
+    "shutting down",
+    "not yet accepting connections",
+    "in recovery mode",
+    "too many clients",
+    "due to administrator command",
+    "crash of another server process",
+)
 
 
 def _unavailable(message: str) -> bool:
