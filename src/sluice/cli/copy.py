@@ -45,6 +45,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         chunk_rows=args.chunk_rows,
         chunk_bytes=args.chunk_size,
         lock_timeout=args.lock_timeout,
+        resume=args.resume,
         **value_settings(args),
     )
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
@@ -102,6 +103,9 @@ def summary_dict(result) -> dict:
         "zero_dates_stored_as": result.zero_dates_as,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
+        "resumed": bool(result.rows_kept),
+        "rows_copied": result.rows_copied,
+        "rows_kept": result.rows_kept,
         "failures": result.failures,
         "skipped": [{"table": s.table, "reason": s.reason} for s in result.plan.skipped],
     }
@@ -151,10 +155,25 @@ def print_summary(result, file=None, width: int | None = None) -> None:
         how = result.zero_dates_as
         print(f"note: {result.zero_dates:,} MySQL zero date(s) ('0000-00-00' and the like) were "
               f"stored as {how} by --zero-dates {how.lower()}")  # fmt: skip
+    if result.resume_note:
+        print(resume_line(result))
     if result.finish:
         for fk, n in result.finish.orphans.items():
             if n:
                 print(f"warning: {fk}: {n} orphan row(s); the key was added but not validated")
+
+
+def resume_line(result) -> str:
+    """What --resume did, in one line: rows kept and copied, and what proves the result."""
+    if not result.rows_kept:
+        return f"resume: {result.resume_note}"
+    kept_chunks = sum(t.kept_chunks for t in result.tables.values())
+    return (
+        f"resume: {result.rows_copied:,} row(s) copied by this run, {result.rows_kept:,} "
+        f"kept from the interrupted copy ({kept_chunks} committed chunk(s) and the tables "
+        "it had published); rows changed in the source between the runs are not seen: "
+        "`sluice verify` is the proof"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -168,6 +187,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_endpoints(cp)
     add_copy_options(cp)
     cp.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
+    cp.add_argument("--resume", dest="resume", action="store_true",
+                    help="continue an interrupted copy of the same plan from the chunks it "
+                         "committed (a static source or a snapshot: verify is the proof); "
+                         "this run keeps its own staging if stopped")  # fmt: skip
     cp.add_argument("--verify", action="store_true",
                     help="verify checksums per key range right after publishing")  # fmt: skip
     cli_verify.add_verify_options(cp, prefix="verify-")

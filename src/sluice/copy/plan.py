@@ -59,6 +59,8 @@ class TablePlan:
     # or "csv" for LOAD DATA
     raw_format: str = ""
     target_schema: str | None = None  # where it lands (None: the target's default schema)
+    # (min, max) of an integer key as planned: a resume refuses a source whose range moved
+    key_range: tuple[int, int] | None = None
 
     @property
     def chunk_bytes(self) -> float:
@@ -201,6 +203,7 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
         target_schema=d.get("target_schema"),
+        key_range=tuple(d["key_range"]) if d.get("key_range") else None,  # type: ignore[arg-type]
     )
 
 
@@ -326,8 +329,9 @@ def plan_tables(
             per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
         chunks = _chunks(table, lo, hi, rows, per_chunk)
         raw_format = _raw_format(src, dst, table, maps, raw_import)
+        span = (lo, hi) if isinstance(lo, int) and isinstance(hi, int) else None
         planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
-                                 landing[table.key]))  # fmt: skip
+                                 landing[table.key], span))  # fmt: skip
         if not table.primary_key:
             notes.append(f"{table.key}: no primary key, copied whole in one chunk")
     return Plan(

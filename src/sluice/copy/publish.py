@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
@@ -71,6 +72,7 @@ def publish_table(
     swap_lock: AbstractContextManager | None = None,
     cancel: Cancel | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    on_swap: Callable[[Any, int], None] | None = None,
 ) -> PublishResult:
     """Build keys and indexes on the staging table, then swap it for the live table.
 
@@ -82,12 +84,15 @@ def publish_table(
     before the swap starts stops the publish there (the live table untouched, the staging
     table left for the caller to drop); a swap once begun commits or rolls back as one
     transaction. The swap waits at most `lock_timeout` seconds for another session's lock on
-    the live table, then fails naming that session."""
+    the live table, then fails naming that session. `on_swap(conn, rows)` writes in the swap's
+    transaction (the chunk ledger's mark, copy.resume)."""
     with writer_slot(target):
-        return _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout)
+        return _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
+                              on_swap)  # fmt: skip
 
 
-def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) -> PublishResult:
+def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
+                   on_swap=None) -> PublishResult:  # fmt: skip
     tp = plan.table(name)
     stop = cancel.check if cancel is not None else (lambda what: None)
     stop(name)
@@ -117,7 +122,8 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout) ->
                     swapping.enter_context(swap_lock or contextlib.nullcontext())
                 stop(name)
                 log.debug("%s: swapping the staging table in", name)
-                _swap(dst, conn, stage, live, tp, renames, lock_timeout)
+                _swap(dst, conn, stage, live, tp, renames, lock_timeout,
+                      on_swap and (lambda c: on_swap(c, rows)))  # fmt: skip
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
     except SluiceError as exc:
@@ -213,7 +219,8 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
     raise AssertionError("unreachable")
 
 
-def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float) -> None:
+def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float,
+          also=None) -> None:  # fmt: skip
     cur = conn.cursor()
     exists = dst.table_exists(conn, live)
     synced = dst.table_exists(conn, sync_state.state_table(dst).name)
@@ -235,6 +242,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
         cur.execute(stmt)
     if synced:  # a new replica: the incremental state of the old one describes it no more
         sync_state.forget(dst, conn, tp.name)
+    if also is not None:
+        also(conn)
     conn.commit()
 
 

@@ -210,8 +210,12 @@ def _index_kind(ix: dict) -> str:
     return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
 
 
+INTERNAL = ("sluice_state", "sluice_copy_tables", "sluice_copy_chunks")
+
+
 def _internal(name: str) -> bool:
-    return name.startswith("_sluice") or name == "sluice_state"
+    # staging, the sync state and the copy's chunk ledger (sluice.state): sluice's own
+    return name.startswith("_sluice") or name in INTERNAL
 
 
 class _Catalog:

@@ -20,17 +20,12 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
+from sluice.copy import resume
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult, finish
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
-from sluice.copy.publish import (
-    DEFAULT_LOCK_TIMEOUT,
-    drop_leftovers,
-    prepare,
-    publish_table,
-    target_fault,
-)
+from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, publish_table, target_fault
 from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
@@ -84,6 +79,9 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    # continue from the chunks an interrupted run of the same plan committed (copy.resume),
+    # and keep this run's staging tables and ledger if it stops or fails
+    resume: bool = False
 
     @property
     def selection(self) -> Selection:
@@ -121,6 +119,8 @@ class TableSummary:
     decoded_again: int = 0  # chunks whose raw bytes the target rejected, copied as values
     nul_changed: int = 0  # values whose NUL characters were stripped or replaced (--nul)
     zero_dates: int = 0  # MySQL zero dates stored as NULL or -infinity (--zero-dates)
+    kept: int = 0  # rows an interrupted run committed, kept by --resume (in `rows` too)
+    kept_chunks: int = 0
 
 
 @dataclass
@@ -138,6 +138,18 @@ class CopyResult:
     # plan.skipped, with the plan's own skips
     refused: tuple[Skipped, ...] = ()
     zero_dates_as: str = "NULL"  # what the counted zero dates were stored as (--zero-dates)
+    resume_note: str = ""  # what --resume found, one line ("" without --resume)
+    kept_staging: bool = False  # a --resume run that stopped: its staging tables kept
+
+    @property
+    def rows_kept(self) -> int:
+        """Rows an interrupted run committed that this run kept (--resume)."""
+        return sum(t.kept for t in self.tables.values())
+
+    @property
+    def rows_copied(self) -> int:
+        """Rows this run copied (again, where an interrupted run had not committed them)."""
+        return sum(max(0, t.rows - t.kept) for t in self.tables.values() if t.published)
 
     @property
     def nul_changed(self) -> int:
@@ -162,13 +174,21 @@ class CopyResult:
         done = [t.name for t in self.tables.values() if t.published]
         rest = len(self.tables) - len(done)
         if not done:
+            if self.kept_staging:
+                return (f"no table published: all {rest} untouched, staging kept; "
+                        "`sluice copy --resume` continues")  # fmt: skip
             return f"no table published: all {rest} untouched; run the copy again"
         names = ", ".join(done[:8]) + (", ..." if len(done) > 8 else "")
         how = "published and finished" if self.finish is not None else "published, NOT finished"
         line = f"{len(done)} table(s) {how} ({names})"
         if rest:
-            line += f", {rest} untouched (previous state kept, staging dropped)"
-        return line + "; run the copy again to finish"
+            line += f", {rest} untouched (previous state kept, {self._staging})"
+        return line + ("; `sluice copy --resume` finishes it" if self.kept_staging
+                       else "; run the copy again to finish")  # fmt: skip
+
+    @property
+    def _staging(self) -> str:
+        return "staging kept for --resume" if self.kept_staging else "staging dropped"
 
 
 def check_lossy(plan: Plan, allow: bool) -> None:
@@ -231,12 +251,16 @@ def run_plan(
     if cancel.cancelled:  # before anything was written
         return CopyResult(plan, summaries, None, time.monotonic() - started, interrupted=True)
     tune_allocator()
-    try:
-        prepare(plan, target)
+    policy = f"{options.nul}:{options.nul_replacement!r}:{options.zero_dates}"
+    try:  # fresh staging tables, or those an interrupted run left (--resume)
+        resumed = resume.begin(plan, target, options.resume, policy)
     except SluiceError as exc:
-        dropped = drop_leftovers_quietly(plan, target)  # the staging tables made before it
-        state = target_state(summaries, dropped)
+        dropped = options.resume or drop_leftovers_quietly(plan, target)  # made before it
+        state = target_state(summaries, dropped and not options.resume, options.resume)
         raise exc.with_facts(side="target", host=where(target), target_state=state) from None
+    if resumed.note:
+        log.info("%s", resumed.note)
+    plan, names = resumed.plan, [t.name for t in plan.tables]
     decoded = any(not t.passthrough for t in plan.tables)
     transfer, channel_bytes = TransferOptions.for_budget(
         options.memory_cap,
@@ -247,16 +271,26 @@ def run_plan(
         retry_deadline=options.retry_deadline,
         nul=NulPolicy(options.nul, options.nul_replacement, options.zero_dates),
         cancel=stop,
+        ledger=resume.chunk_recorder(target, resumed.run),
     )
     budget = ByteBudget(channel_bytes)
     lock = threading.Lock()
     # Swaps run one at a time: two tables joined by a foreign key would otherwise each lock
     # the other's table (dropping one drops the key that the other's swap also drops).
     publishing = threading.Lock()  # swaps one at a time (foreign keys between tables)
-    loaded = {t.name: 0 for t in plan.tables}
-    remaining = {t.name: len(t.chunks) for t in plan.tables}
+    done = resumed.done
+    loaded = {t.name: sum(done.get(t.name, {}).values()) for t in plan.tables}
+    remaining = {t.name: len(t.chunks) - len(done.get(t.name, {})) for t in plan.tables}
     for t in plan.tables:
+        s = summaries[t.name]
+        s.kept = resumed.published.get(t.name, loaded[t.name])
+        s.kept_chunks = len(done.get(t.name, {}))
+        if t.name in resumed.published:  # swapped in by the interrupted run
+            s.rows, s.published = s.kept, True
+            continue
         reporter.start(t.name, t.rows)
+        if s.kept:
+            reporter.advance(t.name, s.kept, 0)
 
     def progress(table: str, rows: int, nbytes: int) -> None:
         reporter.advance(table, rows, nbytes)
@@ -295,15 +329,18 @@ def run_plan(
             last = remaining[chunk.table] == 0
         log.debug("%s: committed %s rows", chunk.label, result.rows)
         if last:
-            published = publish_table(
-                plan, chunk.table, target, rows=loaded[chunk.table], swap_lock=publishing,
-                cancel=stop, lock_timeout=options.lock_timeout,
-            )  # fmt: skip
-            with lock:
-                summaries[chunk.table].rows = published.rows
-                summaries[chunk.table].published = True
-            reporter.finish(chunk.table, published.rows)
+            publish(chunk.table)
         return result
+
+    def publish(name: str) -> None:
+        published = publish_table(
+            plan, name, target, rows=loaded[name], swap_lock=publishing, cancel=stop,
+            lock_timeout=options.lock_timeout, on_swap=resume.publish_recorder(target, name),
+        )  # fmt: skip
+        with lock:
+            summaries[name].rows = published.rows
+            summaries[name].published = True
+        reporter.finish(name, published.rows)
 
     errors: list[SluiceError] = []
     with (
@@ -311,7 +348,15 @@ def run_plan(
         ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool,
     ):
         transfer = replace(transfer, snapshot=snapshot)  # every chunk reads the same instant
-        futures = [pool.submit(run, c) for c in _interleave(plan)]
+        futures = [pool.submit(run, c) for c in _interleave(plan)
+                   if c.index not in done.get(c.table, {})
+                   and c.table not in resumed.published]  # fmt: skip
+        futures += [
+            pool.submit(publish, n)
+            for n, left in remaining.items()
+            if not left and n not in resumed.published
+        ]  # all chunks kept: publish
+
         _until_done_or_stopped(futures, cancel, stop)
         for f in futures:
             exc = f.exception() if f.done() and not f.cancelled() else None
@@ -325,8 +370,9 @@ def run_plan(
     result.refused = tuple(s for s in plan.skipped if s.table in refused)
     result.zero_dates_as = "-infinity" if options.zero_dates == "-infinity" else "NULL"
     result.interrupted = cancel.cancelled and not all(s.published for s in summaries.values())
-    if errors or result.interrupted:
-        dropped = drop_leftovers_quietly(plan, target)
+    result.resume_note, result.kept_staging = resumed.note, options.resume
+    if errors or result.interrupted:  # a --resume run keeps its staging for the next one
+        dropped = not options.resume and drop_leftovers_quietly(plan, target)
         published = [name for name, s in summaries.items() if s.published]
         unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
@@ -338,7 +384,8 @@ def run_plan(
                 unfinished = "; their identity values and foreign keys not finished"
         result.seconds = time.monotonic() - started
         if errors:
-            return _failed(result, errors, target_state(summaries, dropped) + unfinished)
+            state = target_state(summaries, dropped, options.resume) + unfinished
+            return _failed(result, errors, state)
         return result
     try:
         result.finish = finish(plan, target, lock_timeout=options.lock_timeout)
@@ -347,6 +394,8 @@ def run_plan(
                  "foreign keys not finished (the next run finishes them)")  # fmt: skip
         err = as_sluice_error(exc, get_dialect(target.engine), target, "finishing the copy")
         return _failed(result, [err], state)
+    resume.complete(names, target)
+    result.kept_staging = False
     result.seconds = time.monotonic() - started
     return result
 
@@ -396,11 +445,14 @@ def as_sluice_error(exc: BaseException, dialect=None, target: DbUrl | None = Non
     return TerminalError(f"internal error ({type(exc).__name__}): {redact_all(str(exc))}")
 
 
-def target_state(summaries: dict[str, TableSummary], staging_dropped: bool) -> str:
+def target_state(summaries: dict[str, TableSummary], staging_dropped: bool,
+                 kept: bool = False) -> str:  # fmt: skip
     """Untouched, or which tables this run published (complete: a swap is all or nothing)."""
     done = [t.name for t in summaries.values() if t.published]
     staging = ("staging dropped" if staging_dropped else
                "staging tables left behind (the next run drops them)")  # fmt: skip
+    if kept:
+        staging = "staging tables kept (`sluice copy --resume` continues from them)"
     if not done:
         return f"untouched (no table replaced; {staging})"
     shown = ", ".join(done[:6]) + (f" and {len(done) - 6} more" if len(done) > 6 else "")

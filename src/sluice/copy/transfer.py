@@ -81,6 +81,8 @@ class TransferOptions:
     nul: NulPolicy = NulPolicy()
     # the run's cancellation: a chunk stops at its next batch, its transaction rolled back
     cancel: Cancel | None = None
+    # written before each chunk's commit, in its transaction: (conn, chunk, rows, retry)
+    ledger: Callable[[object, Chunk, int, bool], None] | None = None
 
     @classmethod
     def for_budget(
@@ -268,7 +270,8 @@ def _attempt(tp, chunk, source, target, budget, options, progress, into, clear,
             check = WriteGuard(src, dst, tp.table, options.nul)
             if guards is not None:
                 guards.append(check)
-            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check, watch)
+            write = (dst, dst_conn, stage, tp, chunk, channel, progress, clear, check, watch,
+                     options.ledger)  # fmt: skip
             written = _write_turn(
                 dst_conn,
                 target,
@@ -435,7 +438,7 @@ def _translate(dialect, chunk: Chunk, exc: BaseException, side: str | None = Non
 
 def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, progress,
            clear: bool = True, check: WriteGuard | None = None,
-           watch: Watchdog | None = None) -> int | None:  # fmt: skip
+           watch: Watchdog | None = None, ledger=None) -> int | None:  # fmt: skip
     """Load the chunk in one transaction; for raw bytes, the rows the target counted."""
     written = None
     # waits for the reader (an empty channel) are the source's time, not the target's
@@ -468,7 +471,9 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
                     progress(tp.name, len(batch), 0)
 
         with dst.identity_insert(conn, stage):
-            dst.bulk_load(conn, stage, rows())
+            loaded = dst.bulk_load(conn, stage, rows())
+    if ledger is not None:  # the chunk's ledger row commits with its rows (copy.resume)
+        ledger(conn, chunk, written if tp.passthrough else loaded, clear)
     conn.commit()
     if written and progress:  # raw bytes: rows are known when the target has counted them
         progress(tp.name, written, 0)
