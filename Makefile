@@ -82,6 +82,7 @@ SOAK_RUNS ?= 10
 soak: $(STAMP)
 	SLUICE_FAULT_RUNS=$(SOAK_RUNS) $(BIN)/python -m pytest -s tests/reliability/test_fault_lines.py \
 		tests/reliability/test_liveness.py tests/reliability/test_restarts.py $(PYTEST_ARGS)
+	SLUICE_RESUME_SCALE=0.1 $(BIN)/python -m pytest -s tests/reliability/test_resume.py $(PYTEST_ARGS)
 
 lock:
 	$(PYTHON) -m venv .sluice/uv && .sluice/uv/bin/pip install --quiet uv

@@ -166,3 +166,47 @@ def test_resume_after_a_schema_change_is_refused(so_source, pg_target):
     third = Copy(so_source, pg_target)
     assert third.finish() == 0, "\n".join(third.lines)[-2000:]
     assert pg_tables(pg_target) == pg_tables(so_source)
+
+
+def _aggregates(cur, quote: str) -> dict[str, tuple[int, ...]]:
+    out = {}
+    for name in TABLE_NAMES:
+        q = f"{quote}{name}{quote}"
+        cur.execute(f"SELECT count(*), coalesce(sum({quote}Id{quote}), 0), "
+                    f"min({quote}Id{quote}), max({quote}Id{quote}) FROM {q}")  # fmt: skip
+        out[name] = tuple(int(v or 0) for v in cur.fetchone())
+    return out
+
+
+@pytest.mark.mysql
+def test_kill9_then_resume_into_mariadb(pg_server, mysql_db, tmp_path):
+    import pymysql
+
+    gen = stackoverflow_db(pg_server, "resume_src", 0.01)
+    source = next(gen)
+    try:
+        with psycopg.connect(source.render_secret()) as conn:
+            expected = _aggregates(conn.cursor(), '"')
+        chunks = pg_total_chunks(source, mysql_db)
+        first = Copy(source, mysql_db)
+        first.kill_when(chunks // 2, 0)
+        summary = tmp_path / "summary.json"
+        second = Copy(source, mysql_db, "--resume", "--json", str(summary))
+        rc = second.finish()
+        assert rc == 0, "\n".join(second.lines)[-3000:]
+        facts = json.loads(summary.read_text())
+        assert facts["rows_kept"] > 0
+        assert facts["rows_copied"] == sum(r for *_, r in second.committed())
+        assert facts["rows_copied"] + facts["rows_kept"] == sum(v[0] for v in expected.values())
+        u = mysql_db.url
+        conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username,
+                               password=mysql_db.password or "", database=u.database)  # fmt: skip
+        try:
+            assert _aggregates(conn.cursor(), "`") == expected
+            cur = conn.cursor()
+            cur.execute("SELECT count(*) FROM sluice_copy_chunks")
+            assert cur.fetchone()[0] == 0
+        finally:
+            conn.close()
+    finally:
+        next(gen, None)

@@ -215,10 +215,11 @@ def chunk_recorder(target: DbUrl, run: str) -> Callable[[Any, Chunk, int, bool],
     return record
 
 
-def publish_recorder(target: DbUrl, table: str) -> Callable[[Any, int], None]:
+def publish_recorder(target: DbUrl, run: str, tp: TablePlan) -> Callable[[Any, int], None]:
     """The ledger write a publish makes in its swap's transaction."""
     dst = get_dialect(target.engine)
-    return lambda conn, rows: ledger.mark_published(dst, conn, table, rows)
+    table = (tp.name, table_fingerprint(tp), _chunks_json(tp))
+    return lambda conn, rows: ledger.mark_published(dst, conn, run, table, rows)
 
 
 def complete(names: list[str], target: DbUrl) -> None:

@@ -335,7 +335,8 @@ def run_plan(
     def publish(name: str) -> None:
         published = publish_table(
             plan, name, target, rows=loaded[name], swap_lock=publishing, cancel=stop,
-            lock_timeout=options.lock_timeout, on_swap=resume.publish_recorder(target, name),
+            lock_timeout=options.lock_timeout,
+            on_swap=resume.publish_recorder(target, resumed.run, plan.table(name)),
         )  # fmt: skip
         with lock:
             summaries[name].rows = published.rows

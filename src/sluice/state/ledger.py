@@ -110,12 +110,14 @@ def record_chunk(dst: Dialect, conn: Any, run: str, table: str, index: int, rows
     dst.insert_rows(conn, _of(dst, CHUNKS), [(table, index, run, rows, _now())])
 
 
-def mark_published(dst: Dialect, conn: Any, table: str, rows: int) -> None:
-    """In the swap's transaction: the table is live, its chunk rows describe nothing now."""
-    _delete(dst, conn, CHUNKS, {"table_name": table})
-    sql = (f"UPDATE {dst.qualified(_of(dst, TABLES))} SET {dst.quote('published_rows')} = "
-           f"{PARAM} WHERE {dst.quote('table_name')} = {PARAM}")  # fmt: skip
-    conn.cursor().execute(dst.finalize(sql), dst.bind([rows, table]))
+def mark_published(dst: Dialect, conn: Any, run: str, table: tuple[str, str, str],
+                   rows: int) -> None:  # fmt: skip
+    """In the swap's transaction: the table ((name, fingerprint, chunks JSON)) is live, its
+    chunk rows describe nothing now. Delete and insert, no UPDATE: a target login needs no
+    privilege beyond what the copy's chunks use (docs/reliability.md, Security)."""
+    name, fingerprint, chunks = table
+    forget(dst, conn, [name])
+    dst.insert_rows(conn, _of(dst, TABLES), [(name, run, fingerprint, chunks, rows, _now())])
 
 
 def read(dst: Dialect, conn: Any) -> dict[str, Entry]:
