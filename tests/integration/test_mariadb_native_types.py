@@ -34,7 +34,7 @@ LEFT JOIN information_schema.GEOMETRY_COLUMNS g ON g.G_TABLE_SCHEMA = c.TABLE_SC
 LEFT JOIN information_schema.CHECK_CONSTRAINTS k ON k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA
   AND k.TABLE_NAME = c.TABLE_NAME AND k.CONSTRAINT_NAME = c.COLUMN_NAME
 WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT LIKE '\\_sluice%%'
-  AND c.TABLE_NAME <> 'sluice_state' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
+  AND c.TABLE_NAME NOT LIKE 'sluice\\_%%' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
 """
 TEXTUAL = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set",
            "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"}  # fmt: skip

@@ -26,7 +26,7 @@ SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE '\\_sluice%%'
-  AND c.relname <> 'sluice_state' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2
+  AND c.relname NOT LIKE 'sluice\\_%%' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2
 """
 # the user-defined types as the catalog describes them (enum labels in order, domain checks)
 USER_TYPES_SQL = """

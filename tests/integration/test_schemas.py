@@ -82,7 +82,7 @@ def counts(url: DbUrl) -> dict[str, int]:
     rows = query(url, "SELECT table_schema, table_name FROM information_schema.tables "
                       "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
                       "AND table_name NOT LIKE '\\_sluice%%' "
-                      "AND table_name <> 'sluice_state'")  # fmt: skip
+                      "AND table_name NOT LIKE 'sluice\\_%%'")  # fmt: skip
     out = {}
     for schema, name in rows:
         key = name if schema == "public" else f"{schema}.{name}"
