@@ -128,6 +128,8 @@ def print_summary(result, file=None, width: int | None = None) -> None:
         total_rows += t.rows
         total_bytes += t.bytes
         status = "published" if t.published else "[red]not published"
+        if t.kept:
+            status += f" ({t.kept:,} row(s) kept from the interrupted copy)"
         if t.decoded_again:
             status += f" ({t.decoded_again} chunk(s) copied as values: see the warnings)"
         if t.nul_changed:
