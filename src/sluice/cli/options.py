@@ -67,12 +67,16 @@ def exclude_list(text: str | None) -> tuple[str, ...]:
 def scope_settings(args: argparse.Namespace) -> dict:
     """--schemas, --exclude-schemas and --schema-map, as keyword arguments of CopyOptions,
     VerifyOptions, SyncOptions and `Selection`."""
+    from sluice.copy.filters import parse_columns, parse_masks, parse_where
     from sluice.copy.scope import parse_schema_map
 
     return {
         "schemas": exclude_list(args.schemas),
         "exclude_schemas": exclude_list(args.exclude_schemas),
         "schema_map": parse_schema_map(args.schema_map or []),
+        "where": parse_where(getattr(args, "where", None) or []),
+        "exclude_columns": parse_columns(getattr(args, "exclude_columns", None)),
+        "mask": parse_masks(getattr(args, "mask", None) or []),
     }
 
 
@@ -177,6 +181,18 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         help="leave these tables out (names or patterns, comma-separated; schema.table "
         "outside the default schema); listed as skipped",
     )
+    p.add_argument("--where", action="append", metavar="'TABLE: CONDITION'",
+                   help="copy only the rows of TABLE where CONDITION holds, in the source's "
+                        "own SQL, ANDed into every read of it (repeatable; it runs with the "
+                        "source's credentials, read-only): 'sales.orders: total > 0'",
+                   )  # fmt: skip
+    p.add_argument("--exclude-columns", metavar="T.C,...",
+                   help="leave these columns out: neither read nor created on the target "
+                        "(table.column, schema.table.column; not a primary-key column)",
+                   )  # fmt: skip
+    p.add_argument("--mask", action="append", metavar="T.C=HOW",
+                   help="replace a column's values on the way: hash (keyed by $SLUICE_MASK_KEY, "
+                        "same value -> same mask), null, or fixed:VALUE (repeatable)")  # fmt: skip
     p.add_argument("--skip-refused", action="store_true",
                    help="leave out the tables sluice refuses (a type the target lacks, a lossy "
                         "mapping without --allow-lossy, a value found while copying) and copy "

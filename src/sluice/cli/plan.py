@@ -52,7 +52,7 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         order.add_column(col, justify="right" if col in ("#", "~rows", "chunks") else "left")
     for i, t in enumerate(plan.tables, 1):
         ident = t.table.identity.name if t.table.identity else "-"
-        path = "decoded"
+        path = "decoded, masked" if t.masks else "decoded"
         if t.passthrough:
             path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)"}
             path = path.get(t.raw_format, "raw COPY passthrough")
@@ -76,8 +76,12 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
             if t.table.column(c.name).identity:
                 source_type += f" {src.identity_clause()}".rstrip()
                 target_type += f" {dst.identity_clause()}".rstrip()
+            note = "; ".join(
+                [c.note] * bool(c.note)
+                + [f"masked: {how}" for name, how in t.masks if name == c.name]
+            )
             cols.add_row(f"  {escape(c.name)}", escape(source_type), escape(target_type), flag,
-                         escape(c.note))  # fmt: skip
+                         escape(note))  # fmt: skip
     console.print(cols)
     for fk in plan.foreign_keys:
         console.print(f"foreign key (created after the data): {fk.name}", soft_wrap=True)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from sluice.copy import filters
+from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
@@ -59,6 +61,10 @@ class TablePlan:
     # or "csv" for LOAD DATA
     raw_format: str = ""
     target_schema: str | None = None  # where it lands (None: the target's default schema)
+    # masked columns ((column, "hash" | "null" | "fixed:VALUE"), copy.masks) and columns left
+    # out (--exclude-columns: neither read nor created); the row filter is `table.where`
+    masks: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = ()
 
     @property
     def chunk_bytes(self) -> float:
@@ -72,8 +78,9 @@ class TablePlan:
 
     @property
     def target(self) -> Table:
-        """The table as it lands: in its target schema (the source's stays in `table`)."""
-        return replace(self.table, schema=self.target_schema)
+        """The table as it lands: in its target schema (the source's stays in `table`), without
+        the source's row filter (never applied to the target)."""
+        return replace(self.table, schema=self.target_schema, where="")
 
     @property
     def target_key(self) -> str:
@@ -187,7 +194,7 @@ def _table(d: dict[str, Any]) -> Table:
         tuple(_fk(f) for f in d["foreign_keys"]),
         tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i.get("kind", ""))
               for i in d["indexes"]),
-        d["primary_key_name"],
+        d["primary_key_name"], d.get("where", ""),
     )  # fmt: skip
 
 
@@ -201,6 +208,8 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
         target_schema=d.get("target_schema"),
+        masks=tuple(tuple(m) for m in d.get("masks", ())),
+        excluded=tuple(d.get("excluded", ())),
     )
 
 
@@ -292,6 +301,8 @@ def plan_tables(
     defaults = defaults or (src.caps.default_schema, dst.caps.default_schema)
     # a table named in the default schema is keyed as one of no schema (ADR 0014)
     reflected = [replace(t, schema=None) if t.schema == defaults[0] else t for t in reflected]
+    chosen: list[str] = []  # what the row filters and column choices did (notes)
+    reflected, masks, excluded = filters.apply(reflected, selection, defaults[0], chosen)
     refused = list(refused)
     made: list = []  # types made for the target ((table key, NativeType)) and notes (str)
     mapped = {t.key: column_maps(src, dst, t, refused, selection,
@@ -311,7 +322,7 @@ def plan_tables(
     ordered = order_by_references(reflected, ordering)
     notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
              for fk in declared if fk.ref_key not in names]  # fmt: skip
-    notes += [m for m in made if isinstance(m, str)]
+    notes += [m for m in made if isinstance(m, str)] + chosen
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     maps_of = {t.key: mapped[t.key][1] for t in ordered}
@@ -320,14 +331,19 @@ def plan_tables(
     for table in ordered:
         maps = maps_of[table.key]
         lo, hi, rows = stats[table.key]
-        size = (sizes or {}).get(table.key, 0)
+        # a filtered table's size on disk is not its selected rows': cut by rows alone
+        size = 0 if table.where else (sizes or {}).get(table.key, 0)
         per_chunk = chunk_rows
         if size > chunk_bytes and rows:
             per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
         chunks = _chunks(table, lo, hi, rows, per_chunk)
-        raw_format = _raw_format(src, dst, table, maps, raw_import)
+        masked = masks.get(table.key, ())
+        # masks are applied in Python: a masked table moves as decoded values, never raw bytes
+        raw_format = "" if masked else _raw_format(src, dst, table, maps, raw_import)
         planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
-                                 landing[table.key]))  # fmt: skip
+                                 landing[table.key], masked,
+                                 excluded.get(table.key, ())))  # fmt: skip
+        notes += _chosen_notes(table, masked, excluded.get(table.key, ()), rows)
         if not table.primary_key:
             notes.append(f"{table.key}: no primary key, copied whole in one chunk")
     return Plan(
@@ -344,6 +360,19 @@ def plan_tables(
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
     )
+
+
+def _chosen_notes(table: Table, masked, excluded, rows: int) -> list[str]:
+    """The plan's lines for a table's row filter, masks and columns left out."""
+    notes = []
+    if table.where:
+        notes.append(f"{table.key}: rows where ({table.where}): {rows:,} selected (--where)")
+    if excluded:
+        notes.append(f"{table.key}: columns left out: {', '.join(excluded)} (--exclude-columns)")
+    for column, spec in masked:
+        how = "moved as decoded values, masked in Python" if spec == "hash" else "masked"
+        notes.append(f"{table.key}.{column}: --mask {masking.describe(spec)} ({how})")
+    return notes
 
 
 def spatial_for(tables: Sequence[Table], target: DbUrl) -> str | None:

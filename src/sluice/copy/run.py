@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult, finish
+from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import (
@@ -84,6 +85,11 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
@@ -230,6 +236,7 @@ def run_plan(
     stop = Cancel()  # this run's: set by the caller's cancel or by a failed chunk
     if cancel.cancelled:  # before anything was written
         return CopyResult(plan, summaries, None, time.monotonic() - started, interrupted=True)
+    require_key([m for t in plan.tables for m in t.masks])  # a hash mask's secret, up front
     tune_allocator()
     try:
         prepare(plan, target)

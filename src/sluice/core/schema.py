@@ -86,6 +86,9 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = field(default=())
     indexes: tuple[Index, ...] = field(default=())
     primary_key_name: str | None = None
+    # a row filter in the source's own SQL (`--where`, docs/selection.md): ANDed into every
+    # read of the source table; never set on a target table
+    where: str = ""
 
     @property
     def key(self) -> str:

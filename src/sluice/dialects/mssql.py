@@ -399,7 +399,7 @@ class MssqlDialect(Dialect):
             else self.quote(c.name)
             for c in table.columns
         )
-        where, params = self.range_predicate(table.primary_key, lo, hi)  # the base keyset
+        where, params = self.read_predicate(table, lo, hi)  # keyset and --where
         order = ", ".join(self.quote(k) for k in table.primary_key)
         order = f" ORDER BY {order}" if order and ordered else ""
         return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params

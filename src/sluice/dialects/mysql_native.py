@@ -168,7 +168,7 @@ class MysqlDigests:
 
     def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
         row, _ = self._row_sql(table)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         sql = f"SELECT COUNT(*), CAST(COALESCE(SUM({row}), 0) AS CHAR) FROM " \
               f"{self.qualified(table)}{where}"  # fmt: skip
         return [], self.finalize(sql), params
@@ -180,7 +180,7 @@ class MysqlDigests:
 
         row, per_column = self._row_sql(table)
         keys = ", ".join(self.quote(k) for k in table.primary_key)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         sql = self.finalize(f"SELECT {keys}, {row}, {', '.join(per_column)} FROM "
                             f"{self.qualified(table)}{where} ORDER BY {keys}")  # fmt: skip
         cur = conn.cursor(SSCursor)

@@ -23,6 +23,7 @@ from typing import Any
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import align_identities
+from sluice.copy.masks import require_key
 from sluice.copy.plan import (
     Chunk,
     Plan,
@@ -78,6 +79,11 @@ class SyncOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
@@ -193,7 +199,29 @@ def plan_sync(
                        refused=refused, spatial=spatial_for(reflected, target),
                        skipped=skipped, defaults=defaults)  # fmt: skip
     check_lossy(plan, options.allow_lossy)
+    check_columns(plan, marks, options.deletes)
     return plan, marks
+
+
+def check_columns(plan: Plan, marks: dict[str, Watermark], deletes: bool) -> None:
+    """A watermark column left out or masked cannot be compared with the source's, nor a
+    masked key found there by the delete pass: each stops the sync by name, up front."""
+    problems = []
+    for tp in plan.tables:
+        column, masked = marks[tp.name].column, dict(tp.masks)
+        if column and column not in tp.table.column_names:
+            problems.append(f"{tp.name}: the watermark column {column!r} is left out "
+                            "(--exclude-columns)")  # fmt: skip
+        elif column in masked:
+            problems.append(f"{tp.name}: the watermark column {column!r} is masked: its values "
+                            "on the target are not the source's")  # fmt: skip
+        if deletes and set(tp.key) & set(masked):
+            problems.append(f"{tp.name}: its key is masked: the delete pass cannot find masked "
+                            "keys in the source (--no-deletes syncs it without deletes)",
+                            )  # fmt: skip
+    if problems:
+        raise ConfigError("; ".join(problems))
+    require_key([m for tp in plan.tables for m in tp.masks])
 
 
 def _failed(what: str, exc: Exception, *dialects: Dialect, table: str | None = None,
@@ -316,7 +344,9 @@ def _max(d: Dialect, conn, table: Table, column: str) -> Any:
     """MAX(column) as sluice's canonical value: read as the driver returns it (SQLite keeps
     datetimes as text), then through the dialect's decoder."""
     cur = conn.cursor()
-    cur.execute(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}")
+    where, params = d.read_predicate(table, None, None)  # a source table's --where
+    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}{where}"),
+                d.bind(params))  # fmt: skip
     value = cur.fetchone()[0]
     decode = d.decode_converters(table)[table.column_names.index(column)]
     if value is not None and decode is not None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sluice.copy.masks import require_key
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.refusals import Selection
@@ -51,7 +52,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
 from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
-from sluice.verify.results import RangeResult, TableVerification, VerifyReport
+from sluice.verify.results import RangeResult, TableVerification, VerifyReport, column_notes
 from sluice.verify.rows import canonical_rows, differences, native_rows, watch_connection
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,11 @@ class VerifyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
@@ -137,6 +143,7 @@ def verify_plan(
     thread workers stop at their next batch, worker processes are ended and joined."""
     options.validate()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    require_key([m for tp in plan.tables for m in tp.masks])  # a hash mask's secret, up front
     cancel = cancel or Cancel()
     stopped = "verification stopped, no report"
     if cancel.cancelled:
@@ -207,7 +214,8 @@ def verify_plan(
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
     seconds = time.monotonic() - started
-    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy)
+    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy,
+                        column_notes(tables))  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
@@ -277,8 +285,10 @@ def _missing_tables(
     conn = src.connect(source)
     try:
         cur, counts = conn.cursor(), {}
-        for tp in gone:
-            cur.execute(f"SELECT COUNT(*) FROM {src.qualified(tp.table)}")
+        for tp in gone:  # the rows the copy would select (--where)
+            where, params = src.read_predicate(tp.table, None, None)
+            cur.execute(src.finalize(f"SELECT COUNT(*) FROM {src.qualified(tp.table)}{where}"),
+                        src.bind(params))  # fmt: skip
             counts[tp.name] = int(cur.fetchone()[0])
         conn.rollback()
         return counts
@@ -299,6 +309,7 @@ class TableSetup:
     method: str
     domains: tuple[str | None, ...]
     as_text: bool = False
+    masks: tuple[tuple[str, str], ...] = ()  # the source side's, applied before comparing
 
     def read_as(self, table: Table) -> Table:
         return server_text(table) if self.as_text else table
@@ -338,8 +349,10 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
             else src.verify_domains.get(str((there or {}).get(c, "")).strip().lower())
             for c in names
         )
-        method = method_for(tp, source, target, options, identical)
-        out[tp.name] = TableSetup(method, domains, as_text and method == "canonical")
+        method = method_for(tp, source, target, options, identical and not tp.masks)
+        # a masked table: the canonical method, the only one that can apply a Python mask
+        as_text = as_text and method == "canonical" and not tp.masks
+        out[tp.name] = TableSetup(method, domains, as_text, tuple(tp.masks))
     return out
 
 
@@ -368,10 +381,11 @@ def _verify_range(
         digest = functools.partial(_digest, domains=setup.domains, cancel=cancel)
     there: dict[str, Any] = {}
     table = setup.read_as(tp.table)
+    theirs = functools.partial(digest, masks=setup.masks) if setup.masks else digest
 
     def source_side() -> None:
         try:
-            there["digest"] = _sided("source", source, digest, src, table, chunk)
+            there["digest"] = _sided("source", source, theirs, src, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
@@ -403,12 +417,11 @@ def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> Range
                              chunk=chunk_part(chunk.label, chunk.table)) from None  # fmt: skip
 
 
-def _digest(
-    dialect, url: DbUrl, table, chunk: Chunk, side=None, domains=None, cancel: Cancel | None = None
-) -> RangeDigest:
+def _digest(dialect, url: DbUrl, table, chunk: Chunk, side=None, domains=None,
+            cancel: Cancel | None = None, masks=()) -> RangeDigest:  # fmt: skip
     """The range's digest; a set `cancel` stops it within 4096 rows (thread workers)."""
     digest = RangeDigest()
-    rows = canonical_rows(dialect, url, table, chunk, domains, side=side)
+    rows = canonical_rows(dialect, url, table, chunk, domains, side=side, masks=masks)
     for n, (_, d, _) in enumerate(rows):
         if cancel is not None and n % 4096 == 0:
             cancel.check(chunk.label)
@@ -456,7 +469,8 @@ def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int
         left = native_rows(src, source, table, result.chunk)
         right = native_rows(dst, target, _landed(dst, tp, setup), result.chunk)
     else:
-        left = canonical_rows(src, source, table, result.chunk, setup.domains, True, "source")
+        left = canonical_rows(src, source, table, result.chunk, setup.domains, True, "source",
+                              setup.masks)  # fmt: skip
         right = canonical_rows(
             dst, target, _landed(dst, tp, setup), result.chunk, setup.domains, True, "target"
         )
