@@ -52,9 +52,8 @@ def apply(tables: Sequence[Table], selection, default: str | None, notes: list[s
     indexes and foreign keys that use them, each named in `notes`), masked columns made
     nullable where `null` masks them; and per table key its masks ((column, spec), ...) and
     excluded column names. Tables are keyed with the default schema as None (`plan_tables`)."""
+    tables = filtered(tables, selection, default)
     by_key = {t.key: t for t in tables}
-    wheres = {_table(by_key, name, default, "--where"): cond
-              for name, cond in selection.where}  # fmt: skip
     dropped: dict[str, list[str]] = {}
     for item in selection.exclude_columns:
         key, column = _column(by_key, item, default, "--exclude-columns")
@@ -94,10 +93,18 @@ def apply(tables: Sequence[Table], selection, default: str | None, notes: list[s
         for c in sorted(nulled):
             if not t.column(c).nullable:
                 notes.append(f"{t.key}.{c}: created nullable on the target (--mask null)")
-        out.append(replace(t, columns=columns, indexes=tuple(indexes), foreign_keys=tuple(fks),
-                           where=wheres.get(t.key, "")))  # fmt: skip
+        out.append(replace(t, columns=columns, indexes=tuple(indexes), foreign_keys=tuple(fks)))
     return (out, {k: tuple(v) for k, v in masked.items()},
             {k: tuple(v) for k, v in dropped.items()})  # fmt: skip
+
+
+def filtered(tables: Sequence[Table], selection, default: str | None) -> list[Table]:
+    """The tables with their `--where` conditions set (`Table.where`): before the source's
+    key statistics are read, so ranges and counts are the filtered rows'."""
+    by_key = {t.key: t for t in tables}
+    wheres = {_table(by_key, name, default, "--where"): cond
+              for name, cond in selection.where}  # fmt: skip
+    return [replace(t, where=wheres.get(t.key, "")) for t in tables]
 
 
 def _table(by_key: dict[str, Table], name: str, default: str | None, option: str) -> str:

@@ -241,6 +241,7 @@ def build_plan(
         require_tables(reflected, source, allow_empty)
     dialect = get_dialect(source.engine)
     schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
+    reflected = filters.filtered(reflected, selection, schemas[0])  # counted through --where
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
     plan = plan_tables(
