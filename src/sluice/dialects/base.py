@@ -216,6 +216,7 @@ class Dialect(Liveness, NativeTypes, Schemas):
         stats = {}
         conn = self.connect(url)
         try:
+            self.begin_read(conn)  # read-only: a --where condition is the user's own SQL
             cur = conn.cursor()
             for t in tables:
                 lo = hi = None
@@ -294,8 +295,7 @@ class Dialect(Liveness, NativeTypes, Schemas):
         return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
     def read_predicate(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
-        """`range_predicate` ANDed with the table's row filter (`Table.where`, `--where`):
-        every read of a source table; writes to a target use `range_predicate` alone."""
+        """`range_predicate` ANDed with `Table.where` (`--where`): for source reads only."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
         cond = self.row_filter_sql(table.where) if table.where else ""
         return (f"{where} AND {cond}" if where else f" WHERE {cond}") if cond else where, params

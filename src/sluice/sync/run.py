@@ -362,6 +362,7 @@ def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: An
         return None, None, None
     conn = src.connect(source)
     try:
+        src.begin_read(conn)  # read-only (ADR 0010): a --where condition is the user's SQL
         cur = conn.cursor()
         if mark.kind == "rowversion":
             query = src.rowversion_ceiling_sql()

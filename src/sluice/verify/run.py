@@ -284,6 +284,7 @@ def _missing_tables(
     src = get_dialect(source.engine)
     conn = src.connect(source)
     try:
+        src.begin_read(conn)  # read-only: a --where condition is the user's own SQL
         cur, counts = conn.cursor(), {}
         for tp in gone:  # the rows the copy would select (--where)
             where, params = src.read_predicate(tp.table, None, None)
