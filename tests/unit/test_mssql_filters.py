@@ -204,3 +204,23 @@ def test_a_foreign_key_to_a_column_left_out_is_not_created():
                                     None, notes)  # fmt: skip
     assert dropped == {"p": ("code",)} and not out[1].foreign_keys
     assert any("FK_c_code" in n for n in notes)
+
+
+def test_sync_refuses_a_masked_key_or_a_masked_or_missing_watermark_by_name(monkeypatch):
+    from sluice.sync.run import check_columns
+    from sluice.sync.watermarks import Watermark
+
+    monkeypatch.setenv(masks.KEY_VARIABLE, "k")
+    t = Table("t", (Column("k", SqlType(Kind.STRING, length=64), False),
+                    Column("ts", SqlType(Kind.DATETIME)), Column("v", SqlType(Kind.INTEGER))),
+              ("k",))  # fmt: skip
+    mark = {"t": Watermark("column", "ts", 0)}
+    masked = plan(Selection(mask=(("t.k", "hash"), ("t.ts", "null"))), (t,))
+    with pytest.raises(ConfigError) as info:
+        check_columns(masked, mark, deletes=True)
+    assert "t: the watermark column 'ts' is masked" in str(info.value)
+    assert "t: its key is masked" in str(info.value)
+    keyed = plan(Selection(mask=(("t.k", "hash"),)), (t,))
+    check_columns(keyed, mark, deletes=False)  # --no-deletes: a masked key is fine
+    with pytest.raises(ConfigError, match="the watermark column 'ts' is left out"):
+        check_columns(plan(Selection(exclude_columns=("t.ts",)), (t,)), mark, deletes=False)
