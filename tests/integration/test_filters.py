@@ -213,7 +213,7 @@ def test_hash_masks_alike_across_runs_and_tables_and_verifies(pair, capsys, pg_s
     assert json.loads(out)["tables"][0]["masks"]
 
 
-def test_exclude_null_and_fixed_masks(pair, capsys):
+def test_exclude_null_and_fixed_masks(pair, capsys, tmp_path):
     source, target = pair
     opts = ["--exclude-columns", "people.city,orders.note", "--mask", "people.name=null",
             "--mask", "orders.amount=fixed:9.5"]  # fmt: skip
@@ -224,9 +224,11 @@ def test_exclude_null_and_fixed_masks(pair, capsys):
     assert people["name"] == "YES"  # created nullable for the null mask
     assert {r[0] for r in rows(target, "SELECT name FROM people")} == {None}
     assert {float(r[0]) for r in rows(target, "SELECT amount FROM orders")} == {9.5}
-    code, out = sluice(capsys, "verify", *ends(source, target), *opts)
+    html = tmp_path / "report.html"
+    code, out = sluice(capsys, "verify", *ends(source, target), *opts, "--html", str(html))
     assert code == 0, out
     assert "people: city left out on both sides (--exclude-columns)" in out
+    assert "orders.amount: source values masked (fixed:9.5)" in html.read_text()
 
 
 @pytest.mark.parametrize("argv, named", [

@@ -224,3 +224,23 @@ def test_sync_refuses_a_masked_key_or_a_masked_or_missing_watermark_by_name(monk
     check_columns(keyed, mark, deletes=False)  # --no-deletes: a masked key is fine
     with pytest.raises(ConfigError, match="the watermark column 'ts' is left out"):
         check_columns(plan(Selection(exclude_columns=("t.ts",)), (t,)), mark, deletes=False)
+
+
+@pytest.mark.parametrize("kind, native, lo, hi", [
+    (Kind.INTEGER, "mediumint(9)", -(2**23), 2**23 - 1),
+    (Kind.BIGINT, "int(10) unsigned", 0, 2**32 - 1),
+    (Kind.INTEGER, "smallint(5) unsigned", 0, 2**16 - 1),
+    (Kind.DECIMAL, "bigint(20) unsigned", None, None),  # not hashed: decimal
+])  # fmt: skip
+def test_a_hashed_integer_stays_inside_its_own_declaration(kind, native, lo, hi):
+    my = get_dialect("mysql")
+    t = SqlType(kind, native=native, engine="mysql")
+    if lo is None:
+        assert my.integer_bounds(t) == (0, 2**64 - 1)
+        return
+    assert my.integer_bounds(t) == (lo, hi)
+    assert get_dialect("postgresql").integer_bounds(t) is None  # another engine's declaration
+    f = masks.column_mask(Column("n", t), "hash", b"k", my)
+    values = [f(i) for i in range(3000)]
+    assert all(lo <= v <= hi for v in values)
+    assert max(values) > (lo + hi) // 2 + (hi - lo) // 4  # spread over the range, not clipped

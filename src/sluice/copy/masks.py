@@ -148,8 +148,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def column_mask(column: Column, spec: str, key: bytes | None) -> Callable[[Any], Any]:
-    """The function masking one non-NULL value of `column` (a NULL stays NULL)."""
+def column_mask(column: Column, spec: str, key: bytes | None,
+                dialect: Any = None) -> Callable[[Any], Any]:  # fmt: skip
+    """The function masking one non-NULL value of `column` (a NULL stays NULL); `dialect`,
+    the source's, narrows a hashed integer to its own declaration's range (`integer_bounds`),
+    so a same-engine target holds it."""
     if spec == "null":
         return lambda v: None
     if spec.startswith("fixed:"):
@@ -158,19 +161,22 @@ def column_mask(column: Column, spec: str, key: bytes | None) -> Callable[[Any],
     assert key is not None
     t = column.type
     if t.kind in INTEGER_RANGES:
-        bounds = INTEGER_RANGES[t.kind]
+        lo, hi = INTEGER_RANGES[t.kind]
+        own = dialect.integer_bounds(t) if dialect is not None else None
+        bounds = (max(lo, own[0]), min(hi, own[1])) if own else (lo, hi)
         return lambda v: hash_integer(key, v, bounds)
     return lambda v: hash_text(key, v, t.length)
 
 
-def row_mask(columns: Sequence[Column], masks: Sequence[tuple[str, str]]
-             ) -> Callable[[tuple], tuple] | None:  # fmt: skip
-    """One function masking a row of `columns` (in order), or None when nothing is masked."""
+def row_mask(columns: Sequence[Column], masks: Sequence[tuple[str, str]],
+             dialect: Any = None) -> Callable[[tuple], tuple] | None:  # fmt: skip
+    """One function masking a row of `columns` (in order), or None when nothing is masked;
+    `dialect`: the source's (see `column_mask`)."""
     if not masks:
         return None
     key = secret() if any(spec == "hash" for _, spec in masks) else None
     names = [c.name for c in columns]
-    pairs = [(names.index(name), column_mask(columns[names.index(name)], spec, key))
+    pairs = [(names.index(name), column_mask(columns[names.index(name)], spec, key, dialect))
              for name, spec in masks if name in names]  # fmt: skip
 
     def mask(row: tuple) -> tuple:
@@ -188,10 +194,11 @@ def describe(spec: str) -> str:
     return spec
 
 
-def masked(convert: Callable[[tuple], tuple] | None, tp: Any) -> Callable[[tuple], tuple] | None:
+def masked(convert: Callable[[tuple], tuple] | None, tp: Any,
+           dialect: Any = None) -> Callable[[tuple], tuple] | None:  # fmt: skip
     """`convert` (a decoded row's converter, or None) followed by `tp`'s masks: what the
     copy's reader applies to every row of a masked table (a TablePlan's `masks`)."""
-    mask = row_mask(tp.table.columns, tp.masks)
+    mask = row_mask(tp.table.columns, tp.masks, dialect)
     if mask is None:
         return convert
     if convert is None:

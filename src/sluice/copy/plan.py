@@ -370,9 +370,8 @@ def _chosen_notes(table: Table, masked, excluded, rows: int) -> list[str]:
         notes.append(f"{table.key}: rows where ({table.where}): {rows:,} selected (--where)")
     if excluded:
         notes.append(f"{table.key}: columns left out: {', '.join(excluded)} (--exclude-columns)")
-    for column, spec in masked:
-        how = "moved as decoded values, masked in Python" if spec == "hash" else "masked"
-        notes.append(f"{table.key}.{column}: --mask {masking.describe(spec)} ({how})")
+    for column, spec in masked:  # never a raw path: masks are computed in Python
+        notes.append(f"{table.key}.{column}: --mask {masking.describe(spec)} (decoded path)")
     return notes
 
 

@@ -165,7 +165,7 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
         try:
             # read-only like the copy's reads; the run's snapshot: the rows the copy refused
             src.begin_read(conn, options.snapshot)
-            convert = masked(converter(src.decode_converters(tp.table)), tp)
+            convert = masked(converter(src.decode_converters(tp.table)), tp, src)
             fetch = FetchSize(options.batch_rows, options.batch_bytes)  # wide rows: fewer
             for batch, _ in _sized(src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch),
                                    options, fetch):  # fmt: skip
@@ -370,7 +370,7 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
                 channel.put(bytes(pending), len(pending))
                 counted["bytes"] += len(pending)
         else:
-            convert = masked(converter(src.decode_converters(tp.table)), tp)  # --mask
+            convert = masked(converter(src.decode_converters(tp.table)), tp, src)  # --mask
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
             # a chunk is loaded as a set: no ORDER BY (a sort on PostgreSQL)
             rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch, ordered=False)

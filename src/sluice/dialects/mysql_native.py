@@ -145,6 +145,25 @@ def data_type(t: SqlType) -> str:
     return t.native.split("(")[0].split(" ")[0].lower()
 
 
+_INTEGER_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32,
+                 "bigint": 64}  # fmt: skip
+
+
+class MysqlIntegers:
+    """Mixed into MysqlDialect: the range of an integer column's own declaration."""
+
+    name: str
+
+    def integer_bounds(self, t: SqlType) -> tuple[int, int] | None:
+        words = (t.native or "").lower().replace("(", " ").split() if t.engine == self.name else []
+        if not words or words[0] not in _INTEGER_BITS:
+            return None
+        bits = _INTEGER_BITS[words[0]]
+        if "unsigned" in words:
+            return 0, 2**bits - 1
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 class MysqlDigests:
     """Mixed into MysqlDialect: row digests computed by the server between two databases of
     this engine whose catalogs declare every column identically (sluice.verify.run). Each

@@ -64,7 +64,7 @@ def canonical_rows(
     funcs = dialect.decode_converters(table)
     convert = masked_rows(converter(
         [None if c.type.kind in _RAW_KINDS else f for c, f in zip(table.columns, funcs)]
-    ), table, masks)  # fmt: skip
+    ), table, masks, dialect)  # fmt: skip
     fetch = FetchSize(5_000, FETCH_BYTES)
     conn = None
     watch = Watchdog()
@@ -99,9 +99,9 @@ def canonical_rows(
                 conn.close()
 
 
-def masked_rows(convert, table, masks):
+def masked_rows(convert, table, masks, dialect=None):
     """`convert` then the masks: the source's values as the masked copy wrote them."""
-    mask = row_mask(table.columns, masks)
+    mask = row_mask(table.columns, masks, dialect)
     if mask is None or convert is None:
         return mask or convert
     return lambda row: mask(convert(row))
