@@ -234,6 +234,9 @@ def test_exclude_null_and_fixed_masks(pair, capsys, tmp_path):
 @pytest.mark.parametrize("argv, named", [
     (["--where", "nosuch: id > 1"], "--where names a table that is not selected: nosuch"),
     (["--tables", "orders", "--where", "people: id > 1"], "not selected: people"),
+    (["--where", "people: nosuch > 1"],
+     "--where people: the source refused the condition (nosuch > 1): column "),
+    (["--where", "people: age >"], "--where people: the source refused the condition (age >)"),
     (["--exclude-columns", "people.id"], "'id' is in the primary key of people"),
     (["--exclude-columns", "people.nope"], "table people has no column 'nope'"),
     (["--mask", "orders.amount=hash"], "--mask orders.amount=hash: type decimal"),
@@ -299,3 +302,10 @@ def test_same_engine_fast_paths_read_through_the_filter_and_masks_fall_back(
     methods = {t["table"]: t["method"] for t in report["tables"]}
     assert methods == {"people": "native", "orders": "canonical"}, methods
     assert any("canonical method" in line for line in report["filtered_or_masked"])
+
+
+@pytest.mark.parametrize("command", ["plan", "verify", "sync"])
+def test_every_command_refuses_a_condition_the_source_refuses(refusing, capsys, command):
+    source, target = refusing
+    code, out = sluice(capsys, command, *ends(source, target), "--where", "people: nosuch > 1")
+    assert code == 2 and "--where people: the source refused the condition" in out, out

@@ -107,6 +107,39 @@ def filtered(tables: Sequence[Table], selection, default: str | None) -> list[Ta
     return [replace(t, where=wheres.get(t.key, "")) for t in tables]
 
 
+def check_conditions(url, tables: Sequence[Table]) -> None:
+    """Ask the source to run each table's `--where` once, over no rows, before anything else
+    reads through it: a condition it refuses (a typo, an unknown column) stops the command
+    naming the table and the server's words, instead of failing inside a chunk. Read-only,
+    like every source read (ADR 0010)."""
+    filtered = [t for t in tables if t.where]
+    if not filtered:
+        return
+    from sluice.core.urls import redact_all
+    from sluice.dialects import get_dialect
+
+    d = get_dialect(url.engine)
+    conn = d.connect(url)
+    try:
+        d.begin_read(conn)
+        cur = conn.cursor()
+        for t in filtered:
+            where, params = d.read_predicate(t, None, None)
+            try:
+                cur.execute(d.finalize(f"SELECT COUNT(*) FROM {d.qualified(t)}{where} AND 1 = 0"),
+                            d.bind(params))  # fmt: skip
+                cur.fetchall()
+            except Exception as exc:
+                if d.classify_fault(exc).retryable:
+                    raise
+                detail = redact_all(" ".join(str(exc).split()))
+                raise ConfigError(f"--where {t.key}: the source refused the condition "
+                                  f"({t.where}): {detail}") from None  # fmt: skip
+        conn.rollback()
+    finally:
+        conn.close()
+
+
 def _table(by_key: dict[str, Table], name: str, default: str | None, option: str) -> str:
     """The selected table's key `name` means (bare: the default schema, which may also be
     named), else an error naming the option and the selected tables."""

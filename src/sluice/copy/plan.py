@@ -242,6 +242,7 @@ def build_plan(
     dialect = get_dialect(source.engine)
     schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
     reflected = filters.filtered(reflected, selection, schemas[0])  # counted through --where
+    filters.check_conditions(source, reflected)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
     plan = plan_tables(

@@ -22,6 +22,7 @@ from typing import Any
 
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
+from sluice.copy.filters import check_conditions
 from sluice.copy.finish import align_identities
 from sluice.copy.masks import require_key
 from sluice.copy.plan import (
@@ -200,6 +201,7 @@ def plan_sync(
                        skipped=skipped, defaults=defaults)  # fmt: skip
     check_lossy(plan, options.allow_lossy)
     check_columns(plan, marks, options.deletes)
+    check_conditions(source, [tp.table for tp in plan.tables])
     return plan, marks
 
 
