@@ -11,6 +11,7 @@ column left out is absent.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -177,12 +178,13 @@ def test_sync_with_a_filter_deletes_nothing_outside_it(pair, capsys):
     assert dict(rows(target, "SELECT id, email FROM people WHERE id < 1000")) == kept
 
 
-def test_hash_masks_alike_across_runs_and_tables_and_verifies(pair, capsys, pg_server):
+def test_hash_masks_alike_across_runs_and_tables_and_verifies(pair, capsys, caplog):
     source, target = pair
+    caplog.set_level(logging.DEBUG)  # every log line, to check that the secret is in none
     masks = ["--mask", "people.email=hash", "--mask", "orders.person_email=hash",
              "--mask", "people.age=hash"]  # fmt: skip
-    code, out = sluice(capsys, "copy", *ends(source, target), *masks)
-    assert code == 0, out
+    code, out = sluice(capsys, "-v", "copy", *ends(source, target), *masks)
+    assert code == 0 and SECRET not in out, out
     first = rows(target, "SELECT id, email, age FROM people ORDER BY id")
     code, out = sluice(capsys, "copy", *ends(source, target), *masks)  # a second run
     assert code == 0, out
@@ -202,14 +204,15 @@ def test_hash_masks_alike_across_runs_and_tables_and_verifies(pair, capsys, pg_s
                           for r in rows(target, f"SELECT * FROM {t}") for v in r)  # fmt: skip
     assert not any(e in everything for e in emails)
 
-    code, out = sluice(capsys, "verify", *ends(source, target), *masks)
-    assert code == 0, out
+    code, out = sluice(capsys, "-v", "verify", *ends(source, target), *masks)
+    assert code == 0 and SECRET not in out, out
     assert "people.email: source values masked (hash) before comparing" in out
     code, out = sluice(capsys, "verify", *ends(source, target))  # unmasked: differs
     assert code != 0, out
 
     code, out = sluice(capsys, "plan", *ends(source, target), *masks, "--json")
     assert code == 0 and SECRET not in out
+    assert caplog.records and SECRET not in caplog.text
     assert json.loads(out)["tables"][0]["masks"]
 
 
