@@ -182,8 +182,8 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         "outside the default schema); listed as skipped",
     )
     p.add_argument("--where", action="append", metavar="'TABLE: CONDITION'",
-                   help="copy only the rows of TABLE where CONDITION holds, in the source's "
-                        "own SQL, ANDed into every read of it (repeatable; it runs with the "
+                   help="only the rows of TABLE where CONDITION holds, in the source's own "
+                        "SQL, ANDed into every read of it (repeatable; it runs with the "
                         "source's credentials, read-only): 'sales.orders: total > 0'",
                    )  # fmt: skip
     p.add_argument("--exclude-columns", metavar="T.C,...",
