@@ -32,6 +32,7 @@ from typing import Any
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.refusals import Selection
+from sluice.copy.scope import landing_schemas_of, target_schema
 from sluice.copy.staging import live_table
 from sluice.copy.stalls import stalled_error
 from sluice.copy.transfer import guard, retrying
@@ -46,7 +47,7 @@ from sluice.core.interrupt import (
     stop_pool,
 )
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
-from sluice.core.schema import Table
+from sluice.core.schema import Table, qualified_key
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
@@ -149,10 +150,7 @@ def verify_plan(
     missing = _missing_tables(dst, target, tables, source)
     extra = []
     if options.tables is None and only is None:  # the whole source: the whole target too
-        planned = {tp.target_key.lower() for tp in plan.tables}  # engines may fold case
-        planned |= {s.table.lower() for s in plan.skipped}  # left out on purpose, and said
-        schemas = [None, *(tp.target_schema for tp in plan.tables)]
-        extra = sorted(n for n in table_names(target, schemas) if n.lower() not in planned)
+        extra = _extra_tables(plan, source, target, options)
     work = [
         (tp, chunk)
         for tp in tables
@@ -258,6 +256,28 @@ def _drift(tv: TableVerification, rules: QualityRules, given: dict | None) -> li
 
 def _largest_first(work: list[tuple[TablePlan, Chunk]]) -> list[tuple[TablePlan, Chunk]]:
     return sorted(work, key=lambda w: -w[0].rows / max(1, len(w[0].chunks)))
+
+
+def _extra_tables(plan: Plan, source: DbUrl, target: DbUrl, options: VerifyOptions) -> list[str]:
+    """Target tables without a source counterpart, in every schema the selection can land
+    in (`copy.scope.landing_schemas_of`), not only where the plan's tables land."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    selection = options.selection
+    defaults = (src.url_schema(source), dst.url_schema(target))
+    planned = {tp.target_key.lower() for tp in plan.tables}  # engines may fold case
+    for s in plan.skipped:  # left out on purpose, and said: where each would land
+        schema, dot, name = s.table.partition(".")
+        if not dot:
+            schema, name = None, s.table
+        planned |= {
+            s.table.lower(),
+            qualified_key(target_schema(schema, selection, *defaults), name).lower(),
+        }
+    schemas = [*landing_schemas_of(src, source, selection, defaults[1]),
+               *(tp.target_schema for tp in plan.tables)]  # fmt: skip
+    if not dst.caps.schemas:
+        schemas = [None]
+    return sorted(n for n in table_names(target, schemas) if n.lower() not in planned)
 
 
 def _missing_tables(
