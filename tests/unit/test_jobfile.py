@@ -200,10 +200,10 @@ def test_environment_variables_expand_and_never_show(tmp_path, capsys):
 def test_an_option_added_later_is_a_key_without_a_change_here():
     """What --where, --mask, --identifiers, --resume will be: read from the parser alone."""
     p = argparse.ArgumentParser()
-    p.add_argument("--where", action="append", metavar="TABLE=CONDITION")
-    p.add_argument("--mask", action="append", metavar="TABLE.COLUMN=RULE")
-    p.add_argument("--exclude-columns", metavar="T.C,T.D")
-    p.add_argument("--identifiers", choices=("keep", "lower"), default="keep")
+    p.add_argument("--where", action="append", metavar="'TABLE: CONDITION'")
+    p.add_argument("--mask", action="append", metavar="T.C=HOW")
+    p.add_argument("--exclude-columns", metavar="T.C,...")
+    p.add_argument("--identifiers", choices=("preserve", "lower", "snake"), default="preserve")
     p.add_argument("--resume", action="store_true")
     keys = jobspec.keys_of(p)
     got = jobspec.read({"where": {"Posts": "CreationDate >= '2009-01-01'"},
@@ -211,11 +211,13 @@ def test_an_option_added_later_is_a_key_without_a_change_here():
                         "exclude_columns": ["Users.AboutMe", "Posts.Body"],
                         "identifiers": "lower", "resume": True},
                        keys, "copy", lambda k: "job.yaml")  # fmt: skip
-    assert got == {"where": ["Posts=CreationDate >= '2009-01-01'"],
+    assert got == {"where": ["Posts: CreationDate >= '2009-01-01'"],
                    "mask": ["Users.DisplayName=hash", "Users.Location=null"],
                    "exclude_columns": "Users.AboutMe,Posts.Body", "identifiers": "lower",
                    "resume": True}  # fmt: skip
-    with pytest.raises(ConfigError, match="identifiers: must be one of keep, lower, got 'upper'"):
+    with pytest.raises(
+        ConfigError, match="identifiers: must be one of preserve, lower, snake, got 'upper'"
+    ):
         jobspec.read({"identifiers": "upper"}, keys, "copy", lambda k: "job.yaml")
 
 

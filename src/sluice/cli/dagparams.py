@@ -1,7 +1,7 @@
 """A DAG run's params read as a job of a command (the keys of its job files, checked by the
 same code: cli/jobfile.py, core/jobspec.py) and turned into the library options that command
 builds from the same flags. For the DAG file, which composes the CLI's reading with the
-`sluice.airflow` tasks (that layer cannot import this one: ADR 0015). Called when a task
+`sluice.airflow` tasks (that layer cannot import this one: ADR 0019). Called when a task
 runs, never when a DAG file is parsed."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A command's options as a job: keys and values (a job file, a DAG run's params) checked
 against the command's own argparse parser, so an option added to a command is a key of its
-jobs with no change here (docs/selection.md "Job files", ADR 0015).
+jobs with no change here (docs/selection.md "Job files", ADR 0019).
 
 A key is the option's `dest` (`--exclude-tables` -> `exclude_tables`). A value is what the
 flag would take: a scalar, converted and checked by the flag's own type and choices; true or
@@ -23,6 +23,8 @@ from typing import Any
 
 from sluice.core.errors import ConfigError
 
+# a metavar naming a pair: KEY=VALUE, 'TABLE: CONDITION'
+PAIR = re.compile(r"^[^=:\s]+(\s*[=:]\s*)[^=:]+$")
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # dests every command has that are not options a job can set
@@ -48,13 +50,11 @@ class Key:
 
     @property
     def separator(self) -> str | None:
-        """'=' (or ':') where the option's values are `KEY=VALUE` (its metavar says so)."""
+        """What joins a pair where the option's values are pairs, as its metavar writes it:
+        '=' (`SRC=DST`, `T.C=HOW`) or ': ' (`'TABLE: CONDITION'`); None for other options."""
         metavar = self.action.metavar if isinstance(self.action.metavar, str) else ""
-        for sep in ("=", ":"):
-            left, found, right = metavar.partition(sep)
-            if found and left and right:
-                return sep
-        return None
+        m = PAIR.match(metavar.strip("'\""))
+        return m.group(1) if m else None
 
     @property
     def commas(self) -> bool:
