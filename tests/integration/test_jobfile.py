@@ -115,6 +115,12 @@ def test_verify_finds_what_differs_in_a_mapped_schema(capsys, monkeypatch, tmp_p
         assert {t["table"] for t in data["tables"]} == {"a"}
     finally:
         run_sql(pg_db, ["DROP TABLE archive.stale"])
+    # a table dropped from the mapped schema: missing, counted on the source, exit 1
+    run_sql(pg_db, ["DROP TABLE archive.orders"])
+    data = report(capsys, monkeypatch, config, tmp_path)  # exit 1: `report` checks the code
+    assert data["ok"] is False and data["extra_tables"] == []
+    gone = next(t for t in data["tables"] if t["table"] == "sales.orders")
+    assert (gone["error"], gone["source_rows"]) == ("sales.orders: missing in the target", 1000)
 
 
 def test_verify_finds_extra_tables_in_a_source_schema_emptied_since_the_copy(
