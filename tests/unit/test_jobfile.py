@@ -90,6 +90,16 @@ def test_an_unknown_key_names_file_line_and_the_closest_option(tmp_path):
            "'exclude_tables'?)" in text  # every problem at once  # fmt: skip
 
 
+def test_the_command_stops_on_a_bad_job_file_with_one_line_and_exit_2(tmp_path, capsys):
+    job = write(tmp_path, "source: postgresql://u@127.0.0.1:1/src\nworkerz: 4\nworkers: many\n")
+    assert main(["copy", "--config", str(job)]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [
+        "error: job.yaml line 2: 'workerz' is not an option of sluice copy (did you mean "
+        "'workers'?); job.yaml line 3: workers: not an integer: 'many' (the flag --workers)"
+    ]
+
+
 def test_bad_values_name_the_key_and_line(tmp_path):
     job = write(tmp_path, """
         workers: many
