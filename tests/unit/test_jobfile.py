@@ -225,6 +225,12 @@ def test_an_option_added_later_is_a_key_without_a_change_here():
                    "mask": ["Users.DisplayName=hash", "Users.Location=null"],
                    "exclude_columns": "Users.AboutMe,Posts.Body", "identifiers": "lower",
                    "resume": True}  # fmt: skip
+    p.add_argument("--only-pair", metavar="K=V")
+    with pytest.raises(ConfigError, match="only_pair: takes one value .* got 2"):
+        jobspec.read({"only_pair": {"a": "1", "b": "2"}}, jobspec.keys_of(p), "copy",
+                     lambda k: "job.yaml")  # fmt: skip
+    assert jobspec.read({"only_pair": {"a": 1}}, jobspec.keys_of(p), "copy",
+                        lambda k: "job.yaml") == {"only_pair": "a=1"}  # fmt: skip
     with pytest.raises(
         ConfigError, match="identifiers: must be one of preserve, lower, snake, got 'upper'"
     ):

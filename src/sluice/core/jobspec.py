@@ -170,6 +170,8 @@ def _convert(key: Key, raw: Any, environ: Mapping[str, str]) -> Any:
         items = [_scalar(key, v) for v in raw]
     else:
         items = [_scalar(key, raw)]
+    if len(items) > 1 and not (key.repeatable or key.commas):
+        raise _Bad(f"takes one value (the flag {key.flag}), got {len(items)}")
     texts = [_expand(key, item, environ) for item in items]
     if key.commas and not key.repeatable:  # one value, comma-joined, as on the command line
         return _typed(key, ",".join(texts), ",".join(items))
