@@ -59,7 +59,7 @@ def test_the_worked_example_is_the_example_file_and_a_valid_copy_job(tmp_path):
     read = check_copy_job(file_text, tmp_path)
     assert read["workers"] == 8 and read["memory_cap"] == 512 << 20
     assert read["source"] == "mssql+pymssql://sluice:x@sqlserver:1433/StackOverflow2010"
-    for name in PENDING:  # merged options are read like the others
+    for name in set(PENDING) & set(data):  # merged options are read like the others
         assert (name in read) == (name in jobspec.keys_of(subparser(build_parser(), "copy")))
 
 
