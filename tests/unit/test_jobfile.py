@@ -169,6 +169,8 @@ def test_one_file_serves_copy_verify_and_plan(tmp_path, caplog):
         p = read(["plan", "--config", str(job)])
     assert (v.workers, v.rows) == (8, True) and not hasattr(v, "lock_timeout")
     assert p.chunk_rows == 900 and not hasattr(p, "workers")
+    s = read(["sync", "--config", str(job)])
+    assert not hasattr(s, "workers") and not hasattr(s, "chunk_rows") and s.no_deletes is False
     assert "job.yaml line 2: 'lock_timeout' is an option of sluice copy, not of sluice verify" \
         in caplog.text  # fmt: skip
     # a misspelt key is still an error, suggested from every job command's options

@@ -60,7 +60,7 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
     `--nul`, `--enums`, `--schemas`, `--exclude-schemas`, `--schema-map`), validated; a
     param a DAG does not declare takes the CLI's default. The DAG file reads every CLI option
-    through `sluice.cli.jobfile.job_options` instead and hands the tasks its `options`: this
+    through `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this
     is for callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
