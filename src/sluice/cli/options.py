@@ -65,8 +65,8 @@ def exclude_list(text: str | None) -> tuple[str, ...]:
 
 
 def scope_settings(args: argparse.Namespace) -> dict:
-    """--schemas, --exclude-schemas, --schema-map and --identifiers, as keyword arguments of CopyOptions,
-    VerifyOptions, SyncOptions and `Selection`."""
+    """--schemas, --exclude-schemas, --schema-map and --identifiers, as keyword arguments of
+    CopyOptions, VerifyOptions, SyncOptions and `Selection`."""
     from sluice.copy.scope import parse_schema_map
 
     return {

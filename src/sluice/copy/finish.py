@@ -65,8 +65,9 @@ def finish(
             default = dst.url_schema(target)
             for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
                 on = {n: lives[n] for n in (fk.table_key, fk.ref_key) if n in lives}
-                name = qualified_key(plan.table(fk.table_key).target_schema,
-                                     plan.target_foreign_key(fk).name)
+                name = qualified_key(
+                    plan.table(fk.table_key).target_schema, plan.target_foreign_key(fk).name
+                )
                 orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, default),
                                                  lock_timeout)  # fmt: skip
     except SluiceError as exc:  # a stall: said as one

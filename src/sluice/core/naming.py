@@ -69,8 +69,12 @@ class Names:
             columns=tuple(replace(c, name=col(c.name)) for c in table.columns),
             primary_key=tuple(col(k) for k in table.primary_key),
             primary_key_name=self.primary_key,
-            indexes=tuple(Index(ixs.get(ix.name, ix.name), tuple(col(c) for c in ix.columns),
-                                ix.unique, ix.kind) for ix in table.indexes),  # fmt: skip
+            indexes=tuple(
+                Index(
+                    ixs.get(ix.name, ix.name), tuple(col(c) for c in ix.columns), ix.unique, ix.kind
+                )
+                for ix in table.indexes
+            ),  # fmt: skip
             foreign_keys=(),  # the plan's foreign keys: `rename_foreign_key`
         )
 
@@ -136,4 +140,3 @@ def rename_foreign_key(fk: ForeignKey, names: Mapping[str, Names], policy: str) 
         ref_columns=tuple(theirs.column(c) for c in fk.ref_columns) if theirs else fk.ref_columns,
         constraint=convert(fk.name, policy),
     )
-

@@ -99,7 +99,6 @@ def _keys(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> set[int]:
 
 def _by_lookup(src, src_conn, source_table, dst, dst_conn, target_table) -> Iterator[list[tuple]]:
     """Target keys in batches, each asked of the source; the target's read streams."""
-    key = target_table.primary_key
     fetch = dst.read_range(dst_conn, _only_key(target_table), None, None, BATCH, ordered=False)
     for batch in fetch:
         present = _present(src, src_conn, source_table, source_table.primary_key, batch)
