@@ -91,20 +91,24 @@ def plan_names(tables: Sequence[Table], policy: str, landing: Mapping[str, str |
     out: dict[str, Names] = {}
     problems: list[str] = []
     in_schema: dict[str | None, dict[str, str]] = {}
-    for t in tables:
+    for t in tables:  # tables (and their keys) first: an index gives way to them
         columns = tuple((c.name, convert(c.name, policy)) for c in t.columns)
-        _collisions(f"table {t.key}: columns", [(s, d) for s, d in columns], problems)
+        _collisions(f"table {t.key}: columns", list(columns), problems)
         pk_name = convert(t.primary_key_name or f"PK_{t.name}", policy) if t.primary_key else None
-        indexes = tuple((ix.name, convert(ix.name, policy)) for ix in t.indexes)
-        _collisions(f"table {t.key}: indexes", list(indexes), problems)
         name = convert(t.name, policy)
         here = in_schema.setdefault(landing.get(t.key), {})
         shown = f"schema {landing.get(t.key) or '(default)'}"
         _taken(here, name, f"table {t.key}", shown, problems)
+        if pk_name and not index_names_per_table:
+            _taken(here, pk_name, f"primary key {t.key}.{t.primary_key_name}", shown, problems)
+        out[t.key] = Names(name, columns, pk_name)
+    for t in tables:
+        indexes = tuple((ix.name, convert(ix.name, policy)) for ix in t.indexes)
+        _collisions(f"table {t.key}: indexes", list(indexes), problems)
         if not index_names_per_table:  # PostgreSQL: one namespace per schema
-            for src, dst in indexes:
-                _taken(here, dst, f"index {t.key}.{src}", shown, problems)
-        out[t.key] = Names(name, columns, pk_name, indexes)
+            here = in_schema[landing.get(t.key)]
+            indexes = tuple((src, _free(here, dst, out[t.key].table)) for src, dst in indexes)
+        out[t.key] = replace(out[t.key], indexes=indexes)
     if problems:
         raise ConfigError(f"--identifiers {policy}: two source names would land on one target "
                           "name: " + "; ".join(problems))  # fmt: skip
@@ -124,6 +128,17 @@ def _taken(here: dict[str, str], name: str, what: str, shown: str, problems: lis
         problems.append(f"{here[name]} and {what} both become {shown}.{name!r}")
     else:
         here[name] = what
+
+
+def _free(here: dict[str, str], name: str, table: str) -> str:
+    """`name`, or where another relation of the schema holds it, the table's name before it
+    (then a number), as the plan names a colliding index on PostgreSQL (`target_indexes`)."""
+    candidate, n = name, 1
+    while candidate in here:
+        n += 1
+        candidate = f"{table}_{name}" if n == 2 else f"{table}_{name}_{n}"
+    here[candidate] = name
+    return candidate
 
 
 def rename_foreign_key(fk: ForeignKey, names: Mapping[str, Names], policy: str) -> ForeignKey:
