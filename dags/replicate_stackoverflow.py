@@ -94,9 +94,12 @@ PARAMS = {
                  description="NUL in text bound for PostgreSQL (--nul)"),
     "enums": Param("varchar", enum=["varchar", "type"], description="a MariaDB ENUM as a "
                    "varchar or a PostgreSQL enum type (--enums)"),
+    "identifiers": Param("preserve", enum=["preserve", "lower", "snake"],
+                         description="target names as the source's, lower-cased or snake_case "
+                         "(--identifiers); the incremental twin must be given the same"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
-                "nul", "enums")  # fmt: skip
+                "nul", "enums", "identifiers")  # fmt: skip
 SYNC_PARAMS = {
     **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", *VALUE_PARAMS)},
     "deletes": Param(True, type="boolean", description="find and apply rows deleted in the source"),
@@ -122,7 +125,8 @@ def verify_task(p: Pipeline, dag_id: str):
                                                    params)  # fmt: skip
         except DataError as exc:  # a differing replica stays different: no retries
             raise AirflowFailException(str(exc)) from None
-        for table, figures in headline["tables"].items():
+        for figures in headline["tables"].values():
+            table = figures["target_table"]  # the Asset is the target's table, as named there
             asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
             outlet_events[verified].add(asset, extra=figures)
         return headline

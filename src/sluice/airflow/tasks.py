@@ -50,19 +50,21 @@ class Endpoints:
 # DAG params carrying the CLI's selection and value options (`value_options`), with defaults
 VALUE_PARAMS = {
     "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
-    "zero_dates": "error", "nul": "error", "enums": "varchar",
+    "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
 }  # fmt: skip
 
 
 def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
-    `--nul`, `--enums`), validated; a param a DAG does not declare takes the CLI's default."""
+    `--nul`, `--enums`, `--identifiers`), validated; a param a DAG does not declare takes the
+    CLI's default."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
         carry_as_text=bool(given["carry_as_text"]), allow_lossy=bool(given["allow_lossy"]),
         zero_dates=given["zero_dates"], nul=given["nul"], enums=given["enums"],
+        identifiers=given["identifiers"],
     )  # fmt: skip
     options.validate()
     return options
@@ -168,7 +170,7 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
     v = value_options(params)  # carried columns compared as the source's text, ...
     options = VerifyOptions(tables=list(tables), exclude=v.exclude, skip_refused=v.skip_refused,
                             carry_as_text=v.carry_as_text, allow_lossy=v.allow_lossy,
-                            enums=v.enums)  # fmt: skip
+                            enums=v.enums, identifiers=v.identifiers)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -187,6 +189,7 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
         failing = [c for c in t.checks if not c.passed]
         headline["tables"][t.name] = {
             "rows": t.target_rows,
+            "target_table": t.target or t.name,  # its name on the target (--identifiers)
             "source_rows": t.source_rows,
             "verified": t.ok,
             "method": t.method,
@@ -224,7 +227,7 @@ def sync_replica(
                           memory_cap=memory_cap or DEFAULT_MEMORY_CAP, allow_lossy=allow_lossy,
                           exclude=v.exclude, skip_refused=v.skip_refused,
                           carry_as_text=v.carry_as_text, zero_dates=v.zero_dates, nul=v.nul,
-                          enums=v.enums)  # fmt: skip
+                          enums=v.enums, identifiers=v.identifiers)  # fmt: skip
     try:
         result = sync_database(ends.source_url(), ends.target_url(), options)
     except ConnectError:

@@ -204,8 +204,9 @@ def verify_plan(
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
         method = setups[tp.name].method
         counted = missing.get(tp.name)
+        landed = tp.target_key if tp.target_key != tp.name else None
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error,
-                                          counted_source_rows=counted))  # fmt: skip
+                                          counted_source_rows=counted, target=landed))  # fmt: skip
     if checker is not None:
         checker.join()
         if "error" in checks:
