@@ -213,3 +213,15 @@ def test_sql_server_target_statements_use_the_renamed_identifiers():
 def _bracketed(sql: str) -> set[str]:
     """The bracket-quoted names in a T-SQL statement, as T-SQL reads them."""
     return {m.replace("]]", "]") for m in re.findall(r"\[((?:[^\]]|\]\])*)\]", sql)}
+
+
+def test_sluice_plan_shows_the_target_names():
+    import io
+
+    from sluice.cli.plan import print_plan
+
+    out = io.StringIO()
+    print_plan(plan_of([users(), posts()], "snake"), file=out, width=120)
+    text = out.getvalue()
+    assert "Posts -> posts" in text and "OwnerUserId -> owner_user_id" in text
+    assert "foreign key (created after the data): fk_posts_owner_user_id" in text
