@@ -225,3 +225,22 @@ def test_sluice_plan_shows_the_target_names():
     text = out.getvalue()
     assert "Posts -> posts" in text and "OwnerUserId -> owner_user_id" in text
     assert "foreign key (created after the data): fk_posts_owner_user_id" in text
+
+
+def test_a_converted_name_over_the_target_limit_is_refused():
+    long = "A" + "Bc" * 31  # 63 characters; snake adds 30 underscores
+    t = Table("T", (Column("Id", INT, False), Column(long, INT)), ("Id",))
+    with pytest.raises(ConfigError, match="longer than the target's 63 characters"):
+        plan_of([t], "snake")
+    assert plan_of([t], "lower").table("T").target.column_names[1] == long.lower()
+
+
+def test_enum_types_are_named_as_their_table_and_column_land():
+    mood = SqlType(Kind.STRING, length=3, native="enum('sad','ok')", engine="mysql")
+    t = Table("Moods", (Column("Id", INT, False), Column("MoodNow", mood)), ("Id",), "Sales")
+    plan = plan_tables([t], {t.key: (1, 2, 2)}, "mysql", "postgresql", "s", "d",
+                       selection=Selection(enums="type", identifiers="snake"),
+                       defaults=("db", None))  # fmt: skip
+    (enum,) = plan.native_types
+    assert (enum.schema, enum.name) == ("sales", "moods_mood_now_enum")
+    assert plan.table("Sales.Moods").target_schema == "sales"

@@ -342,7 +342,8 @@ def plan_tables(
     policy = selection.identifiers
     landing = {k: s if s is None else convert(s, policy) for k, s in landing.items()}
     ordered = target_indexes(dst, ordered, notes, landing)
-    renamed = plan_names(ordered, policy, landing, dst.caps.index_names_per_table)
+    renamed = plan_names(ordered, policy, landing, dst.caps.index_names_per_table,
+                         dst.caps.max_identifier_length)  # fmt: skip
     planned = []
     for table in ordered:
         maps = maps_of[table.key]

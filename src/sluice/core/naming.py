@@ -80,11 +80,13 @@ class Names:
 
 
 def plan_names(tables: Sequence[Table], policy: str, landing: Mapping[str, str | None],
-               index_names_per_table: bool = True) -> dict[str, Names]:  # fmt: skip
+               index_names_per_table: bool = True, limit: int | None = None,
+               ) -> dict[str, Names]:  # fmt: skip
     """Table key -> its target names under `policy` (nothing for "preserve": the source's
     names stand). Two source names landing on one target name (columns of one table, tables
     or, where index names are per schema, indexes of one schema) stop the plan before
-    anything is written, each collision naming both source names and the target name."""
+    anything is written, each collision naming both source names and the target name; so
+    does a converted name over the target's identifier `limit` (in characters)."""
     convert("", policy)  # an unknown policy: refused even for a plan of no tables
     if policy == "preserve":
         return {}
@@ -109,9 +111,11 @@ def plan_names(tables: Sequence[Table], policy: str, landing: Mapping[str, str |
             here = in_schema[landing.get(t.key)]
             indexes = tuple((src, _free(here, dst, out[t.key].table)) for src, dst in indexes)
         out[t.key] = replace(out[t.key], indexes=indexes)
+    if limit is not None:
+        problems += _too_long(out, limit)
     if problems:
-        raise ConfigError(f"--identifiers {policy}: two source names would land on one target "
-                          "name: " + "; ".join(problems))  # fmt: skip
+        raise ConfigError(f"--identifiers {policy} cannot name the target (nothing was "
+                          "written): " + "; ".join(problems))  # fmt: skip
     return out
 
 
@@ -128,6 +132,18 @@ def _taken(here: dict[str, str], name: str, what: str, shown: str, problems: lis
         problems.append(f"{here[name]} and {what} both become {shown}.{name!r}")
     else:
         here[name] = what
+
+
+def _too_long(out: Mapping[str, Names], limit: int) -> list[str]:
+    """Converted names over the target's identifier limit (snake adds underscores): refused
+    here, not cut by the engine or refused halfway through a copy."""
+    found = []
+    for key, n in out.items():
+        names = [n.table, *(d for _, d in n.columns), *(d for _, d in n.indexes)]
+        names += [n.primary_key] if n.primary_key else []
+        found += [f"{key}: {name!r} is longer than the target's {limit} characters"
+                  for name in names if len(name) > limit]  # fmt: skip
+    return found
 
 
 def _free(here: dict[str, str], name: str, table: str) -> str:
