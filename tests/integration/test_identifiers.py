@@ -26,7 +26,7 @@ from sluice.state import store as sync_state
 from sluice.sync import SyncOptions, sync_database
 from sluice.verify import VerifyOptions, verify_database
 
-SCALE = 0.01
+SCALE = 0.004
 EXTRA = [  # a declared key and indexes the dataset lacks, to see them renamed
     'ALTER TABLE "Comments" ADD CONSTRAINT "FK_Comments_PostId" FOREIGN KEY ("PostId") '
     'REFERENCES "Posts" ("Id") NOT VALID',
