@@ -48,7 +48,7 @@ class Selection:
         return cls(tuple(options.exclude), options.skip_refused, options.carry_as_text,
                    options.allow_lossy, tuple(options.schemas), tuple(options.exclude_schemas),
                    tuple(options.schema_map), options.enums,
-                   getattr(options, "identifiers", "preserve"))  # fmt: skip
+                   options.identifiers)  # fmt: skip
 
 
 ENUM_POLICIES = ("varchar", "type")
