@@ -101,9 +101,13 @@ PARAMS = {
     "schema_map": Param({}, type="object", additionalProperties={"type": "string"},
                         description="source schema -> target schema, e.g. {\"dbo\": \"so\"} "
                         "(--schema-map)"),
+    "identifiers": Param("preserve", enum=["preserve", "lower", "snake"],
+                         description="target names as the source's, lower-cased or snake_case "
+                         "(--identifiers); the incremental twin must be given the same"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
-                "nul", "enums", "schemas", "exclude_schemas", "schema_map")  # fmt: skip
+                "nul", "enums", "schemas", "exclude_schemas", "schema_map",
+                "identifiers")  # fmt: skip
 # Any other key of the command's job files (docs/selection.md "Job files") may be given in a
 # run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
 DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself
@@ -153,7 +157,8 @@ def verify_task(p: Pipeline, dag_id: str):
                                                    params, job("verify", params))  # fmt: skip
         except DataError as exc:  # a differing replica stays different: no retries
             raise AirflowFailException(str(exc)) from None
-        for table, figures in headline["tables"].items():
+        for figures in headline["tables"].values():
+            table = figures["target_table"]  # the Asset is the target's table, as named there
             asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
             outlet_events[verified].add(asset, extra=figures)
         return headline

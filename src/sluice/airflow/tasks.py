@@ -50,7 +50,7 @@ class Endpoints:
 # DAG params carrying the CLI's selection and value options (`value_options`), with defaults
 VALUE_PARAMS = {
     "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
-    "zero_dates": "error", "nul": "error", "enums": "varchar",
+    "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
     "schemas": [], "exclude_schemas": [], "schema_map": {},
 }  # fmt: skip
 
@@ -58,10 +58,10 @@ VALUE_PARAMS = {
 def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
-    `--nul`, `--enums`, `--schemas`, `--exclude-schemas`, `--schema-map`), validated; a
-    param a DAG does not declare takes the CLI's default. The DAG file reads every CLI option
-    through `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this
-    is for callers without the CLI."""
+    `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`),
+    validated; a param a DAG does not declare takes the CLI's default. The DAG file reads every
+    CLI option through `sluice.cli.dagparams.job_options` instead and hands the tasks its
+    `options`: this is for callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
@@ -70,6 +70,7 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
         schemas=tuple(given["schemas"] or ()),
         exclude_schemas=tuple(given["exclude_schemas"] or ()),
         schema_map=tuple((str(k), str(v or "")) for k, v in (given["schema_map"] or {}).items()),
+        identifiers=given["identifiers"],
     )  # fmt: skip
     options.validate()
     return options
@@ -183,7 +184,8 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
                                 skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
                                 allow_lossy=v.allow_lossy, enums=v.enums, schemas=v.schemas,
                                 exclude_schemas=v.exclude_schemas,
-                                schema_map=v.schema_map)  # fmt: skip
+                                schema_map=v.schema_map,
+                                identifiers=v.identifiers)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -202,6 +204,7 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
         failing = [c for c in t.checks if not c.passed]
         headline["tables"][t.name] = {
             "rows": t.target_rows,
+            "target_table": t.target or t.name,  # its name on the target (--identifiers)
             "source_rows": t.source_rows,
             "verified": t.ok,
             "method": t.method,
@@ -251,7 +254,8 @@ def sync_replica(
                               skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
                               zero_dates=v.zero_dates, nul=v.nul, enums=v.enums,
                               schemas=v.schemas, exclude_schemas=v.exclude_schemas,
-                              schema_map=v.schema_map)  # fmt: skip
+                              schema_map=v.schema_map,
+                              identifiers=v.identifiers)  # fmt: skip
     try:
         result = sync_database(ends.source_url(), ends.target_url(), options)
     except ConnectError:

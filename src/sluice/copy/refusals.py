@@ -39,13 +39,16 @@ class Selection:
     # a MariaDB ENUM: "varchar" (its longest member's width) or "type" (an enum type made on
     # a target that has them, PostgreSQL: the members in order; --enums type)
     enums: str = "varchar"
+    # target names: "preserve" (the source's), "lower" or "snake" (`core.naming`, ADR 0017)
+    identifiers: str = "preserve"
 
     @classmethod
     def of(cls, options: Any) -> Selection:
         """The selection an options class (copy, verify, sync: the same fields) asks for."""
         return cls(tuple(options.exclude), options.skip_refused, options.carry_as_text,
                    options.allow_lossy, tuple(options.schemas), tuple(options.exclude_schemas),
-                   tuple(options.schema_map), options.enums)  # fmt: skip
+                   tuple(options.schema_map), options.enums,
+                   options.identifiers)  # fmt: skip
 
 
 ENUM_POLICIES = ("varchar", "type")

@@ -51,7 +51,14 @@ from sluice.core.schema import Table, qualified_key
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
-from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
+from sluice.verify.quality import (
+    CheckResult,
+    QualityRules,
+    drift_check,
+    on_target,
+    rules_for,
+    run_checks,
+)
 from sluice.verify.results import RangeResult, TableVerification, VerifyReport
 from sluice.verify.rows import canonical_rows, differences, native_rows, watch_connection
 
@@ -88,6 +95,7 @@ class VerifyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    identifiers: str = "preserve"  # as CopyOptions.identifiers: the copy's must be given
 
     @property
     def selection(self) -> Selection:
@@ -165,7 +173,8 @@ def verify_plan(
     checker = None
     rules = options.quality or rules_for([tp.table for tp in tables])
     if options.checks:
-        args = (checks, tables, missing, target, rules, options)
+        on = rules if options.quality else on_target(rules, tables)  # the dataset's: renamed
+        args = (checks, tables, missing, target, on, options)
         checker = threading.Thread(target=_run_checks, args=args, daemon=True)
         checker.start()
     canonical = any(setups[tp.name].method == "canonical" for tp, _ in work)
@@ -193,8 +202,9 @@ def verify_plan(
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
         method = setups[tp.name].method
         counted = missing.get(tp.name)
+        landed = tp.target_key if tp.target_key != tp.name else None
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error,
-                                          counted_source_rows=counted))  # fmt: skip
+                                          counted_source_rows=counted, target=landed))  # fmt: skip
     if checker is not None:
         checker.join()
         if "error" in checks:
@@ -349,7 +359,8 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
         there, here = theirs.get(tp.name), ours.get(tp.name)
         names = tp.table.column_names
         identical = bool(there and here) and all(
-            there.get(c) is not None and there.get(c) == here.get(c) for c in names
+            there.get(c) is not None and there.get(c) == here.get(tp.target_column(c))
+            for c in names
         )
         as_text = identical and all(dst.render_native(c.type) is not None for c in tp.table.columns)
         domains = tuple(
