@@ -65,8 +65,8 @@ def exclude_list(text: str | None) -> tuple[str, ...]:
 
 
 def scope_settings(args: argparse.Namespace) -> dict:
-    """--schemas, --exclude-schemas and --schema-map, as keyword arguments of CopyOptions,
-    VerifyOptions, SyncOptions and `Selection`."""
+    """--schemas, --exclude-schemas, --schema-map and --identifiers, as keyword arguments of
+    CopyOptions, VerifyOptions, SyncOptions and `Selection`."""
     from sluice.copy.filters import parse_columns, parse_masks, parse_where
     from sluice.copy.scope import parse_schema_map
 
@@ -74,6 +74,7 @@ def scope_settings(args: argparse.Namespace) -> dict:
         "schemas": exclude_list(args.schemas),
         "exclude_schemas": exclude_list(args.exclude_schemas),
         "schema_map": parse_schema_map(args.schema_map or []),
+        "identifiers": args.identifiers,
         "where": parse_where(getattr(args, "where", None) or []),
         "exclude_columns": parse_columns(getattr(args, "exclude_columns", None)),
         "mask": parse_masks(getattr(args, "mask", None) or []),
@@ -172,6 +173,12 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
                         "comma-separated; an empty DST is the target's default schema; by "
                         "default each schema keeps its name, the default one maps to the "
                         "target's default)")  # fmt: skip
+    p.add_argument("--identifiers", choices=("preserve", "lower", "snake"), default="preserve",
+                   dest="identifiers",
+                   help="target schema, table, column, key and index names: as the source "
+                        "has them (preserve, default), lower-cased (lower) or snake_case "
+                        "(snake: Posts.OwnerUserId -> posts.owner_user_id); verify and sync "
+                        "must be given the copy's (docs/selection.md)")  # fmt: skip
     p.add_argument("--allow-empty", action="store_true",
                    help="accept a source without tables (by default an error: it is most often "
                         "a wrong URL)")  # fmt: skip

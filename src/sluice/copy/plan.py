@@ -20,6 +20,7 @@ from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
 from sluice.core.errors import ConfigError, DataError, EmptySource
+from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -61,6 +62,7 @@ class TablePlan:
     # or "csv" for LOAD DATA
     raw_format: str = ""
     target_schema: str | None = None  # where it lands (None: the target's default schema)
+    names: Names | None = None  # its target names (`--identifiers`); None: the source's
     # masked columns ((column, "hash" | "null" | "fixed:VALUE"), copy.masks) and columns left
     # out (--exclude-columns: neither read nor created); the row filter is `table.where`
     masks: tuple[tuple[str, str], ...] = ()
@@ -78,9 +80,14 @@ class TablePlan:
 
     @property
     def target(self) -> Table:
-        """The table as it lands: in its target schema (the source's stays in `table`), without
-        the source's row filter (never applied to the target)."""
-        return replace(self.table, schema=self.target_schema, where="")
+        """The table as it lands: in its target schema, with its target names (the source's
+        stays in `table`), without the source's row filter (never applied to the target)."""
+        table = self.names.apply(self.table) if self.names else self.table
+        return replace(table, schema=self.target_schema, where="")
+
+    def target_column(self, name: str) -> str:
+        """The target name of source column `name`."""
+        return self.names.column(name) if self.names else name
 
     @property
     def target_key(self) -> str:
@@ -107,12 +114,19 @@ class Plan:
     native_types: tuple[NativeType, ...] = ()
     # tables left out, each with its reason (--exclude-tables, or refused with --skip-refused)
     skipped: tuple[Skipped, ...] = ()
+    identifiers: str = "preserve"  # how target names were made (`core.naming`)
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+    def target_foreign_key(self, fk: ForeignKey) -> ForeignKey:
+        """`fk` (between two tables' plan keys) as the target names it: its tables, columns
+        and its own name (`--identifiers`); the schemas stay the source's (`finish.landed`)."""
+        names = {t.name: t.names for t in self.tables if t.names}
+        return rename_foreign_key(fk, names, self.identifiers) if names else fk
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -161,6 +175,7 @@ class Plan:
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
             native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
             skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
+            identifiers=d.get("identifiers", "preserve"),
         )
 
     @classmethod
@@ -180,7 +195,7 @@ def _plain(value: Any) -> Any:
 
 def _fk(d: dict[str, Any]) -> ForeignKey:
     return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]),
-                      d.get("schema"), d.get("ref_schema"))  # fmt: skip
+                      d.get("schema"), d.get("ref_schema"), d.get("constraint"))  # fmt: skip
 
 
 def _table(d: dict[str, Any]) -> Table:
@@ -208,9 +223,17 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
         target_schema=d.get("target_schema"),
+        names=_names(d.get("names")),
         masks=tuple(tuple(m) for m in d.get("masks", ())),
         excluded=tuple(d.get("excluded", ())),
     )
+
+
+def _names(d: dict[str, Any] | None) -> Names | None:
+    if d is None:
+        return None
+    pairs = lambda v: tuple(tuple(p) for p in v)  # noqa: E731
+    return Names(d["table"], pairs(d["columns"]), d["primary_key"], pairs(d["indexes"]))
 
 
 # --- building a plan -------------------------------------------------------------------------
@@ -328,7 +351,11 @@ def plan_tables(
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     maps_of = {t.key: mapped[t.key][1] for t in ordered}
+    policy = selection.identifiers
+    landing = {k: s if s is None else convert(s, policy) for k, s in landing.items()}
     ordered = target_indexes(dst, ordered, notes, landing)
+    renamed = plan_names(ordered, policy, landing, dst.caps.index_names_per_table,
+                         dst.caps.max_identifier_length)  # fmt: skip
     planned = []
     for table in ordered:
         maps = maps_of[table.key]
@@ -343,7 +370,7 @@ def plan_tables(
         # masks are applied in Python: a masked table moves as decoded values, never raw bytes
         raw_format = "" if masked else _raw_format(src, dst, table, maps, raw_import)
         planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
-                                 landing[table.key], masked,
+                                 landing[table.key], renamed.get(table.key), masked,
                                  excluded.get(table.key, ())))  # fmt: skip
         notes += _chosen_notes(table, masked, excluded.get(table.key, ()), rows)
         if not table.primary_key:
@@ -361,6 +388,7 @@ def plan_tables(
         chunk_bytes=chunk_bytes,
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
+        identifiers=policy,
     )
 
 

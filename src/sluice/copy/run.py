@@ -40,6 +40,7 @@ from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy, zero_dates_problem
 from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
+from sluice.core.naming import POLICIES
 from sluice.core.progress import Reporter
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -85,6 +86,7 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    identifiers: str = "preserve"  # target names: "preserve", "lower" or "snake" (ADR 0017)
     # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
     # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
     where: Sequence[tuple[str, str]] = ()
@@ -100,6 +102,9 @@ class CopyOptions:
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
         if self.enums not in ENUM_POLICIES:
             problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
+        if self.identifiers not in POLICIES:
+            problems.append(f"identifiers must be one of {', '.join(POLICIES)}, "
+                            f"got {self.identifiers!r}")  # fmt: skip
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:

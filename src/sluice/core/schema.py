@@ -53,10 +53,11 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     schema: str | None = None
     ref_schema: str | None = None
+    constraint: str | None = None  # the target's name for it (`core.naming`), else derived
 
     @property
     def name(self) -> str:
-        return f"FK_{self.table}_{'_'.join(self.columns)}"
+        return self.constraint or f"FK_{self.table}_{'_'.join(self.columns)}"
 
     @property
     def table_key(self) -> str:

@@ -52,7 +52,7 @@ def deleted_keys(
 
 
 def _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table) -> Iterator[list[tuple]]:
-    k = target_table.primary_key[0]
+    k, ks = target_table.primary_key[0], source_table.primary_key[0]  # names may differ
     lo, hi, rows = _bounds(dst, dst_conn, target_table, k)
     if lo is None:
         return  # an empty target has nothing to delete
@@ -60,13 +60,13 @@ def _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table) -> Iter
     todo = _split(lo - 1, hi, parts)
     while todo:
         a, b = todo.pop()
-        theirs = _summary(src, src_conn, source_table, k, a, b)
+        theirs = _summary(src, src_conn, source_table, ks, a, b)
         ours = _summary(dst, dst_conn, target_table, k, a, b)
         if theirs == ours:
             continue
         if ours[0] <= LEAF_ROWS or b - a <= SPLIT:
             gone = _keys(dst, dst_conn, target_table, k, a, b) - _keys(
-                src, src_conn, source_table, k, a, b
+                src, src_conn, source_table, ks, a, b
             )
             for i in range(0, len(gone), BATCH):
                 yield [(v,) for v in sorted(gone)[i : i + BATCH]]
@@ -122,10 +122,9 @@ def _keys(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> set[int]:
 
 def _by_lookup(src, src_conn, source_table, dst, dst_conn, target_table) -> Iterator[list[tuple]]:
     """Target keys in batches, each asked of the source; the target's read streams."""
-    key = target_table.primary_key
     fetch = dst.read_range(dst_conn, _only_key(target_table), None, None, BATCH, ordered=False)
     for batch in fetch:
-        present = _present(src, src_conn, source_table, key, batch)
+        present = _present(src, src_conn, source_table, source_table.primary_key, batch)
         gone = [k for k in batch if tuple(k) not in present]
         if gone:
             yield [tuple(k) for k in gone]

@@ -80,6 +80,7 @@ class SyncOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    identifiers: str = "preserve"  # as CopyOptions.identifiers: the copy's must be given
     # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
     # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
     where: Sequence[tuple[str, str]] = ()
@@ -277,7 +278,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
             result.drift = reconcile(
                 dst, conn, live, live_found, recorded(state and state.source_columns)
             )
-            last = _last(dst, conn, live, mark, state)
+            last = _last(dst, conn, live, mark, state, tp.target_column(mark.column or ""))
         if result.drift.added:
             last = None  # new columns: every row is read once to fill them
         result.before = last
@@ -292,6 +293,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         with watched(dst, target, conn, "target", tp.name, tp.name):
             _prepare_stage(dst, conn, stage)
         read_key = (mark.column,) if mark.kind != "full" else ()
+        landed_key = tuple(tp.target_column(c) for c in read_key)  # its name on the target
         chunk = Chunk(tp.name, 0, lo, hi)
         transfer, channels = TransferOptions.for_budget(
             options.memory_cap, 1, not tp.passthrough,
@@ -302,14 +304,14 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(
             replace(tp, table=replace(tp.table, primary_key=read_key)), chunk, source, target,
-            ByteBudget(channels), transfer, into=replace(stage, primary_key=read_key),
+            ByteBudget(channels), transfer, into=replace(stage, primary_key=landed_key),
             fresh=True,
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
         with watched(dst, target, conn, "target", tp.name, tp.name):  # a stall ends (core/liveness)
             result.inserted, result.updated = _apply(dst, conn, live, stage)
-            sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
+            sync_state.write(dst, conn, _state(tp, mark, after, result, state))
             conn.commit()
             if result.inserted and tp.table.identity:
                 align_identities(dst, conn, [tp])
@@ -330,14 +332,15 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     return result
 
 
-def _last(dst: Dialect, conn, live: Table, mark: Watermark, state) -> Any:
+def _last(dst: Dialect, conn, live: Table, mark: Watermark, state, column: str) -> Any:
     """The watermark the last run left, or, on the first run after a copy, the highest value
-    the replica holds (the copy moved everything up to it)."""
+    the replica holds (the copy moved everything up to it) in `column`, the watermark
+    column's name on the target (`--identifiers`)."""
     if mark.kind == "full":
         return None
     if state is not None and (state.kind, state.watermark_column) == (mark.kind, mark.column):
         return watermarks.decode(state.watermark)
-    value = _max(dst, conn, live, mark.column)
+    value = _max(dst, conn, live, column)
     conn.rollback()
     return value
 
@@ -431,10 +434,13 @@ def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
     return prune, new_rows
 
 
-def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
+def _state(tp: TablePlan, mark: Watermark, after: Any, result: TableSync,
            before) -> sync_state.State:  # fmt: skip
+    """The table's state row: named by the plan's (source) key (ADR 0014) and the source's
+    watermark column (its values are read there); the source's column types recorded under
+    the target's column names, as drift compares them (`--identifiers`, ADR 0017)."""
     return sync_state.State(
-        table_name=table.key,  # the qualified key (ADR 0014)
+        table_name=tp.table.key,  # the qualified key (ADR 0014)
         kind=mark.kind,
         watermark_column=mark.column,
         watermark=watermarks.encode(after),
@@ -443,7 +449,7 @@ def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
         rows_updated=result.updated,
         rows_deleted=0,
         runs=(before.runs if before else 0) + 1,
-        source_columns=record(table),
+        source_columns=record(tp.target),
     )
 
 
@@ -461,7 +467,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
         total = 0
         cur = writer.cursor()
         for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
-            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in tp.key) + ")"
+            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
             where = " OR ".join([one] * len(keys))
             cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
                         dst.bind([v for row in keys for v in row]))  # fmt: skip

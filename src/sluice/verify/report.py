@@ -80,7 +80,10 @@ def _table_row(t: dict) -> list[str]:
     data_ok = counts_ok if t.get("ok") is None else bool(t["ok"]) or (counts_ok and errors > 0)
     verdict = "MISMATCH" if not data_ok else "CHECKS FAILED" if errors else "MATCH"
     ranges_text = "—" if ranges is None else f"{_num(matching)}/{_num(ranges)}"
-    row = [str(t.get("table", "?")), _num(src), _num(tgt), ranges_text, _num(bad_ranges)]
+    name = str(t.get("table", "?"))
+    if t.get("target_table"):  # renamed on the target (--schema-map, --identifiers)
+        name += f" -> {t['target_table']}"
+    row = [name, _num(src), _num(tgt), ranges_text, _num(bad_ranges)]
     return [*row, ", ".join(parts) or "none", str(t.get("method") or "—"), verdict]
 
 

@@ -56,6 +56,9 @@ class TableVerification:
     error: str | None = None  # the target table is missing, or could not be read
     # the source's rows counted on their own where no range was compared (a missing table)
     counted_source_rows: int | None = None
+    # the table's qualified key on the target where it differs from `name` (the source's:
+    # --schema-map, --identifiers)
+    target: str | None = None
 
     @property
     def source_rows(self) -> int:
@@ -77,8 +80,10 @@ class TableVerification:
         return self.error is None and not self.mismatches and not failed
 
     def to_dict(self) -> dict[str, Any]:
+        landed = {"target_table": self.target} if self.target else {}
         return {
             "table": self.name,
+            **landed,
             "method": self.method,
             "source_rows": self.source_rows,
             "target_rows": self.target_rows,
