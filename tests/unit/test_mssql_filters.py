@@ -244,3 +244,22 @@ def test_a_hashed_integer_stays_inside_its_own_declaration(kind, native, lo, hi)
     values = [f(i) for i in range(3000)]
     assert all(lo <= v <= hi for v in values)
     assert max(values) > (lo + hi) // 2 + (hi - lo) // 4  # spread over the range, not clipped
+
+
+def test_job_files_and_dag_params_give_the_options_as_mappings_or_lists():
+    """`where`, `exclude_columns` and `mask` are keys of job files (and DAG params) with no
+    code of their own: read by the command's parser, as the flags would give them."""
+    from sluice.cli.dagparams import job_namespace
+    from sluice.cli.options import scope_settings
+
+    mapped = {"where": {"Posts": "Score > 1", "sales.o": "a = 'x:y'"},
+              "exclude_columns": ["Users.AboutMe", "sales.o.note"],
+              "mask": {"Users.Email": "hash", "Users.Age": "fixed:0"}}  # fmt: skip
+    listed = {"where": ["Posts: Score > 1", "sales.o: a = 'x:y'"],
+              "exclude_columns": "Users.AboutMe,sales.o.note",
+              "mask": ["Users.Email=hash", "Users.Age=fixed:0"]}  # fmt: skip
+    for args in (job_namespace("copy", mapped), job_namespace("verify", listed)):
+        got = scope_settings(args)
+        assert got["where"] == (("Posts", "Score > 1"), ("sales.o", "a = 'x:y'"))
+        assert got["exclude_columns"] == ("Users.AboutMe", "sales.o.note")
+        assert got["mask"] == (("Users.Email", "hash"), ("Users.Age", "fixed:0"))
