@@ -94,14 +94,49 @@ PARAMS = {
                  description="NUL in text bound for PostgreSQL (--nul)"),
     "enums": Param("varchar", enum=["varchar", "type"], description="a MariaDB ENUM as a "
                    "varchar or a PostgreSQL enum type (--enums)"),
+    "schemas": Param([], type="array", items={"type": "string"},
+                     description="only these schemas; empty means every schema (--schemas)"),
+    "exclude_schemas": Param([], type="array", items={"type": "string"},
+                             description="schemas left out (--exclude-schemas)"),
+    "schema_map": Param({}, type="object", additionalProperties={"type": "string"},
+                        description="source schema -> target schema, e.g. {\"dbo\": \"so\"} "
+                        "(--schema-map)"),
+    "identifiers": Param("preserve", enum=["preserve", "lower", "snake"],
+                         description="target names as the source's, lower-cased or snake_case "
+                         "(--identifiers); the incremental twin must be given the same"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
-                "nul", "enums")  # fmt: skip
+                "nul", "enums", "schemas", "exclude_schemas", "schema_map",
+                "identifiers")  # fmt: skip
+# Any other key of the command's job files (docs/selection.md "Job files") may be given in a
+# run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
+DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself
+SET_HERE = {
+    "source": "the DAG's source connection says where to read",
+    "target": "the DAG's target connection says where to write",
+    "memory_cap": "use memory_cap_mib",
+    "chunk_size": "use chunk_mib",
+    "no_deletes": "use deletes",
+}
 SYNC_PARAMS = {
     **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", *VALUE_PARAMS)},
     "deletes": Param(True, type="boolean", description="find and apply rows deleted in the source"),
 }
 TAGS = ["sluice", "stackoverflow", "replication"]
+
+
+def job(command: str, params) -> object:
+    """The run's params as `sluice <command>`'s options: the keys of its job files, checked
+    by the same code (sluice.cli.jobfile) when a task runs, never when this file is parsed.
+    A param the command does not know fails the task at once, naming it."""
+    from sluice.cli.dagparams import job_options
+    from sluice.core.errors import ConfigError
+
+    given = {k: v for k, v in dict(params or {}).items() if k not in DAG_ONLY}
+    try:
+        return job_options(command, given, where="DAG params", refused=SET_HERE)
+    except ConfigError as exc:  # another try would read the same params
+        raise AirflowFailException(str(exc)) from None
 
 
 def table_assets(p: Pipeline) -> list[Asset]:
@@ -119,10 +154,11 @@ def verify_task(p: Pipeline, dag_id: str):
     def verify(table_names: list[str], dag_run=None, outlet_events=None, params=None) -> dict:
         try:
             headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id,
-                                                   params)  # fmt: skip
+                                                   params, job("verify", params))  # fmt: skip
         except DataError as exc:  # a differing replica stays different: no retries
             raise AirflowFailException(str(exc)) from None
-        for table, figures in headline["tables"].items():
+        for figures in headline["tables"].values():
+            table = figures["target_table"]  # the Asset is the target's table, as named there
             asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
             outlet_events[verified].add(asset, extra=figures)
         return headline
@@ -152,7 +188,8 @@ def build(p: Pipeline):
         def plan(params=None) -> dict:
             chunk_bytes = params["chunk_mib"] * 2**20
             return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
-                                     params["allow_lossy"], chunk_bytes, params)  # fmt: skip
+                                     params["allow_lossy"], chunk_bytes, params,
+                                     job("copy", params))  # fmt: skip
 
         @task
         def prepare(plan_data: dict) -> None:
@@ -165,7 +202,8 @@ def build(p: Pipeline):
         @task(pool=POOL, map_index_template="{{ task.op_kwargs['chunk']['table'] }}")
         def copy(chunk: dict, plan_data: dict, params=None) -> dict:
             return sluice_tasks.copy_one_chunk(ends, plan_data, chunk,
-                                               params["memory_cap_mib"] << 20, params)  # fmt: skip
+                                               params["memory_cap_mib"] << 20, params,
+                                               job("copy", params))  # fmt: skip
 
         @task
         def tables(plan_data: dict) -> list[str]:
@@ -217,7 +255,7 @@ def build_incremental(p: Pipeline):
         def sync(params=None) -> dict:
             return sluice_tasks.sync_replica(ends, params["tables"], params["memory_cap_mib"] << 20,
                                              params["allow_lossy"], params["deletes"],
-                                             p.dag_id, params)  # fmt: skip
+                                             p.dag_id, params, job("sync", params))  # fmt: skip
 
         synced = sync()
         verify(synced["tables"])

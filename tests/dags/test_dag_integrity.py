@@ -138,12 +138,15 @@ def test_value_params_become_the_cli_options():
 
     given = {"exclude_tables": ["Votes"], "skip_refused": True, "carry_as_text": True,
              "allow_lossy": True, "zero_dates": "-infinity", "nul": "strip", "enums": "type",
-             "tables": ["ignored here"]}  # fmt: skip
+             "identifiers": "snake", "tables": ["ignored here"]}  # fmt: skip
     o = value_options(given)
     assert (o.exclude, o.skip_refused, o.carry_as_text, o.allow_lossy) == (("Votes",), True,
                                                                            True, True)  # fmt: skip
     assert (o.zero_dates, o.nul, o.enums) == ("-infinity", "strip", "type")
     assert o.selection.enums == "type" and o.selection.exclude == ("Votes",)
+    assert o.identifiers == o.selection.identifiers == "snake"
     assert value_options(None) == value_options({})
     with pytest.raises(ConfigError, match="zero-dates policy"):
         value_options({"zero_dates": "zero"})
+    with pytest.raises(ConfigError, match="identifiers must be one of preserve, lower, snake"):
+        value_options({"identifiers": "camel"})

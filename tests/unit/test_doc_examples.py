@@ -1,6 +1,7 @@
 """Every configuration example in the docs loads and fits the schema it is written for
-(issue 13, item 8): watermark files (docs/sync.md), data-quality rules (docs/verification.md)
-and plans as JSON. A new example of another kind fails here until it is tested too."""
+(issue 13, item 8): watermark files (docs/sync.md), data-quality rules (docs/verification.md),
+plans as JSON and job files (docs/selection.md). A new example of another kind fails here
+until it is tested too."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ def test_the_docs_have_examples():
 @pytest.mark.parametrize(("name", "fmt", "text"), examples(), ids=[e[0] for e in examples()])
 def test_example_loads_and_fits_stackoverflow(name, fmt, text, tmp_path):
     data = yaml.safe_load(text) if fmt == "yaml" else json.loads(text)
+    if isinstance(data, dict) and {"source", "target"} & set(data) and "source_engine" not in data:
+        # a job file (a plan has a source and a target too)
+        from tests.unit.test_jobfile_docs import check_copy_job
+
+        check_copy_job(text, tmp_path)
+        return
     specs = (data.get("tables") or {}) if isinstance(data, dict) else {}
     if "source_engine" in data:  # a plan, as `sluice plan --json` prints it
         plan = Plan.from_dict(data)

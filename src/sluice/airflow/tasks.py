@@ -50,19 +50,27 @@ class Endpoints:
 # DAG params carrying the CLI's selection and value options (`value_options`), with defaults
 VALUE_PARAMS = {
     "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
-    "zero_dates": "error", "nul": "error", "enums": "varchar",
+    "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
+    "schemas": [], "exclude_schemas": [], "schema_map": {},
 }  # fmt: skip
 
 
 def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
-    `--nul`, `--enums`), validated; a param a DAG does not declare takes the CLI's default."""
+    `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`),
+    validated; a param a DAG does not declare takes the CLI's default. The DAG file reads every
+    CLI option through `sluice.cli.dagparams.job_options` instead and hands the tasks its
+    `options`: this is for callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
         carry_as_text=bool(given["carry_as_text"]), allow_lossy=bool(given["allow_lossy"]),
         zero_dates=given["zero_dates"], nul=given["nul"], enums=given["enums"],
+        schemas=tuple(given["schemas"] or ()),
+        exclude_schemas=tuple(given["exclude_schemas"] or ()),
+        schema_map=tuple((str(k), str(v or "")) for k, v in (given["schema_map"] or {}).items()),
+        identifiers=given["identifiers"],
     )  # fmt: skip
     options.validate()
     return options
@@ -75,10 +83,11 @@ def plan(
     allow_lossy: bool,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     params: Mapping[str, Any] | None = None,
+    options: CopyOptions | None = None,
 ) -> dict:
-    """The plan, with the run's selection (`params`, as `value_options` reads them); skipped
-    tables are named in the log and the plan's `skipped`."""
-    options = replace(value_options(params), allow_lossy=allow_lossy)
+    """The plan, with the run's selection (`options`, else `params` as `value_options` reads
+    them); skipped tables are named in the log and the plan's `skipped`."""
+    options = replace(options or value_options(params), allow_lossy=allow_lossy)
     source, target = ends.source_url(), ends.target_url()
     check_zero_dates(source, target, options.zero_dates)
     p = build_plan(
@@ -112,11 +121,12 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
 
 
 def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
-                   params: Mapping[str, Any] | None = None) -> dict:  # fmt: skip
+                   params: Mapping[str, Any] | None = None,
+                   options: CopyOptions | None = None) -> dict:  # fmt: skip
     """One key range, idempotent: a retried task deletes what its earlier try left. `params`:
     the run's value options (--nul, --zero-dates). A value refused here fails the task (no
     table is skipped mid-copy under Airflow: each chunk is a task of its own)."""
-    values = value_options(params)
+    values = options or value_options(params)
     tune_allocator()
     p = Plan.from_dict(plan_data)
     c = Chunk(**chunk)
@@ -126,11 +136,11 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     # Airflow stops a task with SIGTERM (its handler only calls on_kill): the chunk stops at
     # its next batch, its transaction rolled back, and the task fails with `Interrupted`
     with on_signals(chain=True) as cancel:
-        options, channel_bytes = TransferOptions.for_budget(
+        transfer, channel_bytes = TransferOptions.for_budget(
             cap, 1, not tp.passthrough, cancel=cancel,
             nul=NulPolicy(values.nul, values.nul_replacement, values.zero_dates),
         )  # fmt: skip
-        result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), options)
+        result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
     return {"table": c.table, "index": c.index, "rows": result.rows, "bytes": result.bytes}
@@ -158,17 +168,24 @@ def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
-                   params: Mapping[str, Any] | None = None) -> dict:  # fmt: skip
+                   params: Mapping[str, Any] | None = None,
+                   options: VerifyOptions | None = None) -> dict:  # fmt: skip
     """Checksums per key range and data-quality checks of `tables` (what the full DAG copied
     or its incremental twin synced); the JSON and HTML reports go to `report_dir()/<dag_id>/`
     (the run's and `latest.*`), a readable summary to the log.
 
     Returns the headline figures per table (small: they go to XCom and to the table Assets);
     raises after writing the reports when any range differs or an error-severity check fails."""
-    v = value_options(params)  # carried columns compared as the source's text, ...
-    options = VerifyOptions(tables=list(tables), exclude=v.exclude, skip_refused=v.skip_refused,
-                            carry_as_text=v.carry_as_text, allow_lossy=v.allow_lossy,
-                            enums=v.enums)  # fmt: skip
+    if options is not None:  # threads: a task's process may be an unguarded script
+        options = replace(options, tables=list(tables), processes=False)
+    else:
+        v = value_options(params)  # carried columns compared as the source's text, ...
+        options = VerifyOptions(tables=list(tables), exclude=v.exclude,
+                                skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
+                                allow_lossy=v.allow_lossy, enums=v.enums, schemas=v.schemas,
+                                exclude_schemas=v.exclude_schemas,
+                                schema_map=v.schema_map,
+                                identifiers=v.identifiers)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -187,6 +204,7 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
         failing = [c for c in t.checks if not c.passed]
         headline["tables"][t.name] = {
             "rows": t.target_rows,
+            "target_table": t.target or t.name,  # its name on the target (--identifiers)
             "source_rows": t.source_rows,
             "verified": t.ok,
             "method": t.method,
@@ -210,6 +228,7 @@ def sync_replica(
     deletes: bool,
     full_dag: str,
     params: Mapping[str, Any] | None = None,
+    options: SyncOptions | None = None,
 ) -> dict:
     """The incremental twin's step: `sync_database` over the same connections as the full
     DAG, a log line per table, and only counts and watermarks back (XCom: no rows, no URLs).
@@ -219,12 +238,24 @@ def sync_replica(
     anything else (a lost connection, a server restarting) is left to the task's retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    v = value_options(params)
-    options = SyncOptions(tables=tables or None, deletes=deletes,
-                          memory_cap=memory_cap or DEFAULT_MEMORY_CAP, allow_lossy=allow_lossy,
-                          exclude=v.exclude, skip_refused=v.skip_refused,
-                          carry_as_text=v.carry_as_text, zero_dates=v.zero_dates, nul=v.nul,
-                          enums=v.enums)  # fmt: skip
+    if options is not None:
+        options = replace(
+            options,
+            tables=tables or None,
+            deletes=deletes,
+            memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
+            allow_lossy=allow_lossy,
+        )
+    else:
+        v = value_options(params)
+        options = SyncOptions(tables=tables or None, deletes=deletes,
+                              memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
+                              allow_lossy=allow_lossy, exclude=v.exclude,
+                              skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
+                              zero_dates=v.zero_dates, nul=v.nul, enums=v.enums,
+                              schemas=v.schemas, exclude_schemas=v.exclude_schemas,
+                              schema_map=v.schema_map,
+                              identifiers=v.identifiers)  # fmt: skip
     try:
         result = sync_database(ends.source_url(), ends.target_url(), options)
     except ConnectError:

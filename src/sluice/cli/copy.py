@@ -33,13 +33,11 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     add_liveness_options(p)
 
 
-def cmd_copy(args: argparse.Namespace) -> int:
-    from sluice.copy import CopyOptions, copy_database
-    from sluice.core.interrupt import HARD_EXIT, on_signals
-    from sluice.core.progress import Reporter
+def copy_options(args: argparse.Namespace):
+    """The copy's options from its flags (or a job's keys: cli/jobfile.py)."""
+    from sluice.copy import CopyOptions
 
-    source, target = endpoints(args)
-    options = CopyOptions(
+    return CopyOptions(
         memory_cap=args.memory_cap,
         workers=args.workers,
         chunk_rows=args.chunk_rows,
@@ -48,6 +46,15 @@ def cmd_copy(args: argparse.Namespace) -> int:
         resume=args.resume,
         **value_settings(args),
     )
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from sluice.copy import copy_database
+    from sluice.core.interrupt import HARD_EXIT, on_signals
+    from sluice.core.progress import Reporter
+
+    source, target = endpoints(args)
+    options = copy_options(args)
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:
         with Reporter() as reporter:

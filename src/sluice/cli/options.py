@@ -65,14 +65,19 @@ def exclude_list(text: str | None) -> tuple[str, ...]:
 
 
 def scope_settings(args: argparse.Namespace) -> dict:
-    """--schemas, --exclude-schemas and --schema-map, as keyword arguments of CopyOptions,
-    VerifyOptions, SyncOptions and `Selection`."""
+    """--schemas, --exclude-schemas, --schema-map and --identifiers, as keyword arguments of
+    CopyOptions, VerifyOptions, SyncOptions and `Selection`."""
+    from sluice.copy.filters import parse_columns, parse_masks, parse_where
     from sluice.copy.scope import parse_schema_map
 
     return {
         "schemas": exclude_list(args.schemas),
         "exclude_schemas": exclude_list(args.exclude_schemas),
         "schema_map": parse_schema_map(args.schema_map or []),
+        "identifiers": args.identifiers,
+        "where": parse_where(getattr(args, "where", None) or []),
+        "exclude_columns": parse_columns(getattr(args, "exclude_columns", None)),
+        "mask": parse_masks(getattr(args, "mask", None) or []),
     }
 
 
@@ -168,6 +173,12 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
                         "comma-separated; an empty DST is the target's default schema; by "
                         "default each schema keeps its name, the default one maps to the "
                         "target's default)")  # fmt: skip
+    p.add_argument("--identifiers", choices=("preserve", "lower", "snake"), default="preserve",
+                   dest="identifiers",
+                   help="target schema, table, column, key and index names: as the source "
+                        "has them (preserve, default), lower-cased (lower) or snake_case "
+                        "(snake: Posts.OwnerUserId -> posts.owner_user_id); verify and sync "
+                        "must be given the copy's (docs/selection.md)")  # fmt: skip
     p.add_argument("--allow-empty", action="store_true",
                    help="accept a source without tables (by default an error: it is most often "
                         "a wrong URL)")  # fmt: skip
@@ -177,6 +188,18 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
         help="leave these tables out (names or patterns, comma-separated; schema.table "
         "outside the default schema); listed as skipped",
     )
+    p.add_argument("--where", action="append", metavar="'TABLE: CONDITION'",
+                   help="only the rows of TABLE where CONDITION holds, in the source's own "
+                        "SQL, ANDed into every read of it (repeatable; it runs with the "
+                        "source's credentials, read-only): 'sales.orders: total > 0'",
+                   )  # fmt: skip
+    p.add_argument("--exclude-columns", metavar="T.C,...",
+                   help="leave these columns out: neither read nor created on the target "
+                        "(table.column, schema.table.column; not a primary-key column)",
+                   )  # fmt: skip
+    p.add_argument("--mask", action="append", metavar="T.C=HOW",
+                   help="replace a column's values on the way: hash (keyed by $SLUICE_MASK_KEY, "
+                        "same value -> same mask), null, or fixed:VALUE (repeatable)")  # fmt: skip
     p.add_argument("--skip-refused", action="store_true",
                    help="leave out the tables sluice refuses (a type the target lacks, a lossy "
                         "mapping without --allow-lossy, a value found while copying) and copy "

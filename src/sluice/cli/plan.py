@@ -52,7 +52,7 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         order.add_column(col, justify="right" if col in ("#", "~rows", "chunks") else "left")
     for i, t in enumerate(plan.tables, 1):
         ident = t.table.identity.name if t.table.identity else "-"
-        path = "decoded"
+        path = "decoded, masked" if t.masks else "decoded"
         if t.passthrough:
             path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)"}
             path = path.get(t.raw_format, "raw COPY passthrough")
@@ -76,11 +76,21 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
             if t.table.column(c.name).identity:
                 source_type += f" {src.identity_clause()}".rstrip()
                 target_type += f" {dst.identity_clause()}".rstrip()
-            cols.add_row(f"  {escape(c.name)}", escape(source_type), escape(target_type), flag,
-                         escape(c.note))  # fmt: skip
+            name = (
+                c.name
+                if t.target_column(c.name) == c.name
+                else (f"{c.name} -> {t.target_column(c.name)}")
+            )  # --identifiers
+            note = "; ".join(
+                [c.note] * bool(c.note)
+                + [f"masked: {how}" for masked, how in t.masks if masked == c.name]
+            )
+            cols.add_row(f"  {escape(name)}", escape(source_type), escape(target_type), flag,
+                         escape(note))  # fmt: skip
     console.print(cols)
     for fk in plan.foreign_keys:
-        console.print(f"foreign key (created after the data): {fk.name}", soft_wrap=True)
+        name = plan.target_foreign_key(fk).name
+        console.print(f"foreign key (created after the data): {name}", soft_wrap=True)
     for note in plan.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     print_skipped(console, plan.skipped)

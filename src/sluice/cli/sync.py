@@ -30,16 +30,23 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    from sluice.sync import SyncOptions, sync_database, watermarks
+def sync_options(args: argparse.Namespace):
+    """The sync's options from its flags (or a job's keys: cli/jobfile.py)."""
+    from sluice.sync import SyncOptions, watermarks
 
-    source, target = endpoints(args)
-    options = SyncOptions(
+    return SyncOptions(
         watermarks=watermarks.load(args.watermarks) if args.watermarks else None,
         deletes=not args.no_deletes,
         memory_cap=args.memory_cap,
         **value_settings(args),
     )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sluice.sync import sync_database
+
+    source, target = endpoints(args)
+    options = sync_options(args)
     result = sync_database(source, target, options)
     print_summary(result)
     if args.json:

@@ -145,6 +145,8 @@ def print_report(report, file=None, width: int | None = None) -> None:
     for line in report.lossy:
         console.print(f"lossy (copied with --allow-lossy, may differ): {line}", markup=False,
                       highlight=False)  # fmt: skip
+    for line in report.columns:
+        console.print(f"compared: {line}", markup=False, highlight=False, soft_wrap=True)
     if report.extra_tables:
         console.print(f"mismatch: the target holds {len(report.extra_tables)} table(s) the source "
                       f"does not (never compared): {', '.join(report.extra_tables)}",

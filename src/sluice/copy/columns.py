@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from sluice.copy.refusals import Selection, lossy_refusal
 from sluice.copy.scope import target_schema
 from sluice.core.errors import DataError, UnmappableType
+from sluice.core.naming import convert
 from sluice.core.schema import Column, Table
 from sluice.core.types import Kind, SqlType
 
@@ -27,13 +28,12 @@ class ColumnMap:
 
 def landed_in(table: Table, selection: Selection, defaults, dst) -> str:
     """The schema `table` lands in, named (its target's default schema by the target URL's
-    name): where its enum types are made (`--enums type`)."""
-    return (
-        target_schema(table.schema, selection, *defaults)
-        or defaults[1]
-        or dst.caps.default_schema
-        or ""
-    )
+    name), in the target's identifier style (`--identifiers`): where its enum types are made
+    (`--enums type`)."""
+    mapped = target_schema(table.schema, selection, *defaults)
+    if mapped is not None:
+        mapped = convert(mapped, selection.identifiers)
+    return mapped or defaults[1] or dst.caps.default_schema or ""
 
 
 def column_maps(src, dst, table: Table, refused: list[DataError], selection: Selection,
@@ -70,7 +70,9 @@ def _carried(src, dst, table: Table, column: Column, selection: Selection, made)
         return replace(column, type=replace(t, native=spatial, engine=dst.name))
     members = src.enum_members(t) if selection.enums == "type" else None
     if members is not None and t.engine != dst.name:
-        enum = dst.enum_type(schema, table.name, column.name, members)
+        style = selection.identifiers  # the type named after the table and column as they land
+        enum = dst.enum_type(schema, convert(table.name, style), convert(column.name, style),
+                             members)  # fmt: skip
         if enum is None:
             types.append(f"{table.key}.{column.name}: --enums type: no {dst.name} enum holds "
                          f"its members; kept as {dst.render_type(t)}")  # fmt: skip

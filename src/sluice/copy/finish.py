@@ -65,7 +65,9 @@ def finish(
             default = dst.url_schema(target)
             for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
                 on = {n: lives[n] for n in (fk.table_key, fk.ref_key) if n in lives}
-                name = qualified_key(plan.table(fk.table_key).target_schema, fk.name)
+                name = qualified_key(
+                    plan.table(fk.table_key).target_schema, plan.target_foreign_key(fk).name
+                )
                 orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, default),
                                                  lock_timeout)  # fmt: skip
     except SluiceError as exc:  # a stall: said as one
@@ -106,9 +108,9 @@ def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[Foreign
 def landed(plan: Plan, fk: ForeignKey, default: str | None) -> ForeignKey:
     """`fk` between the two tables as they land: each end in its target schema, named even
     when it is the `default` one (MySQL takes an unqualified referenced table for one in the
-    referencing table's database)."""
+    referencing table's database), with the target's names (`--identifiers`)."""
     schemas = {tp.name: tp.target_schema for tp in plan.tables}
-    return replace(fk, schema=schemas.get(fk.table_key) or default,
+    return replace(plan.target_foreign_key(fk), schema=schemas.get(fk.table_key) or default,
                    ref_schema=schemas.get(fk.ref_key) or default)  # fmt: skip
 
 
@@ -120,7 +122,7 @@ def align_identities(
     identities: dict[str, int] = {}
     cur = conn.cursor()
     for tp in tables:
-        col = tp.table.identity
+        col = tp.target.identity
         if col is None:
             continue
         live = live_table(dst, tp.target)

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from sluice.copy import filters
+from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
 from sluice.core.errors import ConfigError, DataError, EmptySource
+from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -59,6 +62,11 @@ class TablePlan:
     # or "csv" for LOAD DATA
     raw_format: str = ""
     target_schema: str | None = None  # where it lands (None: the target's default schema)
+    names: Names | None = None  # its target names (`--identifiers`); None: the source's
+    # masked columns ((column, "hash" | "null" | "fixed:VALUE"), copy.masks) and columns left
+    # out (--exclude-columns: neither read nor created); the row filter is `table.where`
+    masks: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = ()
     # (min, max) of an integer key as planned: a resume refuses a source whose range moved
     key_range: tuple[int, int] | None = None
 
@@ -74,8 +82,14 @@ class TablePlan:
 
     @property
     def target(self) -> Table:
-        """The table as it lands: in its target schema (the source's stays in `table`)."""
-        return replace(self.table, schema=self.target_schema)
+        """The table as it lands: in its target schema, with its target names (the source's
+        stays in `table`), without the source's row filter (never applied to the target)."""
+        table = self.names.apply(self.table) if self.names else self.table
+        return replace(table, schema=self.target_schema, where="")
+
+    def target_column(self, name: str) -> str:
+        """The target name of source column `name`."""
+        return self.names.column(name) if self.names else name
 
     @property
     def target_key(self) -> str:
@@ -102,12 +116,19 @@ class Plan:
     native_types: tuple[NativeType, ...] = ()
     # tables left out, each with its reason (--exclude-tables, or refused with --skip-refused)
     skipped: tuple[Skipped, ...] = ()
+    identifiers: str = "preserve"  # how target names were made (`core.naming`)
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+    def target_foreign_key(self, fk: ForeignKey) -> ForeignKey:
+        """`fk` (between two tables' plan keys) as the target names it: its tables, columns
+        and its own name (`--identifiers`); the schemas stay the source's (`finish.landed`)."""
+        names = {t.name: t.names for t in self.tables if t.names}
+        return rename_foreign_key(fk, names, self.identifiers) if names else fk
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -156,6 +177,7 @@ class Plan:
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
             native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
             skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
+            identifiers=d.get("identifiers", "preserve"),
         )
 
     @classmethod
@@ -175,7 +197,7 @@ def _plain(value: Any) -> Any:
 
 def _fk(d: dict[str, Any]) -> ForeignKey:
     return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]),
-                      d.get("schema"), d.get("ref_schema"))  # fmt: skip
+                      d.get("schema"), d.get("ref_schema"), d.get("constraint"))  # fmt: skip
 
 
 def _table(d: dict[str, Any]) -> Table:
@@ -189,7 +211,7 @@ def _table(d: dict[str, Any]) -> Table:
         tuple(_fk(f) for f in d["foreign_keys"]),
         tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i.get("kind", ""))
               for i in d["indexes"]),
-        d["primary_key_name"],
+        d["primary_key_name"], d.get("where", ""),
     )  # fmt: skip
 
 
@@ -203,8 +225,18 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
         target_schema=d.get("target_schema"),
+        names=_names(d.get("names")),
+        masks=tuple(tuple(m) for m in d.get("masks", ())),
+        excluded=tuple(d.get("excluded", ())),
         key_range=tuple(d["key_range"]) if d.get("key_range") else None,  # type: ignore[arg-type]
     )
+
+
+def _names(d: dict[str, Any] | None) -> Names | None:
+    if d is None:
+        return None
+    pairs = lambda v: tuple(tuple(p) for p in v)  # noqa: E731
+    return Names(d["table"], pairs(d["columns"]), d["primary_key"], pairs(d["indexes"]))
 
 
 # --- building a plan -------------------------------------------------------------------------
@@ -235,6 +267,8 @@ def build_plan(
         require_tables(reflected, source, allow_empty)
     dialect = get_dialect(source.engine)
     schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
+    reflected = filters.filtered(reflected, selection, schemas[0])  # counted through --where
+    filters.check_conditions(source, reflected)
     stats = dialect.key_stats(source, reflected)
     sizes = dialect.relation_bytes(source, reflected)
     plan = plan_tables(
@@ -295,6 +329,8 @@ def plan_tables(
     defaults = defaults or (src.caps.default_schema, dst.caps.default_schema)
     # a table named in the default schema is keyed as one of no schema (ADR 0014)
     reflected = [replace(t, schema=None) if t.schema == defaults[0] else t for t in reflected]
+    chosen: list[str] = []  # what the row filters and column choices did (notes)
+    reflected, masks, excluded = filters.apply(reflected, selection, defaults[0], chosen)
     refused = list(refused)
     made: list = []  # types made for the target ((table key, NativeType)) and notes (str)
     mapped = {t.key: column_maps(src, dst, t, refused, selection,
@@ -314,24 +350,33 @@ def plan_tables(
     ordered = order_by_references(reflected, ordering)
     notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
              for fk in declared if fk.ref_key not in names]  # fmt: skip
-    notes += [m for m in made if isinstance(m, str)]
+    notes += [m for m in made if isinstance(m, str)] + chosen
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
     maps_of = {t.key: mapped[t.key][1] for t in ordered}
+    policy = selection.identifiers
+    landing = {k: s if s is None else convert(s, policy) for k, s in landing.items()}
     ordered = target_indexes(dst, ordered, notes, landing)
+    renamed = plan_names(ordered, policy, landing, dst.caps.index_names_per_table,
+                         dst.caps.max_identifier_length)  # fmt: skip
     planned = []
     for table in ordered:
         maps = maps_of[table.key]
         lo, hi, rows = stats[table.key]
-        size = (sizes or {}).get(table.key, 0)
+        # a filtered table's size on disk is not its selected rows': cut by rows alone
+        size = 0 if table.where else (sizes or {}).get(table.key, 0)
         per_chunk = chunk_rows
         if size > chunk_bytes and rows:
             per_chunk = max(1, min(chunk_rows, rows * chunk_bytes // size))
         chunks = _chunks(table, lo, hi, rows, per_chunk)
-        raw_format = _raw_format(src, dst, table, maps, raw_import)
+        masked = masks.get(table.key, ())
+        # masks are applied in Python: a masked table moves as decoded values, never raw bytes
+        raw_format = "" if masked else _raw_format(src, dst, table, maps, raw_import)
         span = (lo, hi) if isinstance(lo, int) and isinstance(hi, int) else None
         planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
-                                 landing[table.key], span))  # fmt: skip
+                                 landing[table.key], renamed.get(table.key), masked,
+                                 excluded.get(table.key, ()), span))  # fmt: skip
+        notes += _chosen_notes(table, masked, excluded.get(table.key, ()), rows)
         if not table.primary_key:
             notes.append(f"{table.key}: no primary key, copied whole in one chunk")
     return Plan(
@@ -347,7 +392,20 @@ def plan_tables(
         chunk_bytes=chunk_bytes,
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
+        identifiers=policy,
     )
+
+
+def _chosen_notes(table: Table, masked, excluded, rows: int) -> list[str]:
+    """The plan's lines for a table's row filter, masks and columns left out."""
+    notes = []
+    if table.where:
+        notes.append(f"{table.key}: rows where ({table.where}): {rows:,} selected (--where)")
+    if excluded:
+        notes.append(f"{table.key}: columns left out: {', '.join(excluded)} (--exclude-columns)")
+    for column, spec in masked:  # never a raw path: masks are computed in Python
+        notes.append(f"{table.key}.{column}: --mask {masking.describe(spec)} (decoded path)")
+    return notes
 
 
 def spatial_for(tables: Sequence[Table], target: DbUrl) -> str | None:

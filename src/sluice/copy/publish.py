@@ -191,7 +191,7 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
     steps: list[tuple[str, object]] = []
     if tp.key and dst.caps.key_after_load:
         steps += [(stmt, None) for stmt in dst.add_primary_key_sql(stage)]
-    for ix in tp.table.indexes:
+    for ix in tp.target.indexes:
         # the staging table's name in it: two tables may publish indexes of one name at once
         tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
         steps.append((dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind), (tmp, ix)))
@@ -232,7 +232,7 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
     for stmt in dst.swap_sql(stage, live, exists):
         cur.execute(stmt)
     if tp.key:
-        final = tp.table.primary_key_name or f"PK_{tp.table.name}"
+        final = tp.target.primary_key_name or f"PK_{tp.target.name}"
         for stmt in dst.rename_constraint_sql(live, stage.primary_key_name, final):
             cur.execute(stmt)
     for tmp, index in index_renames:

@@ -39,13 +39,24 @@ class Selection:
     # a MariaDB ENUM: "varchar" (its longest member's width) or "type" (an enum type made on
     # a target that has them, PostgreSQL: the members in order; --enums type)
     enums: str = "varchar"
+    # target names: "preserve" (the source's), "lower" or "snake" (`core.naming`, ADR 0017)
+    identifiers: str = "preserve"
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL); "table.column" left out; ("table.column", "hash|null|fixed:VALUE")
+    where: tuple[tuple[str, str], ...] = ()
+    exclude_columns: tuple[str, ...] = ()
+    mask: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, options: Any) -> Selection:
         """The selection an options class (copy, verify, sync: the same fields) asks for."""
         return cls(tuple(options.exclude), options.skip_refused, options.carry_as_text,
                    options.allow_lossy, tuple(options.schemas), tuple(options.exclude_schemas),
-                   tuple(options.schema_map), options.enums)  # fmt: skip
+                   tuple(options.schema_map), options.enums,
+                   options.identifiers,
+                   tuple(getattr(options, "where", ())),
+                   tuple(getattr(options, "exclude_columns", ())),
+                   tuple(getattr(options, "mask", ())))  # fmt: skip
 
 
 ENUM_POLICIES = ("varchar", "type")

@@ -54,11 +54,14 @@ class Resumption:
 
 
 def table_fingerprint(tp: TablePlan) -> str:
-    """What must not change for committed chunks to stay valid: the table's definition, how
-    each column maps, the path its bytes take, where it lands and its key range."""
+    """What must not change for committed chunks to stay valid: the table's definition (its
+    row filter too), how each column maps, the path its bytes take, where and under which
+    names it lands, its masked and left-out columns, and its key range."""
     kept = {"table": asdict(tp.table), "columns": [asdict(c) for c in tp.columns],
             "raw_format": tp.raw_format, "passthrough": tp.passthrough,
-            "target_schema": tp.target_schema, "key_range": tp.key_range}  # fmt: skip
+            "target_schema": tp.target_schema, "key_range": tp.key_range,
+            "names": tp.names and asdict(tp.names), "masks": tp.masks,
+            "excluded": tp.excluded}  # fmt: skip
     return _digest(kept)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from sluice.copy import resume
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult, finish
+from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, publish_table, target_fault
@@ -34,6 +35,7 @@ from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy, zero_dates_problem
 from sluice.core.interrupt import Cancel, Interrupted
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
+from sluice.core.naming import POLICIES
 from sluice.core.progress import Reporter
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -79,6 +81,12 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    identifiers: str = "preserve"  # target names: "preserve", "lower" or "snake" (ADR 0017)
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
     # continue from the chunks an interrupted run of the same plan committed (copy.resume),
     # and keep this run's staging tables and ledger if it stops or fails
     resume: bool = False
@@ -92,6 +100,9 @@ class CopyOptions:
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
         if self.enums not in ENUM_POLICIES:
             problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
+        if self.identifiers not in POLICIES:
+            problems.append(f"identifiers must be one of {', '.join(POLICIES)}, "
+                            f"got {self.identifiers!r}")  # fmt: skip
         if self.workers < 1:
             problems.append(f"workers must be >= 1, got {self.workers}")
         if self.memory_cap < 1024 * 1024:
@@ -250,6 +261,7 @@ def run_plan(
     stop = Cancel()  # this run's: set by the caller's cancel or by a failed chunk
     if cancel.cancelled:  # before anything was written
         return CopyResult(plan, summaries, None, time.monotonic() - started, interrupted=True)
+    require_key([m for t in plan.tables for m in t.masks])  # a hash mask's secret, up front
     tune_allocator()
     policy = f"{options.nul}:{options.nul_replacement!r}:{options.zero_dates}"
     try:  # fresh staging tables, or those an interrupted run left (--resume)

@@ -112,6 +112,25 @@ def target_schema(schema: str | None, selection: Selection, src_default: str | N
     return None if dst in ("", dst_default) else dst
 
 
+def landing_schemas_of(dialect, url: DbUrl, selection: Selection,
+                       dst_default: str | None) -> list[str | None]:  # fmt: skip
+    """Every target schema the selection can put a table in (None: the target's default):
+    each schema read and not excluded, where `--schema-map` sends it, and each map's
+    destination; verify looks for tables the source lacks in all of them, even where no
+    table of the plan lands (a source schema emptied since the copy)."""
+    default = dialect.url_schema(url)
+    chosen, _ = _schemas(dialect, url, selection, default)
+    excluded = set(_matching(chosen, selection.exclude_schemas, "--exclude-schemas", url))
+    out: list[str | None] = [None]
+    for schema in chosen:
+        if schema not in excluded:
+            out.append(target_schema(None if schema == default else schema, selection,
+                                     default, dst_default))  # fmt: skip
+    out += [None if dst in ("", dst_default) else dst for src, dst in selection.schema_map
+            if src not in excluded]  # fmt: skip
+    return list(dict.fromkeys(out))
+
+
 def check_schema_map(selection: Selection, known: Sequence[str | None]) -> None:
     """Every `--schema-map` source name must be a schema of the source (a typo would
     otherwise leave tables where they were, in silence)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sluice.copy.buffer import ByteBudget, Channel, ChannelClosed, FetchSize, estimate_size
+from sluice.copy.masks import masked
 from sluice.copy.memory import release_free_memory
 from sluice.copy.plan import Chunk, TablePlan
 from sluice.copy.staging import staging_table
@@ -166,7 +167,7 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
         try:
             # read-only like the copy's reads; the run's snapshot: the rows the copy refused
             src.begin_read(conn, options.snapshot)
-            convert = converter(src.decode_converters(tp.table))
+            convert = masked(converter(src.decode_converters(tp.table)), tp, src)
             fetch = FetchSize(options.batch_rows, options.batch_bytes)  # wide rows: fewer
             for batch, _ in _sized(src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch),
                                    options, fetch):  # fmt: skip
@@ -372,7 +373,7 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
                 channel.put(bytes(pending), len(pending))
                 counted["bytes"] += len(pending)
         else:
-            convert = converter(src.decode_converters(tp.table))
+            convert = masked(converter(src.decode_converters(tp.table)), tp, src)  # --mask
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
             # a chunk is loaded as a set: no ORDER BY (a sort on PostgreSQL)
             rows = src.read_range(conn, tp.table, chunk.lo, chunk.hi, fetch, ordered=False)

@@ -53,10 +53,11 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     schema: str | None = None
     ref_schema: str | None = None
+    constraint: str | None = None  # the target's name for it (`core.naming`), else derived
 
     @property
     def name(self) -> str:
-        return f"FK_{self.table}_{'_'.join(self.columns)}"
+        return self.constraint or f"FK_{self.table}_{'_'.join(self.columns)}"
 
     @property
     def table_key(self) -> str:
@@ -86,6 +87,9 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = field(default=())
     indexes: tuple[Index, ...] = field(default=())
     primary_key_name: str | None = None
+    # a row filter in the source's own SQL (`--where`, docs/selection.md): ANDed into every
+    # read of the source table; never set on a target table
+    where: str = ""
 
     @property
     def key(self) -> str:

@@ -216,20 +216,24 @@ class Dialect(Liveness, NativeTypes, Schemas):
         stats = {}
         conn = self.connect(url)
         try:
+            self.begin_read(conn)  # read-only: a --where condition is the user's own SQL
             cur = conn.cursor()
             for t in tables:
                 lo = hi = None
+                where, params = self.read_predicate(t, None, None)  # the --where filter
                 if len(t.primary_key) == 1:
                     k = self.quote(t.primary_key[0])
-                    cur.execute(f"SELECT MIN({k}), MAX({k}) FROM {self.qualified(t)}")
+                    sql = f"SELECT MIN({k}), MAX({k}) FROM {self.qualified(t)}{where}"
+                    cur.execute(self.finalize(sql), self.bind(params))
                     lo, hi = cur.fetchone()
                 n = None
-                estimate = self.row_estimate_sql(t)
+                estimate = None if t.where else self.row_estimate_sql(t)  # a filter: counted
                 if estimate is not None:
                     cur.execute(self.finalize(estimate[0]), self.bind(estimate[1]))
                     n = cur.fetchone()[0]
                 if n is None:
-                    cur.execute(f"SELECT COUNT(*) FROM {self.qualified(t)}")
+                    sql = f"SELECT COUNT(*) FROM {self.qualified(t)}{where}"
+                    cur.execute(self.finalize(sql), self.bind(params))
                     n = cur.fetchone()[0]
                 stats[t.key] = (lo, hi, int(n))
             conn.rollback()
@@ -290,6 +294,16 @@ class Dialect(Liveness, NativeTypes, Schemas):
             params.append(hi)
         return (" WHERE " + " AND ".join(conds) if conds else ""), params
 
+    def read_predicate(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """`range_predicate` ANDed with `Table.where` (`--where`): for source reads only."""
+        where, params = self.range_predicate(table.primary_key, lo, hi)
+        cond = self.row_filter_sql(table.where) if table.where else ""
+        return (f"{where} AND {cond}" if where else f" WHERE {cond}") if cond else where, params
+
+    def row_filter_sql(self, condition: str) -> str:
+        """A `--where` condition (the user's SQL) as one term: parenthesised, ORs inside."""
+        return f"({condition})"
+
     def select_range_sql(
         self, table: Table, lo: Any, hi: Any, name: str | None = None, ordered: bool = True
     ) -> tuple[str, list[Any]]:
@@ -297,7 +311,7 @@ class Dialect(Liveness, NativeTypes, Schemas):
         the caller takes the rows as a set (a copy does: on PostgreSQL the ORDER BY of a range
         read through a bitmap scan is a sort, spilled to disk for a wide chunk)."""
         cols = ", ".join(self.select_expr(c) for c in table.columns)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         order = ""
         if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)

@@ -386,6 +386,11 @@ class MssqlDialect(Dialect):
             scales = {name: int(scale) for name, scale in rows}
         return apply_scales(columns, scales)
 
+    def finalize(self, sql: str) -> str:
+        """pymssql substitutes `%s` itself and never reads '%%' back as '%': a literal '%'
+        (a `--where` LIKE pattern, a name such as "50% off") is sent as it is."""
+        return sql.replace(PARAM, self.paramstyle_marker)
+
     # --- reading ------------------------------------------------------------------------------
     def select_range_sql(
         self, table: Table, lo: Any, hi: Any, name: str | None = None, ordered: bool = True
@@ -399,7 +404,7 @@ class MssqlDialect(Dialect):
             else self.quote(c.name)
             for c in table.columns
         )
-        where, params = self.range_predicate(table.primary_key, lo, hi)  # the base keyset
+        where, params = self.read_predicate(table, lo, hi)  # keyset and --where
         order = ", ".join(self.quote(k) for k in table.primary_key)
         order = f" ORDER BY {order}" if order and ordered else ""
         return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params

@@ -55,7 +55,7 @@ BEGIN_READ_SQL = (
 )
 
 
-class MysqlDialect(MysqlLiveness, native.MysqlDigests, Dialect):
+class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Dialect):
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,

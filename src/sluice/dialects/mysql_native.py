@@ -145,6 +145,25 @@ def data_type(t: SqlType) -> str:
     return t.native.split("(")[0].split(" ")[0].lower()
 
 
+_INTEGER_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32,
+                 "bigint": 64}  # fmt: skip
+
+
+class MysqlIntegers:
+    """Mixed into MysqlDialect: the range of an integer column's own declaration."""
+
+    name: str
+
+    def integer_bounds(self, t: SqlType) -> tuple[int, int] | None:
+        words = (t.native or "").lower().replace("(", " ").split() if t.engine == self.name else []
+        if not words or words[0] not in _INTEGER_BITS:
+            return None
+        bits = _INTEGER_BITS[words[0]]
+        if "unsigned" in words:
+            return 0, 2**bits - 1
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 class MysqlDigests:
     """Mixed into MysqlDialect: row digests computed by the server between two databases of
     this engine whose catalogs declare every column identically (sluice.verify.run). Each
@@ -168,7 +187,7 @@ class MysqlDigests:
 
     def range_digest_sql(self, table: Table, lo: Any, hi: Any) -> tuple[list[str], str, list]:
         row, _ = self._row_sql(table)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         sql = f"SELECT COUNT(*), CAST(COALESCE(SUM({row}), 0) AS CHAR) FROM " \
               f"{self.qualified(table)}{where}"  # fmt: skip
         return [], self.finalize(sql), params
@@ -180,7 +199,7 @@ class MysqlDigests:
 
         row, per_column = self._row_sql(table)
         keys = ", ".join(self.quote(k) for k in table.primary_key)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         sql = self.finalize(f"SELECT {keys}, {row}, {', '.join(per_column)} FROM "
                             f"{self.qualified(table)}{where} ORDER BY {keys}")  # fmt: skip
         cur = conn.cursor(SSCursor)

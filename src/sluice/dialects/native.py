@@ -47,6 +47,12 @@ class NativeTypes:
         copy keeps every type exactly), else None. `render_type` asks this first."""
         return t.native if t.native is not None and t.engine == self.name else None
 
+    def integer_bounds(self, t: SqlType) -> tuple[int, int] | None:
+        """The values an integer column's own declaration holds where they are narrower than
+        its neutral kind's (a MariaDB MEDIUMINT, an INT UNSIGNED), else None: a keyed hash
+        (`--mask hash`) stays inside them on a target of the same engine."""
+        return None
+
     def raw_copy_format_for(self, table: Table) -> str | None:
         """The raw format a table of identical declarations moves in between two databases of
         this engine (a binary format may embed ids that differ between databases)."""

@@ -331,14 +331,14 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
         every value quoted, NULL as the bare word NULL, booleans as 0/1, dates in ISO."""
         if fmt == "csv":
             cols = ", ".join(_csv_expr(self.quote(c.name), c.type.kind) for c in table.columns)
-            where, params = self.range_predicate(table.primary_key, lo, hi)
+            where, params = self.read_predicate(table, lo, hi)
             sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
         else:  # the columns as stored: binary, or text with its settings pinned
             cols = ", ".join(self.quote(c) for c in table.column_names)
-            where, params = self.range_predicate(table.primary_key, lo, hi)
+            where, params = self.read_predicate(table, lo, hi)
             sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
             options = "FORMAT binary"
             if fmt == "postgresql-text":

@@ -30,7 +30,7 @@ class PostgresDigests:
         Used only between two PostgreSQL tables of identical declared column types, where the
         text form is a canonical encoding once the settings that shape it are pinned."""
         cols = ", ".join(self.quote(c) for c in table.column_names)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         # hashtextextended: the 64-bit hash behind hash partitioning, stable across versions
         # (partitioned data depends on it) and cheaper than md5
         # ROW(r.*), never r: a column named r would be taken for the row (only it hashed)
@@ -49,7 +49,7 @@ class PostgresDigests:
         cols = [self.quote(c) for c in table.column_names]
         keys = ", ".join(f"r.{self.quote(k)}" for k in table.primary_key)
         per_column = "".join(f", hashtextextended(r.{c}::text, 0)" for c in cols)
-        where, params = self.range_predicate(table.primary_key, lo, hi)
+        where, params = self.read_predicate(table, lo, hi)
         sql = self.finalize(
             f"SELECT {keys}, hashtextextended(ROW(r.*)::text, 0){per_column} FROM (SELECT "
             f"{', '.join(cols)} FROM {self.qualified(table)}{where}) AS r ORDER BY {keys}"

@@ -120,7 +120,7 @@ def unreadable_dates(d: Any, conn: Any, table: Any, lo: Any, hi: Any) -> list[tu
     if not dated or not table.primary_key:
         return []
     key = ", ".join(d.quote(k) for k in table.primary_key)
-    where, params = d.range_predicate(table.primary_key, lo, hi)
+    where, params = d.read_predicate(table, lo, hi)
     found = []
     with conn.cursor() as cur:
         for c in dated:

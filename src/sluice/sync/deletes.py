@@ -5,11 +5,17 @@ the key's index answers; equal summaries skip the range, a differing one is cut 
 ranges until it is small enough to compare its keys. A table of a million rows with ten deletes
 costs some twenty summaries per side and a few thousand keys fetched, not a million. Other keys
 are checked in batches of target keys asked of the source. Memory stays bounded either way.
+
+A source table with a row filter (`--where`) is compared through it, so a target holding only
+the filtered rows summarises alike; a key the filtered source lacks is then deleted only when
+the source lacks it altogether: a row that left the filter is outside it, and a sync never
+deletes a target row outside the filter (docs/selection.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from sluice.copy.plan import INTEGER_KINDS
@@ -26,16 +32,27 @@ def deleted_keys(
     src: Dialect, src_conn: Any, source_table: Table,
     dst: Dialect, dst_conn: Any, target_table: Table,
 ) -> Iterator[list[tuple]]:  # fmt: skip
-    """Batches of keys the target holds and the source does not."""
+    """Batches of keys the target holds and the source does not (inside its row filter)."""
     key = target_table.primary_key
     if len(key) == 1 and target_table.column(key[0]).type.kind in INTEGER_KINDS:
-        yield from _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table)
+        found = _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table)
     else:
-        yield from _by_lookup(src, src_conn, source_table, dst, dst_conn, target_table)
+        found = _by_lookup(src, src_conn, source_table, dst, dst_conn, target_table)
+    if not source_table.where:
+        yield from found
+        return
+    whole = replace(source_table, where="")
+    for batch in found:  # keep the keys the source still holds outside its filter
+        for i in range(0, len(batch), BATCH):
+            part = batch[i : i + BATCH]
+            present = _present(src, src_conn, whole, key, part)
+            gone = [k for k in part if tuple(k) not in present]
+            if gone:
+                yield gone
 
 
 def _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table) -> Iterator[list[tuple]]:
-    k = target_table.primary_key[0]
+    k, ks = target_table.primary_key[0], source_table.primary_key[0]  # names may differ
     lo, hi, rows = _bounds(dst, dst_conn, target_table, k)
     if lo is None:
         return  # an empty target has nothing to delete
@@ -43,13 +60,13 @@ def _by_ranges(src, src_conn, source_table, dst, dst_conn, target_table) -> Iter
     todo = _split(lo - 1, hi, parts)
     while todo:
         a, b = todo.pop()
-        theirs = _summary(src, src_conn, source_table, k, a, b)
+        theirs = _summary(src, src_conn, source_table, ks, a, b)
         ours = _summary(dst, dst_conn, target_table, k, a, b)
         if theirs == ours:
             continue
         if ours[0] <= LEAF_ROWS or b - a <= SPLIT:
             gone = _keys(dst, dst_conn, target_table, k, a, b) - _keys(
-                src, src_conn, source_table, k, a, b
+                src, src_conn, source_table, ks, a, b
             )
             for i in range(0, len(gone), BATCH):
                 yield [(v,) for v in sorted(gone)[i : i + BATCH]]
@@ -76,7 +93,12 @@ def summary_sql(d: Dialect, table: Table, k: str) -> str:
     """(row count, sum of keys) of the range `lo < k <= hi`: the key's index answers it."""
     q = d.quote(k)
     return d.finalize(f"SELECT COUNT(*), {d.key_sum_sql(q)} FROM {d.qualified(table)} "
-                      f"WHERE {q} > {PARAM} AND {q} <= {PARAM}")  # fmt: skip
+                      f"WHERE {q} > {PARAM} AND {q} <= {PARAM}{_filter(d, table)}")  # fmt: skip
+
+
+def _filter(d: Dialect, table: Table) -> str:
+    """` AND (condition)` of a source table's `--where`; nothing for a target's table."""
+    return f" AND {d.row_filter_sql(table.where)}" if table.where else ""
 
 
 def _summary(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> tuple[int, int]:
@@ -88,7 +110,8 @@ def _summary(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> tuple[in
 
 def _keys(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> set[int]:
     q = d.quote(k)
-    sql = f"SELECT {q} FROM {d.qualified(table)} WHERE {q} > {PARAM} AND {q} <= {PARAM}"
+    sql = (f"SELECT {q} FROM {d.qualified(table)} WHERE {q} > {PARAM} AND {q} <= {PARAM}"
+           f"{_filter(d, table)}")  # fmt: skip
     cur = conn.cursor()
     cur.execute(d.finalize(sql), d.bind([a, b]))
     found: set[int] = set()  # at most LEAF_ROWS keys, or a SPLIT-wide range
@@ -99,18 +122,15 @@ def _keys(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> set[int]:
 
 def _by_lookup(src, src_conn, source_table, dst, dst_conn, target_table) -> Iterator[list[tuple]]:
     """Target keys in batches, each asked of the source; the target's read streams."""
-    key = target_table.primary_key
     fetch = dst.read_range(dst_conn, _only_key(target_table), None, None, BATCH, ordered=False)
     for batch in fetch:
-        present = _present(src, src_conn, source_table, key, batch)
+        present = _present(src, src_conn, source_table, source_table.primary_key, batch)
         gone = [k for k in batch if tuple(k) not in present]
         if gone:
             yield [tuple(k) for k in gone]
 
 
 def _only_key(table: Table) -> Table:
-    from dataclasses import replace
-
     return replace(table, columns=tuple(table.column(k) for k in table.primary_key))
 
 
@@ -119,6 +139,7 @@ def _present(d: Dialect, conn, table: Table, key, batch) -> set[tuple]:
     one = "(" + " AND ".join(f"{d.quote(k)} = {PARAM}" for k in key) + ")"
     where = " OR ".join([one] * len(batch))
     cur = conn.cursor()
-    cur.execute(d.finalize(f"SELECT {cols} FROM {d.qualified(table)} WHERE {where}"),
+    cur.execute(d.finalize(f"SELECT {cols} FROM {d.qualified(table)} WHERE ({where})"
+                           f"{_filter(d, table)}"),
                 d.bind([v for row in batch for v in row]))  # fmt: skip
     return {tuple(r) for r in cur.fetchmany(len(batch))}  # keys are unique: at most the batch

@@ -22,7 +22,9 @@ from typing import Any
 
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
+from sluice.copy.filters import check_conditions
 from sluice.copy.finish import align_identities
+from sluice.copy.masks import require_key
 from sluice.copy.plan import (
     Chunk,
     Plan,
@@ -78,6 +80,12 @@ class SyncOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    identifiers: str = "preserve"  # as CopyOptions.identifiers: the copy's must be given
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
@@ -193,7 +201,30 @@ def plan_sync(
                        refused=refused, spatial=spatial_for(reflected, target),
                        skipped=skipped, defaults=defaults)  # fmt: skip
     check_lossy(plan, options.allow_lossy)
+    check_columns(plan, marks, options.deletes)
+    check_conditions(source, [tp.table for tp in plan.tables])
     return plan, marks
+
+
+def check_columns(plan: Plan, marks: dict[str, Watermark], deletes: bool) -> None:
+    """A watermark column left out or masked cannot be compared with the source's, nor a
+    masked key found there by the delete pass: each stops the sync by name, up front."""
+    problems = []
+    for tp in plan.tables:
+        column, masked = marks[tp.name].column, dict(tp.masks)
+        if column and column not in tp.table.column_names:
+            problems.append(f"{tp.name}: the watermark column {column!r} is left out "
+                            "(--exclude-columns)")  # fmt: skip
+        elif column in masked:
+            problems.append(f"{tp.name}: the watermark column {column!r} is masked: its values "
+                            "on the target are not the source's")  # fmt: skip
+        if deletes and set(tp.key) & set(masked):
+            problems.append(f"{tp.name}: its key is masked: the delete pass cannot find masked "
+                            "keys in the source (--no-deletes syncs it without deletes)",
+                            )  # fmt: skip
+    if problems:
+        raise ConfigError("; ".join(problems))
+    require_key([m for tp in plan.tables for m in tp.masks])
 
 
 def _failed(what: str, exc: Exception, *dialects: Dialect, table: str | None = None,
@@ -247,7 +278,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
             result.drift = reconcile(
                 dst, conn, live, live_found, recorded(state and state.source_columns)
             )
-            last = _last(dst, conn, live, mark, state)
+            last = _last(dst, conn, live, mark, state, tp.target_column(mark.column or ""))
         if result.drift.added:
             last = None  # new columns: every row is read once to fill them
         result.before = last
@@ -262,6 +293,7 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         with watched(dst, target, conn, "target", tp.name, tp.name):
             _prepare_stage(dst, conn, stage)
         read_key = (mark.column,) if mark.kind != "full" else ()
+        landed_key = tuple(tp.target_column(c) for c in read_key)  # its name on the target
         chunk = Chunk(tp.name, 0, lo, hi)
         transfer, channels = TransferOptions.for_budget(
             options.memory_cap, 1, not tp.passthrough,
@@ -272,14 +304,14 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(
             replace(tp, table=replace(tp.table, primary_key=read_key)), chunk, source, target,
-            ByteBudget(channels), transfer, into=replace(stage, primary_key=read_key),
+            ByteBudget(channels), transfer, into=replace(stage, primary_key=landed_key),
             fresh=True,
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")
         with watched(dst, target, conn, "target", tp.name, tp.name):  # a stall ends (core/liveness)
             result.inserted, result.updated = _apply(dst, conn, live, stage)
-            sync_state.write(dst, conn, _state(tp.table, mark, after, result, state))
+            sync_state.write(dst, conn, _state(tp, mark, after, result, state))
             conn.commit()
             if result.inserted and tp.table.identity:
                 align_identities(dst, conn, [tp])
@@ -300,14 +332,15 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
     return result
 
 
-def _last(dst: Dialect, conn, live: Table, mark: Watermark, state) -> Any:
+def _last(dst: Dialect, conn, live: Table, mark: Watermark, state, column: str) -> Any:
     """The watermark the last run left, or, on the first run after a copy, the highest value
-    the replica holds (the copy moved everything up to it)."""
+    the replica holds (the copy moved everything up to it) in `column`, the watermark
+    column's name on the target (`--identifiers`)."""
     if mark.kind == "full":
         return None
     if state is not None and (state.kind, state.watermark_column) == (mark.kind, mark.column):
         return watermarks.decode(state.watermark)
-    value = _max(dst, conn, live, mark.column)
+    value = _max(dst, conn, live, column)
     conn.rollback()
     return value
 
@@ -316,7 +349,9 @@ def _max(d: Dialect, conn, table: Table, column: str) -> Any:
     """MAX(column) as sluice's canonical value: read as the driver returns it (SQLite keeps
     datetimes as text), then through the dialect's decoder."""
     cur = conn.cursor()
-    cur.execute(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}")
+    where, params = d.read_predicate(table, None, None)  # a source table's --where
+    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}{where}"),
+                d.bind(params))  # fmt: skip
     value = cur.fetchone()[0]
     decode = d.decode_converters(table)[table.column_names.index(column)]
     if value is not None and decode is not None:
@@ -332,6 +367,7 @@ def _bounds(src: Dialect, source: DbUrl, table: Table, mark: Watermark, last: An
         return None, None, None
     conn = src.connect(source)
     try:
+        src.begin_read(conn)  # read-only (ADR 0010): a --where condition is the user's SQL
         cur = conn.cursor()
         if mark.kind == "rowversion":
             query = src.rowversion_ceiling_sql()
@@ -398,10 +434,13 @@ def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
     return prune, new_rows
 
 
-def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
+def _state(tp: TablePlan, mark: Watermark, after: Any, result: TableSync,
            before) -> sync_state.State:  # fmt: skip
+    """The table's state row: named by the plan's (source) key (ADR 0014) and the source's
+    watermark column (its values are read there); the source's column types recorded under
+    the target's column names, as drift compares them (`--identifiers`, ADR 0017)."""
     return sync_state.State(
-        table_name=table.key,  # the qualified key (ADR 0014)
+        table_name=tp.table.key,  # the qualified key (ADR 0014)
         kind=mark.kind,
         watermark_column=mark.column,
         watermark=watermarks.encode(after),
@@ -410,7 +449,7 @@ def _state(table: Table, mark: Watermark, after: Any, result: TableSync,
         rows_updated=result.updated,
         rows_deleted=0,
         runs=(before.runs if before else 0) + 1,
-        source_columns=record(table),
+        source_columns=record(tp.target),
     )
 
 
@@ -428,7 +467,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
         total = 0
         cur = writer.cursor()
         for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
-            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in tp.key) + ")"
+            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
             where = " OR ".join([one] * len(keys))
             cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
                         dst.bind([v for row in keys for v in row]))  # fmt: skip

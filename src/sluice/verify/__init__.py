@@ -2,7 +2,8 @@
 data-quality checks on the target, repair of the ranges that differ, and the reports.
 
 Modules: canonical (value encoding), run (`verify_database`, ranges on both sides), results
-(what it found), rows (naming differing keys and columns), quality (checks and rules), repair
+(what it found), missing (tables the target lacks, counted), rows (naming differing keys and
+columns), quality (checks and rules), repair
 (re-copy differing ranges through the copy's chunk path), report (JSON, Markdown, HTML, log
 lines).
 May import: sluice.copy, sluice.state, sluice.datasets, sluice.dialects, sluice.core.

@@ -187,6 +187,38 @@ def rules_for(tables: Sequence[Table]) -> QualityRules:
     return QualityRules({name: kept(RULES.for_table(name)) for name in sorted(names)})
 
 
+def on_target(rules: QualityRules, tables: Sequence[Any]) -> QualityRules:
+    """`rules` written in the source's names (a dataset's, `rules_for`) in the target's: the
+    plan's tables (`TablePlan`s) give each table's and column's target name and schema
+    (`--identifiers`, `--schema-map`). Tables not renamed keep their rules as they are."""
+    plans = {tp.name: tp for tp in tables}
+    if not any(tp.names for tp in tables):
+        return rules
+
+    def fk_on_target(fk: ForeignKey) -> ForeignKey:
+        mine, theirs = plans.get(fk.table_key), plans.get(fk.ref_key)
+        return replace(
+            fk, table=mine.target.name if mine else fk.table,
+            columns=tuple(mine.target_column(c) for c in fk.columns) if mine else fk.columns,
+            schema=mine.target_schema if mine else fk.schema,
+            ref_table=theirs.target.name if theirs else fk.ref_table,
+            ref_columns=(tuple(theirs.target_column(c) for c in fk.ref_columns) if theirs
+                         else fk.ref_columns),
+            ref_schema=theirs.target_schema if theirs else fk.ref_schema,
+        )  # fmt: skip
+
+    out = dict(rules.tables)
+    for tp in tables:
+        r = out.pop(tp.name, None)
+        if r is not None:
+            out[tp.target_key] = replace(
+                r, required=tuple(tp.target_column(c) for c in r.required),
+                orphans=tuple(replace(o, foreign_key=fk_on_target(o.foreign_key))
+                              for o in r.orphans),
+            )  # fmt: skip
+    return QualityRules(out)
+
+
 def load_rules(path: str | Path) -> QualityRules:
     """Rules from a .json file, or a .yaml/.yml file when PyYAML is installed."""
     path = Path(path)

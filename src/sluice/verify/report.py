@@ -80,7 +80,10 @@ def _table_row(t: dict) -> list[str]:
     data_ok = counts_ok if t.get("ok") is None else bool(t["ok"]) or (counts_ok and errors > 0)
     verdict = "MISMATCH" if not data_ok else "CHECKS FAILED" if errors else "MATCH"
     ranges_text = "—" if ranges is None else f"{_num(matching)}/{_num(ranges)}"
-    row = [str(t.get("table", "?")), _num(src), _num(tgt), ranges_text, _num(bad_ranges)]
+    name = str(t.get("table", "?"))
+    if t.get("target_table"):  # renamed on the target (--schema-map, --identifiers)
+        name += f" -> {t['target_table']}"
+    row = [name, _num(src), _num(tgt), ranges_text, _num(bad_ranges)]
     return [*row, ", ".join(parts) or "none", str(t.get("method") or "—"), verdict]
 
 
@@ -141,6 +144,10 @@ def _blocks(report: dict) -> list[tuple]:
     out: list[tuple] = [("h1", f"Verification: {title}"), ("verdict", verdict, headline)]
     out += [("p", when), ("h2", "Tables")]
     out.append(("table", _TABLE_HEAD, rows) if rows else ("p", "No tables compared."))
+    compared = report.get("filtered_or_masked") or []  # --where, --exclude-columns, --mask
+    if compared:
+        out += [("h2", "Rows filtered, columns masked or left out"),
+                ("ul", [[str(line)] for line in compared])]  # fmt: skip
     out.append(("h2", "Mismatches"))
     tables = [t for t in report.get("tables") or [] if t.get("mismatches")]
     for t in tables:
@@ -239,6 +246,7 @@ def summary_lines(report: dict) -> list[str]:
             more = f", +{len(labels) - 3:,} more" if len(labels) > 3 else ""
             line += f"  ({_plain(', '.join(labels[:3]))}{more})"
         lines.append(line.rstrip())
+    lines += [_plain(f"  compared: {line}") for line in report.get("filtered_or_masked") or []]
     for c in failing:
         where = ".".join(str(p) for p in (c.get("table"), c.get("column")) if p) or "(report)"
         check = c.get("check", "?")

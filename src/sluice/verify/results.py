@@ -3,6 +3,7 @@ itself as plain data (`to_dict`) for the reports."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,9 @@ class TableVerification:
     error: str | None = None  # the target table is missing, or could not be read
     # the source's rows counted on their own where no range was compared (a missing table)
     counted_source_rows: int | None = None
+    # the table's qualified key on the target where it differs from `name` (the source's:
+    # --schema-map, --identifiers)
+    target: str | None = None
 
     @property
     def source_rows(self) -> int:
@@ -76,8 +80,10 @@ class TableVerification:
         return self.error is None and not self.mismatches and not failed
 
     def to_dict(self) -> dict[str, Any]:
+        landed = {"target_table": self.target} if self.target else {}
         return {
             "table": self.name,
+            **landed,
             "method": self.method,
             "source_rows": self.source_rows,
             "target_rows": self.target_rows,
@@ -104,6 +110,8 @@ class VerifyReport:
     skipped: tuple[Skipped, ...] = ()  # left out, as the copy left them out: never compared
     # "table.column: source -> target (why)" of lossy mappings: their values may differ
     lossy: tuple[str, ...] = ()
+    # row filters, columns left out, masked columns (and how they were compared)
+    columns: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -126,5 +134,25 @@ class VerifyReport:
             "extra_tables": list(self.extra_tables),
             "skipped": [{"table": s.table, "reason": s.reason} for s in self.skipped],
             "lossy_columns": list(self.lossy),
+            "filtered_or_masked": list(self.columns),
             "checks": [],
         }
+
+
+def column_notes(tables: Sequence[Any]) -> tuple[str, ...]:
+    """The report's lines for the plan's row filters, columns left out and masked columns:
+    a masked table is compared through the mask, by the canonical method (a server-side
+    digest cannot apply a Python mask, so two same-engine tables never digest natively)."""
+    out = []
+    for tp in tables:
+        if tp.table.where:
+            out.append(f"{tp.name}: source rows where ({tp.table.where}) only (--where)")
+        if tp.excluded:
+            out.append(f"{tp.name}: {', '.join(tp.excluded)} left out on both sides "
+                       "(--exclude-columns)")  # fmt: skip
+        for column, how in tp.masks:
+            out.append(f"{tp.name}.{column}: source values masked ({how}) before comparing")
+        if tp.masks:
+            out.append(f"{tp.name}: compared by the canonical method, never a server-side "
+                       "digest: only it applies the Python mask")  # fmt: skip
+    return tuple(out)

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from sluice.copy.buffer import FetchSize, estimate_size
+from sluice.copy.masks import row_mask
 from sluice.copy.stalls import stalled_error
 from sluice.copy.transfer import converter, guard
 from sluice.core.liveness import Watchdog
@@ -50,18 +51,20 @@ def canonical_rows(
     domains: Sequence[str | None] | None,
     columns: bool = False,
     side: str | None = None,
+    masks: Sequence[tuple[str, str]] = (),
 ) -> Iterator[Row]:
     """(key, digest, column digests or None) of every row of the range, in key order, read
     in bounded batches; each value encoded in its source column's domain. `side` (source
-    or target) names the connection in a stall's message."""
+    or target) names the connection in a stall's message; `masks` (the source side of a
+    masked table) are applied as the copy applied them (copy.masks), before encoding."""
     key_at = [table.column_names.index(k) for k in table.primary_key]
     types = [c.type for c in table.columns]
     encode = row_encoder(types, domains)
     parts = value_encoders(types, domains) if columns else None
     funcs = dialect.decode_converters(table)
-    convert = converter(
+    convert = masked_rows(converter(
         [None if c.type.kind in _RAW_KINDS else f for c, f in zip(table.columns, funcs)]
-    )
+    ), table, masks, dialect)  # fmt: skip
     fetch = FetchSize(5_000, FETCH_BYTES)
     conn = None
     watch = Watchdog()
@@ -94,6 +97,14 @@ def canonical_rows(
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+def masked_rows(convert, table, masks, dialect=None):
+    """`convert` then the masks: the source's values as the masked copy wrote them."""
+    mask = row_mask(table.columns, masks, dialect)
+    if mask is None or convert is None:
+        return mask or convert
+    return lambda row: mask(convert(row))
 
 
 def native_rows(dialect, url, table, chunk) -> Iterator[Row]:

@@ -29,9 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sluice.copy.masks import require_key
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.refusals import Selection
+from sluice.copy.scope import landing_schemas_of, target_schema
 from sluice.copy.staging import live_table
 from sluice.copy.stalls import stalled_error
 from sluice.copy.transfer import guard, retrying
@@ -46,12 +48,20 @@ from sluice.core.interrupt import (
     stop_pool,
 )
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
-from sluice.core.schema import Table
+from sluice.core.schema import Table, qualified_key
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
-from sluice.verify.quality import CheckResult, QualityRules, drift_check, rules_for, run_checks
-from sluice.verify.results import RangeResult, TableVerification, VerifyReport
+from sluice.verify.missing import missing_tables
+from sluice.verify.quality import (
+    CheckResult,
+    QualityRules,
+    drift_check,
+    on_target,
+    rules_for,
+    run_checks,
+)
+from sluice.verify.results import RangeResult, TableVerification, VerifyReport, column_notes
 from sluice.verify.rows import canonical_rows, differences, native_rows, watch_connection
 
 log = logging.getLogger(__name__)
@@ -87,6 +97,12 @@ class VerifyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    identifiers: str = "preserve"  # as CopyOptions.identifiers: the copy's must be given
+    # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
+    # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
+    where: Sequence[tuple[str, str]] = ()
+    exclude_columns: Sequence[str] = ()
+    mask: Sequence[tuple[str, str]] = ()
 
     @property
     def selection(self) -> Selection:
@@ -137,6 +153,7 @@ def verify_plan(
     thread workers stop at their next batch, worker processes are ended and joined."""
     options.validate()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
+    require_key([m for tp in plan.tables for m in tp.masks])  # a hash mask's secret, up front
     cancel = cancel or Cancel()
     stopped = "verification stopped, no report"
     if cancel.cancelled:
@@ -146,13 +163,10 @@ def verify_plan(
     dst = get_dialect(target.engine)
     dst.require_database(target)  # verifying never creates the replica (SQLite would)
     tables = [t for t in plan.tables if only is None or t.name in only]
-    missing = _missing_tables(dst, target, tables, source)
+    missing = missing_tables(dst, target, tables, source)
     extra = []
     if options.tables is None and only is None:  # the whole source: the whole target too
-        planned = {tp.target_key.lower() for tp in plan.tables}  # engines may fold case
-        planned |= {s.table.lower() for s in plan.skipped}  # left out on purpose, and said
-        schemas = [None, *(tp.target_schema for tp in plan.tables)]
-        extra = sorted(n for n in table_names(target, schemas) if n.lower() not in planned)
+        extra = _extra_tables(plan, source, target, options)
     work = [
         (tp, chunk)
         for tp in tables
@@ -167,7 +181,8 @@ def verify_plan(
     checker = None
     rules = options.quality or rules_for([tp.table for tp in tables])
     if options.checks:
-        args = (checks, tables, missing, target, rules, options)
+        on = rules if options.quality else on_target(rules, tables)  # the dataset's: renamed
+        args = (checks, tables, missing, target, on, options)
         checker = threading.Thread(target=_run_checks, args=args, daemon=True)
         checker.start()
     canonical = any(setups[tp.name].method == "canonical" for tp, _ in work)
@@ -195,8 +210,9 @@ def verify_plan(
         error = f"{tp.name}: missing in the target" if tp.name in missing else None
         method = setups[tp.name].method
         counted = missing.get(tp.name)
+        landed = tp.target_key if tp.target_key != tp.name else None
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error,
-                                          counted_source_rows=counted))  # fmt: skip
+                                          counted_source_rows=counted, target=landed))  # fmt: skip
     if checker is not None:
         checker.join()
         if "error" in checks:
@@ -207,7 +223,8 @@ def verify_plan(
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
     seconds = time.monotonic() - started
-    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy)
+    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy,
+                        column_notes(tables))  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
@@ -260,31 +277,26 @@ def _largest_first(work: list[tuple[TablePlan, Chunk]]) -> list[tuple[TablePlan,
     return sorted(work, key=lambda w: -w[0].rows / max(1, len(w[0].chunks)))
 
 
-def _missing_tables(
-    dst, target: DbUrl, tables: Sequence[TablePlan], source: DbUrl
-) -> dict[str, int]:
-    """The tables the target lacks, each with the source's row count (a count, not the
-    plan's estimate: the report says how many rows the replica is missing)."""
-    conn = dst.connect(target)
-    try:
-        gone = [tp for tp in tables if not dst.table_exists(conn, live_table(dst, tp.target))]
-    finally:
-        with contextlib.suppress(Exception):
-            conn.close()
-    if not gone:
-        return {}
-    src = get_dialect(source.engine)
-    conn = src.connect(source)
-    try:
-        cur, counts = conn.cursor(), {}
-        for tp in gone:
-            cur.execute(f"SELECT COUNT(*) FROM {src.qualified(tp.table)}")
-            counts[tp.name] = int(cur.fetchone()[0])
-        conn.rollback()
-        return counts
-    finally:
-        with contextlib.suppress(Exception):
-            conn.close()
+def _extra_tables(plan: Plan, source: DbUrl, target: DbUrl, options: VerifyOptions) -> list[str]:
+    """Target tables without a source counterpart, in every schema the selection can land
+    in (`copy.scope.landing_schemas_of`), not only where the plan's tables land."""
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    selection = options.selection
+    defaults = (src.url_schema(source), dst.url_schema(target))
+    planned = {tp.target_key.lower() for tp in plan.tables}  # engines may fold case
+    for s in plan.skipped:  # left out on purpose, and said: where each would land
+        schema, dot, name = s.table.partition(".")
+        if not dot:
+            schema, name = None, s.table
+        planned |= {
+            s.table.lower(),
+            qualified_key(target_schema(schema, selection, *defaults), name).lower(),
+        }
+    schemas = [*landing_schemas_of(src, source, selection, defaults[1]),
+               *(tp.target_schema for tp in plan.tables)]  # fmt: skip
+    if not dst.caps.schemas:
+        schemas = [None]
+    return sorted(n for n in table_names(target, schemas) if n.lower() not in planned)
 
 
 # --- one range ---------------------------------------------------------------------------------
@@ -299,6 +311,7 @@ class TableSetup:
     method: str
     domains: tuple[str | None, ...]
     as_text: bool = False
+    masks: tuple[tuple[str, str], ...] = ()  # the source side's, applied before comparing
 
     def read_as(self, table: Table) -> Table:
         return server_text(table) if self.as_text else table
@@ -329,7 +342,8 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
         there, here = theirs.get(tp.name), ours.get(tp.name)
         names = tp.table.column_names
         identical = bool(there and here) and all(
-            there.get(c) is not None and there.get(c) == here.get(c) for c in names
+            there.get(c) is not None and there.get(c) == here.get(tp.target_column(c))
+            for c in names
         )
         as_text = identical and all(dst.render_native(c.type) is not None for c in tp.table.columns)
         domains = tuple(
@@ -338,8 +352,10 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
             else src.verify_domains.get(str((there or {}).get(c, "")).strip().lower())
             for c in names
         )
-        method = method_for(tp, source, target, options, identical)
-        out[tp.name] = TableSetup(method, domains, as_text and method == "canonical")
+        method = method_for(tp, source, target, options, identical and not tp.masks)
+        # a masked table: the canonical method, the only one that can apply a Python mask
+        as_text = as_text and method == "canonical" and not tp.masks
+        out[tp.name] = TableSetup(method, domains, as_text, tuple(tp.masks))
     return out
 
 
@@ -368,10 +384,11 @@ def _verify_range(
         digest = functools.partial(_digest, domains=setup.domains, cancel=cancel)
     there: dict[str, Any] = {}
     table = setup.read_as(tp.table)
+    theirs = functools.partial(digest, masks=setup.masks) if setup.masks else digest
 
     def source_side() -> None:
         try:
-            there["digest"] = _sided("source", source, digest, src, table, chunk)
+            there["digest"] = _sided("source", source, theirs, src, table, chunk)
         except BaseException as exc:  # re-raised in the calling thread
             there["error"] = exc
 
@@ -403,12 +420,11 @@ def _sided(side: str, url: DbUrl, digest, dialect, table, chunk: Chunk) -> Range
                              chunk=chunk_part(chunk.label, chunk.table)) from None  # fmt: skip
 
 
-def _digest(
-    dialect, url: DbUrl, table, chunk: Chunk, side=None, domains=None, cancel: Cancel | None = None
-) -> RangeDigest:
+def _digest(dialect, url: DbUrl, table, chunk: Chunk, side=None, domains=None,
+            cancel: Cancel | None = None, masks=()) -> RangeDigest:  # fmt: skip
     """The range's digest; a set `cancel` stops it within 4096 rows (thread workers)."""
     digest = RangeDigest()
-    rows = canonical_rows(dialect, url, table, chunk, domains, side=side)
+    rows = canonical_rows(dialect, url, table, chunk, domains, side=side, masks=masks)
     for n, (_, d, _) in enumerate(rows):
         if cancel is not None and n % 4096 == 0:
             cancel.check(chunk.label)
@@ -456,7 +472,8 @@ def _name_keys(result: RangeResult, tp: TablePlan, source, target, max_keys: int
         left = native_rows(src, source, table, result.chunk)
         right = native_rows(dst, target, _landed(dst, tp, setup), result.chunk)
     else:
-        left = canonical_rows(src, source, table, result.chunk, setup.domains, True, "source")
+        left = canonical_rows(src, source, table, result.chunk, setup.domains, True, "source",
+                              setup.masks)  # fmt: skip
         right = canonical_rows(
             dst, target, _landed(dst, tp, setup), result.chunk, setup.domains, True, "target"
         )
