@@ -104,10 +104,18 @@ PARAMS = {
     "identifiers": Param("preserve", enum=["preserve", "lower", "snake"],
                          description="target names as the source's, lower-cased or snake_case "
                          "(--identifiers); the incremental twin must be given the same"),
+    "where": Param({}, type="object", additionalProperties={"type": "string"},
+                   description="row filters in the source's SQL, table -> condition, e.g. "
+                   "{\"Posts\": \"CreationDate >= '2009-01-01'\"} (--where)"),
+    "exclude_columns": Param([], type="array", items={"type": "string"},
+                             description="columns left out, table.column (--exclude-columns)"),
+    "mask": Param({}, type="object", additionalProperties={"type": "string"},
+                  description="table.column -> hash | null | fixed:VALUE; hash is keyed by "
+                  "SLUICE_MASK_KEY in the workers' environment (--mask)"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
                 "nul", "enums", "schemas", "exclude_schemas", "schema_map",
-                "identifiers")  # fmt: skip
+                "identifiers", "where", "exclude_columns", "mask")  # fmt: skip
 # Any other key of the command's job files (docs/selection.md "Job files") may be given in a
 # run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
 DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself

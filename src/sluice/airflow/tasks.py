@@ -15,6 +15,7 @@ from typing import Any
 from sluice.airflow.connections import url_for
 from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
+from sluice.copy.filters import parse_columns
 from sluice.copy.finish import finish
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
@@ -52,16 +53,18 @@ VALUE_PARAMS = {
     "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
     "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
     "schemas": [], "exclude_schemas": [], "schema_map": {},
+    "where": {}, "exclude_columns": [], "mask": {},
 }  # fmt: skip
 
 
 def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
-    `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`),
-    validated; a param a DAG does not declare takes the CLI's default. The DAG file reads every
-    CLI option through `sluice.cli.dagparams.job_options` instead and hands the tasks its
-    `options`: this is for callers without the CLI."""
+    `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`,
+    `--where`, `--exclude-columns`, `--mask`), validated; a param a DAG does not declare takes
+    the CLI's default. The DAG file reads every CLI option through
+    `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this is for
+    callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
@@ -71,6 +74,9 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
         exclude_schemas=tuple(given["exclude_schemas"] or ()),
         schema_map=tuple((str(k), str(v or "")) for k, v in (given["schema_map"] or {}).items()),
         identifiers=given["identifiers"],
+        where=tuple((str(k), str(v)) for k, v in (given["where"] or {}).items()),
+        exclude_columns=parse_columns(given["exclude_columns"]),
+        mask=tuple((str(k), str(v)) for k, v in (given["mask"] or {}).items()),
     )  # fmt: skip
     options.validate()
     return options
@@ -184,8 +190,9 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
                                 skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
                                 allow_lossy=v.allow_lossy, enums=v.enums, schemas=v.schemas,
                                 exclude_schemas=v.exclude_schemas,
-                                schema_map=v.schema_map,
-                                identifiers=v.identifiers)  # fmt: skip
+                                schema_map=v.schema_map, identifiers=v.identifiers,
+                                where=v.where, exclude_columns=v.exclude_columns,
+                                mask=v.mask)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -254,8 +261,9 @@ def sync_replica(
                               skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
                               zero_dates=v.zero_dates, nul=v.nul, enums=v.enums,
                               schemas=v.schemas, exclude_schemas=v.exclude_schemas,
-                              schema_map=v.schema_map,
-                              identifiers=v.identifiers)  # fmt: skip
+                              schema_map=v.schema_map, identifiers=v.identifiers,
+                              where=v.where, exclude_columns=v.exclude_columns,
+                              mask=v.mask)  # fmt: skip
     try:
         result = sync_database(ends.source_url(), ends.target_url(), options)
     except ConnectError:
