@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from sluice.copy.plan import Plan, TablePlan
-from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out
+from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out, target_fault
 from sluice.copy.staging import live_table
 from sluice.copy.stalls import watched
 from sluice.core import faults
@@ -40,15 +40,18 @@ def finish(
     target: DbUrl,
     published: Collection[str] | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    added: dict[str, int] | None = None,
 ) -> FinishResult:
     """Finish every table of `plan`, or only the `published` ones (a run that stopped early):
     their identities, and the foreign keys with an end among them whose other end exists
     in the target (a key between two tables the run never replaced is still in place).
     Each statement waits at most `lock_timeout` seconds for another session's lock, then
-    fails naming that session."""
+    fails naming that session. `added` (kept across tries by `retried.finish_retried`)
+    records each foreign key once added, with its orphans: a later try skips it (aligning
+    identities again changes nothing)."""
     dst = get_dialect(target.engine)
     conn = dst.connect(target)
-    orphans: dict[str, int] = {}
+    orphans: dict[str, int] = {} if added is None else added
     tables = plan.tables if published is None else [t for t in plan.tables if t.name in published]
     lives = {tp.name: live_table(dst, tp.target) for tp in plan.tables}
     on = None  # the tables whose lock a statement may be waiting for
@@ -68,13 +71,15 @@ def finish(
                 name = qualified_key(
                     plan.table(fk.table_key).target_schema, plan.target_foreign_key(fk).name
                 )
+                if name in orphans:
+                    continue  # an earlier try added it
                 orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, default),
                                                  lock_timeout)  # fmt: skip
     except SluiceError as exc:  # a stall: said as one
         raise exc.with_facts(side="target", host=where(target)) from None
     except Exception as exc:
-        if dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:
-            raise
+        if dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:  # a lost connection: retryable
+            raise target_fault(dst, exc, "finish failed", target) from None
         with contextlib.suppress(Exception):
             conn.rollback()
             conn.close()  # not among the sessions named as holding the lock
@@ -169,8 +174,9 @@ def _add_foreign_key(dst, conn, fk: ForeignKey, lock_timeout: float | None = Non
             cur.execute(stmt)
             conn.commit()  # a failed validation keeps the key added before it
     except Exception as exc:
-        if dst.classify_fault(exc) in (faults.LOCK_TIMEOUT, faults.CONNECTION_LOST):
-            raise  # not the rows' fault: said as what it is
+        fault = dst.classify_fault(exc)
+        if fault is faults.LOCK_TIMEOUT or fault.retryable:
+            raise  # not the rows' fault: said as what it is (and a lost connection retried)
         conn.rollback()
         n = count_orphans(dst, conn, fk)
         log.warning("%s not enforced: %s orphan row(s) (%s)", fk.name, n, redact_all(str(exc)))

@@ -7,6 +7,7 @@ reflecting again. It never holds a password: URLs appear masked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -19,11 +20,12 @@ from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
-from sluice.core.errors import ConfigError, DataError, EmptySource
+from sluice.core.errors import ConfigError, DataError, EmptySource, SluiceError
+from sluice.core.faults import fault_error
 from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
-from sluice.core.urls import DbUrl
+from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 
 DEFAULT_CHUNK_ROWS = 250_000
@@ -269,8 +271,7 @@ def build_plan(
     schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
     reflected = filters.filtered(reflected, selection, schemas[0])  # counted through --where
     filters.check_conditions(source, reflected)
-    stats = dialect.key_stats(source, reflected)
-    sizes = dialect.relation_bytes(source, reflected)
+    stats, sizes, natives = source_statistics(source, reflected)
     plan = plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
@@ -278,8 +279,33 @@ def build_plan(
         selection=selection, refused=refused, spatial=spatial_for(reflected, target),
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
-    natives = dialect.native_types(source, reflected)
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
+
+
+def source_statistics(source: DbUrl, reflected: Sequence[Table]) -> tuple[dict, dict, tuple]:
+    """Key ranges and row estimates, relation sizes and the source's own types, read on one
+    connection whose statements are watched for a stall (`stalls.watched_statements`): a
+    source gone silent after the catalog read ends the plan with one line, not a hang."""
+    from sluice.copy.stalls import watched_statements
+
+    dialect = get_dialect(source.engine)
+    conn = dialect.connect(source)
+    try:
+        with watched_statements(dialect, source, conn, "source", "planning") as watched:
+            stats = dialect.key_stats(source, reflected, watched)
+            sizes = dialect.relation_bytes(source, reflected, watched)
+            natives = dialect.native_types(source, reflected, watched)
+        return stats, sizes, natives
+    except SluiceError:
+        raise
+    except Exception as exc:
+        fault = dialect.classify_fault(exc)
+        detail = redact_all(" ".join(str(exc).split()))
+        raise fault_error(fault, f"planning: reading the source's statistics: {detail}",
+                          side="source", url=source) from None  # fmt: skip
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:

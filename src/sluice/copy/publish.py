@@ -73,6 +73,7 @@ def publish_table(
     cancel: Cancel | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_swap: Callable[[Any, int], None] | None = None,
+    earlier: dict | None = None,
 ) -> PublishResult:
     """Build keys and indexes on the staging table, then swap it for the live table.
 
@@ -85,14 +86,21 @@ def publish_table(
     table left for the caller to drop); a swap once begun commits or rolls back as one
     transaction. The swap waits at most `lock_timeout` seconds for another session's lock on
     the live table, then fails naming that session. `on_swap(conn, rows)` writes in the swap's
-    transaction (the chunk ledger's mark, copy.resume)."""
+    transaction (the chunk ledger's mark, copy.resume). `earlier`, kept across the tries of
+    one publish (`retried.publish_retried`), records the key and index statements that
+    committed (a retry goes on from there) and that a try was made: its swap may have
+    committed before its connection was lost, so a staging table gone with the live table
+    present is that swap, done (the swap is one transaction: whole or not at all)."""
     with writer_slot(target):
         return _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
-                              on_swap)  # fmt: skip
+                              on_swap, {} if earlier is None else earlier)  # fmt: skip
 
 
 def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
-                   on_swap=None) -> PublishResult:  # fmt: skip
+                   on_swap=None, earlier: dict | None = None) -> PublishResult:  # fmt: skip
+    earlier = {} if earlier is None else earlier
+    again = earlier.get("tried", False)
+    earlier["tried"] = True
     tp = plan.table(name)
     stop = cancel.check if cancel is not None else (lambda what: None)
     stop(name)
@@ -107,16 +115,16 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
     try:
         with watched(dst, target, conn, "target", name) as watch:
             if not dst.table_exists(conn, stage):
+                if again and dst.table_exists(conn, live):
+                    log.info("%s: the swap of the earlier try had committed: published", name)
+                    return PublishResult(name, _count(dst, conn, live) if rows is None else rows)
                 raise TerminalError(f"{name}: no staging table to publish (was prepare run?)")
             log.debug("%s: building the key and indexes on the staging table", name)
             waiting_on = stage
-            renames = _build(dst, conn, target, stage, tp, stop, lock_timeout)
+            renames = _build(dst, conn, target, stage, tp, stop, lock_timeout, earlier)
             waiting_on = live
-            cur = conn.cursor()
             if rows is None:
-                cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(stage)}")
-                rows = int(cur.fetchone()[0])
-                conn.rollback()
+                rows = _count(dst, conn, stage)
             with contextlib.ExitStack() as swapping:
                 with watch.waiting("target"):  # another table's swap: not this server's time
                     swapping.enter_context(swap_lock or contextlib.nullcontext())
@@ -138,6 +146,14 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
     finally:
         with contextlib.suppress(Exception):
             conn.close()
+
+
+def _count(dst, conn, table) -> int:
+    cur = conn.cursor()
+    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(table)}")
+    rows = int(cur.fetchone()[0])
+    conn.rollback()
+    return rows
 
 
 def target_fault(dst, exc: Exception, doing: str, target: DbUrl, **facts) -> SluiceError:
@@ -182,12 +198,15 @@ def holders(dst, target: DbUrl, table) -> str:
     return "held by " + "; ".join(found)
 
 
-def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: float):
+def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: float,
+           earlier: dict):  # fmt: skip
     """The staging table's key and indexes, each statement waiting at most `lock_timeout`
     for a lock. Only this run writes its staging table, so a lock on it is held by a session
     an earlier try abandoned (the caller waited for those to be ended: `stalls.settle`); if
     the wait still times out, the ones that could not be ended then are ended and the build
-    goes on once more. Returns the (temporary name, index) pairs the swap renames."""
+    goes on once more. Returns the (temporary name, index) pairs the swap renames. A later
+    try of the same publish starts after the statements an earlier one committed
+    (`earlier["done"]`)."""
     steps: list[tuple[str, object]] = []
     if tp.key and dst.caps.key_after_load:
         steps += [(stmt, None) for stmt in dst.add_primary_key_sql(stage)]
@@ -195,7 +214,8 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
         # the staging table's name in it: two tables may publish indexes of one name at once
         tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
         steps.append((dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind), (tmp, ix)))
-    done = 0  # statements committed (DDL commits at once where it is not transactional)
+    # statements committed (DDL commits at once where it is not transactional)
+    done = earlier.get("done", 0)
     for last_try in (False, True):
         cur = conn.cursor()
         try:
@@ -205,7 +225,9 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
                 stop(tp.name)
                 cur.execute(steps[i][0])
                 done = done if dst.caps.transactional_ddl else i + 1
+                earlier["done"] = done
             conn.commit()
+            earlier["done"] = len(steps)
             return [rename for _, rename in steps if rename is not None]
         except Exception as exc:
             if last_try or dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:

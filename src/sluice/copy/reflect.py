@@ -22,6 +22,7 @@ from sqlalchemy import types as sat
 from sluice.copy.refusals import ALL, Selection
 from sluice.copy.scope import Source, resolve
 from sluice.core.errors import ConnectError, UnmappableType
+from sluice.core.faults import CONNECTION_LOST, where
 from sluice.core.liveness import Watchdog
 from sluice.core.schema import Column, ForeignKey, Index, Table, qualified_key
 from sluice.core.types import Kind, SqlType
@@ -132,13 +133,15 @@ def reflect_tables(
     refused: list | None = None,
     selection: Selection = ALL,
     skipped: list | None = None,
+    side: str = "source",
 ) -> list[Table]:
     """The base tables of the URL's database across its schemas (`copy.scope`: every one, or
     `selection`'s), or just `names` (qualified keys or patterns) without `exclude`, in schema
     then catalog order. A table outside the default schema carries its schema. Given a
     `refused` list, a table with a column of a type nothing knows is left out and its refusal
     added there (the plan reports every refusal at once); given `skipped`, every table left
-    out by the selection is added there with its reason."""
+    out by the selection is added there with its reason. `side` ("source", or "target" for
+    sync's read of the replica) is what a failure names."""
     dialect = get_dialect(url.engine)
     dialect.require_database(url)  # reading never creates a database (SQLite would)
     watch = Watchdog()
@@ -165,10 +168,11 @@ def reflect_tables(
             return tables
     except sa.exc.OperationalError as exc:
         if watch.stalled:
-            raise ConnectError(
-                f"cannot read {url}: no byte moved on the connection for "
-                f"{watch.stalled_for:.0f}s (stall timeout "
-                f"{url.timeouts.stall:g}s): it stalled and was dropped"
+            what = (f"no byte moved on the connection to the {side} for "
+                    f"{watch.stalled_for:.0f}s (stall timeout {url.timeouts.stall:g}s) while "
+                    "its catalog was read: it stalled and was dropped")  # fmt: skip
+            raise ConnectError(f"cannot read {url}: {what}").with_facts(
+                fault=CONNECTION_LOST, side=side, host=where(url), what=what
             ) from None
         raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
     finally:

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field, replace
 
 from sluice.copy import resume
 from sluice.copy.buffer import ByteBudget
-from sluice.copy.finish import FinishResult, finish
+from sluice.copy.finish import FinishResult
 from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
-from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, publish_table, target_fault
+from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, target_fault
 from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
+from sluice.copy.retried import finish_retried, publish_retried
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, DataError, SluiceError, TerminalError
@@ -345,8 +346,8 @@ def run_plan(
         return result
 
     def publish(name: str) -> None:
-        published = publish_table(
-            plan, name, target, rows=loaded[name], swap_lock=publishing, cancel=stop,
+        published = publish_retried(
+            plan, name, target, transfer, rows=loaded[name], swap_lock=publishing, cancel=stop,
             lock_timeout=options.lock_timeout,
             on_swap=resume.publish_recorder(target, resumed.run, plan.table(name)),
         )  # fmt: skip
@@ -390,7 +391,9 @@ def run_plan(
         unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
             try:
-                result.finish = finish(plan, target, published, options.lock_timeout)
+                result.finish = finish_retried(
+                    plan, target, transfer, published, options.lock_timeout
+                )
             except Exception as exc:
                 doing = "finishing the published tables"
                 errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
@@ -401,7 +404,7 @@ def run_plan(
             return _failed(result, errors, state)
         return result
     try:
-        result.finish = finish(plan, target, lock_timeout=options.lock_timeout)
+        result.finish = finish_retried(plan, target, transfer, lock_timeout=options.lock_timeout)
     except Exception as exc:
         state = (f"all {len(summaries)} table(s) published and complete; identity values and "
                  "foreign keys not finished (the next run finishes them)")  # fmt: skip

@@ -13,13 +13,24 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any, Protocol
 
-from sluice.copy.plan import Chunk
 from sluice.core.faults import CONNECTION_LOST, chunk_part, fault_error, where
 from sluice.core.liveness import Watchdog
 from sluice.core.urls import DbUrl, redact_all
 
 log = logging.getLogger(__name__)
+
+
+class Chunk(Protocol):
+    """A chunk as these functions name it (`plan.Chunk`; not imported: the plan's statistics
+    are read under `watched_statements`)."""
+
+    table: str
+
+    @property
+    def label(self) -> str: ...
+
 
 # per server (where(url)): the threads ending abandoned sessions, and the sessions that
 # could not be ended (still alive, so their ids are still theirs)
@@ -121,3 +132,67 @@ def watched(
         raise
     finally:
         watch.close()
+
+
+@contextlib.contextmanager
+def watched_statements(
+    dialect, url: DbUrl, conn, side: str, label: str, table: str | None = None
+) -> Iterator[Any]:
+    """`watched`, for a connection that waits on others between its statements (the
+    plan's statistics, sync's delete pass reading both sides in turn): yields `conn`
+    wrapped so that its side counts as busy only inside a statement or a fetch, never while
+    sluice works elsewhere. A stall inside one ends as in `watched`."""
+    with watched(dialect, url, conn, side, label, table) as watch:
+        watch.rest(side)
+        yield _Busy(conn, watch, side)
+
+
+class _Busy:
+    """A DB-API connection (or cursor) whose calls mark `side` busy on `watch` while they run."""
+
+    _CALLS = frozenset({"execute", "executemany", "fetchone", "fetchmany", "fetchall",
+                        "commit", "rollback", "cursor"})  # fmt: skip
+
+    def __init__(self, inner, watch: Watchdog, side: str) -> None:
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_watch", watch)
+        object.__setattr__(self, "_side", side)
+
+    def __setattr__(self, name: str, value: Any) -> None:  # conn.read_only = True ...
+        setattr(self._inner, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._inner, name)
+        if name not in self._CALLS or not callable(found):
+            return found
+
+        def call(*args, **kwargs):
+            self._watch.touch(self._side)
+            try:
+                out = found(*args, **kwargs)
+            finally:
+                self._watch.rest(self._side)
+            # a cursor (psycopg's connection.execute returns one) is watched the same way
+            cursor = name in ("cursor", "execute") and hasattr(out, "fetchone")
+            return _Busy(out, self._watch, self._side) if cursor else out
+
+        return call
+
+    def __iter__(self):
+        it = iter(self._inner)
+        while True:
+            self._watch.touch(self._side)
+            try:
+                row = next(it)
+            except StopIteration:
+                return
+            finally:
+                self._watch.rest(self._side)
+            yield row
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._inner.__exit__(*exc)

@@ -186,17 +186,18 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
     return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc)
 
 
-def _about(chunk: Chunk, exc: BaseException) -> str:
+def _about(chunk: Chunk | str, exc: BaseException) -> str:
     """`exc`'s message without the chunk label (or table name) it starts with: the warnings
     that quote it name the chunk themselves, once."""
     text = str(exc)
-    for prefix in (f"{chunk.label}: ", f"{chunk.table}: "):
-        text = text.removeprefix(prefix)
+    names = (chunk,) if isinstance(chunk, str) else (chunk.label, chunk.table)
+    for prefix in names:
+        text = text.removeprefix(f"{prefix}: ")
     return text
 
 
 def retrying(
-    chunk: Chunk,
+    chunk: Chunk | str,
     fn: Callable[[], T],
     retries: int | None,
     backoff: float,
@@ -208,13 +209,15 @@ def retrying(
     (`backoff` seconds, doubling, at most MAX_BACKOFF) until `deadline` seconds have passed
     since the first failure (or `retries` tries were made), then reported as terminal, named
     by the chunk. The deadline, not a count, is what lets a server restart be survived.
-    A cancelled `stop` ends the loop before the next try (and cuts a backoff short)."""
+    A cancelled `stop` ends the loop before the next try (and cuts a backoff short).
+    `chunk` may be a step's name instead (a table's publish, "finish"): the same policy."""
+    label = chunk if isinstance(chunk, str) else chunk.label
     first_failure = None
     attempt = 0
     while True:
         attempt += 1
         if stop is not None:
-            stop.check(chunk.label)
+            stop.check(label)
         try:
             return fn(), attempt
         except (TransientError, ServerUnavailable) as exc:
@@ -224,10 +227,10 @@ def retrying(
             if (retries is not None and attempt > retries) or remaining <= 0:
                 spent = f" over {now - first_failure:.0f}s" if attempt > 1 else ""
                 raise TerminalError(
-                    f"{chunk.label}: gave up after {attempt} tries{spent}: {_about(chunk, exc)}"
+                    f"{label}: gave up after {attempt} tries{spent}: {_about(chunk, exc)}"
                 ).with_facts(**_lost(exc), tries=attempt) from None
             delay = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF, remaining)
-            log.warning("%s: try %d failed (%s); retrying in %.1fs", chunk.label, attempt,
+            log.warning("%s: try %d failed (%s); retrying in %.1fs", label, attempt,
                         _about(chunk, exc), delay)  # fmt: skip
             if stop is not None:
                 stop.wait(delay)

@@ -206,15 +206,19 @@ class Dialect(Liveness, NativeTypes, Schemas):
         the snapshot lives while `conn` keeps the transaction open."""
         raise NotImplementedError(f"{self.name} cannot share a snapshot between connections")
 
-    def key_stats(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, tuple[Any, Any, int]]:
+    def key_stats(
+        self, url: DbUrl, tables: Sequence[Table], conn: Any = None
+    ) -> dict[str, tuple[Any, Any, int]]:
         """(min key, max key, row count) per table; min/max only for a single-column key.
+        Read on `conn` when given (the plan's, watched for a stall), else on one of its own.
 
         MIN and MAX alone are answered from the key's index. The row count only sizes chunks
         and progress bars, so the engine's own estimate (`row_estimate_sql`) is used where it
         has one: an exact COUNT(*) scans every table, about a second at StackOverflow2010's
         full scale that the copy would then wait for."""
         stats = {}
-        conn = self.connect(url)
+        own = conn is None
+        conn = self.connect(url) if own else conn
         try:
             self.begin_read(conn)  # read-only: a --where condition is the user's own SQL
             cur = conn.cursor()
@@ -238,7 +242,8 @@ class Dialect(Liveness, NativeTypes, Schemas):
                 stats[t.key] = (lo, hi, int(n))
             conn.rollback()
         finally:
-            conn.close()
+            if own:
+                conn.close()
         return stats
 
     def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
@@ -251,14 +256,17 @@ class Dialect(Liveness, NativeTypes, Schemas):
         can tell cheaply; the plan cuts wide tables into more chunks by it."""
         return None
 
-    def relation_bytes(self, url: DbUrl, tables: Sequence[Table]) -> dict[str, int]:
+    def relation_bytes(
+        self, url: DbUrl, tables: Sequence[Table], conn: Any = None
+    ) -> dict[str, int]:
         """Size in bytes per table where `relation_bytes_sql` knows it (an estimate: the
-        engine's own bookkeeping, never a scan)."""
+        engine's own bookkeeping, never a scan); on `conn` when given, as `key_stats`."""
         queries = {t.key: self.relation_bytes_sql(t) for t in tables}
         if not any(queries.values()):
             return {}
         sizes = {}
-        conn = self.connect(url)
+        own = conn is None
+        conn = self.connect(url) if own else conn
         try:
             cur = conn.cursor()
             for name, query in queries.items():
@@ -269,7 +277,8 @@ class Dialect(Liveness, NativeTypes, Schemas):
                     sizes[name] = int(row[0]) if row and row[0] is not None else 0
             conn.rollback()
         finally:
-            conn.close()
+            if own:
+                conn.close()
         return sizes
 
     def raw_import_ready(self, url: DbUrl) -> bool:

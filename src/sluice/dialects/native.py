@@ -70,9 +70,10 @@ class NativeTypes:
         None where the engine has no such types (the column stays a varchar)."""
         return None
 
-    def native_types(self, url: DbUrl, tables: Sequence[Table]) -> tuple:
+    def native_types(self, url: DbUrl, tables: Sequence[Table], conn: Any = None) -> tuple:
         """The engine-defined types (`schema.NativeType`: enums, domains, composites, extensions'
-        types) the tables' columns use, dependencies first, for a target of the same engine."""
+        types) the tables' columns use, dependencies first, for a target of the same engine;
+        read on `conn` when given (the plan's, watched for a stall)."""
         return ()
 
     def create_native_types(self, conn: Any, types: Sequence[Any]) -> None:

@@ -196,14 +196,13 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
             return self.raw_copy_format
         return "postgresql-text"
 
-    def native_types(self, url: DbUrl, tables) -> tuple:
+    def native_types(self, url: DbUrl, tables, conn: Any = None) -> tuple:
         if all(native.built_in(c.type) for t in tables for c in t.columns):
             return ()
-        conn = self.connect(url)
-        try:
+        if conn is not None:
             return native.native_types(conn, tables, self.name)
-        finally:
-            conn.close()
+        with self.connect(url) as own:
+            return native.native_types(own, tables, self.name)
 
     def create_native_types(self, conn: Any, types) -> None:
         native.create_native_types(self.quote, conn, [t for t in types if t.engine == self.name])

@@ -37,7 +37,7 @@ from sluice.copy.plan import (
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import Selection, Skipped
 from sluice.copy.staging import live_table, sync_staging_table
-from sluice.copy.stalls import watched
+from sluice.copy.stalls import watched, watched_statements
 from sluice.copy.transfer import TransferOptions, copy_chunk
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import fault_error
@@ -256,7 +256,9 @@ def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
     default = dst.url_schema(target)
     only = Selection(schemas=tuple(glob.escape(s) for s in [default, *schemas] if s))
     try:
-        found = reflect_tables(target, names, (), None, only if schemas else Selection())
+        found = reflect_tables(
+            target, names, (), None, only if schemas else Selection(), side="target"
+        )
     except ConfigError as exc:
         raise ConfigError(f"{exc}; sync keeps a replica fresh: run sluice copy first") from None
     by_key = {t.key: t for t in found}
@@ -458,24 +460,19 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
     table's state row in the same transaction."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     live = live_table(dst, tp.target)
-    src_conn = src.connect(source)
-    reader = dst.connect(target)
-    writer = dst.connect(target)
+    src_conn = reader = writer = None
     try:
-        log.debug("%s: comparing key ranges for deleted rows", tp.name)
-        src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
-        total = 0
-        cur = writer.cursor()
-        for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
-            one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
-            where = " OR ".join([one] * len(keys))
-            cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
-                        dst.bind([v for row in keys for v in row]))  # fmt: skip
-            total += len(keys)
-        state = sync_state.read(dst, writer, tp.name)
-        if state is not None:
-            sync_state.write(dst, writer, replace(state, rows_deleted=total))
-        writer.commit()
+        src_conn, reader, writer = src.connect(source), dst.connect(target), dst.connect(target)
+        # each connection watched for a stall inside its own statements only: the pass
+        # asks both sides in turn, and a side waiting on the other is not stalled
+        with contextlib.ExitStack() as watching:
+            ends = [(src, source, src_conn, "source"), (dst, target, reader, "target"),
+                    (dst, target, writer, "target")]  # fmt: skip
+            src_w, reader_w, writer_w = (
+                watching.enter_context(watched_statements(d, url, c, side, tp.name, tp.name))
+                for d, url, c, side in ends
+            )
+            total = _delete_gone(tp, src, src_w, dst, reader_w, writer_w, live)
         if total:
             log.info("%s: deleted %s rows gone from the source", tp.name, f"{total:,}")
         return total
@@ -488,3 +485,23 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
         for c in (src_conn, reader, writer):
             with contextlib.suppress(Exception):
                 c.close()
+
+
+def _delete_gone(tp: TablePlan, src: Dialect, src_conn, dst: Dialect, reader, writer,
+                 live: Table) -> int:  # fmt: skip
+    """The delete pass itself: keys compared, rows deleted and counted in one transaction."""
+    log.debug("%s: comparing key ranges for deleted rows", tp.name)
+    src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
+    total = 0
+    cur = writer.cursor()
+    for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
+        one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
+        where = " OR ".join([one] * len(keys))
+        cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
+                    dst.bind([v for row in keys for v in row]))  # fmt: skip
+        total += len(keys)
+    state = sync_state.read(dst, writer, tp.name)
+    if state is not None:
+        sync_state.write(dst, writer, replace(state, rows_deleted=total))
+    writer.commit()
+    return total
