@@ -18,6 +18,7 @@ from sluice.copy.buffer import ByteBudget
 from sluice.copy.filters import parse_columns
 from sluice.copy.finish import finish
 from sluice.copy.memory import tune_allocator
+from sluice.copy.objects import recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
@@ -161,8 +162,11 @@ def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
 
 
 def finish_target(ends: Endpoints, plan_data: dict) -> dict:
-    result = finish(Plan.from_dict(plan_data), ends.target_url())
-    return {"identities": result.identities, "orphans": result.orphans}
+    """Identities and foreign keys, then the source's views and sequences (same engine)."""
+    plan, target = Plan.from_dict(plan_data), ends.target_url()
+    result = finish(plan, target)
+    objects = recreate_objects(plan, target)
+    return {"identities": result.identities, "orphans": result.orphans, **objects.to_dict()}
 
 
 def report_dir(environ: Mapping[str, str] = os.environ) -> Path:

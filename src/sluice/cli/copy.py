@@ -14,6 +14,7 @@ from sluice.cli.options import (
     add_value_options,
     command,
     endpoints,
+    objects_dict,
     parse_size,
     positive,
     print_failure,
@@ -115,6 +116,7 @@ def summary_dict(result) -> dict:
         "rows_kept": result.rows_kept,
         "failures": result.failures,
         "skipped": [{"table": s.table, "reason": s.reason} for s in result.plan.skipped],
+        **objects_dict(result.plan.views, result.plan.sequences, result.objects),
     }
 
 
@@ -154,9 +156,10 @@ def print_summary(result, file=None, width: int | None = None) -> None:
     console = Console(file=file or sys.stdout, width=width)
     console.print(grid)
     console.print(MB_NOTE, style="dim", highlight=False)
-    from sluice.cli.options import print_skipped
+    from sluice.cli.options import print_objects, print_skipped
 
     print_skipped(console, result.plan.skipped)
+    print_objects(console, result.plan.views, result.plan.sequences, result.objects)
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip

@@ -90,6 +90,39 @@ def print_skipped(console, skipped) -> None:
         console.print(f"  skipped {s.table}: {s.reason}", markup=False, highlight=False)
 
 
+def print_objects(console, views, sequences, made=None) -> None:
+    """Each view and sequence of the source: carried, or not carried with its reason and its
+    source DDL (never one left out unsaid). `made`: a copy's `ObjectsResult`, whose target
+    refusals count as not carried too."""
+    refused = made.not_carried if made is not None else {}
+    for kind, objs in (("view", views), ("sequence", sequences)):
+        for o in objs:
+            why = o.reason or refused.get(f"{kind} {o.key}", "")
+            if not why:
+                done = (
+                    "made on the target" if made is not None else "carried (made after the tables)"
+                )
+                extra = f", next value {o.next_value}" if kind == "sequence" else ""
+                console.print(f"{kind} {o.key}: {done}{extra}", markup=False, highlight=False)
+                continue
+            console.print(f"{kind} {o.key}: not carried: {why}", markup=False, highlight=False)
+            for line in o.ddl.splitlines():
+                console.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def objects_dict(views, sequences, made=None) -> dict:
+    """The same, for JSON: per kind, each key with its status, reason and source DDL."""
+    refused = made.not_carried if made is not None else {}
+    out: dict = {}
+    for kind, objs in (("views", views), ("sequences", sequences)):
+        out[kind] = [
+            {"name": o.key, "carried": not (o.reason or refused.get(f"{kind[:-1]} {o.key}")),
+             "reason": o.reason or refused.get(f"{kind[:-1]} {o.key}", ""), "ddl": o.ddl}
+            for o in objs
+        ]  # fmt: skip
+    return out
+
+
 def print_counts(target: DbUrl, counts: dict[str, int | None]) -> None:
     from rich.console import Console
     from rich.table import Table as RichTable

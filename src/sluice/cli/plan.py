@@ -12,6 +12,7 @@ from sluice.cli.options import (
     endpoints,
     exclude_list,
     print_endpoints,
+    print_objects,
     print_skipped,
     scope_settings,
     table_list,
@@ -94,6 +95,7 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
     for note in plan.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     print_skipped(console, plan.skipped)
+    print_objects(console, plan.views, plan.sequences)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

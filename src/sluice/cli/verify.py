@@ -147,6 +147,10 @@ def print_report(report, file=None, width: int | None = None) -> None:
                       highlight=False)  # fmt: skip
     for line in report.columns:
         console.print(f"compared: {line}", markup=False, highlight=False, soft_wrap=True)
+    for o in report.objects:  # views and sequences: compared, or not carried and why
+        head = "mismatch: " if not o.ok else ""
+        console.print(f"{head}{o.kind} {o.name}: {o.status}" + (f": {o.detail}" if o.detail
+                      else ""), markup=False, highlight=False, soft_wrap=True)  # fmt: skip
     if report.extra_tables:
         console.print(f"mismatch: the target holds {len(report.extra_tables)} table(s) the source "
                       f"does not (never compared): {', '.join(report.extra_tables)}",

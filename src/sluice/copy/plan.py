@@ -17,12 +17,14 @@ from typing import Any
 from sluice.copy import filters
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
+from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
 from sluice.core.errors import ConfigError, DataError, EmptySource, SluiceError
 from sluice.core.faults import fault_error
 from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
+from sluice.core.objects import SequenceDef, View, sequence_from, view_from
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl, redact_all
@@ -119,6 +121,10 @@ class Plan:
     # tables left out, each with its reason (--exclude-tables, or refused with --skip-refused)
     skipped: tuple[Skipped, ...] = ()
     identifiers: str = "preserve"  # how target names were made (`core.naming`)
+    # the source's views (dependencies first) and standalone sequences, each carried or
+    # not carried with its reason and source DDL (copy.objects)
+    views: tuple[View, ...] = ()
+    sequences: tuple[SequenceDef, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -180,6 +186,8 @@ class Plan:
             native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
             skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
             identifiers=d.get("identifiers", "preserve"),
+            views=tuple(view_from(v) for v in d.get("views", ())),
+            sequences=tuple(sequence_from(s) for s in d.get("sequences", ())),
         )
 
     @classmethod
@@ -271,7 +279,7 @@ def build_plan(
     schemas = (dialect.url_schema(source), get_dialect(target.engine).url_schema(target))
     reflected = filters.filtered(reflected, selection, schemas[0])  # counted through --where
     filters.check_conditions(source, reflected)
-    stats, sizes, natives = source_statistics(source, reflected)
+    stats, sizes, natives, objects = source_statistics(source, reflected)
     plan = plan_tables(
         reflected, stats, source.engine, target.engine, str(source), str(target),
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, sizes=sizes,
@@ -279,13 +287,19 @@ def build_plan(
         selection=selection, refused=refused, spatial=spatial_for(reflected, target),
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
+    views, sequences = plan_objects(*objects, source_engine=source.engine,
+                                    target_engine=target.engine,
+                                    copied=[t.name for t in plan.tables], selection=selection,
+                                    defaults=schemas)  # fmt: skip
+    plan = replace(plan, views=views, sequences=sequences)
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 
-def source_statistics(source: DbUrl, reflected: Sequence[Table]) -> tuple[dict, dict, tuple]:
-    """Key ranges and row estimates, relation sizes and the source's own types, read on one
-    connection whose statements are watched for a stall (`stalls.watched_statements`): a
-    source gone silent after the catalog read ends the plan with one line, not a hang."""
+def source_statistics(source: DbUrl, reflected: Sequence[Table]) -> tuple:
+    """Key ranges and row estimates, relation sizes, the source's own types, its views and
+    sequences, read on one connection whose statements are watched for a stall
+    (`stalls.watched_statements`): a source gone silent after the catalog read ends the
+    plan with one line, not a hang."""
     from sluice.copy.stalls import watched_statements
 
     dialect = get_dialect(source.engine)
@@ -295,7 +309,8 @@ def source_statistics(source: DbUrl, reflected: Sequence[Table]) -> tuple[dict, 
             stats = dialect.key_stats(source, reflected, watched)
             sizes = dialect.relation_bytes(source, reflected, watched)
             natives = dialect.native_types(source, reflected, watched)
-        return stats, sizes, natives
+            objects = (dialect.list_views(watched), dialect.list_sequences(watched))
+        return stats, sizes, natives, objects
     except SluiceError:
         raise
     except Exception as exc:

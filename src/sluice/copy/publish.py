@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.copy.objects import drop_views_sql
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.stalls import end_abandoned, settle, watched
@@ -130,8 +131,9 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
                     swapping.enter_context(swap_lock or contextlib.nullcontext())
                 stop(name)
                 log.debug("%s: swapping the staging table in", name)
+                views = drop_views_sql(dst, target, plan.views)  # made again after publish
                 _swap(dst, conn, stage, live, tp, renames, lock_timeout,
-                      on_swap and (lambda c: on_swap(c, rows)))  # fmt: skip
+                      on_swap and (lambda c: on_swap(c, rows)), views)  # fmt: skip
         log.info("%s: published %s rows", name, f"{rows:,}")
         return PublishResult(name, rows)
     except SluiceError as exc:
@@ -242,7 +244,7 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
 
 
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float,
-          also=None) -> None:  # fmt: skip
+          also=None, drop_views: Sequence[str] = ()) -> None:  # fmt: skip
     cur = conn.cursor()
     exists = dst.table_exists(conn, live)
     synced = dst.table_exists(conn, sync_state.state_table(dst).name)
@@ -250,6 +252,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
         cur.execute(stmt)
     if exists:
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
+            cur.execute(stmt)
+        for stmt in drop_views:  # the source's views, dropped with the swap (they read it)
             cur.execute(stmt)
     for stmt in dst.swap_sql(stage, live, exists):
         cur.execute(stmt)

@@ -25,6 +25,7 @@ from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult
 from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
+from sluice.copy.objects import ObjectsResult, recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, target_fault
 from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
@@ -162,6 +163,8 @@ class CopyResult:
     def rows_copied(self) -> int:
         """Rows this run copied (again, where an interrupted run had not committed them)."""
         return sum(max(0, t.rows - t.kept) for t in self.tables.values() if t.published)
+    # the views and sequences made on the target, and those not carried with their reasons
+    objects: ObjectsResult | None = None
 
     @property
     def nul_changed(self) -> int:
@@ -409,6 +412,13 @@ def run_plan(
         state = (f"all {len(summaries)} table(s) published and complete; identity values and "
                  "foreign keys not finished (the next run finishes them)")  # fmt: skip
         err = as_sluice_error(exc, get_dialect(target.engine), target, "finishing the copy")
+        return _failed(result, [err], state)
+    try:
+        result.objects = recreate_objects(plan, target)
+    except Exception as exc:
+        state = (f"all {len(summaries)} table(s) published and finished; the views and "
+                 "sequences not made (the next run makes them)")  # fmt: skip
+        err = as_sluice_error(exc, get_dialect(target.engine), target, "making the views")
         return _failed(result, [err], state)
     resume.complete(names, target)
     result.kept_staging = False

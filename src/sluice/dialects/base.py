@@ -21,6 +21,7 @@ from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
+from sluice.dialects.objects import Objects
 from sluice.dialects.schemas import Schemas
 
 Converter = Callable[[Any], Any]
@@ -30,7 +31,7 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas):
+class Dialect(Liveness, NativeTypes, Schemas, Objects):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str

@@ -36,6 +36,7 @@ from sluice.dialects.mssql_driver import (
     chain,
     message_of,
 )
+from sluice.dialects.mssql_objects import MssqlObjects
 from sluice.dialects.schemas import MSSQL_SCHEMAS
 
 parse_type = mt.parse_type  # the StackOverflow2010 schema is declared in SQL Server's words
@@ -76,7 +77,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
     return t.kind is Kind.DATETIME and t.precision is None
 
 
-class MssqlDialect(Dialect):
+class MssqlDialect(MssqlObjects, Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,

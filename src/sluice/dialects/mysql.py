@@ -28,6 +28,7 @@ from sluice.dialects.mysql_literals import (
     too_large,
 )
 from sluice.dialects.mysql_liveness import MysqlLiveness, connect_error
+from sluice.dialects.mysql_objects import MysqlObjects
 from sluice.dialects.mysql_types import (
     BIGINT_MAX,
     FIXED,
@@ -55,7 +56,8 @@ BEGIN_READ_SQL = (
 )
 
 
-class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Dialect):
+class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
+                   Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,

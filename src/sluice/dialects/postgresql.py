@@ -18,6 +18,7 @@ from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
+from sluice.dialects.postgresql_objects import PostgresObjects
 from sluice.dialects.postgresql_values import (
     ENCODE,
     geometry_hex,
@@ -82,7 +83,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, Dialect):
+class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialect):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,

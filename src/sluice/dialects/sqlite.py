@@ -96,6 +96,15 @@ class SqliteDialect(Dialect):
         # by the primary result code: SQLITE_FULL, SQLITE_BUSY, SQLITE_CONSTRAINT, ...
         return faults.sqlite(exc)
 
+    # views are kept as their CREATE VIEW text; SQLite has no sequences (issue 24)
+    views_query = "SELECT NULL, name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"
+
+    def view_ddl(self, view, schema: str | None = None) -> str:
+        return view.definition
+
+    def create_view_sql(self, view, schema: str | None) -> list[str]:
+        return [*self.drop_view_sql(view, schema), view.definition]
+
     rowid_key_is_identity = True
     # A declared name picks an affinity, not a size: SQLite has one floating type (an 8-byte
     # double) and one integer type (8 bytes, whatever the name: a SMALLINT column holds any

@@ -112,10 +112,14 @@ class VerifyReport:
     lossy: tuple[str, ...] = ()
     # row filters, columns left out, masked columns (and how they were compared)
     columns: tuple[str, ...] = ()
+    # views and sequences (verify.objects.ObjectCheck): carried ones compared, the others
+    # listed as not carried
+    objects: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(t.ok for t in self.tables) and not self.extra_tables
+        return (all(t.ok for t in self.tables) and not self.extra_tables
+                and all(o.ok for o in self.objects))  # fmt: skip
 
     def table(self, name: str) -> TableVerification:
         for t in self.tables:
@@ -135,6 +139,7 @@ class VerifyReport:
             "skipped": [{"table": s.table, "reason": s.reason} for s in self.skipped],
             "lossy_columns": list(self.lossy),
             "filtered_or_masked": list(self.columns),
+            "objects": [o.to_dict() for o in self.objects],
             "checks": [],
         }
 

@@ -53,6 +53,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
 from sluice.verify.missing import missing_tables
+from sluice.verify.objects import check_objects
 from sluice.verify.quality import (
     CheckResult,
     QualityRules,
@@ -222,9 +223,10 @@ def verify_plan(
     masked = (str(source), str(target))
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
+    objects = check_objects(plan, target) if only is None else []
     seconds = time.monotonic() - started
     return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy,
-                        column_notes(tables))  # fmt: skip
+                        column_notes(tables), objects)  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
