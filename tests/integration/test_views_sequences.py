@@ -195,3 +195,59 @@ def test_postgres_to_mariadb_lists_them_as_not_carried_with_their_ddl(source, my
             assert cur.fetchone()[0] == 0
     finally:
         conn.close()
+
+
+MARIADB_SQL = [
+    "CREATE TABLE t (id int PRIMARY KEY, v varchar(10))",
+    "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')",
+    "CREATE VIEW above_two AS SELECT id, v FROM t WHERE id > 2",
+    "CREATE VIEW above_two_upper AS SELECT id, UPPER(v) AS v FROM above_two",
+    "CREATE SEQUENCE ticket START WITH 100 INCREMENT BY 5 NOCACHE",
+    "SELECT NEXTVAL(ticket)",
+    "SELECT NEXTVAL(ticket)",
+    "SELECT NEXTVAL(ticket)",
+]
+
+
+def test_mariadb_to_mariadb_views_and_sequences(mysql_db, mysql_server):
+    import pymysql
+
+    def connect(url):
+        return pymysql.connect(host=url.url.host, port=url.url.port or 3306,
+                               user=url.url.username, password=url.url.password or "",
+                               database=url.url.database, autocommit=True)  # fmt: skip
+
+    def read(url, query):
+        conn = connect(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(query)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+    conn = connect(mysql_db)
+    with conn.cursor() as cur:
+        for stmt in MARIADB_SQL:
+            cur.execute(stmt)
+    conn.close()
+    gen = _fresh(mysql_server, "sluice_views_dst")
+    target = next(gen)
+    try:
+        plan = build_plan(mysql_db, target)
+        assert [t.name for t in plan.tables] == ["t"]  # the sequence is no table
+        assert [v.key for v in plan.views] == ["above_two", "above_two_upper"]
+        assert mysql_db.url.database not in plan.views[0].definition  # not tied to the source
+        assert [(s.key, s.next_value) for s in plan.sequences] == [("ticket", 115)]
+        result = copy_database(mysql_db, target)
+        assert result.ok, result.failures
+        assert result.objects.views == ["above_two", "above_two_upper"]
+        for view in ("above_two", "above_two_upper"):
+            query = f"SELECT * FROM {view} ORDER BY id"
+            assert read(mysql_db, query) == read(target, query) != ()
+        report = verify_database(mysql_db, target, VerifyOptions(checks=False))
+        assert report.ok, [o.to_dict() for o in report.objects]
+        query = "SELECT NEXTVAL(ticket)"
+        assert read(mysql_db, query) == read(target, query) == ((115,),)
+    finally:
+        next(gen, None)
