@@ -22,6 +22,7 @@ from sluice.copy import CopyOptions, copy_database
 from sluice.copy.plan import Plan, build_plan
 from sluice.copy.refusals import Selection
 from sluice.verify import VerifyOptions, verify_database
+from sluice.verify.report import to_markdown
 
 SALES = "sales"
 MIXED = "Mixed Case"
@@ -130,6 +131,9 @@ def test_postgres_to_postgres_views_and_sequences_copy_exactly(source, target):
     report = verify_database(source, target, VerifyOptions(checks=False))
     bad = {(o.name, o.status) for o in report.objects if not o.ok}
     assert not report.ok and bad == {("Mixed Case.Item Labels", "missing"), ("fresh_no", "differs")}
+    text = to_markdown(report.to_dict())
+    assert "## Views and sequences" in text
+    assert "next value 3 on the target, 2 on the source" in text  # both were used once above
 
 
 def test_a_view_reading_a_table_left_out_is_not_carried(source, pg_server):

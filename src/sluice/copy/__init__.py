@@ -3,7 +3,9 @@ publish staging tables atomically, finish (identities, foreign keys).
 
 Modules: reflect, plan (the serialisable Plan), buffer (the memory budget), memory (allocator),
 transfer (one chunk: reader -> channel -> bulk writer), staging, publish, finish, snapshot
-(one consistent source view), run (`copy_database`, which chains the stages); filters (the
+(one consistent source view), stalls (the stall watchdog over statements), retried (publish
+and finish under the retry policy), objects (views and sequences), statistics (what the plan
+reads after the catalog), run (`copy_database`, which chains the stages); filters (the
 `--where` row filters and the columns left out or masked) and masks (what a mask does).
 May import: sluice.state, sluice.datasets, sluice.dialects, sluice.core.
 """

@@ -5,7 +5,7 @@ Modules: canonical (value encoding), run (`verify_database`, ranges on both side
 (what it found), missing (tables the target lacks, counted), rows (naming differing keys and
 columns), quality (checks and rules), repair
 (re-copy differing ranges through the copy's chunk path), report (JSON, Markdown, HTML, log
-lines).
+lines), objects (views and sequences on the replica).
 May import: sluice.copy, sluice.state, sluice.datasets, sluice.dialects, sluice.core.
 """
 

@@ -154,6 +154,11 @@ def _blocks(report: dict) -> list[tuple]:
         out.append(("h3", str(t.get("table", "?"))))
         out.append(("ul", [_mismatch_lines(m) for m in t["mismatches"]]))
     out += [] if tables else [("p", "No mismatching ranges.")]
+    objects = [[str(o.get(k)) for k in ("kind", "name", "status", "detail")]
+               for o in report.get("objects") or []]  # fmt: skip
+    if objects:  # views and sequences: compared, or not carried with the reason
+        out += [("h2", "Views and sequences"),
+                ("table", ["Kind", "Name", "Status", "Detail"], objects)]  # fmt: skip
     checks = [[str(c.get(k.lower()) or "—") for k in _CHECK_HEAD] for c in failing]
     out.append(("h2", "Checks"))
     out.append(("table", _CHECK_HEAD, checks) if checks else ("p", "No failing checks."))
