@@ -148,6 +148,9 @@ def test_a_view_reading_a_table_left_out_is_not_carried(source, pg_server):
     assert {s.key: s.reason for s in plan.sequences}["sales.invoice_no"] == (
         "excluded by --exclude-schemas"
     )
+    renamed = build_plan(source, pg_server, selection=Selection(identifiers="snake"))
+    assert all(v.reason.startswith("--identifiers snake renames") for v in renamed.views)
+    assert not any(s.reason for s in renamed.sequences)
     out = io.StringIO()
     print_plan(plan, file=out, width=200)
     assert "view sales.big_orders: not carried: excluded by --exclude-schemas" in out.getvalue()

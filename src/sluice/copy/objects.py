@@ -60,6 +60,10 @@ def plan_objects(
 
     def reason(obj, kind: str) -> str:
         why = _outside(obj.schema, selection)
+        renamed = kind == "view" and getattr(selection, "identifiers", "preserve") != "preserve"
+        if same and not why and renamed:  # its text names the tables as the source does
+            return (f"--identifiers {selection.identifiers} renames the tables it reads: make "
+                    "it from its source DDL")  # fmt: skip
         if why or same:
             return why
         return (f"a {source_engine} {kind} is not translated to {target_engine}: make it "

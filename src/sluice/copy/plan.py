@@ -7,7 +7,6 @@ reflecting again. It never holds a password: URLs appear masked.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from collections.abc import Sequence
@@ -21,13 +20,13 @@ from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
-from sluice.core.errors import ConfigError, DataError, EmptySource, SluiceError
-from sluice.core.faults import fault_error
+from sluice.copy.statistics import source_statistics
+from sluice.core.errors import ConfigError, DataError, EmptySource
 from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
 from sluice.core.objects import SequenceDef, View, sequence_from, view_from
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
-from sluice.core.urls import DbUrl, redact_all
+from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
 DEFAULT_CHUNK_ROWS = 250_000
@@ -293,34 +292,6 @@ def build_plan(
                                     defaults=schemas)  # fmt: skip
     plan = replace(plan, views=views, sequences=sequences)
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
-
-
-def source_statistics(source: DbUrl, reflected: Sequence[Table]) -> tuple:
-    """Key ranges and row estimates, relation sizes, the source's own types, its views and
-    sequences, read on one connection whose statements are watched for a stall
-    (`stalls.watched_statements`): a source gone silent after the catalog read ends the
-    plan with one line, not a hang."""
-    from sluice.copy.stalls import watched_statements
-
-    dialect = get_dialect(source.engine)
-    conn = dialect.connect(source)
-    try:
-        with watched_statements(dialect, source, conn, "source", "planning") as watched:
-            stats = dialect.key_stats(source, reflected, watched)
-            sizes = dialect.relation_bytes(source, reflected, watched)
-            natives = dialect.native_types(source, reflected, watched)
-            objects = (dialect.list_views(watched), dialect.list_sequences(watched))
-        return stats, sizes, natives, objects
-    except SluiceError:
-        raise
-    except Exception as exc:
-        fault = dialect.classify_fault(exc)
-        detail = redact_all(" ".join(str(exc).split()))
-        raise fault_error(fault, f"planning: reading the source's statistics: {detail}",
-                          side="source", url=source) from None  # fmt: skip
-    finally:
-        with contextlib.suppress(Exception):
-            conn.close()
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:

@@ -220,13 +220,11 @@ def verify_plan(
             raise checks["error"][0]
         for tv in verified:
             tv.checks = checks.get(tv.name, []) + _drift(tv, rules, options.source_rows)
-    masked = (str(source), str(target))
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
-    objects = check_objects(plan, target) if only is None else []
     seconds = time.monotonic() - started
     return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy,
-                        column_notes(tables), objects)  # fmt: skip
+                        column_notes(tables), check_objects(plan, target, only))  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
