@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+from typing import Any
 
 from sluice.copy.refusals import Selection
 from sluice.copy.scope import target_schema
@@ -43,16 +44,14 @@ class ObjectsResult:
 def plan_objects(
     views: Sequence[View],
     sequences: Sequence[SequenceDef],
-    *,
-    source_engine: str,
-    target_engine: str,
-    copied: Collection[str],
+    plan: Any,
     selection: Selection,
     defaults: tuple[str | None, str | None],
-) -> tuple[tuple[View, ...], tuple[SequenceDef, ...]]:
-    """The source's views (dependencies first) and sequences, keyed as the plan keys
-    tables, each with where it lands and, when it is not carried, why. `copied`: the
-    keys of the tables the plan copies."""
+) -> dict[str, tuple]:
+    """The `plan`'s fields `views` (dependencies first) and `sequences`: the source's, keyed
+    as the plan keys tables, each with where it lands and, when it is not carried, why."""
+    source_engine, target_engine = plan.source_engine, plan.target_engine
+    copied = [t.name for t in plan.tables]
     default = defaults[0]
     views = [keyed(v, default) for v in views]
     sequences = [keyed(s, default) for s in sequences]
@@ -78,7 +77,7 @@ def plan_objects(
     views = [replace(v, reason=reason(v, "view"), target_schema=lands(v)) for v in views]
     if same:
         views = _readable(views, set(copied), default)
-    return tuple(_ordered(views, default)), out_seqs
+    return {"views": tuple(_ordered(views, default)), "sequences": out_seqs}
 
 
 def _outside(schema: str | None, selection: Selection) -> str:

@@ -286,11 +286,7 @@ def build_plan(
         selection=selection, refused=refused, spatial=spatial_for(reflected, target),
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
-    views, sequences = plan_objects(*objects, source_engine=source.engine,
-                                    target_engine=target.engine,
-                                    copied=[t.name for t in plan.tables], selection=selection,
-                                    defaults=schemas)  # fmt: skip
-    plan = replace(plan, views=views, sequences=sequences)
+    plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 

@@ -14,13 +14,17 @@ deletes a target row outside the filter (docs/selection.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from sluice.copy.plan import INTEGER_KINDS
+from sluice.copy.plan import INTEGER_KINDS, TablePlan
 from sluice.core.schema import Table
 from sluice.dialects.base import PARAM, Dialect
+from sluice.state import store as sync_state
+
+log = logging.getLogger(__name__)
 
 RANGE_ROWS = 100_000  # keys summarised per first-level range
 LEAF_ROWS = 20_000  # at most this many keys compared one by one
@@ -143,3 +147,24 @@ def _present(d: Dialect, conn, table: Table, key, batch) -> set[tuple]:
                            f"{_filter(d, table)}"),
                 d.bind([v for row in batch for v in row]))  # fmt: skip
     return {tuple(r) for r in cur.fetchmany(len(batch))}  # keys are unique: at most the batch
+
+
+def delete_gone(tp: TablePlan, src: Dialect, src_conn, dst: Dialect, reader, writer,
+                live: Table) -> int:  # fmt: skip
+    """The delete pass (`sync.run`): keys compared, the target's rows whose keys the source no
+    longer has deleted, and counted in the table's state row, in one transaction."""
+    log.debug("%s: comparing key ranges for deleted rows", tp.name)
+    src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
+    total = 0
+    cur = writer.cursor()
+    for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
+        one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
+        where = " OR ".join([one] * len(keys))
+        cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
+                    dst.bind([v for row in keys for v in row]))  # fmt: skip
+        total += len(keys)
+    state = sync_state.read(dst, writer, tp.name)
+    if state is not None:
+        sync_state.write(dst, writer, replace(state, rows_deleted=total))
+    writer.commit()
+    return total

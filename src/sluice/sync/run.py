@@ -46,10 +46,10 @@ from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Timeouts
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
-from sluice.dialects.base import PARAM, Dialect
+from sluice.dialects.base import Dialect
 from sluice.state import store as sync_state
 from sluice.sync import watermarks
-from sluice.sync.deletes import deleted_keys
+from sluice.sync.deletes import delete_gone
 from sluice.sync.drift import Drift, reconcile, record, recorded
 from sluice.sync.watermarks import Watermark
 
@@ -472,7 +472,7 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
                 watching.enter_context(watched_statements(d, url, c, side, tp.name, tp.name))
                 for d, url, c, side in ends
             )
-            total = _delete_gone(tp, src, src_w, dst, reader_w, writer_w, live)
+            total = delete_gone(tp, src, src_w, dst, reader_w, writer_w, live)
         if total:
             log.info("%s: deleted %s rows gone from the source", tp.name, f"{total:,}")
         return total
@@ -485,23 +485,3 @@ def _delete(tp: TablePlan, source: DbUrl, target: DbUrl) -> int:
         for c in (src_conn, reader, writer):
             with contextlib.suppress(Exception):
                 c.close()
-
-
-def _delete_gone(tp: TablePlan, src: Dialect, src_conn, dst: Dialect, reader, writer,
-                 live: Table) -> int:  # fmt: skip
-    """The delete pass itself: keys compared, rows deleted and counted in one transaction."""
-    log.debug("%s: comparing key ranges for deleted rows", tp.name)
-    src.begin_read(src_conn)  # the source's keys: read-only, as of one instant (ADR 0010)
-    total = 0
-    cur = writer.cursor()
-    for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
-        one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
-        where = " OR ".join([one] * len(keys))
-        cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
-                    dst.bind([v for row in keys for v in row]))  # fmt: skip
-        total += len(keys)
-    state = sync_state.read(dst, writer, tp.name)
-    if state is not None:
-        sync_state.write(dst, writer, replace(state, rows_deleted=total))
-    writer.commit()
-    return total

@@ -223,8 +223,8 @@ def verify_plan(
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
     seconds = time.monotonic() - started
-    return VerifyReport(*masked, stamp, seconds, verified, extra, plan.skipped, lossy,
-                        column_notes(tables), check_objects(plan, target, only))  # fmt: skip
+    return VerifyReport(str(source), str(target), stamp, seconds, verified, extra, plan.skipped,
+                        lossy, column_notes(tables), check_objects(plan, target, only))  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
