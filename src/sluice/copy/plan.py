@@ -23,7 +23,7 @@ from sluice.copy.scope import landing_schemas
 from sluice.copy.statistics import source_statistics
 from sluice.core.errors import ConfigError, DataError, EmptySource
 from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
-from sluice.core.objects import SequenceDef, View, sequence_from, view_from
+from sluice.core.objects import SequenceDef, View, objects_from
 from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
@@ -120,8 +120,7 @@ class Plan:
     # tables left out, each with its reason (--exclude-tables, or refused with --skip-refused)
     skipped: tuple[Skipped, ...] = ()
     identifiers: str = "preserve"  # how target names were made (`core.naming`)
-    # the source's views (dependencies first) and standalone sequences, each carried or
-    # not carried with its reason and source DDL (copy.objects)
+    # the source's views (dependencies first) and sequences, carried or not (copy.objects)
     views: tuple[View, ...] = ()
     sequences: tuple[SequenceDef, ...] = ()
 
@@ -185,8 +184,7 @@ class Plan:
             native_types=tuple(NativeType(**n) for n in d.get("native_types", ())),
             skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
             identifiers=d.get("identifiers", "preserve"),
-            views=tuple(view_from(v) for v in d.get("views", ())),
-            sequences=tuple(sequence_from(s) for s in d.get("sequences", ())),
+            **objects_from(d),  # views and sequences
         )
 
     @classmethod

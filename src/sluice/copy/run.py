@@ -153,6 +153,7 @@ class CopyResult:
     zero_dates_as: str = "NULL"  # what the counted zero dates were stored as (--zero-dates)
     resume_note: str = ""  # what --resume found, one line ("" without --resume)
     kept_staging: bool = False  # a --resume run that stopped: its staging tables kept
+    objects: ObjectsResult | None = None  # views and sequences made, and not carried (why)
 
     @property
     def rows_kept(self) -> int:
@@ -163,8 +164,6 @@ class CopyResult:
     def rows_copied(self) -> int:
         """Rows this run copied (again, where an interrupted run had not committed them)."""
         return sum(max(0, t.rows - t.kept) for t in self.tables.values() if t.published)
-    # the views and sequences made on the target, and those not carried with their reasons
-    objects: ObjectsResult | None = None
 
     @property
     def nul_changed(self) -> int:
@@ -394,9 +393,8 @@ def run_plan(
         unfinished = ""
         if published:  # whatever was swapped in gets its identities and keys
             try:
-                result.finish = finish_retried(
-                    plan, target, transfer, published, options.lock_timeout
-                )
+                result.finish = finish_retried(plan, target, transfer, published,
+                                               options.lock_timeout)  # fmt: skip
             except Exception as exc:
                 doing = "finishing the published tables"
                 errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
@@ -408,17 +406,12 @@ def run_plan(
         return result
     try:
         result.finish = finish_retried(plan, target, transfer, lock_timeout=options.lock_timeout)
+        result.objects = recreate_objects(plan, target)  # views and sequences (same engine)
     except Exception as exc:
-        state = (f"all {len(summaries)} table(s) published and complete; identity values and "
-                 "foreign keys not finished (the next run finishes them)")  # fmt: skip
+        state = (f"all {len(summaries)} table(s) published and complete; identity values, "
+                 "foreign keys, views and sequences not all finished (the next run finishes "
+                 "them)")  # fmt: skip
         err = as_sluice_error(exc, get_dialect(target.engine), target, "finishing the copy")
-        return _failed(result, [err], state)
-    try:
-        result.objects = recreate_objects(plan, target)
-    except Exception as exc:
-        state = (f"all {len(summaries)} table(s) published and finished; the views and "
-                 "sequences not made (the next run makes them)")  # fmt: skip
-        err = as_sluice_error(exc, get_dialect(target.engine), target, "making the views")
         return _failed(result, [err], state)
     resume.complete(names, target)
     result.kept_staging = False

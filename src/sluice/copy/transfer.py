@@ -190,8 +190,7 @@ def _about(chunk: Chunk | str, exc: BaseException) -> str:
     """`exc`'s message without the chunk label (or table name) it starts with: the warnings
     that quote it name the chunk themselves, once."""
     text = str(exc)
-    names = (chunk,) if isinstance(chunk, str) else (chunk.label, chunk.table)
-    for prefix in names:
+    for prefix in (chunk,) if isinstance(chunk, str) else (chunk.label, chunk.table):
         text = text.removeprefix(f"{prefix}: ")
     return text
 
@@ -204,13 +203,11 @@ def retrying(
     stop: Cancel | None = None,
     deadline: float = DEFAULT_RETRY_DEADLINE,
 ) -> tuple[T, int]:
-    """`fn()` and the number of tries it took. Transient failures, and a server that does not
-    answer or is restarting (`ServerUnavailable`), are retried with exponential backoff
-    (`backoff` seconds, doubling, at most MAX_BACKOFF) until `deadline` seconds have passed
-    since the first failure (or `retries` tries were made), then reported as terminal, named
-    by the chunk. The deadline, not a count, is what lets a server restart be survived.
-    A cancelled `stop` ends the loop before the next try (and cuts a backoff short).
-    `chunk` may be a step's name instead (a table's publish, "finish"): the same policy."""
+    """`fn()` and its tries. Transient failures and a server not answering or restarting
+    (`ServerUnavailable`) are retried with exponential backoff (`backoff` s, doubling, at most
+    MAX_BACKOFF) until `deadline` s after the first failure (or `retries` tries), then terminal,
+    named by `chunk` (or a step's name: publish, finish). The deadline, not a count, lets a
+    server restart be survived. A cancelled `stop` ends the loop before the next try."""
     label = chunk if isinstance(chunk, str) else chunk.label
     first_failure = None
     attempt = 0

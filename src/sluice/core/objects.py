@@ -61,3 +61,9 @@ def view_from(d: dict[str, Any]) -> View:
 
 def sequence_from(d: dict[str, Any]) -> SequenceDef:
     return SequenceDef(**d)
+
+
+def objects_from(d: dict[str, Any]) -> dict[str, tuple]:
+    """A plan dict's views and sequences, as `Plan`'s fields."""
+    return {"views": tuple(view_from(v) for v in d.get("views", ())),
+            "sequences": tuple(sequence_from(s) for s in d.get("sequences", ()))}  # fmt: skip
