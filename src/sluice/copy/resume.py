@@ -23,6 +23,7 @@ from typing import Any
 from sluice.copy.plan import Chunk, Plan, TablePlan
 from sluice.copy.publish import prepare, target_fault
 from sluice.copy.staging import live_table, staging_table
+from sluice.copy.stalls import watched
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
@@ -232,8 +233,9 @@ def complete(names: list[str], target: DbUrl) -> None:
     try:
         conn = dst.connect(target)
         try:
-            ledger.forget(dst, conn, names)
-            conn.commit()
+            with watched(dst, target, conn, "target", "finish"):  # a stall ends (issue 23)
+                ledger.forget(dst, conn, names)
+                conn.commit()
         finally:
             conn.close()
     except Exception as exc:
