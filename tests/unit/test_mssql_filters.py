@@ -178,6 +178,7 @@ def test_fixed_values_are_cast_to_the_column_type(kind, text, value):
 
 @pytest.mark.parametrize("kind, text", [
     (SqlType(Kind.DECIMAL, precision=4, scale=2), "123.4"),
+    (SqlType(Kind.DECIMAL, precision=6, scale=2), "1.239"),  # would be rounded
     (SqlType(Kind.TINYINT), "128"),
     (SqlType(Kind.DATE), "2021-02-29"),
     (SqlType(Kind.UUID), "x"),

@@ -93,7 +93,10 @@ def fixed_value(column: Column, text: str, where: str = "") -> Any:
                 raise ValueError("not a finite number")
             if t.precision is not None:
                 scale = t.scale or 0
-                value = value.quantize(Decimal(1).scaleb(-scale))
+                exact = value.quantize(Decimal(1).scaleb(-scale))
+                if exact != value:  # never rounded in silence
+                    raise ValueError(f"more than {scale} digits after the point")
+                value = exact
                 if len(value.as_tuple().digits) > t.precision:
                     raise ValueError(f"more than decimal({t.precision},{scale}) holds")
             return value
