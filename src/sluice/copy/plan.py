@@ -21,11 +21,13 @@ from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
 from sluice.copy.statistics import source_statistics
+from sluice.core.definition import NotCarried
 from sluice.core.errors import ConfigError, DataError, EmptySource
 from sluice.core.naming import Names, convert, plan_names, rename_foreign_key
 from sluice.core.objects import SequenceDef, View, objects_from
-from sluice.core.schema import Column, ForeignKey, Index, NativeType, Table, order_by_references
-from sluice.core.types import Kind, SqlType
+from sluice.core.plain import foreign_key_from, names_from, plain, table_from
+from sluice.core.schema import ForeignKey, NativeType, Table, order_by_references
+from sluice.core.types import Kind
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
@@ -123,6 +125,8 @@ class Plan:
     # the source's views (dependencies first) and sequences, carried or not (copy.objects)
     views: tuple[View, ...] = ()
     sequences: tuple[SequenceDef, ...] = ()
+    # what the copy will not create, with its source DDL: the plan's last section (issue 26)
+    not_carried: tuple[NotCarried, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -163,7 +167,7 @@ class Plan:
 
     # --- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        return plain(asdict(self))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
@@ -176,8 +180,8 @@ class Plan:
             source_engine=d["source_engine"],
             target_engine=d["target_engine"],
             tables=tuple(_table_plan(t) for t in d["tables"]),
-            foreign_keys=tuple(_fk(f) for f in d["foreign_keys"]),
-            logical_foreign_keys=tuple(_fk(f) for f in d["logical_foreign_keys"]),
+            foreign_keys=tuple(foreign_key_from(f) for f in d["foreign_keys"]),
+            logical_foreign_keys=tuple(foreign_key_from(f) for f in d["logical_foreign_keys"]),
             chunk_rows=d["chunk_rows"],
             notes=tuple(d.get("notes", ())),
             chunk_bytes=d.get("chunk_bytes", DEFAULT_CHUNK_BYTES),
@@ -185,6 +189,7 @@ class Plan:
             skipped=tuple(Skipped(**s) for s in d.get("skipped", ())),
             identifiers=d.get("identifiers", "preserve"),
             **objects_from(d),  # views and sequences
+            not_carried=tuple(NotCarried(**n) for n in d.get("not_carried", ())),
         )
 
     @classmethod
@@ -192,39 +197,9 @@ class Plan:
         return cls.from_dict(json.loads(text))
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Kind):
-        return value.value
-    return value
-
-
-def _fk(d: dict[str, Any]) -> ForeignKey:
-    return ForeignKey(d["table"], tuple(d["columns"]), d["ref_table"], tuple(d["ref_columns"]),
-                      d.get("schema"), d.get("ref_schema"), d.get("constraint"))  # fmt: skip
-
-
-def _table(d: dict[str, Any]) -> Table:
-    cols = tuple(
-        Column(c["name"], SqlType(**{**c["type"], "kind": Kind(c["type"]["kind"])}),
-               c["nullable"], c["identity"])
-        for c in d["columns"]
-    )  # fmt: skip
-    return Table(
-        d["name"], cols, tuple(d["primary_key"]), d["schema"],
-        tuple(_fk(f) for f in d["foreign_keys"]),
-        tuple(Index(i["name"], tuple(i["columns"]), i["unique"], i.get("kind", ""))
-              for i in d["indexes"]),
-        d["primary_key_name"], d.get("where", ""),
-    )  # fmt: skip
-
-
 def _table_plan(d: dict[str, Any]) -> TablePlan:
     return TablePlan(
-        table=_table(d["table"]),
+        table=table_from(d["table"]),
         columns=tuple(ColumnMap(**c) for c in d["columns"]),
         chunks=tuple(Chunk(**c) for c in d["chunks"]),
         rows=d["rows"],
@@ -232,18 +207,11 @@ def _table_plan(d: dict[str, Any]) -> TablePlan:
         bytes=d.get("bytes", 0),
         raw_format=d.get("raw_format", ""),
         target_schema=d.get("target_schema"),
-        names=_names(d.get("names")),
+        names=names_from(d.get("names")),
         masks=tuple(tuple(m) for m in d.get("masks", ())),
         excluded=tuple(d.get("excluded", ())),
         key_range=tuple(d["key_range"]) if d.get("key_range") else None,  # type: ignore[arg-type]
     )
-
-
-def _names(d: dict[str, Any] | None) -> Names | None:
-    if d is None:
-        return None
-    pairs = lambda v: tuple(tuple(p) for p in v)  # noqa: E731
-    return Names(d["table"], pairs(d["columns"]), d["primary_key"], pairs(d["indexes"]))
 
 
 # --- building a plan -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sluice.core.definition import Check, Default, Partitioning
 from sluice.core.types import SqlType
 
 
@@ -14,6 +15,14 @@ class Column:
     type: SqlType
     nullable: bool = True
     identity: bool = False
+    # the rest of its definition (issue 26, core.definition): what the source declares
+    identity_kind: str = ""  # ALWAYS, BY_DEFAULT or SERIAL when `identity`; "": not read
+    default: Default | None = None
+    on_update: str = ""  # "now": MySQL's ON UPDATE CURRENT_TIMESTAMP
+    comment: str | None = None
+    collation: str | None = None  # the source's collation name where it is not the default
+    # whether that collation compares case-insensitively (None: not known)
+    case_insensitive: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,11 @@ class ForeignKey:
     ref_columns: tuple[str, ...]
     schema: str | None = None
     ref_schema: str | None = None
-    constraint: str | None = None  # the target's name for it (`core.naming`), else derived
+    constraint: str | None = None  # its name: the source's, then the target's (`core.naming`)
+    on_delete: str = ""  # "CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT"; "": NO ACTION
+    on_update: str = ""
+    deferrable: bool = False
+    initially_deferred: bool = False
 
     @property
     def name(self) -> str:
@@ -90,6 +103,11 @@ class Table:
     # a row filter in the source's own SQL (`--where`, docs/selection.md): ANDed into every
     # read of the source table; never set on a target table
     where: str = ""
+    # the rest of its definition (issue 26, core.definition)
+    checks: tuple[Check, ...] = field(default=())
+    comment: str | None = None
+    inherits: tuple[str, ...] = ()  # the plan keys of its parents (PostgreSQL inheritance)
+    partitioning: Partitioning | None = None
 
     @property
     def key(self) -> str:

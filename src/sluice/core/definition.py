@@ -1,0 +1,80 @@
+"""The parts of a table's definition beyond columns and keys (issue 26): defaults, CHECK
+constraints, partitioning, and what a copy does not carry.
+
+Values only. The source's dialect reads them into these shapes (neutral where an equivalent
+exists on other engines, the source's own SQL where not); the target's dialect renders them,
+or says why it cannot (then the plan lists them under "not carried", never dropped silently).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Default.kind
+LITERAL = "literal"  # a constant: `value` is its text ('abc', 42, 1.5, true), unquoted
+NOW = "now"  # the current moment: `value` is "timestamp", "date" or "time"
+SEQUENCE = "sequence"  # the next value of a sequence: `value` is its qualified name
+EXPRESSION = "expression"  # anything else: `value` is the source engine's SQL, same engine only
+
+# Column.identity_kind
+ALWAYS = "always"  # generates every value; an explicit id is refused (PostgreSQL's ALWAYS)
+BY_DEFAULT = "by_default"  # generates when none is given (BY DEFAULT, AUTO_INCREMENT, rowid)
+SERIAL = "serial"  # PostgreSQL serial: a default nextval() of a sequence the column owns
+
+
+@dataclass(frozen=True)
+class Default:
+    """A column's default. `text` is the source's own spelling (same-engine targets use it
+    as is; plans show it); `engine` is the engine whose SQL `text` (and an EXPRESSION's
+    `value`) is."""
+
+    kind: str
+    value: str
+    engine: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A CHECK constraint as the source names it, its expression in the source's SQL."""
+
+    name: str
+    expression: str
+    engine: str = ""
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """A partitioned table: `strategy` ("range", "list", "hash"), the key as the source
+    writes it, and each partition as (name, bound) in the source's SQL (PostgreSQL:
+    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
+
+    strategy: str
+    key: str
+    partitions: tuple[tuple[str, str], ...] = ()
+    engine: str = ""
+
+
+@dataclass(frozen=True)
+class NotCarried:
+    """Something the copy will not create on the target, listed at the end of the plan with
+    its source DDL so a person can port it by hand: `kind` ("trigger", "function",
+    "procedure", "rule", "policy", "grant", "event", "check", "default", "collation",
+    "foreign key", "view", "sequence", ...), `key` where it lives ("schema.table.name" or
+    "schema.name"), `reason` why it is not carried."""
+
+    kind: str
+    key: str
+    reason: str
+    ddl: str = ""
+
+
+def default_from(d: dict[str, Any] | None) -> Default | None:
+    return None if d is None else Default(**d)
+
+
+def partitioning_from(d: dict[str, Any] | None) -> Partitioning | None:
+    if d is None:
+        return None
+    return Partitioning(**{**d, "partitions": tuple(tuple(p) for p in d.get("partitions", ()))})
