@@ -51,10 +51,15 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
         # the source engine's enums, domains, composites and extensions, before the tables
         dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
+        for stmt in dst.prelude_sql([tp.target for tp in chosen]):  # collations the tables use
+            cur.execute(stmt)
+        conn.commit()
         for tp in chosen:
             stage = staging_table(dst, tp.target)
             cur.execute(dst.drop_table_sql(stage))
             for stmt in dst.create_table_sql(stage, primary_key=not dst.caps.key_after_load):
+                cur.execute(stmt)
+            for stmt in dst.definition_sql(stage, tp.target):  # comments, ON UPDATE triggers
                 cur.execute(stmt)
             conn.commit()
     except SluiceError:

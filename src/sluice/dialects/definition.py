@@ -8,6 +8,7 @@ translate what they can (each dialect module overrides these)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sluice.core.definition import EXPRESSION, Check, Default
@@ -49,6 +50,13 @@ class Definitions:
         """The CHECK expression here; None when it cannot be translated (not carried)."""
         return check.expression if check.engine == self.name else None
 
-    def definition_sql(self, table: Table) -> list[str]:
-        """Statements completing a created table's definition: comments, ON UPDATE triggers."""
+    def prelude_sql(self, tables: Sequence[Table]) -> list[str]:
+        """Statements run on the target before `tables` (as they land) are created: the
+        collations their columns need, made if missing."""
+        return []
+
+    def definition_sql(self, table: Table, live: Table) -> list[str]:
+        """Statements completing the just created `table` (a staging table that becomes
+        `live` by a rename): comments, ON UPDATE triggers. Whatever they name (a trigger,
+        its function) is named after `live`, as it stays after the swap."""
         return []
