@@ -17,7 +17,7 @@ from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects import faults
+from sluice.dialects import faults, mysql_driver
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_literals import (
@@ -339,7 +339,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
             raise MissingDriver("MySQL", "pymysql", self.extra) from None
         u = url.url
         try:
-            conn = pymysql.connect(
+            conn = mysql_driver.connect(
                 host=u.host or "localhost",
                 port=u.port or 3306,
                 user=u.username or "root",
