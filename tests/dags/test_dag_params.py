@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("airflow")
 
-from tests.conformance.test_mariadb_pg import run_sql  # noqa: E402
 from tests.dags.conftest import ROOT  # noqa: E402
 from tests.dags.test_dag_run import airflow_env, run_dag  # noqa: E402, F401
+from tests.independent import execute  # noqa: E402
 from tests.integration.test_schemas import SOURCE, counts  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def test_params_select_and_map_schemas(airflow_env, pg_server):  # noqa: F811
     src_gen, dst_gen = _fresh(pg_server, "t24_dagp_src"), _fresh(pg_server, "t24_dagp_dst")
     source, target = next(src_gen), next(dst_gen)
     try:
-        run_sql(source, SOURCE)
+        execute(source, *SOURCE)
         conf = {
             "schemas": ["public", "sales", "Sales"],
             "exclude_schemas": ["Sales"],

@@ -14,6 +14,8 @@ import json
 import logging
 
 import pytest
+from tests.conftest import _fresh
+from tests.independent import execute, rows
 
 from sluice.cli.main import main
 from sluice.core.urls import DbUrl
@@ -41,42 +43,6 @@ def source_sql(engine: str) -> list[str]:
     ]
 
 
-def connect(url: DbUrl):
-    """A plain driver connection: independent of sluice's own connection code."""
-    u = url.url
-    if url.engine == "postgresql":
-        import psycopg
-
-        return psycopg.connect(host=u.host, port=u.port or 5432, user=u.username,
-                               password=u.password or "", dbname=url.database,
-                               autocommit=True)  # fmt: skip
-    import pymysql
-
-    return pymysql.connect(host=u.host, port=u.port or 3306, user=u.username,
-                           password=u.password or "", database=url.database,
-                           autocommit=True)  # fmt: skip
-
-
-def rows(url: DbUrl, sql: str) -> list[tuple]:
-    conn = connect(url)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
-
-
-def execute(url: DbUrl, *statements: str) -> None:
-    conn = connect(url)
-    try:
-        cur = conn.cursor()
-        for s in statements:
-            cur.execute(s)
-    finally:
-        conn.close()
-
-
 def columns(url: DbUrl, table: str) -> dict[str, str]:
     """Column -> is_nullable, from the target's information_schema."""
     schema = "public" if url.engine == "postgresql" else url.database
@@ -94,36 +60,27 @@ def sluice(capsys, *argv: str) -> tuple[int, str]:
 PAIRS = [("pg", "mysql"), ("mysql", "pg")]
 
 
-@pytest.fixture(params=PAIRS, ids=["pg-mariadb", "mariadb-pg"])
-def pair(request, pg_server: DbUrl, mysql_server: DbUrl, monkeypatch):
-    from tests.conftest import _fresh
-
-    monkeypatch.setenv("SLUICE_MASK_KEY", SECRET)
-    servers = {"pg": pg_server, "mysql": mysql_server}
-    made = []
-    urls = []
-    for side, name in zip(request.param, ("t24f_src", "t24f_dst")):
-        gen = _fresh(servers[side], name)
-        urls.append(next(gen))
-        made.append(gen)
-    source, target = urls
-    execute(source, *source_sql(source.engine))
-    yield source, target
-    for gen in made:
-        next(gen, None)
-
-
-@pytest.fixture(scope="module")
-def refusing(pg_server: DbUrl, mysql_server: DbUrl):
-    """One PostgreSQL source and MariaDB target for the refusals (made before any data)."""
-    from tests.conftest import _fresh
-
-    made = [_fresh(pg_server, "t24f_src"), _fresh(mysql_server, "t24f_dst")]
+def databases(source_server: DbUrl, target_server: DbUrl):
+    """A fresh source holding `source_sql` and a fresh, empty target, dropped afterwards."""
+    made = [_fresh(source_server, "t24f_src"), _fresh(target_server, "t24f_dst")]
     source, target = (next(g) for g in made)
     execute(source, *source_sql(source.engine))
     yield source, target
     for gen in made:
         next(gen, None)
+
+
+@pytest.fixture(params=PAIRS, ids=["pg-mariadb", "mariadb-pg"])
+def pair(request, pg_server: DbUrl, mysql_server: DbUrl, monkeypatch):
+    monkeypatch.setenv("SLUICE_MASK_KEY", SECRET)
+    servers = {"pg": pg_server, "mysql": mysql_server}
+    yield from databases(*(servers[side] for side in request.param))
+
+
+@pytest.fixture(scope="module")
+def refusing(pg_server: DbUrl, mysql_server: DbUrl):
+    """One PostgreSQL source and MariaDB target for the refusals (made before any data)."""
+    yield from databases(pg_server, mysql_server)
 
 
 def ends(source: DbUrl, target: DbUrl) -> list[str]:
@@ -266,16 +223,9 @@ def test_a_hash_mask_without_its_key_names_the_variable(refusing, capsys, monkey
 
 @pytest.fixture(params=["pg", "mysql"], ids=["pg-pg", "mariadb-mariadb"])
 def same_engine(request, pg_server: DbUrl, mysql_server: DbUrl, monkeypatch):
-    from tests.conftest import _fresh
-
     monkeypatch.setenv("SLUICE_MASK_KEY", SECRET)
     server = {"pg": pg_server, "mysql": mysql_server}[request.param]
-    made = [_fresh(server, "t24f_src"), _fresh(server, "t24f_dst")]
-    source, target = (next(g) for g in made)
-    execute(source, *source_sql(source.engine))
-    yield source, target
-    for gen in made:
-        next(gen, None)
+    yield from databases(server, server)
 
 
 def test_same_engine_fast_paths_read_through_the_filter_and_masks_fall_back(

@@ -11,9 +11,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import psycopg
 import pytest
 from tests.conftest import stackoverflow_db
+from tests.independent import connect, execute, rows
 from tests.integration.test_copy_stackoverflow import canonical
 from tests.sync.test_sync import change_source, moved
 
@@ -34,59 +34,43 @@ EXTRA = [  # a declared key and indexes the dataset lacks, to see them renamed
     'CREATE UNIQUE INDEX "UX_VoteTypes_Name" ON "VoteTypes" ("Name")',
 ]
 
-PG_TABLES = ("SELECT table_name FROM information_schema.tables "
-             "WHERE table_schema = 'public' AND table_name NOT LIKE 'sluice\\_%%'")  # fmt: skip
-PG_COLUMNS = ("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-              "ORDER BY ordinal_position")  # fmt: skip
-MY_TABLES = ("SELECT table_name FROM information_schema.tables WHERE "
-             "table_schema = DATABASE() AND table_name NOT LIKE 'sluice\\_%%'")  # fmt: skip
+# engine -> (its tables but sluice's own, a table's columns in order) from its catalog
+CATALOG = {
+    "postgresql": ("SELECT table_name FROM information_schema.tables WHERE "
+                   "table_schema = 'public' AND table_name NOT LIKE 'sluice\\_%'",
+                   "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                   "ORDER BY ordinal_position"),
+    "mysql": ("SELECT table_name FROM information_schema.tables WHERE "
+              "table_schema = DATABASE() AND table_name NOT LIKE 'sluice\\_%'",
+              "SELECT column_name FROM information_schema.columns WHERE "
+              "table_schema = DATABASE() AND table_name = %s ORDER BY ordinal_position"),
+}  # fmt: skip
 
 
 @pytest.fixture
 def pg_source(pg_server):
     for url in stackoverflow_db(pg_server, "sluice_names", SCALE):
-        with psycopg.connect(url.render_secret(), autocommit=True) as conn:
-            for stmt in EXTRA:
-                conn.execute(stmt)
+        execute(url, *EXTRA)
         yield url
 
 
-def pg_rows(url: DbUrl, sql: str, params=()) -> list[tuple]:
-    with psycopg.connect(url.render_secret()) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def my_rows(url: DbUrl, sql: str, params=()) -> list[tuple]:
-    import pymysql
-
-    u = url.url
-    conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username,
-                           password=url.password or "", database=u.database,
-                           charset="utf8mb4")  # fmt: skip
-    try:
-        cur = conn.cursor()
-        cur.execute(sql, params)
-        return list(cur.fetchall())
-    finally:
-        conn.close()
-
-
-def source_rows(url: DbUrl, table: str) -> list[tuple]:
-    return pg_rows(url, f'SELECT * FROM "{table}" ORDER BY "Id"')
-
-
-def same_values(source: DbUrl, target: DbUrl, read) -> None:
+def same_values(source: DbUrl, target: DbUrl) -> None:
     """Every table's rows, in key order, equal value by value (one text form per value)."""
     for table in TABLE_NAMES:
-        theirs = source_rows(source, table)
-        ours = read(target, f"SELECT * FROM {snake(table)} ORDER BY id")
+        theirs = rows(source, f'SELECT * FROM "{table}" ORDER BY "Id"')
+        ours = rows(target, f"SELECT * FROM {snake(table)} ORDER BY id")
         assert len(ours) == len(theirs), table
         for a, b in zip(theirs, ours):
             assert [canonical(v) for v in a] == [canonical(v) for v in b], table
 
 
-def expected_columns(table: str) -> list[str]:
-    return [snake(c.name) for c in TABLES[table].columns]
+def assert_snake_names(target: DbUrl) -> None:
+    """The target's tables, and each one's columns in order, are the source's in snake_case."""
+    tables_sql, columns_sql = CATALOG[target.engine]
+    assert sorted(t for (t,) in rows(target, tables_sql)) == sorted(snake(t) for t in TABLE_NAMES)
+    for table in TABLE_NAMES:
+        cols = rows(target, columns_sql, (snake(table),))
+        assert [c for (c,) in cols] == [snake(c.name) for c in TABLES[table].columns], table
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -115,87 +99,73 @@ def verify_and_sync(source: DbUrl, target: DbUrl) -> None:
 def test_snake_postgres_to_postgres(pg_source, pg_db):
     result = copy_database(pg_source, pg_db, CopyOptions(workers=2, identifiers="snake"))
     assert result.ok, result.failures
-    tables = pg_rows(pg_db, PG_TABLES)
-    assert sorted(t for (t,) in tables) == sorted(snake(t) for t in TABLE_NAMES)
-    for table in TABLE_NAMES:
-        cols = pg_rows(pg_db, PG_COLUMNS, (snake(table),))
-        assert [c for (c,) in cols] == expected_columns(table), table
-    keys = pg_rows(pg_db, "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                          "FROM pg_constraint WHERE contype IN ('p', 'f') "
-                          "AND connamespace = 'public'::regnamespace")  # fmt: skip
+    assert_snake_names(pg_db)
+    keys = rows(pg_db, "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                       "FROM pg_constraint WHERE contype IN ('p', 'f') "
+                       "AND connamespace = 'public'::regnamespace")  # fmt: skip
     found = {(t, n): d for t, n, d in keys}
     assert found[("posts", "pk_posts__id")] == "PRIMARY KEY (id)"
     assert found[("comments", "fk_comments_post_id")].startswith(
         "FOREIGN KEY (post_id) REFERENCES posts(id)")  # fmt: skip
     assert len([k for k in found if k[1].startswith("pk_")]) == len(TABLE_NAMES)
-    indexes = dict(pg_rows(pg_db, "SELECT indexname, indexdef FROM pg_indexes "
-                                  "WHERE schemaname = 'public'"))  # fmt: skip
+    indexes = dict(rows(pg_db, "SELECT indexname, indexdef FROM pg_indexes "
+                               "WHERE schemaname = 'public'"))  # fmt: skip
     assert indexes["ix_posts_owner_user_id"].endswith("ON public.posts USING btree "
                                                       "(owner_user_id, creation_date)")  # fmt: skip
     assert "UNIQUE INDEX ux_vote_types_name" in indexes["ux_vote_types_name"]
     # sluice's own tables (the copy's ledger, ADR 0018) keep their names
     assert not [n for n in indexes if n != n.lower() and "_sluice_copy_" not in n]
-    (seq,) = pg_rows(pg_db, "SELECT pg_get_serial_sequence('posts', 'id')")[0]
+    (seq,) = rows(pg_db, "SELECT pg_get_serial_sequence('posts', 'id')")[0]
     assert seq == "public.posts_id_seq"
-    (top,) = pg_rows(pg_db, "SELECT MAX(id) FROM vote_types")[0]
-    with psycopg.connect(pg_db.render_secret()) as conn:  # the identity continues at max + 1
+    (top,) = rows(pg_db, "SELECT MAX(id) FROM vote_types")[0]
+    with connect(pg_db) as conn, conn.transaction(force_rollback=True):  # max + 1 next
         (new,) = conn.execute("INSERT INTO vote_types (name) VALUES ('x') RETURNING id").fetchone()
-        conn.rollback()
     assert new == top + 1
-    same_values(pg_source, pg_db, pg_rows)
+    same_values(pg_source, pg_db)
     verify_and_sync(pg_source, pg_db)
-    (watermark,) = pg_rows(pg_db, "SELECT watermark FROM sluice_state WHERE table_name = 'Posts'")
+    (watermark,) = rows(pg_db, "SELECT watermark FROM sluice_state WHERE table_name = 'Posts'")
     assert watermark  # the state row of the table, as the plan keys it
-    same_values(pg_source, pg_db, pg_rows)
+    same_values(pg_source, pg_db)
 
 
 @pytest.mark.mysql
 def test_snake_postgres_to_mariadb(pg_source, mysql_db):
     result = copy_database(pg_source, mysql_db, CopyOptions(workers=2, identifiers="snake"))
     assert result.ok, result.failures
-    tables = my_rows(mysql_db, MY_TABLES)
-    assert sorted(t for (t,) in tables) == sorted(snake(t) for t in TABLE_NAMES)
-    for table in TABLE_NAMES:
-        cols = my_rows(mysql_db, "SELECT column_name FROM information_schema.columns WHERE "
-                                 "table_schema = DATABASE() AND table_name = %s "
-                                 "ORDER BY ordinal_position", (snake(table),))  # fmt: skip
-        assert [c for (c,) in cols] == expected_columns(table), table
-    stats = my_rows(mysql_db, "SELECT table_name, index_name, column_name, non_unique "
-                              "FROM information_schema.statistics WHERE table_schema = DATABASE() "
-                              "ORDER BY table_name, index_name, seq_in_index")  # fmt: skip
+    assert_snake_names(mysql_db)
+    stats = rows(mysql_db, "SELECT table_name, index_name, column_name, non_unique "
+                           "FROM information_schema.statistics WHERE table_schema = DATABASE() "
+                           "ORDER BY table_name, index_name, seq_in_index")  # fmt: skip
     by_index: dict[tuple[str, str], list[str]] = {}
     for t, ix, col, _ in stats:
         by_index.setdefault((t, ix), []).append(col)
     assert by_index[("posts", "PRIMARY")] == ["id"]
     assert by_index[("posts", "ix_posts_owner_user_id")] == ["owner_user_id", "creation_date"]
     assert by_index[("vote_types", "ux_vote_types_name")] == ["name"]
-    refs = my_rows(mysql_db, "SELECT constraint_name, table_name, column_name, "
-                             "referenced_table_name, referenced_column_name FROM "
-                             "information_schema.key_column_usage WHERE table_schema = DATABASE() "
-                             "AND referenced_table_name IS NOT NULL")  # fmt: skip
+    refs = rows(mysql_db, "SELECT constraint_name, table_name, column_name, "
+                          "referenced_table_name, referenced_column_name FROM "
+                          "information_schema.key_column_usage WHERE table_schema = DATABASE() "
+                          "AND referenced_table_name IS NOT NULL")  # fmt: skip
     assert refs == [("fk_comments_post_id", "comments", "post_id", "posts", "id")]
-    (extra,) = my_rows(mysql_db, "SELECT extra FROM information_schema.columns WHERE "
-                                 "table_schema = DATABASE() AND table_name = 'posts' "
-                                 "AND column_name = 'id'")[0]  # fmt: skip
+    (extra,) = rows(mysql_db, "SELECT extra FROM information_schema.columns WHERE "
+                              "table_schema = DATABASE() AND table_name = 'posts' "
+                              "AND column_name = 'id'")[0]  # fmt: skip
     assert "auto_increment" in extra
-    same_values(pg_source, mysql_db, my_rows)
+    same_values(pg_source, mysql_db)
     verify_and_sync(pg_source, mysql_db)
-    same_values(pg_source, mysql_db, my_rows)
+    same_values(pg_source, mysql_db)
 
 
 def test_a_collision_is_refused_before_anything_is_written(pg_db, pg_server):
     for source in stackoverflow_db(pg_server, "sluice_clash", 1e-9):
-        with psycopg.connect(source.render_secret(), autocommit=True) as conn:
-            conn.execute('ALTER TABLE "Badges" ADD COLUMN "user_id" integer')
-            conn.execute('CREATE TABLE "post_links" ("Id" integer PRIMARY KEY)')
+        execute(source, 'ALTER TABLE "Badges" ADD COLUMN "user_id" integer',
+                'CREATE TABLE "post_links" ("Id" integer PRIMARY KEY)')  # fmt: skip
         with pytest.raises(ConfigError) as err:
             copy_database(source, pg_db, CopyOptions(identifiers="snake"))
         text = str(err.value)
         assert "'UserId' and 'user_id' both become 'user_id'" in text
         assert "PostLinks and table post_links both become" in text and "'post_links'" in text
-        assert pg_rows(pg_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [
-            (0,)
-        ]
+        assert rows(pg_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
         done = cli("plan", "--source", source.render_secret(), "--target",
                    pg_db.render_secret(), "--identifiers", "snake")  # fmt: skip
         assert done.returncode != 0 and "both become" in done.stdout + done.stderr

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conformance.test_mariadb_pg import run_sql
+from tests.independent import execute
 from tests.integration.test_schemas import SOURCE, counts
 
 from sluice.cli.main import main
@@ -25,7 +25,7 @@ def source(pg_server: DbUrl):
 
     gen = _fresh(pg_server, "t24_job_src")
     url = next(gen)
-    run_sql(url, SOURCE)
+    execute(url, *SOURCE)
     yield url
     next(gen, None)
 
@@ -94,29 +94,29 @@ def test_verify_finds_what_differs_in_a_mapped_schema(capsys, monkeypatch, tmp_p
     config = job(tmp_path, source, pg_db)
     assert sluice(capsys, monkeypatch, "copy", "--config", str(config))[0] == 0
     # a row deleted from a table in the mapped schema
-    run_sql(pg_db, ["DELETE FROM archive.orders WHERE id = 10"])
+    execute(pg_db, "DELETE FROM archive.orders WHERE id = 10")
     code, out = sluice(capsys, monkeypatch, "verify", "--config", str(config), "--no-checks")
     assert code == 1 and "sales.orders" in out and "MISMATCH" in out, out
-    run_sql(pg_db, ["INSERT INTO archive.orders OVERRIDING SYSTEM VALUE VALUES (10, 1, 2.5)"])
+    execute(pg_db, "INSERT INTO archive.orders OVERRIDING SYSTEM VALUE VALUES (10, 1, 2.5)")
     # a table gone from the mapped schema
-    run_sql(pg_db, ["ALTER TABLE archive.a RENAME TO a_gone"])
+    execute(pg_db, "ALTER TABLE archive.a RENAME TO a_gone")
     data = report(capsys, monkeypatch, config, tmp_path)
     assert data["ok"] is False and data["extra_tables"] == ["archive.a_gone"]
     gone = next(t for t in data["tables"] if t["table"] == "sales.a")
     assert gone["error"] == "sales.a: missing in the target"
-    run_sql(pg_db, ["ALTER TABLE archive.a_gone RENAME TO a"])
+    execute(pg_db, "ALTER TABLE archive.a_gone RENAME TO a")
     assert report(capsys, monkeypatch, config, tmp_path)["ok"] is True
     # a table the source lacks, in the mapped schema where no planned table lands: every
     # table of sales left out by name, archive is still where the selection puts sales
-    run_sql(pg_db, ["CREATE TABLE archive.stale (id int PRIMARY KEY)"])
+    execute(pg_db, "CREATE TABLE archive.stale (id int PRIMARY KEY)")
     try:
         data = report(capsys, monkeypatch, config, tmp_path, "--exclude-tables", "sales.*")
         assert data["ok"] is False and data["extra_tables"] == ["archive.stale"], data
         assert {t["table"] for t in data["tables"]} == {"a"}
     finally:
-        run_sql(pg_db, ["DROP TABLE archive.stale"])
+        execute(pg_db, "DROP TABLE archive.stale")
     # a table dropped from the mapped schema: missing, counted on the source, exit 1
-    run_sql(pg_db, ["DROP TABLE archive.orders"])
+    execute(pg_db, "DROP TABLE archive.orders")
     data = report(capsys, monkeypatch, config, tmp_path)  # exit 1: `report` checks the code
     assert data["ok"] is False and data["extra_tables"] == []
     gone = next(t for t in data["tables"] if t["table"] == "sales.orders")
@@ -133,14 +133,18 @@ def test_verify_finds_extra_tables_in_a_source_schema_emptied_since_the_copy(
     gen = _fresh(pg_server, "t24_job_src_empty")
     src = next(gen)
     try:
-        run_sql(src, ["CREATE TABLE public.t (id int PRIMARY KEY)", "CREATE SCHEMA hr",
-                      "CREATE TABLE hr.people (id int PRIMARY KEY)",
-                      "INSERT INTO hr.people VALUES (1), (2)"])  # fmt: skip
+        execute(
+            src,
+            "CREATE TABLE public.t (id int PRIMARY KEY)",
+            "CREATE SCHEMA hr",
+            "CREATE TABLE hr.people (id int PRIMARY KEY)",
+            "INSERT INTO hr.people VALUES (1), (2)",
+        )
         path = tmp_path / "job.yaml"
         path.write_text(f"source: {src.render_secret()}\ntarget: {pg_db.render_secret()}\n")
         assert sluice(capsys, monkeypatch, "copy", "--config", str(path))[0] == 0
         assert counts(pg_db) == {"t": 0, "hr.people": 2}
-        run_sql(src, ["DROP TABLE hr.people"])
+        execute(src, "DROP TABLE hr.people")
         data = report(capsys, monkeypatch, path, tmp_path)
         assert data["ok"] is False and data["extra_tables"] == ["hr.people"], data
     finally:

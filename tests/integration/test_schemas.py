@@ -14,7 +14,7 @@ import json
 import uuid
 
 import pytest
-from tests.conformance.test_mariadb_pg import query, run_sql
+from tests.independent import execute, rows
 
 from sluice.cli.main import main
 from sluice.copy.plan import build_plan
@@ -55,7 +55,7 @@ def source(pg_server: DbUrl):
 
     gen = _fresh(pg_server, "t24_schemas_src")
     url = next(gen)
-    run_sql(url, SOURCE)
+    execute(url, *SOURCE)
     yield url
     next(gen, None)
 
@@ -79,14 +79,14 @@ def ends(source: DbUrl, target: DbUrl) -> list[str]:
 def counts(url: DbUrl) -> dict[str, int]:
     """Rows per table in every user schema, read independently of sluice."""
     q = get_dialect(url.engine).quote
-    rows = query(url, "SELECT table_schema, table_name FROM information_schema.tables "
-                      "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
-                      "AND table_name NOT LIKE '\\_sluice%%' "
-                      "AND table_name NOT LIKE 'sluice\\_%%'")  # fmt: skip
+    tables = rows(url, "SELECT table_schema, table_name FROM information_schema.tables "
+                  "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                  "AND table_name NOT LIKE '\\_sluice%%' "
+                  "AND table_name NOT LIKE 'sluice\\_%%'")  # fmt: skip
     out = {}
-    for schema, name in rows:
+    for schema, name in tables:
         key = name if schema == "public" else f"{schema}.{name}"
-        out[key] = query(url, f"SELECT COUNT(*) FROM {q(schema)}.{q(name)}")[0][0]
+        out[key] = rows(url, f"SELECT COUNT(*) FROM {q(schema)}.{q(name)}")[0][0]
     return out
 
 
@@ -108,15 +108,15 @@ def test_plan_lists_every_schema_keyed_by_qualified_name(source, pg_db):
 
 def test_pg_to_pg_copies_every_schema_and_verifies_exactly(capsys, source, replica):
     assert counts(replica) == COUNTS
-    got = query(replica, 'SELECT "Id", "Name", "A" FROM "Sales"."Mixed" ORDER BY 1')
+    got = rows(replica, 'SELECT "Id", "Name", "A" FROM "Sales"."Mixed" ORDER BY 1')
     assert got == [(1, "x", 1), (2, "y", None), (3, "z", 1)]
-    assert query(replica, "SELECT v FROM sales.a ORDER BY id") == [("sales one",), ("sales two",)]
-    assert query(replica, "SELECT v FROM public.a") == [("public one",)]
+    assert rows(replica, "SELECT v FROM sales.a ORDER BY id") == [("sales one",), ("sales two",)]
+    assert rows(replica, "SELECT v FROM public.a") == [("public one",)]
     # the identity carries on after max(id), and the foreign keys are in place
-    run_sql(replica, ["INSERT INTO sales.orders (a_id, amount) VALUES (1, 0)"])
-    assert query(replica, "SELECT max(id) FROM sales.orders") == [(1001,)]
-    run_sql(replica, ["DELETE FROM sales.orders WHERE id = 1001"])
-    fks = query(replica, "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f'")
+    execute(replica, "INSERT INTO sales.orders (a_id, amount) VALUES (1, 0)")
+    assert rows(replica, "SELECT max(id) FROM sales.orders") == [(1001,)]
+    execute(replica, "DELETE FROM sales.orders WHERE id = 1001")
+    fks = rows(replica, "SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f'")
     assert sorted(r[0] for r in fks) == ['"Sales"."Mixed"', "sales.orders"]
     code, out, err = sluice(capsys, "verify", *ends(source, replica))
     assert code == 0, out + err
@@ -159,15 +159,15 @@ def test_schema_map_renames_and_dbo_style_default_mapping(capsys, source, pg_db)
 
 
 def test_verify_fails_on_a_missing_row_or_table_in_another_schema(capsys, source, replica):
-    run_sql(replica, ["DELETE FROM sales.orders WHERE id = 10"])
+    execute(replica, "DELETE FROM sales.orders WHERE id = 10")
     try:
         code, out, err = sluice(capsys, "verify", *ends(source, replica), "--tables",
                                 "sales.orders", "--rows")  # fmt: skip
         assert code != 0, out
         assert "sales.orders" in out and "MISMATCH" in out and "missing: 10" in out, out
     finally:
-        run_sql(replica, ["INSERT INTO sales.orders OVERRIDING SYSTEM VALUE VALUES (10, 1, 2.5)"])
-    run_sql(replica, ['ALTER TABLE "Sales"."Mixed" RENAME TO "Gone"'])
+        execute(replica, "INSERT INTO sales.orders OVERRIDING SYSTEM VALUE VALUES (10, 1, 2.5)")
+    execute(replica, 'ALTER TABLE "Sales"."Mixed" RENAME TO "Gone"')
     try:
         report = replica_report(capsys, source, replica)
         assert report["ok"] is False
@@ -176,7 +176,7 @@ def test_verify_fails_on_a_missing_row_or_table_in_another_schema(capsys, source
         assert mixed["source_rows"] == 3  # the source's rows, counted, never "0"
         assert report["extra_tables"] == ["Sales.Gone"]
     finally:
-        run_sql(replica, ['ALTER TABLE "Sales"."Gone" RENAME TO "Mixed"'])
+        execute(replica, 'ALTER TABLE "Sales"."Gone" RENAME TO "Mixed"')
 
 
 def replica_report(capsys, source: DbUrl, replica: DbUrl, *more: str) -> dict:
@@ -200,23 +200,29 @@ def test_sync_keeps_a_table_outside_the_default_schema_fresh(capsys, pg_server, 
     try:
         args = [*ends(source, target), "--tables", "sales.*"]
         assert sluice(capsys, "copy", *args)[0] == 0
-        run_sql(source, ["INSERT INTO sales.orders (a_id, amount) VALUES (2, 99.25)",
-                         "UPDATE sales.orders SET amount = 7 WHERE id = 5",
-                         "DELETE FROM sales.orders WHERE id = 6"])  # fmt: skip
+        execute(
+            source,
+            "INSERT INTO sales.orders (a_id, amount) VALUES (2, 99.25)",
+            "UPDATE sales.orders SET amount = 7 WHERE id = 5",
+            "DELETE FROM sales.orders WHERE id = 6",
+        )
         try:
             code, out, err = sluice(capsys, "sync", *args)
             assert code == 0, out + err
-            assert query(target, "SELECT amount FROM sales.orders WHERE id = 5") == [(7,)]
-            assert query(target, "SELECT count(*) FROM sales.orders WHERE id = 6") == [(0,)]
-            assert query(target, "SELECT count(*) FROM sales.orders") == [(1000,)]
-            state = query(target, "SELECT table_name FROM sluice_state ORDER BY 1")
+            assert rows(target, "SELECT amount FROM sales.orders WHERE id = 5") == [(7,)]
+            assert rows(target, "SELECT count(*) FROM sales.orders WHERE id = 6") == [(0,)]
+            assert rows(target, "SELECT count(*) FROM sales.orders") == [(1000,)]
+            state = rows(target, "SELECT table_name FROM sluice_state ORDER BY 1")
             assert ("sales.orders",) in state, state
             code, out, _ = sluice(capsys, "verify", *args, "--no-checks")
             assert code == 0 and "verify: MATCH" in out, out
         finally:
-            run_sql(source, ["DELETE FROM sales.orders WHERE id > 1000",
-                             "INSERT INTO sales.orders (id, a_id, amount) VALUES (6, 1, 1.5)",
-                             "UPDATE sales.orders SET amount = 1.25 WHERE id = 5"])  # fmt: skip
+            execute(
+                source,
+                "DELETE FROM sales.orders WHERE id > 1000",
+                "INSERT INTO sales.orders (id, a_id, amount) VALUES (6, 1, 1.5)",
+                "UPDATE sales.orders SET amount = 1.25 WHERE id = 5",
+            )
     finally:
         next(gen, None)
 
@@ -230,26 +236,20 @@ def test_pg_to_mariadb_puts_each_schema_in_a_database(capsys, source, mysql_db):
     try:
         code, out, err = sluice(capsys, "copy", *ends(source, mysql_db), "--schema-map", mapping)
         assert code == 0, out + err
-        assert query(mysql_db, "SELECT id, v FROM a") == [(1, "public one")]
-        got = query(mysql_db, f"SELECT COUNT(*), SUM(amount) FROM `{tag}_sales`.`orders`")
+        assert rows(mysql_db, "SELECT id, v FROM a") == [(1, "public one")]
+        got = rows(mysql_db, f"SELECT COUNT(*), SUM(amount) FROM `{tag}_sales`.`orders`")
         assert got[0][0] == 1000
-        assert query(mysql_db, f"SELECT `Name` FROM `{tag}_Mixed`.`Mixed` ORDER BY 1") == [
+        assert rows(mysql_db, f"SELECT `Name` FROM `{tag}_Mixed`.`Mixed` ORDER BY 1") == [
             ("x",), ("y",), ("z",)]  # fmt: skip
         code, out, err = sluice(capsys, "verify", *ends(source, mysql_db), "--schema-map",
                                 mapping)  # fmt: skip
         assert code == 0 and "verify: MATCH" in out, out + err
-        run_sql(mysql_db, [f"DELETE FROM `{tag}_sales`.`orders` WHERE id = 2"])
+        execute(mysql_db, f"DELETE FROM `{tag}_sales`.`orders` WHERE id = 2")
         code, out, _ = sluice(capsys, "verify", *ends(source, mysql_db), "--schema-map",
                               mapping, "--tables", "sales.orders", "--no-checks")  # fmt: skip
         assert code != 0 and "MISMATCH" in out, out
     finally:
-        conn = get_dialect(mysql_db.engine).connect(mysql_db.without_database())
-        try:
-            for name in made:
-                conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-            conn.commit()
-        finally:
-            conn.close()
+        execute(mysql_db.without_database(), *(f"DROP DATABASE IF EXISTS `{n}`" for n in made))
 
 
 def test_sqlite_target_refuses_a_named_schema_by_name(capsys, source, sqlite_db):
@@ -287,11 +287,14 @@ def test_mariadb_source_reads_other_databases_only_when_named(capsys, mysql_db, 
     """On MariaDB a schema is a database: the URL's is the default, another is read only
     when --schemas names it, and lands in a PostgreSQL schema of its name."""
     other = f"{mysql_db.database}_more"
-    run_sql(mysql_db, ["CREATE TABLE a (id int PRIMARY KEY, v varchar(10))",
-                       "INSERT INTO a VALUES (1, 'home')",
-                       f"CREATE DATABASE `{other}`",
-                       f"CREATE TABLE `{other}`.`a` (id int PRIMARY KEY, v varchar(10))",
-                       f"INSERT INTO `{other}`.`a` VALUES (1, 'away'), (2, 'more')"])  # fmt: skip
+    execute(
+        mysql_db,
+        "CREATE TABLE a (id int PRIMARY KEY, v varchar(10))",
+        "INSERT INTO a VALUES (1, 'home')",
+        f"CREATE DATABASE `{other}`",
+        f"CREATE TABLE `{other}`.`a` (id int PRIMARY KEY, v varchar(10))",
+        f"INSERT INTO `{other}`.`a` VALUES (1, 'away'), (2, 'more')",
+    )
     try:
         code, out, err = sluice(capsys, "plan", *ends(mysql_db, pg_db), "--json")
         assert code == 0, err
@@ -300,12 +303,12 @@ def test_mariadb_source_reads_other_databases_only_when_named(capsys, mysql_db, 
         wanted = f"{mysql_db.database},{other}"
         code, out, err = sluice(capsys, "copy", *ends(mysql_db, pg_db), "--schemas", wanted)
         assert code == 0, out + err
-        assert query(pg_db, "SELECT v FROM public.a") == [("home",)]
-        assert query(pg_db, f'SELECT v FROM "{other}".a ORDER BY id') == [("away",), ("more",)]
+        assert rows(pg_db, "SELECT v FROM public.a") == [("home",)]
+        assert rows(pg_db, f'SELECT v FROM "{other}".a ORDER BY id') == [("away",), ("more",)]
         code, out, err = sluice(capsys, "verify", *ends(mysql_db, pg_db), "--schemas", wanted)
         assert code == 0 and "verify: MATCH" in out, out + err
     finally:
-        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+        execute(mysql_db, f"DROP DATABASE IF EXISTS `{other}`")
 
 
 def test_quality_rules_name_tables_by_qualified_key(capsys, tmp_path, source, replica):
@@ -329,31 +332,34 @@ def test_mariadb_enum_type_is_made_in_its_tables_landing_schema(capsys, mysql_db
     of the other database), so the two types neither collide nor land beside the wrong
     table; both copy and verify exactly."""
     other = f"{mysql_db.database}_en"
-    run_sql(mysql_db, ["CREATE TABLE e (id int PRIMARY KEY, c enum('b','a') NOT NULL)",
-                       "INSERT INTO e VALUES (1, 'a'), (2, 'b')",
-                       f"CREATE DATABASE `{other}`",
-                       f"CREATE TABLE `{other}`.`e` (id int PRIMARY KEY, c enum('x','y','z'))",
-                       f"INSERT INTO `{other}`.`e` VALUES (1, 'z'), (2, NULL)"])  # fmt: skip
+    execute(
+        mysql_db,
+        "CREATE TABLE e (id int PRIMARY KEY, c enum('b','a') NOT NULL)",
+        "INSERT INTO e VALUES (1, 'a'), (2, 'b')",
+        f"CREATE DATABASE `{other}`",
+        f"CREATE TABLE `{other}`.`e` (id int PRIMARY KEY, c enum('x','y','z'))",
+        f"INSERT INTO `{other}`.`e` VALUES (1, 'z'), (2, NULL)",
+    )
     args = [*ends(mysql_db, pg_db), "--schemas", f"{mysql_db.database},{other}",
             "--schema-map", f"{other}=landed", "--enums", "type"]  # fmt: skip
     try:
         code, out, err = sluice(capsys, "copy", *args)
         assert code == 0, out + err
-        types = query(pg_db, "SELECT n.nspname, t.typname, string_agg(e.enumlabel, ',' "
-                             "ORDER BY e.enumsortorder) FROM pg_type t "
-                             "JOIN pg_namespace n ON n.oid = t.typnamespace "
-                             "JOIN pg_enum e ON e.enumtypid = t.oid "
-                             "GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+        types = rows(pg_db, "SELECT n.nspname, t.typname, string_agg(e.enumlabel, ',' "
+                     "ORDER BY e.enumsortorder) FROM pg_type t "
+                     "JOIN pg_namespace n ON n.oid = t.typnamespace "
+                     "JOIN pg_enum e ON e.enumtypid = t.oid "
+                     "GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
         assert types == [("landed", "e_c_enum", ",x,y,z"), ("public", "e_c_enum", ",b,a")]
         column = "SELECT udt_schema FROM information_schema.columns WHERE table_schema = %s " \
                  "AND table_name = 'e' AND column_name = 'c'"  # fmt: skip
-        assert query(pg_db, column.replace("%s", "'landed'")) == [("landed",)]
-        assert query(pg_db, column.replace("%s", "'public'")) == [("public",)]
-        assert query(pg_db, "SELECT c::text FROM landed.e ORDER BY id") == [("z",), (None,)]
+        assert rows(pg_db, column.replace("%s", "'landed'")) == [("landed",)]
+        assert rows(pg_db, column.replace("%s", "'public'")) == [("public",)]
+        assert rows(pg_db, "SELECT c::text FROM landed.e ORDER BY id") == [("z",), (None,)]
         code, out, err = sluice(capsys, "verify", *args)
         assert code == 0 and "verify: MATCH" in out, out + err
     finally:
-        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+        execute(mysql_db, f"DROP DATABASE IF EXISTS `{other}`")
 
 
 def test_mariadb_lock_holders_are_looked_up_in_the_tables_database(mysql_db):
@@ -361,8 +367,9 @@ def test_mariadb_lock_holders_are_looked_up_in_the_tables_database(mysql_db):
     that may be on that database: the lookup after a lock timeout must find it there, not
     only among the sessions on the connection's own database."""
     other = f"{mysql_db.database}_lk"
-    run_sql(mysql_db, [f"CREATE DATABASE `{other}`",
-                       f"CREATE TABLE `{other}`.`t` (id int PRIMARY KEY)"])  # fmt: skip
+    execute(
+        mysql_db, f"CREATE DATABASE `{other}`", f"CREATE TABLE `{other}`.`t` (id int PRIMARY KEY)"
+    )
     dialect = get_dialect(mysql_db.engine)
     holder = dialect.connect(mysql_db.with_database(other))
     try:
@@ -380,7 +387,7 @@ def test_mariadb_lock_holders_are_looked_up_in_the_tables_database(mysql_db):
         assert any(f"id {holder_id} " in f for f in found), found
     finally:
         holder.close()
-        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+        execute(mysql_db, f"DROP DATABASE IF EXISTS `{other}`")
 
 
 def test_skip_refused_mid_copy_names_a_table_of_another_schema(capsys, mysql_db, pg_db):
@@ -388,19 +395,22 @@ def test_skip_refused_mid_copy_names_a_table_of_another_schema(capsys, mysql_db,
     --skip-refused that table is left out under its qualified key (its staging dropped),
     and the table of one name in the default database is copied."""
     other = f"{mysql_db.database}_zd"
-    run_sql(mysql_db, ["CREATE TABLE zp (id int PRIMARY KEY, d date)",
-                       "INSERT INTO zp VALUES (1, '2020-01-01')",
-                       f"CREATE DATABASE `{other}`",
-                       f"CREATE TABLE `{other}`.`zp` (id int PRIMARY KEY, d date)",
-                       f"INSERT INTO `{other}`.`zp` VALUES (1, '2020-01-01'), (2, '0000-00-00')"],
-            sql_mode="")  # fmt: skip
+    execute(
+        mysql_db,
+        "CREATE TABLE zp (id int PRIMARY KEY, d date)",
+        "INSERT INTO zp VALUES (1, '2020-01-01')",
+        f"CREATE DATABASE `{other}`",
+        f"CREATE TABLE `{other}`.`zp` (id int PRIMARY KEY, d date)",
+        f"INSERT INTO `{other}`.`zp` VALUES (1, '2020-01-01'), (2, '0000-00-00')",
+        sql_mode="",
+    )
     args = [*ends(mysql_db, pg_db), "--schemas", f"{mysql_db.database},{other}"]
     try:
         code, out, err = sluice(capsys, "copy", *args, "--skip-refused")
         assert code == 0, out + err
         assert f"skipped {other}.zp: column 'd', key 2" in out + err, out + err
-        tables = query(pg_db, "SELECT schemaname, tablename FROM pg_tables "
-                              "WHERE tablename LIKE '%%zp' ORDER BY 1")  # fmt: skip
+        tables = rows(pg_db, "SELECT schemaname, tablename FROM pg_tables "
+                      "WHERE tablename LIKE '%%zp' ORDER BY 1")  # fmt: skip
         assert tables == [("public", "zp")], tables
     finally:
-        run_sql(mysql_db, [f"DROP DATABASE IF EXISTS `{other}`"])
+        execute(mysql_db, f"DROP DATABASE IF EXISTS `{other}`")
