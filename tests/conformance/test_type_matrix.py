@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
 import psycopg
-import pymysql
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -42,6 +41,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.dialects.mssql import parse_type
 from sluice.dialects.mssql_native import with_native
+from tests import independent
 from tests.conformance.type_matrix import (
     CARRY,
     ENGINES,
@@ -59,8 +59,8 @@ from tests.conftest import _fresh
 
 SHORT = {PG: "pg", MY: "my", LITE: "lite", MS: "ms"}
 WIDTH = 30  # columns per exact table: a failing type is found among few
-MY_SESSION = ("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
-              "SET SESSION time_zone = '+00:00'")  # fmt: skip
+# MariaDB sessions of the independent reads and writes (tests.independent: UTC, no sluice code)
+MY_MODE = {"sql_mode": "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION"}
 
 # family -> engine -> the server's own text of {v} (SQLite: the stored value itself)
 _TEXT = {PG: "{v}::text", MY: "CAST({v} AS CHAR)", LITE: "{v}"}
@@ -115,65 +115,6 @@ def _norm(family: str, value):
     return text
 
 
-# --- plain connections and SQL, nothing of sluice's --------------------------------------------
-
-
-def _conninfo(url: DbUrl) -> str:
-    u = url.url
-    host = u.query.get("host") or u.host
-    return (f"host={host} port={u.port or 5432} user={u.username} dbname={u.database} "
-            "options='-c TimeZone=UTC'")  # fmt: skip
-
-
-def run_sql(url: DbUrl, statements) -> None:
-    if url.engine == PG:
-        with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-            for stmt in statements:
-                conn.execute(stmt)
-    elif url.engine == MY:
-        u = url.url
-        conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username,
-                               password=url.password or "", database=u.database,
-                               charset="utf8mb4", autocommit=True)  # fmt: skip
-        try:
-            for stmt in (*MY_SESSION, *statements):
-                conn.cursor().execute(stmt)
-        finally:
-            conn.close()
-    else:
-        conn = sqlite3.connect(url.database)
-        try:
-            for stmt in statements:
-                conn.execute(stmt)
-            conn.commit()
-        finally:
-            conn.close()
-
-
-def query(url: DbUrl, sql: str) -> list[tuple]:
-    if url.engine == PG:
-        with psycopg.connect(_conninfo(url)) as conn:
-            return [tuple(r) for r in conn.execute(sql).fetchall()]
-    if url.engine == MY:
-        u = url.url
-        conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username,
-                               password=url.password or "", database=u.database,
-                               charset="utf8mb4")  # fmt: skip
-        try:
-            cur = conn.cursor()
-            for stmt in MY_SESSION:
-                cur.execute(stmt)
-            cur.execute(sql)
-            return [tuple(r) for r in cur.fetchall()]
-        finally:
-            conn.close()
-    conn = sqlite3.connect(url.database)
-    try:
-        return [tuple(r) for r in conn.execute(sql).fetchall()]
-    finally:
-        conn.close()
-
-
 def quote(engine: str, name: str) -> str:
     return f"`{name}`" if engine == MY else f'"{name}"'
 
@@ -195,7 +136,7 @@ def _server_lacks(url: DbUrl) -> set[tuple[str, str]]:
     if url.engine != PG:
         return set()
     try:
-        query(url, "SELECT '<a/>'::xml")
+        independent.rows(url, "SELECT '<a/>'::xml")
     except psycopg.errors.FeatureNotSupported:
         warnings.warn("PostgreSQL without libxml: the matrix's xml row is left out "
                       "(tests/integration/test_pg_native_types.py tests xml as text)",
@@ -275,7 +216,7 @@ def sources(request) -> Iterator[Callable[[str], DbUrl]]:
             made[engine] = next(gen)
             gens.append(gen)
             UNSUPPORTED.update(_server_lacks(made[engine]))
-            run_sql(made[engine], _source_statements(engine))
+            independent.execute(made[engine], *_source_statements(engine), **MY_MODE)
         return made[engine]
 
     yield get
@@ -302,7 +243,9 @@ def _reads(url: DbUrl, table: str, rows: list[Row], family=None) -> dict[str, li
     """column -> its values in key order, each read as the server's own text and normalised."""
     q = lambda n: quote(url.engine, n)  # noqa: E731
     exprs = [READS[family or r.read][url.engine].format(v=q(r.column)) for r in rows]
-    got = query(url, f"SELECT {', '.join(exprs)} FROM {q(table)} ORDER BY {q('id')}")
+    got = independent.rows(
+        url, f"SELECT {', '.join(exprs)} FROM {q(table)} ORDER BY {q('id')}", **MY_MODE
+    )
     return {r.column: [_norm(family or r.read, row[i]) for row in got]
             for i, r in enumerate(rows)}  # fmt: skip
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from sluice.dialects import get_dialect
+from tests.independent import execute, rows
 
 NFC, NFD = "\u00e9t\u00e9", "e\u0301te\u0301"
 F = repr(0.1)
@@ -30,29 +30,6 @@ F_NEXT = repr(math.nextafter(0.1, 1.0))  # the same float with its last bit chan
 
 def url_text(url) -> str:
     return url.url.render_as_string(hide_password=False)
-
-
-def run_sql(url, *statements: str) -> None:
-    d = get_dialect(url.engine)
-    conn = d.connect(url)
-    try:
-        cur = conn.cursor()
-        for sql in statements:
-            cur.execute(sql)
-        conn.commit()
-    finally:
-        conn.close()
-
-
-def rows(url, sql: str) -> list[tuple]:
-    d = get_dialect(url.engine)
-    conn = d.connect(url)
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()]
-    finally:
-        conn.close()
 
 
 def sluice(*args: str) -> subprocess.CompletedProcess:
@@ -184,15 +161,15 @@ def test_postgresql_to_postgresql(pg_db, pg_server, tmp_path):
     try:
         source = pg_db
         # a double's negative zero (PostgreSQL keeps its sign; MariaDB refuses it by key)
-        run_sql(source, *PG_COPIED.values(), *PG_ROWS, "UPDATE num SET f = '-0' WHERE id = 4",
+        execute(source, *PG_COPIED.values(), *PG_ROWS, "UPDATE num SET f = '-0' WHERE id = 4",
                 *PG_BUILT)  # fmt: skip
         copy(source, target, list(PG_COPIED))
-        run_sql(target, *PG_BUILT)
+        execute(target, *PG_BUILT)
         tables = [*PG_COPIED, "tz", "tza", "js", "jsa"]
         assert independent_rows(source, tables) == independent_rows(target, tables)
         assert_clean(source, target, tmp_path)
 
-        run_sql(target, *PG_DAMAGE)
+        execute(target, *PG_DAMAGE)
         assert rows(target, "SELECT v::text FROM ints ORDER BY id") == [
             ("true",),
             ("true",),
@@ -230,7 +207,7 @@ PG_TO_MY_EXPECTED = {
 
 def test_postgresql_to_mariadb(pg_db, mysql_db, tmp_path):
     source, target = pg_db, mysql_db
-    run_sql(source, *(PG_COPIED[t] for t in PG_TO_MY_COPIED), *PG_ROWS[:2], PG_ROWS[3])
+    execute(source, *(PG_COPIED[t] for t in PG_TO_MY_COPIED), *PG_ROWS[:2], PG_ROWS[3])
     copy(source, target, list(PG_TO_MY_COPIED))
     # independently: the servers' own text of the decimals and the bytes of the text agree
     assert rows(source, "SELECT id, n::text FROM num ORDER BY id") == rows(
@@ -241,8 +218,8 @@ def test_postgresql_to_mariadb(pg_db, mysql_db, tmp_path):
     )
     assert_clean(source, target, tmp_path)
 
-    run_sql(source, PG_BUILT[0], PG_BUILT[1])  # the timetz source, with its damaged copy
-    run_sql(target, *PG_TO_MY_DAMAGE)
+    execute(source, PG_BUILT[0], PG_BUILT[1])  # the timetz source, with its damaged copy
+    execute(target, *PG_TO_MY_DAMAGE)
     assert rows(target, "SELECT CAST(v AS CHAR) FROM ints ORDER BY id") == [
         ("1",),
         ("1",),
@@ -307,9 +284,9 @@ MY_TO_PG_EXPECTED = {
 
 def test_mariadb_to_postgresql(mysql_db, pg_db, tmp_path):
     source, target = mysql_db, pg_db
-    run_sql(source, *MY_COPIED.values(), *MY_ROWS, *MY_BUILT_SOURCE)
+    execute(source, *MY_COPIED.values(), *MY_ROWS, *MY_BUILT_SOURCE)
     copy(source, target, list(MY_COPIED))
-    run_sql(target, *MY_BUILT_TARGET)
+    execute(target, *MY_BUILT_TARGET)
     both = "FROM num JOIN txt USING (id) ORDER BY id"
     assert rows(source, f"SELECT id, CAST(n AS CHAR), HEX(t) {both}") == rows(
         target, f"SELECT id, n::text, upper(encode(t::bytea, 'hex')) {both}"
@@ -322,7 +299,7 @@ def test_mariadb_to_postgresql(mysql_db, pg_db, tmp_path):
     assert seconds[0] == seconds[1]
     assert_clean(source, target, tmp_path)
 
-    run_sql(target, *MY_TO_PG_DAMAGE)
+    execute(target, *MY_TO_PG_DAMAGE)
     assert rows(target, "SELECT v::text FROM tm ORDER BY id") == [
         ("04:00:00",),
         ("23:00:00",),

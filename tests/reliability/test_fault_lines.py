@@ -22,10 +22,9 @@ import pytest
 
 from sluice.core.faults import where
 from sluice.core.urls import DbUrl
-from sluice.datasets.stackoverflow.generate import generate
 from sluice.datasets.stackoverflow.schema import TABLE_NAMES
-from sluice.dialects import get_dialect
-from tests.conftest import _fresh
+from tests.conftest import stackoverflow_db
+from tests.independent import connect, rows
 from tests.integration.test_copy_stackoverflow import digest
 
 SCALE = 0.01
@@ -43,45 +42,34 @@ DRIVER_TEXT = ("Traceback", "NoneType", "(2013", "(0, ''", "SQLSTATE", "psycopg"
 
 @pytest.fixture(scope="module")
 def so_source(pg_server):
-    gen = _fresh(pg_server, "sluice_faultline_src")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(pg_server, "sluice_faultline_src", SCALE)
 
 
 @pytest.fixture(scope="module")
 def so_mariadb_source(mysql_server):
-    gen = _fresh(mysql_server, "sluice_faultline_src")
-    url = next(gen)
-    generate(url, SCALE)
-    yield url
-    next(gen, None)
+    yield from stackoverflow_db(mysql_server, "sluice_faultline_src", SCALE)
 
 
 def end_sessions(url: DbUrl) -> int:
     """End every session connected to `url`'s database but the one doing it: the copy's."""
-    d = get_dialect(url.engine)
     if url.engine == "postgresql":
-        with d.connect(url.with_database("postgres"), autocommit=True) as admin:
-            rows = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()", (url.database,)
-            ).fetchall()  # fmt: skip
-            return sum(1 for (ok,) in rows if ok)
-    admin = d.connect(url, autocommit=True)
+        ended = rows(url.with_database("postgres"),
+                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", (url.database,))  # fmt: skip
+        return sum(1 for (ok,) in ended if ok)
+    admin = connect(url)
     try:
         cur = admin.cursor()
         cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s "
                     "AND ID <> CONNECTION_ID()", (url.database,))  # fmt: skip
-        ended = 0
+        count = 0
         for (sid,) in cur.fetchall():
             try:
                 cur.execute(f"KILL CONNECTION {int(sid)}")
-                ended += 1
+                count += 1
             except Exception:  # it ended meanwhile
                 pass
-        return ended
+        return count
     finally:
         admin.close()
 
@@ -114,23 +102,17 @@ def run_copy(source: DbUrl, target: DbUrl, kill: DbUrl | None = None, at: float 
     return proc.returncode, err, time.monotonic() - started, sum(ended)
 
 
+STAGING = {  # engine -> its staging tables (PostgreSQL: tables only, a published identity
+    # keeps its sequence's staging-time name)
+    "postgresql": "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
+                  "AND relname LIKE '\\_sluice\\_stage%'",
+    "mysql": "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+             "DATABASE() AND TABLE_NAME LIKE '\\_sluice\\_stage%'",
+}  # fmt: skip
+
+
 def staging_left(url: DbUrl) -> list[str]:
-    d = get_dialect(url.engine)
-    conn = d.connect(url)
-    try:
-        cur = conn.cursor()
-        if url.engine == "postgresql":
-            # tables only: a published identity keeps its sequence's staging-time name
-            cur.execute(
-                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
-                "AND relname LIKE '\\_sluice\\_stage%'"
-            )
-        else:
-            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
-                        "DATABASE() AND TABLE_NAME LIKE '\\_sluice\\_stage%'")  # fmt: skip
-        return [r[0] for r in cur.fetchall()]
-    finally:
-        conn.close()
+    return [name for (name,) in rows(url, STAGING[url.engine])]
 
 
 def assert_live_tables_equal_source(source: DbUrl, target: DbUrl) -> None:
