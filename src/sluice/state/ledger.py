@@ -23,6 +23,7 @@ from sluice.core.types import BIGINT, Kind, SqlType, string
 from sluice.dialects.base import PARAM, Dialect
 
 _WHEN = SqlType(Kind.DATETIME, precision=6)
+_NAMES = 500  # table names per DELETE: well inside every engine's bind limit (SQL Server: 2,100)
 TABLES = Table(
     "sluice_copy_tables",
     (
@@ -88,10 +89,15 @@ def _delete(dst: Dialect, conn: Any, table: Table, where: dict[str, Any]) -> Non
 
 
 def forget(dst: Dialect, conn: Any, tables: Sequence[str]) -> None:
-    """Drop the tables' plan and chunk rows inside the caller's transaction (no commit)."""
-    for name in tables:
-        _delete(dst, conn, CHUNKS, {"table_name": name})
-        _delete(dst, conn, TABLES, {"table_name": name})
+    """Drop the tables' plan and chunk rows inside the caller's transaction (no commit): one
+    DELETE per ledger table for up to `_NAMES` tables, not two per table."""
+    names = list(tables)
+    for i in range(0, len(names), _NAMES):
+        part = names[i : i + _NAMES]
+        marks = ", ".join([PARAM] * len(part))
+        for table in (CHUNKS, TABLES):
+            sql = f"DELETE FROM {dst.qualified(_of(dst, table))} WHERE {dst.quote('table_name')} "
+            conn.cursor().execute(dst.finalize(f"{sql}IN ({marks})"), dst.bind(part))
 
 
 def record_tables(dst: Dialect, conn: Any, run: str, rows: Sequence[tuple[str, str, str]]) -> None:
