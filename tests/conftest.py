@@ -9,8 +9,12 @@ for a database gets a fresh one, dropped at teardown.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -70,6 +74,27 @@ def drop_database(url: DbUrl) -> None:
 def pg_db(pg_server: DbUrl) -> Iterator[DbUrl]:
     """A fresh, empty PostgreSQL database."""
     yield from _fresh(pg_server, "sluice_test")
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory) -> Path:
+    """A migrated Airflow metadata database (SQLite), made once per session: each Airflow home
+    a test needs starts from a copy of it (`airflow_home`) rather than migrating again."""
+    pytest.importorskip("airflow")
+    home = tmp_path_factory.mktemp("airflow-migrated")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
+    out = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return home / "airflow.db"
+
+
+def airflow_home(db: Path, home: Path) -> Path:
+    """`home` made a fresh, migrated Airflow home: a copy of the session's database `db` (its
+    airflow.cfg, which names its own folder, is written anew there on first use)."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(db, home / "airflow.db")
+    return home
 
 
 @pytest.fixture(scope="session")

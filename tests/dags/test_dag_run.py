@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("airflow")
 
-from tests.conftest import _fresh  # noqa: E402
+from tests.conftest import _fresh, airflow_home  # noqa: E402
 from tests.dags.conftest import ROOT, asset_events  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 
@@ -34,15 +34,12 @@ def connection(url) -> str:
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "SLUICE_REPORT_DIR": str(home / "reports")}  # fmt: skip
-    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
-    out = subprocess.run(migrate, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return env
+def airflow_env(tmp_path_factory, airflow_db):
+    """A migrated Airflow home of the module's own (a copy of the session's database)."""
+    home = airflow_home(airflow_db, tmp_path_factory.mktemp("airflow-home"))
+    return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "SLUICE_REPORT_DIR": str(home / "reports")}  # fmt: skip
 
 
 def run_dag(env: dict, source, target, conf: dict, dag_id: str = DAG_ID,

@@ -20,7 +20,7 @@ pytest.importorskip("airflow")
 
 from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
 from sluice.dialects import get_dialect  # noqa: E402
-from tests.conftest import _fresh  # noqa: E402
+from tests.conftest import _fresh, airflow_home  # noqa: E402
 from tests.dags.conftest import ROOT  # noqa: E402
 from tests.dags.test_dag_run import connection as dag_connection  # noqa: E402
 from tests.reliability.secrets import PASSWORD, files_under, found_in  # noqa: E402
@@ -63,12 +63,8 @@ def metadata_leaks(db: Path) -> dict[str, list[str]]:
         conn.close()
 
 
-def test_dag_runs_keep_the_password_out_of_logs_xcoms_and_reports(pg_server, tmp_path):
-    home = tmp_path / "airflow"
-    home.mkdir()
-    migrate = [sys.executable, "-m", "airflow", "db", "migrate"]
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    assert subprocess.run(migrate, env=env, capture_output=True, timeout=300).returncode == 0
+def test_dag_runs_keep_the_password_out_of_logs_xcoms_and_reports(pg_server, tmp_path, airflow_db):
+    home = airflow_home(airflow_db, tmp_path / "airflow")
     src_gen, dst_gen = _fresh(pg_server, "sluice_leak_src"), _fresh(pg_server, "sluice_leak_dst")
     source, target = next(src_gen), next(dst_gen)
     try:
