@@ -13,9 +13,10 @@ parameter and a literal `%` is written `%%` (both drivers' rule)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sluice.core.urls import DbUrl  # the URL's parts only: no connection code of sluice's
@@ -45,29 +46,28 @@ def connect(url: DbUrl, *, sql_mode: str | None = None) -> Any:
     raise ValueError(f"no independent driver for {url.engine}")
 
 
-def rows(url: DbUrl, sql: str, params: Sequence | None = None, **session: Any) -> list[tuple]:
-    """Every row `sql` returns (a test's small result), as tuples."""
+@contextlib.contextmanager
+def cursor(url: DbUrl, **session: Any) -> Iterator[Any]:
+    """A cursor of a fresh `connect(url)`, closed with its connection."""
     conn = connect(url, **session)
     try:
-        cur = conn.cursor()
-        if params is None:
-            cur.execute(sql)
-        else:
-            cur.execute(sql, params)
-        return [tuple(r) for r in cur.fetchall()]
+        yield conn.cursor()
     finally:
         conn.close()
+
+
+def rows(url: DbUrl, sql: str, params: Sequence | None = None, **session: Any) -> list[tuple]:
+    """Every row `sql` returns (a test's small result), as tuples."""
+    with cursor(url, **session) as cur:
+        cur.execute(sql, *([] if params is None else [params]))
+        return [tuple(r) for r in cur.fetchall()]
 
 
 def execute(url: DbUrl, *statements: str, **session: Any) -> None:
     """Run `statements` in order, each committed by itself."""
-    conn = connect(url, **session)
-    try:
-        cur = conn.cursor()
+    with cursor(url, **session) as cur:
         for stmt in statements:
             cur.execute(stmt)
-    finally:
-        conn.close()
 
 
 @functools.cache

@@ -82,7 +82,9 @@ def moved(figures: dict) -> dict[str, tuple[int, int, int]]:
 def test_twin_syncs_exactly_what_changed_then_nothing(airflow_env, databases):
     source, target = databases
     generate(source, SCALE)
-    run_dag(airflow_env, source, target, {"chunk_rows": 5000}, FULL)
+    # the replica the twin starts from; one chunk a table: chunked DAG copies are
+    # test_dag_run's (and test_dag_identifiers') subject, each mapped copy task costs ~0.4 s
+    run_dag(airflow_env, source, target, {"chunk_rows": 100_000}, FULL)
     expected = change_source(source)
 
     log = run_twin(airflow_env, source, target)

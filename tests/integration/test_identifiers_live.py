@@ -64,8 +64,11 @@ def same_values(source: DbUrl, target: DbUrl) -> None:
             assert [canonical(v) for v in a] == [canonical(v) for v in b], table
 
 
-def assert_snake_names(target: DbUrl) -> None:
-    """The target's tables, and each one's columns in order, are the source's in snake_case."""
+def copy_snake(source: DbUrl, target: DbUrl) -> None:
+    """Copy with `--identifiers snake`; the target's tables, and each one's columns in order,
+    are then the source's in snake_case."""
+    result = copy_database(source, target, CopyOptions(workers=2, identifiers="snake"))
+    assert result.ok, result.failures
     tables_sql, columns_sql = CATALOG[target.engine]
     assert sorted(t for (t,) in rows(target, tables_sql)) == sorted(snake(t) for t in TABLE_NAMES)
     for table in TABLE_NAMES:
@@ -97,9 +100,7 @@ def verify_and_sync(source: DbUrl, target: DbUrl) -> None:
 
 
 def test_snake_postgres_to_postgres(pg_source, pg_db):
-    result = copy_database(pg_source, pg_db, CopyOptions(workers=2, identifiers="snake"))
-    assert result.ok, result.failures
-    assert_snake_names(pg_db)
+    copy_snake(pg_source, pg_db)
     keys = rows(pg_db, "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                        "FROM pg_constraint WHERE contype IN ('p', 'f') "
                        "AND connamespace = 'public'::regnamespace")  # fmt: skip
@@ -130,9 +131,7 @@ def test_snake_postgres_to_postgres(pg_source, pg_db):
 
 @pytest.mark.mysql
 def test_snake_postgres_to_mariadb(pg_source, mysql_db):
-    result = copy_database(pg_source, mysql_db, CopyOptions(workers=2, identifiers="snake"))
-    assert result.ok, result.failures
-    assert_snake_names(mysql_db)
+    copy_snake(pg_source, mysql_db)
     stats = rows(mysql_db, "SELECT table_name, index_name, column_name, non_unique "
                            "FROM information_schema.statistics WHERE table_schema = DATABASE() "
                            "ORDER BY table_name, index_name, seq_in_index")  # fmt: skip
