@@ -16,6 +16,7 @@ from typing import Any
 from sluice.copy import filters
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
+from sluice.copy.not_carried import gather as not_carried
 from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
@@ -253,6 +254,7 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
+    plan = replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 
