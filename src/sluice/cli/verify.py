@@ -139,7 +139,7 @@ def print_report(report, file=None, width: int | None = None) -> None:
         matching = f"{len(t.ranges) - len(t.mismatches)}/{len(t.ranges)}"
         result = "ok" if t.ok else "[red]MISMATCH"
         if t.missing:  # the source's rows are what it lacks: the "source rows" column
-            result = "[red]missing in the target"
+            result = "[red]missing"
         elif t.error:
             result = f"[red]{t.error}"
         grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
