@@ -75,13 +75,18 @@ def test_sqlite_triggers_are_listed_with_their_ddl_and_runnable(tmp_path):
                                 "CREATE TABLE other (id INTEGER PRIMARY KEY)",
                                 trigger,
                                 "CREATE TRIGGER o_ins AFTER INSERT ON other BEGIN "
-                                "SELECT 1; END"])  # fmt: skip
+                                "SELECT 1; END",
+                                "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN SELECT "
+                                "'postgresql://app:Tr1gger-Secret@db/x'; END"])  # fmt: skip
     target = DbUrl.parse(f"sqlite:///{tmp_path / 'dst.db'}")
     from sluice.copy.refusals import Selection
 
     plan = build_plan(source, target, selection=Selection(exclude=("other",)))
-    assert [(n.kind, n.key) for n in plan.not_carried] == [("trigger", "t.t_touch")]
-    (item,) = plan.not_carried
+    assert [(n.kind, n.key) for n in plan.not_carried] == [("trigger", "t.t_ins"),
+                                                           ("trigger", "t.t_touch")]  # fmt: skip
+    assert "Tr1gger-Secret" not in plan.to_json()  # a password in a body is masked
+    assert "postgresql://app:***@db/x" in plan.not_carried[0].ddl
+    item = plan.not_carried[1]
     assert item.ddl == trigger and "not triggers" in item.reason
     # the listed DDL, run on a database holding the table, makes a trigger that fires
     with sqlite3.connect(tmp_path / "replica.db") as conn:
@@ -133,3 +138,21 @@ def test_the_section_prints_each_item_with_its_whole_ddl_as_a_script():
     # never folded at the console's width: each line as the DDL has it
     assert f"{ITEMS[1].ddl};\n" in text and text.count("CREATE TRIGGER") == 2
     assert "3 item(s)" in summary_line(items) and summary_line(()) == ""
+
+
+def test_a_table_missing_from_the_target_is_missing_in_every_report_form():
+    from sluice.verify.report import summary_lines, to_markdown
+    from sluice.verify.results import TableVerification
+
+    gone = TableVerification("sales.orders", [], error="sales.orders: missing in the target",
+                             counted_source_rows=1000, missing=True).to_dict()  # fmt: skip
+    assert (gone["missing"], gone["source_rows"], gone["target_rows"], gone["ok"]) == (
+        True, 1000, 0, False)  # fmt: skip
+    report = {"source": "s", "target": "t", "tables": [gone], "ok": False}
+    lines = summary_lines(report)
+    assert "1 of 1 table differ (1 missing in the target)" in lines[0]
+    assert lines[1].split() == ["sales.orders", "1,000", "->", "0", "rows", "0/0", "ranges",
+                                "canonical", "MISSING"]  # fmt: skip
+    assert "| sales.orders | 1,000 | 0 |" in to_markdown(report) and "MISSING" in to_markdown(
+        report
+    )

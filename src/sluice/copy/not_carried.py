@@ -63,7 +63,8 @@ def gather(source: DbUrl, plan: Any, selection: Selection,
         if kind == "catalog":  # a query the source refused: said, with the server's words
             out.append(NotCarried(kind, name, f"could not be listed: {redact_all(ddl)}"))
             continue
-        out.append(NotCarried(kind, key, _reason(kind, plan), ddl))
+        # a routine may hold a connection string: its password is masked like any other
+        out.append(NotCarried(kind, key, _reason(kind, plan), redact_all(ddl)))
     for kind, objs in (("view", plan.views), ("sequence", plan.sequences)):
         out += [NotCarried(kind, o.key, o.reason, o.ddl) for o in objs
                 if o.reason and _inside(o.schema, selection)]  # fmt: skip
