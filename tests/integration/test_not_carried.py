@@ -158,12 +158,17 @@ def test_plan_lists_every_object_not_carried_with_its_ddl(capsys, monkeypatch, s
     assert "left_out" not in section
 
 
-def test_the_listed_ddl_recreates_each_object_on_the_replica(capsys, monkeypatch, source, target):
+def test_the_listed_ddl_recreates_each_object_on_the_replica(
+    capsys, monkeypatch, source, target, tmp_path
+):
     code, out, _ = sluice(capsys, monkeypatch, "plan", *ends(source, target), "--json")
     listed = json.loads(out)["not_carried"]
-    code, out, err = sluice(capsys, monkeypatch, "copy", *ends(source, target))
+    summary = tmp_path / "copy.json"
+    code, out, err = sluice(capsys, monkeypatch, "copy", *ends(source, target),
+                            "--json", str(summary))  # fmt: skip
     assert code == 0, err
     assert "not carried: 11 item(s) the copy does not create" in out and "`sluice plan`" in out
+    assert json.loads(summary.read_text())["not_carried"] == listed
     # the replica holds none of them until the listed DDL runs, in the listed order
     assert rows(target, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == [(0,)]
     with _pg(target) as c:
