@@ -34,7 +34,8 @@ SHOWN = 5  # items named in a refusal's one line before "and N more"
 _WHAT = {"trigger": "triggers", "event trigger": "event triggers", "function": "routines",
          "procedure": "routines", "aggregate": "routines", "rule": "rules",
          "policy": "row-level security", "row level security": "row-level security",
-         "grant": "privileges", "event": "events", "database trigger": "triggers"}  # fmt: skip
+         "grant": "privileges", "event": "events", "database trigger": "triggers",
+         "extension": "extensions (only those its columns' types need)"}  # fmt: skip
 _GRANT = "; its grantee must exist there (roles and users are the server's)"
 
 
@@ -53,8 +54,9 @@ def gather(source: DbUrl, plan: Any, selection: Selection,
     relations = {t.name for t in plan.tables}
     relations |= {o.key for o in (*plan.views, *plan.sequences) if _inside(o.schema, selection)}
     out = list(plan.not_carried)
+    made = {n.name for n in plan.native_types if n.kind == "extension"}  # for copied columns
     for kind, schema, table, name, ddl in listed:
-        if not _inside(schema, selection):
+        if not _inside(schema, selection) or (kind == "extension" and name in made):
             continue
         key_schema = None if schema == default else schema
         if table is not None and qualified_key(key_schema, table) not in relations:

@@ -254,8 +254,8 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
-    plan = replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
-    return replace(plan, native_types=natives + plan.native_types) if natives else plan
+    plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
+    return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:

@@ -4,10 +4,12 @@
 where it has no printer (policies, row-level security, grants, event triggers, materialized
 views: made WITH NO DATA, to be refreshed).
 
-Left out: what an extension owns (pg_depend deptype 'e'), internal triggers (foreign keys'),
-the triggers a partition inherits from its parent (listed once, on the parent), the
-`_RETURN` rule of a view (the view itself), a relation owner's own privileges, and the
-default schema's built-in grants to PUBLIC (every database has them)."""
+Extensions are listed (the copy makes one only where a copied column uses its types: then
+`copy.not_carried` leaves it out). Left out: what an extension owns (pg_depend deptype 'e'),
+internal triggers (foreign keys'), the triggers a partition inherits from its parent
+(listed once, on the parent), the `_RETURN` rule of a view (the view itself), a relation
+owner's own privileges, and the default schema's built-in grants to PUBLIC (every database
+has them)."""
 
 from __future__ import annotations
 
@@ -115,6 +117,13 @@ MATERIALIZED_VIEWS = (
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     f"WHERE c.relkind = 'm' AND {_USER} AND {_not_extension('pg_class', 'c.oid')} ORDER BY 2, 4"
 )
+# database-wide (no schema of the selection): plpgsql is every database's
+EXTENSIONS = (
+    "SELECT 'extension', NULL, NULL, e.extname, pg_catalog.format("
+    "'CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I', e.extname, n.nspname) "
+    "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+    "WHERE e.extname <> 'plpgsql' ORDER BY 4"
+)
 EVENT_TRIGGERS = (
     "SELECT 'event trigger', NULL, NULL, e.evtname, pg_catalog.format("
     "'CREATE EVENT TRIGGER %I ON %s%s EXECUTE FUNCTION %s()', e.evtname, e.evtevent, "
@@ -128,8 +137,9 @@ EVENT_TRIGGERS = (
 class PostgresNotCarried:
     """Mixed into the PostgreSQL dialect (through `PostgresObjects`)."""
 
-    # routines first: a trigger calls a function, which must exist before it
+    # extensions, then routines: a trigger calls a function, which must exist before it
     not_carried_queries = (
+        ("extensions", EXTENSIONS),
         ("functions and procedures", ROUTINES),
         ("triggers", TRIGGERS),
         ("event triggers", EVENT_TRIGGERS),
