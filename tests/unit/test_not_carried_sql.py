@@ -156,3 +156,21 @@ def test_a_table_missing_from_the_target_is_missing_in_every_report_form():
     assert "| sales.orders | 1,000 | 0 |" in to_markdown(report) and "MISSING" in to_markdown(
         report
     )
+
+
+def test_fail_on_not_carried_reaches_the_copy_options_from_flags_jobs_and_dag_params():
+    from sluice.airflow.tasks import value_options
+    from sluice.cli.dagparams import job_options
+    from sluice.cli.main import build_parser
+
+    assert job_options("copy", {"fail_on_not_carried": True}).fail_on_not_carried is True
+    assert job_options("copy", {}).fail_on_not_carried is False
+    sync = job_options("sync", {"fail_on_not_carried": True})  # copy's key: left out there
+    assert not hasattr(sync, "fail_on_not_carried")
+    assert value_options({"fail_on_not_carried": True}).fail_on_not_carried is True
+    parser = build_parser()
+    for command in ("plan", "copy"):
+        args = parser.parse_args([command, "--fail-on-not-carried"])
+        assert args.fail_on_not_carried is True
+    with pytest.raises(SystemExit):  # verify and sync compare or refresh: no such flag
+        parser.parse_args(["verify", "--fail-on-not-carried"])
