@@ -111,9 +111,9 @@ def plan(
     )  # fmt: skip
     check_lossy(p, allow_lossy)
     for item in p.not_carried:  # what the copy does not create, each with its source DDL
-        log.warning("not carried: %s %s: %s", item.kind, item.key, item.reason)
+        log.warning("not carried: %s %s: %s\n%s", item.kind, item.key, item.reason, item.ddl)
     try:
-        refuse_not_carried(p, options.fail_on_not_carried, "the plan task's log (its XCom: DDL)")
+        refuse_not_carried(p, options.fail_on_not_carried, "the plan task's log")
     except NotCarriedError as exc:  # another try would plan the same: no retries
         from airflow.sdk.exceptions import AirflowFailException
 
