@@ -336,3 +336,25 @@ def test_mariadb_triggers_routines_events_and_grants_are_listed(
     finally:
         conn.cursor().execute(f"DROP USER IF EXISTS '{user}'@'%'")
         conn.close()
+
+
+def test_the_dag_plan_task_fails_without_retries_on_fail_on_not_carried(
+    source, target, monkeypatch, capfd
+):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sluice.airflow import tasks
+    from sluice.airflow.local import connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_NC_SOURCE", connection_json(source))
+    monkeypatch.setenv("AIRFLOW_CONN_NC_TARGET", connection_json(target))
+    ends = tasks.Endpoints("nc_source", "nc_target")
+    params = {"exclude_tables": ["app.left_out"]}
+    plan = tasks.plan(ends, None, 250_000, False, params=params)  # listed, then copied
+    assert {(i["kind"], i["key"]) for i in plan["not_carried"]} == EXPECTED
+    logged = "".join(capfd.readouterr())  # Airflow's logging writes to the process' streams
+    assert "not carried: trigger items.items_touch" in logged  # each item with its DDL
+    assert "EXECUTE FUNCTION touch()" in logged
+    with pytest.raises(AirflowFailException, match=r"12 item\(s\) .*the plan task's log"):
+        tasks.plan(ends, None, 250_000, False, params={**params, "fail_on_not_carried": True})
+    assert user_tables(target) == []
