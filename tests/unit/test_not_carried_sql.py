@@ -30,6 +30,7 @@ MSSQL = get_dialect("mssql")
         (mn.DATABASE_TRIGGERS, {"triggers", "sql_modules"}),
         (mn.ROUTINES, {"objects", "schemas", "sql_modules"}),
         (mn.SYNONYMS, {"synonyms"}),
+        (mn.POLICIES, {"security_policies", "security_predicates"}),
         (
             mn.OBJECT_GRANTS,
             {"database_permissions", "objects", "schemas", "database_principals", "columns"},
@@ -49,7 +50,7 @@ def test_mssql_listing_queries_compile(query, tables):
 
 def test_every_mssql_listing_query_is_used_by_the_dialect():
     used = {query for _, query in MSSQL.not_carried_queries}
-    assert used == {mn.TRIGGERS, mn.DATABASE_TRIGGERS, mn.ROUTINES, mn.SYNONYMS,
+    assert used == {mn.TRIGGERS, mn.DATABASE_TRIGGERS, mn.ROUTINES, mn.SYNONYMS, mn.POLICIES,
                     mn.OBJECT_GRANTS, mn.SCHEMA_GRANTS}  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """SQL Server's objects a copy does not create (issue 26): DML triggers on tables and views,
-database DDL triggers, synonyms, stored procedures and functions (scalar, inline and table-valued,
-their statements as written, from sys.sql_modules), and the GRANT/DENY permissions on
-tables, views and schemas, composed from sys.database_permissions. Compiled here
-(tests/unit), never run against a live server."""
+database DDL triggers, synonyms, row-level security policies, stored procedures and
+functions (scalar, inline and table-valued: their statements as written, from
+sys.sql_modules), and the GRANT/DENY permissions on tables, views and schemas, composed from
+sys.database_permissions. Compiled here (tests/unit), never run against a live server."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ SYNONYMS = (
     "SELECT 'synonym', SCHEMA_NAME(y.schema_id), NULL, y.name, 'CREATE SYNONYM ' "
     "+ QUOTENAME(SCHEMA_NAME(y.schema_id)) + '.' + QUOTENAME(y.name) + ' FOR ' "
     "+ y.base_object_name FROM sys.synonyms AS y ORDER BY 2, 4"
+)
+# row-level security: one CREATE SECURITY POLICY per policy with each predicate (2017+)
+_PREDICATE = (
+    "CAST('ADD ' + pr.predicate_type_desc + ' PREDICATE ' + pr.predicate_definition + ' ON ' "
+    "+ QUOTENAME(OBJECT_SCHEMA_NAME(pr.target_object_id)) + '.' "
+    "+ QUOTENAME(OBJECT_NAME(pr.target_object_id)) + COALESCE(' ' + pr.operation_desc, '') "
+    "AS nvarchar(max))"
+)
+POLICIES = (
+    "SELECT 'policy', SCHEMA_NAME(p.schema_id), NULL, p.name, 'CREATE SECURITY POLICY ' "
+    "+ QUOTENAME(SCHEMA_NAME(p.schema_id)) + '.' + QUOTENAME(p.name) + ' ' "
+    f"+ STRING_AGG({_PREDICATE}, ', ') + ' WITH (STATE = ' "
+    "+ CASE WHEN p.is_enabled = 1 THEN 'ON' ELSE 'OFF' END + ')' "
+    "FROM sys.security_policies AS p JOIN sys.security_predicates AS pr "
+    "ON pr.object_id = p.object_id GROUP BY p.schema_id, p.name, p.is_enabled ORDER BY 2, 4"
 )
 # state_desc: GRANT, DENY, GRANT_WITH_GRANT_OPTION; a permission on a column names it
 _VERB = "CASE p.state WHEN 'D' THEN 'DENY' ELSE 'GRANT' END"
@@ -60,6 +75,7 @@ class MssqlNotCarried:
         ("triggers", TRIGGERS),
         ("database triggers", DATABASE_TRIGGERS),
         ("synonyms", SYNONYMS),
+        ("security policies", POLICIES),
         ("object permissions", OBJECT_GRANTS),
         ("schema permissions", SCHEMA_GRANTS),
     )
