@@ -58,6 +58,7 @@ END $f$""",
     f"GRANT SELECT, INSERT ON items TO {ROLE}",
     f"GRANT UPDATE (name) ON items TO {ROLE}",
     f"GRANT USAGE ON SCHEMA app TO {ROLE}",
+    f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {ROLE}",
     "CREATE TRIGGER left_out_touch BEFORE UPDATE ON app.left_out FOR EACH ROW "
     "EXECUTE FUNCTION touch()",  # on a table left out: not listed
 ]
@@ -74,6 +75,7 @@ EXPECTED = {  # (kind, key) the plan lists for the copy that leaves app.left_out
     ("grant", f"items to {ROLE}"),
     ("grant", f"items to {ROLE} (name)"),
     ("grant", f"schema app to {ROLE}"),
+    ("default privileges", f"app.postgres to {ROLE}"),  # the test server's user: postgres
 }
 
 
@@ -154,7 +156,7 @@ def test_plan_lists_every_object_not_carried_with_its_ddl(capsys, monkeypatch, s
     # the text plan ends with the same section, each item's whole DDL ready to paste
     code, out, _ = sluice(capsys, monkeypatch, "plan", *ends(source, target))
     assert code == 0
-    section = out[out.index("not carried: 12 item(s)") :]
+    section = out[out.index("not carried: 13 item(s)") :]
     assert "-- trigger items.items_touch: sluice copies tables, not triggers" in section
     assert "EXECUTE FUNCTION touch();\n" in section
     assert f"CREATE POLICY own_rows ON app.secrets AS PERMISSIVE FOR SELECT TO {ROLE}" in section
@@ -170,7 +172,7 @@ def test_the_listed_ddl_recreates_each_object_on_the_replica(
     code, out, err = sluice(capsys, monkeypatch, "copy", *ends(source, target),
                             "--json", str(summary))  # fmt: skip
     assert code == 0, err
-    assert "not carried: 12 item(s) the copy does not create" in out and "`sluice plan`" in out
+    assert "not carried: 13 item(s) the copy does not create" in out and "`sluice plan`" in out
     assert json.loads(summary.read_text())["not_carried"] == listed
     # the replica holds none of them until the listed DDL runs, in the listed order
     assert rows(target, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == [(0,)]
@@ -193,6 +195,7 @@ def test_the_listed_ddl_recreates_each_object_on_the_replica(
         f"column_privileges WHERE grantee = '{ROLE}' AND privilege_type = 'UPDATE'",
         f"SELECT has_schema_privilege('{ROLE}', 'app', 'USAGE')",
         "SELECT extname, extversion FROM pg_extension ORDER BY 1",
+        "SELECT defaclobjtype, defaclacl::text FROM pg_default_acl",
     ]
     for query in same:  # the source's catalog, read the same way on both sides
         theirs = [r for r in rows(source, query) if "left_out" not in str(r)]
@@ -217,7 +220,7 @@ def test_fail_on_not_carried_stops_before_any_table_is_touched(
     code, out, err = sluice(capsys, monkeypatch, "copy", *ends(source, target),
                             "--fail-on-not-carried")  # fmt: skip
     assert code == 1
-    assert "--fail-on-not-carried: 12 item(s)" in err and "and 7 more" in err, err
+    assert "--fail-on-not-carried: 13 item(s)" in err and "and 8 more" in err, err
     assert "`sluice plan` with the same options lists each" in err and "untouched" in err
     assert user_tables(target) == []  # nothing made, not even a staging table
     # the same from a job file, and `sluice plan` prints the plan, then refuses
@@ -226,17 +229,17 @@ def test_fail_on_not_carried_stops_before_any_table_is_touched(
     code, out, err = sluice(capsys, monkeypatch, "copy", "--config", str(job),
                             "--source", source.render_secret(),
                             "--target", target.render_secret())  # fmt: skip
-    assert code == 1 and "--fail-on-not-carried: 12 item(s)" in err
+    assert code == 1 and "--fail-on-not-carried: 13 item(s)" in err
     code, out, err = sluice(capsys, monkeypatch, "plan", *ends(source, target),
                             "--fail-on-not-carried")  # fmt: skip
-    assert code == 1 and "not carried: 12 item(s)" in out and "the plan above lists" in err
+    assert code == 1 and "not carried: 13 item(s)" in out and "the plan above lists" in err
     assert user_tables(target) == []
     # only what belongs to the selection counts: not the triggers of a table left out
     code, out, err = sluice(capsys, monkeypatch, "copy", "--source", source.render_secret(),
                             "--target", target.render_secret(), "--tables", "app.secrets",
                             "--fail-on-not-carried")  # fmt: skip
     # citext too: no copied column needs it now
-    assert code == 1 and "8 item(s)" in err and "items_touch" not in err, err
+    assert code == 1 and "9 item(s)" in err and "items_touch" not in err, err
     assert "extension citext; extension pg_trgm;" in err and "1 row level security, 1 policy" in err
     assert user_tables(target) == []
 
@@ -355,6 +358,8 @@ def test_the_dag_plan_task_fails_without_retries_on_fail_on_not_carried(
     logged = "".join(capfd.readouterr())  # Airflow's logging writes to the process' streams
     assert "not carried: trigger items.items_touch" in logged  # each item with its DDL
     assert "EXECUTE FUNCTION touch()" in logged
-    with pytest.raises(AirflowFailException, match=r"12 item\(s\) .*the plan task's log"):
+    with pytest.raises(
+        AirflowFailException, match=r"13 item\(s\) .*the plan task's log lists each"
+    ):
         tasks.plan(ends, None, 250_000, False, params={**params, "fail_on_not_carried": True})
     assert user_tables(target) == []

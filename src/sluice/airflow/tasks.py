@@ -113,7 +113,8 @@ def plan(
     for item in p.not_carried:  # what the copy does not create, each with its source DDL
         log.warning("not carried: %s %s: %s\n%s", item.kind, item.key, item.reason, item.ddl)
     try:
-        refuse_not_carried(p, options.fail_on_not_carried, "the plan task's log")
+        refuse_not_carried(p, options.fail_on_not_carried, "the plan task's log lists each "
+                           "with its reason and source DDL")  # fmt: skip
     except NotCarriedError as exc:  # another try would plan the same: no retries
         from airflow.sdk.exceptions import AirflowFailException
 

@@ -38,7 +38,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(plan.to_json())
     else:
         print_plan(plan)
-    refuse_not_carried(plan, args.fail_on_not_carried, "the plan above")  # after printing it
+    # after printing it: the plan is where each item is seen
+    refuse_not_carried(plan, args.fail_on_not_carried, "the plan above lists each with its "
+                       "reason and source DDL")  # fmt: skip
     return 0
 
 

@@ -128,8 +128,11 @@ def counts(items: Sequence[NotCarried]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in by_kind.items())
 
 
-def refuse_not_carried(plan: Any, fail: bool,
-                       see: str = "`sluice plan` with the same options") -> None:  # fmt: skip
+SEE = ("`sluice plan` with the same options lists each with its reason and source DDL "
+       "(--json: as data)")  # fmt: skip
+
+
+def refuse_not_carried(plan: Any, fail: bool, see: str = SEE) -> None:
     """With `fail` (--fail-on-not-carried), stop before any table is touched when the plan
     lists anything not carried: their count, the first few, and where to see them all."""
     items = plan.not_carried
@@ -139,6 +142,5 @@ def refuse_not_carried(plan: Any, fail: bool,
     more = f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
     raise NotCarriedError(
         f"--fail-on-not-carried: {len(items)} item(s) of the source would not be carried "
-        f"({counts(items)}): {shown}{more}. No table was touched; {see} lists each with its "
-        "reason and source DDL (--json: as data)",
+        f"({counts(items)}): {shown}{more}. No table was touched; {see}",
     ).with_facts(target_state="untouched")

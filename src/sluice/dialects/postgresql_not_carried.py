@@ -117,6 +117,20 @@ MATERIALIZED_VIEWS = (
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     f"WHERE c.relkind = 'm' AND {_USER} AND {_not_extension('pg_class', 'c.oid')} ORDER BY 2, 4"
 )
+# ALTER DEFAULT PRIVILEGES: in a schema, or database-wide (defaclnamespace 0: no schema)
+DEFAULT_PRIVILEGES = (
+    "SELECT 'default privileges', n.nspname, NULL, r.rolname || ' to ' || "
+    "COALESCE(g.rolname, 'PUBLIC'), pg_catalog.format('ALTER DEFAULT PRIVILEGES FOR ROLE %I%s "
+    "GRANT %s ON %s TO %s%s', r.rolname, COALESCE(' IN SCHEMA ' || pg_catalog.quote_ident("
+    f"n.nspname), ''), {_PRIVILEGES}, CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' "
+    "WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' "
+    f"ELSE 'SCHEMAS' END, {_GRANTEE}, {_GRANTABLE}) "
+    "FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_roles r ON r.oid = d.defaclrole "
+    "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace "
+    "CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a "
+    "LEFT JOIN pg_catalog.pg_roles g ON g.oid = a.grantee WHERE a.grantee <> d.defaclrole "
+    "GROUP BY n.nspname, r.rolname, d.defaclobjtype, g.rolname, a.is_grantable ORDER BY 2, 4"
+)
 # database-wide (no schema of the selection): plpgsql is every database's
 EXTENSIONS = (
     "SELECT 'extension', NULL, NULL, e.extname, pg_catalog.format("
@@ -150,4 +164,5 @@ class PostgresNotCarried:
         ("table grants", TABLE_GRANTS),
         ("column grants", COLUMN_GRANTS),
         ("schema grants", SCHEMA_GRANTS),
+        ("default privileges", DEFAULT_PRIVILEGES),
     )
