@@ -314,6 +314,28 @@ def test_mariadb_triggers_routines_events_and_grants_are_listed(
         assert listed[("grant", f"t to '{user}'@'%'")]["ddl"] == (
             f"GRANT SELECT, UPDATE ON `{mysql_db.database}`.`t` TO '{user}'@'%'"
         )
+        # another database of the server: listed only when --schemas reads it
+        sibling = _fresh(mysql_server, "nc_maria_other")
+        other_db = next(sibling)
+        try:
+            cur.execute(f"CREATE TABLE `{other_db.database}`.u (id int PRIMARY KEY)")
+            qual = f"`{other_db.database}`"
+            cur.execute(f"CREATE TRIGGER {qual}.u_trg BEFORE INSERT ON {qual}.u "
+                        "FOR EACH ROW SET NEW.id = NEW.id + 1")  # fmt: skip
+            code, out, err = sluice(capsys, monkeypatch, "plan", "--source",
+                                    mysql_db.render_secret(), "--target",
+                                    target.render_secret(), "--json")  # fmt: skip
+            assert len(json.loads(out)["not_carried"]) == 5 and "u_trg" not in out
+            code, out, err = sluice(capsys, monkeypatch, "plan", "--source",
+                                    mysql_db.render_secret(), "--target",
+                                    target.render_secret(), "--json", "--schemas",
+                                    f"{mysql_db.database},{other_db.database}")  # fmt: skip
+            assert code == 0, err
+            theirs = {i["key"]: i for i in json.loads(out)["not_carried"]}
+            trg = theirs[f"{other_db.database}.u.u_trg"]
+            assert "u_trg BEFORE INSERT ON" in trg["ddl"] and len(theirs) == 6  # as written
+        finally:
+            next(sibling, None)
         # the trigger and the procedure, made from the listed DDL on another database
         # holding the tables, behave as the source's
         gen = _fresh(mysql_server, "nc_maria_dst")

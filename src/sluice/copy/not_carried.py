@@ -49,14 +49,19 @@ def gather(source: DbUrl, plan: Any, selection: Selection,
     plan's selection that the copy will not create, each with its reason and source DDL:
     what the source's catalog lists, then the views and sequences the plan does not carry
     (their reasons are `copy.objects`')."""
-    listed = _read(source)
     default = defaults[0]
+    databases = get_dialect(source.engine).caps.schemas_are_databases
+
+    def inside(schema: str | None) -> bool:
+        return _inside(schema, selection, default, databases)
+
+    listed = _read(source, inside)
     relations = {t.name for t in plan.tables}
-    relations |= {o.key for o in (*plan.views, *plan.sequences) if _inside(o.schema, selection)}
+    relations |= {o.key for o in (*plan.views, *plan.sequences) if inside(o.schema)}
     out = list(plan.not_carried)
     made = {n.name for n in plan.native_types if n.kind == "extension"}  # for copied columns
     for kind, schema, table, name, ddl in listed:
-        if not _inside(schema, selection) or (kind == "extension" and name in made):
+        if not inside(schema) or (kind == "extension" and name in made):
             continue
         key_schema = None if schema == default else schema
         if table is not None and qualified_key(key_schema, table) not in relations:
@@ -69,7 +74,7 @@ def gather(source: DbUrl, plan: Any, selection: Selection,
         out.append(NotCarried(kind, key, _reason(kind, plan), redact_all(ddl)))
     for kind, objs in (("view", plan.views), ("sequence", plan.sequences)):
         out += [NotCarried(kind, o.key, o.reason, o.ddl) for o in objs
-                if o.reason and _inside(o.schema, selection)]  # fmt: skip
+                if o.reason and inside(o.schema)]  # fmt: skip
     return tuple(out)
 
 
@@ -84,13 +89,13 @@ def _key(kind: str, schema: str | None, key_schema: str | None, table: str | Non
     return f"{where}.{name}" if table is not None and name else where
 
 
-def _read(source: DbUrl) -> list[tuple]:
+def _read(source: DbUrl, inside) -> list[tuple]:
     """The source dialect's list, read on a connection watched for a stall."""
     dialect = get_dialect(source.engine)
     conn = dialect.connect(source)
     try:
         with watched_statements(dialect, source, conn, "source", "planning") as watched:
-            return dialect.list_not_carried(watched)
+            return dialect.list_not_carried(watched, inside)
     except SluiceError:
         raise
     except Exception as exc:
@@ -111,11 +116,17 @@ def _reason(kind: str, plan: Any) -> str:
     return f"sluice copies tables, not {what}: make it on the target from its DDL{extra}"
 
 
-def _inside(schema: str | None, selection: Selection) -> bool:
-    """Whether `schema` is one the run reads (None: the database's, always)."""
+def _inside(schema: str | None, selection: Selection, default: str | None,
+            databases: bool) -> bool:  # fmt: skip
+    """Whether `schema` is one the run reads (None: the database's, always), as `copy.scope`
+    decides: those --schemas names, else every one; where a schema is a database of the
+    server (`databases`: MariaDB), the URL's alone unless --schemas names others."""
     if schema is None:
         return True
-    if selection.schemas and not any(fnmatchcase(schema, p) for p in selection.schemas):
+    if selection.schemas:
+        if not any(fnmatchcase(schema, p) for p in selection.schemas):
+            return False
+    elif databases and schema != default:
         return False
     return not any(fnmatchcase(schema, p) for p in selection.exclude_schemas)
 

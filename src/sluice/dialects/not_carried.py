@@ -13,11 +13,12 @@ words): never a silent gap.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # (kind, schema, table, name, ddl): one thing the copy does not create, as the source has it
 Listed = tuple[str, "str | None", "str | None", str, str]
+Inside = Callable[["str | None"], bool]  # whether a schema is one the run reads
 BATCH = 200
 
 
@@ -30,14 +31,16 @@ class NotCarriedObjects:
     def classify_fault(self, exc: BaseException) -> Any:  # Dialect's
         raise NotImplementedError
 
-    def list_not_carried(self, conn: Any) -> list[Listed]:
-        """Every trigger, routine, rule, policy, grant and event of the source's schemas
-        (the URL's database on MariaDB), in catalog order, each with its DDL."""
+    def list_not_carried(self, conn: Any, inside: Inside | None = None) -> list[Listed]:
+        """Every trigger, routine, rule, policy, grant and event of the source's schemas for
+        which `inside(schema)` holds (all without it; None: the database's own), in catalog
+        order, each with its DDL (asked for only for those kept)."""
         out: list[Listed] = []
         for what, query in self.not_carried_queries:
             try:
                 rows = self._catalog_rows(conn, query)
-                out += [self._with_ddl(conn, row) for row in rows]
+                kept = [row for row in rows if inside is None or inside(row[1])]
+                out += [self._with_ddl(conn, row) for row in kept]
             except Exception as exc:
                 if self.classify_fault(exc).retryable:
                     raise  # a lost connection is not a missing privilege
