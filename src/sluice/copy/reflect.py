@@ -235,6 +235,7 @@ class _Catalog:
         self.fk_schemas = dialect.referenced_schemas(inspector.bind, schema)
         self.indexes = inspector.get_multi_indexes(**kw)
         self.native = dialect.native_columns(inspector.bind, schema, names)
+        self.hierarchy = dialect.read_hierarchy(inspector.bind, schema, names)  # parents, parts
         self.schema = schema
 
     def of(self, found: dict, name: str, default):
@@ -280,9 +281,12 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
+    parents, partitioning = catalog.hierarchy.get(name, ((), None))
     return Table(
         name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,
         indexes=indexes, primary_key_name=pk.get("name") and fix(pk["name"]),
+        inherits=tuple(qualified_key(None if s == source.default else s, n) for s, n in parents),
+        partitioning=partitioning,
     )  # fmt: skip
 
 

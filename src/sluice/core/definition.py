@@ -48,12 +48,14 @@ class Check:
 class Partitioning:
     """A partitioned table: `strategy` ("range", "list", "hash"), the key as the source
     writes it, and each partition as (name, bound) in the source's SQL (PostgreSQL:
-    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
+    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`). `subpartitioned` names the partitions
+    that are partitioned themselves (their own partitions are not described)."""
 
     strategy: str
     key: str
     partitions: tuple[tuple[str, str], ...] = ()
     engine: str = ""
+    subpartitioned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,4 +79,6 @@ def default_from(d: dict[str, Any] | None) -> Default | None:
 def partitioning_from(d: dict[str, Any] | None) -> Partitioning | None:
     if d is None:
         return None
-    return Partitioning(**{**d, "partitions": tuple(tuple(p) for p in d.get("partitions", ()))})
+    parts = tuple(tuple(p) for p in d.get("partitions", ()))
+    return Partitioning(**{**d, "partitions": parts,
+                           "subpartitioned": tuple(d.get("subpartitioned", ()))})  # fmt: skip

@@ -20,6 +20,7 @@ from sluice.dialects import faults
 from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.definition import Definitions
+from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 from sluice.dialects.objects import Objects
@@ -33,7 +34,7 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
+class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, Hierarchy):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str
@@ -252,7 +253,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         order = ""
         if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
-        source = self.qualified(name or table.name, table.schema)
+        source = self.qualified(name, table.schema) if name else self.relation_sql(table)
         sql = f"SELECT {cols} FROM {source}{where}{order}"
         return self.finalize(sql), params
 

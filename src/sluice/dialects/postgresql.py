@@ -15,16 +15,12 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
+from sluice.dialects import postgresql_values as values
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
-from sluice.dialects.postgresql_values import (
-    ENCODE,
-    geometry_hex,
-    register_adapters,
-    unreadable_dates,
-)
 from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
@@ -83,7 +79,9 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialect):
+class PostgresDialect(
+    PostgresHierarchy, PostgresLiveness, PostgresDigests, PostgresObjects, Dialect
+):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -162,13 +160,13 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
-        register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
+        values.register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
         return conn
 
     def encode_converters(self, table: Table) -> list:
         # a geometry into PostGIS's type (declared through `native`) goes as hex EWKB text
-        return [geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(c.type)
-                else ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
+        return [values.geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(
+            c.type) else values.ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
 
     def spatial_type(self, url: DbUrl) -> str | None:
         try:
@@ -332,14 +330,14 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         if fmt == "csv":
             cols = ", ".join(_csv_expr(self.quote(c.name), c.type.kind) for c in table.columns)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
         else:  # the columns as stored: binary, or text with its settings pinned
             cols = ", ".join(self.quote(c) for c in table.column_names)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT binary"
             if fmt == "postgresql-text":
                 options = "FORMAT text"
@@ -450,7 +448,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
-        return unreadable_dates(self, conn, table, lo, hi)
+        return values.unreadable_dates(self, conn, table, lo, hi)
 
     def table_exists(self, conn: Any, name: Table | str) -> bool:
         """From the catalog, taking no lock (a probing SELECT waited behind another session's

@@ -352,7 +352,7 @@ def _max(d: Dialect, conn, table: Table, column: str) -> Any:
     datetimes as text), then through the dialect's decoder."""
     cur = conn.cursor()
     where, params = d.read_predicate(table, None, None)  # a source table's --where
-    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}{where}"),
+    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.relation_sql(table)}{where}"),
                 d.bind(params))  # fmt: skip
     value = cur.fetchone()[0]
     decode = d.decode_converters(table)[table.column_names.index(column)]
