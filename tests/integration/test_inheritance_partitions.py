@@ -35,7 +35,8 @@ SOURCE_SQL = [
     "CREATE TABLE measure_other PARTITION OF measure DEFAULT",
     "CREATE INDEX measure_v ON measure (v)",
     # 12 in 2020, 12 in 2021, 6 in the default partition (2030)
-    "INSERT INTO measure SELECT g, date '2020-01-15' + (g - 1) * 30, g FROM generate_series(1, 24) g",
+    "INSERT INTO measure SELECT g, date '2020-01-15' + (g - 1) * 30, g "
+    "FROM generate_series(1, 24) g",
     "INSERT INTO measure SELECT g, date '2030-01-01' + g, g FROM generate_series(25, 30) g",
     # sub-partitions: copied as one plain table
     "CREATE TABLE reading (id int NOT NULL, kind varchar(8) NOT NULL, at int NOT NULL, "
@@ -203,10 +204,29 @@ def test_postgres_to_mariadb_one_table_each_rows_not_doubled(source, mysql_db):
             for table, n in OWN_ROWS.items():
                 cur.execute(f"SELECT COUNT(*) FROM `{table}`")
                 assert cur.fetchone()[0] == n, table
-            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES "
-                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'measure%%'")  # fmt: skip
+            cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE "
+                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'measure%%'")  # fmt: skip
             assert [r[0] for r in cur.fetchall()] == ["measure"]
     finally:
         conn.close()
     report = verify_database(source, mysql_db, VerifyOptions(checks=False, chunk_rows=4))
     assert report.ok and {t.name for t in report.tables} == set(OWN_ROWS)
+
+
+def test_sync_moves_each_table_own_rows(source, target):
+    from sluice.sync import sync_database
+
+    assert copy_database(source, target, CopyOptions(chunk_rows=4)).ok
+    assert sync_database(source, target).moved == 0  # the parent does not see child rows
+    with _pg(source) as c:
+        c.execute("INSERT INTO city VALUES (11, 'city 11')")
+        c.execute("INSERT INTO capital VALUES (106, 'capital 106', 'S106')")
+        c.execute("DELETE FROM ONLY city WHERE id = 1")
+        c.execute("INSERT INTO measure VALUES (31, '2021-06-01', 31)")
+    result = sync_database(source, target)
+    moved = {t.table: (t.inserted, t.updated, t.deleted) for t in result.tables if t.moved}
+    assert moved == {"city": (1, 0, 1), "capital": (1, 0, 0), "measure": (1, 0, 0)}
+    for table in ("city", "capital", "measure_2021"):
+        query = f"SELECT * FROM ONLY {table} ORDER BY 1"
+        assert rows(target, query) == rows(source, query), table
+    assert sync_database(source, target).moved == 0
