@@ -123,6 +123,17 @@ def test_plan_reads_the_hierarchy_and_leaves_partitions_out(source, target):
     assert "reading_a are partitioned themselves" in plan.not_carried[0].reason
     again = Plan.from_json(plan.to_json())  # the plan travels as JSON (Airflow)
     assert again.tables == plan.tables and again.not_carried == plan.not_carried
+    # the planner's estimates once analysed: a parent's own, a partitioned table's summed
+    # over its partitions (its own pg_class row holds none), sizes likewise
+    with _pg(source) as c:
+        c.execute("ANALYZE")
+    plan = build_plan(source, target)
+    assert {tp.name: tp.rows for tp in plan.tables} == OWN_ROWS
+    assert (
+        plan.table("measure").bytes
+        == one(source, "SELECT sum(pg_table_size(relid)) FROM pg_partition_tree('measure')")
+        > 0
+    )
 
 
 def _check_replica(source, target):

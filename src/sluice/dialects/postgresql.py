@@ -16,7 +16,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects import postgresql_values as values
-from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
@@ -136,21 +136,6 @@ class PostgresDialect(
         # serial/bigserial columns: a sequence default rather than an identity clause
         default = str(info.get("default") or "")
         return super().is_identity(info) or default.startswith("nextval(")
-
-    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
-        return f"SELECT pg_table_size(to_regclass({PARAM}))", [self.qualified(table)]
-
-    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # the planner's own estimate: tuples per page at the last ANALYZE/VACUUM, times the
-        # pages the table has now; NULL before the first one (then COUNT(*) is used)
-        sql = (
-            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE "
-            "round(c.reltuples / c.relpages * (pg_relation_size(c.oid) / "
-            "current_setting('block_size')::int))::bigint END "
-            f"FROM pg_class c WHERE c.oid = to_regclass({PARAM})"
-        )
-        return sql, [self.qualified(table)]
 
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)

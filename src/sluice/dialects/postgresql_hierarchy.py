@@ -21,6 +21,7 @@ from typing import Any
 
 from sluice.core.definition import NotCarried, Partitioning
 from sluice.core.schema import Table
+from sluice.dialects.base import PARAM
 from sluice.dialects.hierarchy import Hierarchy, Hierarchy_
 
 # (child, parent's schema, parent) of the schema's tables that inherit (partitions left out)
@@ -61,6 +62,20 @@ INHERITS = (
     "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 "
     "FROM pg_catalog.pg_inherits WHERE inhrelid = to_regclass(%s) "
     "AND inhparent = to_regclass(%s))"
+)
+# the relations holding a table's rows (%s twice: the table): itself, or the leaves of its
+# partition tree when it is partitioned
+_HOLDERS = ("pg_catalog.pg_class c WHERE c.relkind <> 'p' AND c.oid IN (SELECT relid FROM "
+            "pg_catalog.pg_partition_tree(to_regclass({p})) WHERE isleaf "
+            "UNION ALL SELECT to_regclass({p}))")  # fmt: skip
+# heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
+BYTES = "SELECT sum(pg_catalog.pg_table_size(c.oid))::bigint FROM " + _HOLDERS
+# the planner's own estimate: tuples per page at the last ANALYZE/VACUUM, times the pages the
+# table has now; NULL before the first one (then COUNT(*) is used); summed over partitions
+ESTIMATE = (
+    "SELECT CASE WHEN bool_or(c.reltuples < 0 OR c.relpages = 0) THEN NULL ELSE "
+    "sum(round(c.reltuples / NULLIF(c.relpages, 0) * (pg_relation_size(c.oid) / "
+    "current_setting('block_size')::int)))::bigint END FROM " + _HOLDERS
 )
 # Renames the indexes PostgreSQL made on a partition (named after its staging name) after
 # the partition's live name, as PostgreSQL would have named them: {pairs} is a VALUES list
@@ -109,6 +124,12 @@ class PostgresHierarchy(Hierarchy):
         """Whether a table of partitioning `p` is made partitioned here: a PostgreSQL
         source's, one level deep (sub-partitions are not made)."""
         return p is not None and p.engine == self.name and not p.subpartitioned
+
+    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        return BYTES.format(p=PARAM), [self.qualified(table)] * 2
+
+    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
+        return ESTIMATE.format(p=PARAM), [self.qualified(table)] * 2
 
     def relation_sql(self, table: Table) -> str:
         # ONLY on a table without children changes nothing; on a partitioned one it would
