@@ -164,6 +164,9 @@ def _check_replica(source, target):
 
 
 def test_postgres_to_postgres_keeps_inheritance_and_partitions(source, target):
+    with _pg(target) as c:  # as a copy before issue 26 left it: a partition as a table
+        c.execute("CREATE TABLE measure_2020 (id int PRIMARY KEY, logdate date, v int)")
+        c.execute("INSERT INTO measure_2020 VALUES (-1, '2020-01-01', 0)")
     result = copy_database(source, target, CopyOptions(chunk_rows=4))
     assert result.ok, result.failures
     _check_replica(source, target)

@@ -59,13 +59,15 @@ def test_postgres_stages_partitions_under_staging_names_and_the_swap_names_them(
         "DEFAULT",
     ]
     swap = pg.swap_sql(stage, live, True)
-    assert swap[:4] == [
+    assert swap[:6] == [
         'DROP TABLE "public"."m"',
         'ALTER TABLE "public"."_sluice_stage_m" RENAME TO "m"',
+        'DROP TABLE IF EXISTS "public"."m_2020"',
         'ALTER TABLE "public"."_sluice_part_m_2020" RENAME TO "m_2020"',
+        'DROP TABLE IF EXISTS "public"."m_other"',
         'ALTER TABLE "public"."_sluice_part_m_other" RENAME TO "m_other"',
     ]
-    assert swap[4].startswith("DO $sluice$") and "('_sluice_part_m_2020', 'm_2020')" in swap[4]
+    assert swap[6].startswith("DO $sluice$") and "('_sluice_part_m_2020', 'm_2020')" in swap[6]
     # a sync's staging table is never partitioned (the upsert routes its rows)
     assert sync_staging_table(pg, PARTITIONED).partitioning is None
     assert len(pg.create_table_sql(sync_staging_table(pg, PARTITIONED))) == 1

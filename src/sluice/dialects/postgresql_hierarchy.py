@@ -8,7 +8,8 @@ is copied with its root, never as a table of its own.
 
 Writing: a partitioned table is created partitioned, its partitions named after the
 staging table's (copy/staging.py) and renamed to the source's names by the swap, in its
-transaction, with the indexes PostgreSQL made on them; sub-partitions are not made (the
+transaction, with the indexes PostgreSQL made on them (a table holding such a name, as an
+earlier copy that copied partitions as tables left, is replaced); sub-partitions are not made (the
 table lands as one plain table, said in the plan). A child is created with all its columns
 and made to inherit its parents again by finish; a swap replacing a parent first takes its
 children out of the inheritance (finish adds it back).
@@ -183,9 +184,10 @@ class PostgresHierarchy(Hierarchy):
             return stmts
         assert ps is not None
         pairs = [(s, n) for (s, _), (n, _) in zip(ps.partitions, pl.partitions) if s != n]
-        for stage, name in pairs:
-            stmts.append(f"ALTER TABLE {self.qualified(stage, staging.schema)} "
-                         f"RENAME TO {self.quote(name)}")  # fmt: skip
+        for stage, name in pairs:  # a table of that name (an earlier copy's) is replaced
+            stmts += [f"DROP TABLE IF EXISTS {self.qualified(name, live.schema)}",
+                      f"ALTER TABLE {self.qualified(stage, staging.schema)} "
+                      f"RENAME TO {self.quote(name)}"]  # fmt: skip
         values = ", ".join(f"({_literal(s)}, {_literal(n)})" for s, n in pairs)
         block = _INDEX_RENAMES.format(pairs=values, schema=_literal(live.schema or "public"))
         if pairs and block.count("$sluice$") == 2:  # a name holding the quote: left as made
