@@ -6,6 +6,7 @@ live behaviour is tests/integration/test_inheritance_partitions.py."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import sqlglot
 
@@ -19,7 +20,10 @@ from sluice.dialects import get_dialect
 PARTS = Partitioning("range", "logdate", (("m_2020", "FOR VALUES FROM ('2020-01-01') TO "
                      "('2021-01-01')"), ("m_other", "DEFAULT")), "postgresql")  # fmt: skip
 COLS = (Column("id", SqlType(Kind.INTEGER), False), Column("logdate", SqlType(Kind.DATE), False))
-NESTED = Partitioning(**{**PARTS.__dict__, "subpartitioned": ("m_2020",)})
+SUB = Partitioning("hash", "id", (("m_2020_a", "FOR VALUES WITH (modulus 2, remainder 0)"),
+                                  ("m_2020_b", "FOR VALUES WITH (modulus 2, remainder 1)")),
+                   "postgresql")  # fmt: skip
+NESTED = Partitioning(**{**PARTS.__dict__, "subpartitions": (("m_2020", SUB),)})
 PLAIN = Table("city", COLS, ("id",))
 PARTITIONED = Table("m", COLS, ("id", "logdate"), partitioning=PARTS)
 
@@ -73,14 +77,23 @@ def test_postgres_stages_partitions_under_staging_names_and_the_swap_names_them(
     assert len(pg.create_table_sql(sync_staging_table(pg, PARTITIONED))) == 1
 
 
-def test_sub_partitions_are_not_made_and_the_plan_says_so():
+def test_sub_partitions_are_made_to_any_depth_under_staging_names():
     pg = get_dialect("postgresql")
     nested = Table("m", COLS, ("id", "logdate"), partitioning=NESTED)
-    assert len(pg.create_table_sql(nested)) == 1
-    assert pg.relation_sql(nested) == '"m"'  # still read whole on the source
-    (said,) = pg.hierarchy_not_carried(nested)
-    assert said.kind == "partitioning" and "m_2020 are partitioned themselves" in said.reason
-    assert pg.hierarchy_not_carried(PARTITIONED) == []
+    assert NESTED.names() == ["m_2020", "m_2020_a", "m_2020_b", "m_other"]
+    stage = staging_table(pg, nested)
+    made = pg.create_table_sql(stage, primary_key=False)
+    assert made[1:3] == [
+        'CREATE TABLE "public"."_sluice_part_m_2020" PARTITION OF "public"."_sluice_stage_m" '
+        "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01') PARTITION BY HASH (id)",
+        'CREATE TABLE "public"."_sluice_part_m_2020_a" PARTITION OF '
+        '"public"."_sluice_part_m_2020" FOR VALUES WITH (modulus 2, remainder 0)',
+    ]
+    assert len(made) == 5 and made[4].endswith("DEFAULT")
+    swap = pg.swap_sql(stage, live_table(pg, nested), False)
+    assert 'ALTER TABLE "public"."_sluice_part_m_2020_b" RENAME TO "m_2020_b"' in swap
+    assert pg.relation_sql(nested) == '"m"'  # read whole on the source
+    assert pg.hierarchy_not_carried(nested) == []
     assert pg.hierarchy_not_carried(Table("capital", COLS, inherits=("city",))) == []
     mysql = get_dialect("mysql")
     kinds = [n.kind for n in mysql.hierarchy_not_carried(
@@ -89,4 +102,4 @@ def test_sub_partitions_are_not_made_and_the_plan_says_so():
 
 
 def test_partitioning_round_trips_through_plain_form():
-    assert partitioning_from(json.loads(json.dumps(plain(NESTED.__dict__)))) == NESTED
+    assert partitioning_from(json.loads(json.dumps(plain(asdict(NESTED))))) == NESTED

@@ -36,8 +36,7 @@ def staging_table(dialect: Dialect, table: Table) -> Table:
     pk_name = table.primary_key_name or f"PK_{table.name}"
     parts = table.partitioning
     if parts is not None:
-        staged = tuple((temp_name(dialect, "part", n), bound) for n, bound in parts.partitions)
-        parts = replace(parts, partitions=staged)
+        parts = parts.renamed(lambda n: temp_name(dialect, "part", n))
     return replace(
         table,
         name=staging_name(dialect, table.name),

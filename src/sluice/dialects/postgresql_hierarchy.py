@@ -9,8 +9,8 @@ is copied with its root, never as a table of its own.
 Writing: a partitioned table is created partitioned, its partitions named after the
 staging table's (copy/staging.py) and renamed to the source's names by the swap, in its
 transaction, with the indexes PostgreSQL made on them (a table holding such a name, as an
-earlier copy that copied partitions as tables left, is replaced); sub-partitions are not made (the
-table lands as one plain table, said in the plan). A child is created with all its columns
+earlier copy that copied partitions as tables left, is replaced); sub-partitions likewise, to
+any depth. A child is created with all its columns
 and made to inherit its parents again by finish; a swap replacing a parent first takes its
 children out of the inheritance (finish adds it back).
 """
@@ -34,16 +34,19 @@ PARENTS = (
     "JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
     "WHERE n.nspname = %(schema)s AND NOT c.relispartition ORDER BY c.relname, h.inhseqno"
 )
-# (table, its key definition, partition, its bound, whether that partition is partitioned)
-# of the schema's partitioned tables that are not partitions themselves
+# (root, relation, its key definition if partitioned, its parent, its bound) of every
+# relation in the partition trees of the schema's partitioned tables that are not partitions
 PARTITIONS = (
-    "SELECT c.relname, pg_catalog.pg_get_partkeydef(c.oid), k.relname, "
-    "pg_catalog.pg_get_expr(k.relpartbound, k.oid), k.relkind = 'p' "
-    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pg_catalog.pg_inherits h ON h.inhparent = c.oid "
-    "LEFT JOIN pg_catalog.pg_class k ON k.oid = h.inhrelid "
-    "WHERE n.nspname = %(schema)s AND c.relkind = 'p' AND NOT c.relispartition "
-    "ORDER BY c.relname, k.relname"
+    "SELECT root.relname, c.relname, CASE WHEN c.relkind = 'p' THEN "
+    "pg_catalog.pg_get_partkeydef(c.oid) END, p.relname, "
+    "pg_catalog.pg_get_expr(c.relpartbound, c.oid) "
+    "FROM pg_catalog.pg_class root "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = root.relnamespace "
+    "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(root.oid) t "
+    "JOIN pg_catalog.pg_class c ON c.oid = t.relid "
+    "LEFT JOIN pg_catalog.pg_class p ON p.oid = t.parentrelid "
+    "WHERE n.nspname = %(schema)s AND root.relkind = 'p' AND NOT root.relispartition "
+    "ORDER BY root.relname, t.level, c.relname"
 )
 # (partition, its root's schema, its root) of the schema's partitions, at any depth
 ROOTS = (
@@ -99,13 +102,13 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _partitioning(rows: list, engine: str) -> Partitioning:
-    keydef = rows[0][1]  # "RANGE (logdate)"
-    strategy, _, rest = keydef.partition(" ")
+def _partitioning(name: str, nodes: dict, engine: str) -> Partitioning:
+    """`name`'s partitioning from `nodes` (relation -> (key definition, parent, bound))."""
+    strategy, _, rest = nodes[name][0].partition(" ")  # "RANGE (logdate)"
     key = rest.strip()[1:-1] if rest.strip().startswith("(") else rest.strip()
-    parts = tuple((r[2], r[3]) for r in rows if r[2] is not None)
-    nested = tuple(r[2] for r in rows if r[2] is not None and r[4])
-    return Partitioning(strategy.lower(), key, parts, engine, nested)
+    children = [(n, bound) for n, (_, parent, bound) in nodes.items() if parent == name]
+    subs = tuple((n, _partitioning(n, nodes, engine)) for n, _ in children if nodes[n][0])
+    return Partitioning(strategy.lower(), key, tuple(children), engine, subs)
 
 
 class PostgresHierarchy(Hierarchy):
@@ -116,15 +119,22 @@ class PostgresHierarchy(Hierarchy):
             return stmts
         assert p is not None
         stmts[0] += f" PARTITION BY {p.strategy.upper()} ({p.key})"
+        return stmts + self._partitions_sql(self.qualified(table), p, table.schema)
+
+    def _partitions_sql(self, parent: str, p: Partitioning, schema: str | None) -> list[str]:
+        """Each partition of `parent`, partitioned itself where the source's is, then its own."""
+        subs, stmts = dict(p.subpartitions), []
         for name, bound in p.partitions:
-            stmts.append(f"CREATE TABLE {self.qualified(name, table.schema)} "
-                         f"PARTITION OF {self.qualified(table)} {bound}")  # fmt: skip
+            sub, made = subs.get(name), self.qualified(name, schema)
+            by = f" PARTITION BY {sub.strategy.upper()} ({sub.key})" if sub else ""
+            stmts.append(f"CREATE TABLE {made} PARTITION OF {parent} {bound}{by}")
+            stmts += self._partitions_sql(made, sub, schema) if sub else []
         return stmts
 
     def makes_partitions(self, p: Partitioning | None) -> bool:
         """Whether a table of partitioning `p` is made partitioned here: a PostgreSQL
-        source's, one level deep (sub-partitions are not made)."""
-        return p is not None and p.engine == self.name and not p.subpartitioned
+        source's (another engine's partitioning is its own SQL)."""
+        return p is not None and p.engine == self.name
 
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
         return BYTES.format(p=PARAM), [self.qualified(table)] * 2
@@ -149,12 +159,12 @@ class PostgresHierarchy(Hierarchy):
         for child, pschema, parent in parents:
             if child in wanted:
                 found[child] = ((*found.get(child, ((), None))[0], (pschema, parent)), None)
-        by_table: dict[str, list] = {}
-        for row in parts:
-            if row[0] in wanted:
-                by_table.setdefault(row[0], []).append(row)
-        for name, rows in by_table.items():
-            found[name] = (found.get(name, ((), None))[0], _partitioning(rows, self.name))
+        trees: dict[str, dict] = {}  # root -> relation -> (key definition, parent, bound)
+        for root, rel, keydef, parent, bound in parts:
+            if root in wanted:
+                trees.setdefault(root, {})[rel] = (keydef, parent, bound)
+        for name, nodes in trees.items():
+            found[name] = (found.get(name, ((), None))[0], _partitioning(name, nodes, self.name))
         return found
 
     def partition_roots(self, bind: Any, schema: str | None) -> dict[str, tuple[str, str]]:
@@ -167,14 +177,10 @@ class PostgresHierarchy(Hierarchy):
         p = table.partitioning
         if p is None or self.makes_partitions(p):
             return []  # inheritance is made again by finish
-        why = (
-            f"its partitions {', '.join(p.subpartitioned)} are partitioned themselves"
-            if p.subpartitioned
-            else f"a {p.engine or 'another engine'}'s partitioning"
-        )
         return [NotCarried(
             "partitioning", table.key,
-            f"{why}: {table.key} is one plain table holding the rows of every partition",
+            f"a {p.engine or 'another engine'}'s partitioning: {table.key} is one plain "
+            "table holding the rows of every partition",
             f"PARTITION BY {p.strategy.upper()} ({p.key})")]  # fmt: skip
 
     def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
@@ -183,7 +189,7 @@ class PostgresHierarchy(Hierarchy):
         if not self.makes_partitions(ps) or pl is None:
             return stmts
         assert ps is not None
-        pairs = [(s, n) for (s, _), (n, _) in zip(ps.partitions, pl.partitions) if s != n]
+        pairs = [(s, n) for s, n in zip(ps.names(), pl.names()) if s != n]
         for stage, name in pairs:  # a table of that name (an earlier copy's) is replaced
             stmts += [f"DROP TABLE IF EXISTS {self.qualified(name, live.schema)}",
                       f"ALTER TABLE {self.qualified(stage, staging.schema)} "
