@@ -20,7 +20,7 @@ from sluice.core.definition import NotCarried, Partitioning
 from sluice.core.schema import Table
 
 # a table's (parents as (schema, name), in declaration order; its partitioning or None)
-Hierarchy_ = tuple[tuple[tuple[str, str], ...], Partitioning | None]
+Lineage = tuple[tuple[tuple[str, str], ...], Partitioning | None]
 
 
 class Hierarchy:
@@ -43,7 +43,7 @@ class Hierarchy:
 
     # --- the source's side ----------------------------------------------------------------
     def read_hierarchy(self, bind: Any, schema: str | None,
-                       names: Sequence[str]) -> dict[str, Hierarchy_]:  # fmt: skip
+                       names: Sequence[str]) -> dict[str, Lineage]:  # fmt: skip
         """Table name -> (its parents, its partitioning) for the tables of `schema` among
         `names` that inherit or are partitioned, one catalog query (SQLAlchemy `bind`)."""
         return {}

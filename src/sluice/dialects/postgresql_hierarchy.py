@@ -23,7 +23,7 @@ from typing import Any
 from sluice.core.definition import NotCarried, Partitioning
 from sluice.core.schema import Table
 from sluice.dialects.base import PARAM
-from sluice.dialects.hierarchy import Hierarchy, Hierarchy_
+from sluice.dialects.hierarchy import Hierarchy, Lineage
 
 # (child, parent's schema, parent) of the schema's tables that inherit (partitions left out)
 PARENTS = (
@@ -149,13 +149,13 @@ class PostgresHierarchy(Hierarchy):
         return q if table.partitioning is not None else f"ONLY {q}"
 
     def read_hierarchy(self, bind: Any, schema: str | None,
-                       names: Sequence[str]) -> dict[str, Hierarchy_]:  # fmt: skip
+                       names: Sequence[str]) -> dict[str, Lineage]:  # fmt: skip
         wanted = set(names)
         with bind.connect() as conn:  # catalog rows, a few per table
             parents = conn.exec_driver_sql(PARENTS, {"schema": schema}).fetchall()
             parts = conn.exec_driver_sql(PARTITIONS, {"schema": schema}).fetchall()
             conn.rollback()
-        found: dict[str, Hierarchy_] = {}
+        found: dict[str, Lineage] = {}
         for child, pschema, parent in parents:
             if child in wanted:
                 found[child] = ((*found.get(child, ((), None))[0], (pschema, parent)), None)
