@@ -312,12 +312,13 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, 
     def range_probe_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """One row of the range if there is any, read without taking row locks."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"SELECT 1 FROM {self.qualified(table)}{where} LIMIT 1"), params
+        return self.finalize(f"SELECT 1 FROM {self.relation_sql(table)}{where} LIMIT 1"), params
 
     def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
-        """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
+        """Remove what an earlier try of the same chunk left (whole table when unkeyed); of
+        the table's own rows only (a repair into a live parent leaves its children's)."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"DELETE FROM {self.qualified(table)}{where}"), params
+        return self.finalize(f"DELETE FROM {self.relation_sql(table)}{where}"), params
 
     def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
         """Statements replacing `live` by `staging` inside one transaction."""
