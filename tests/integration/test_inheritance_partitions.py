@@ -254,7 +254,8 @@ def test_sync_moves_each_table_own_rows(source, target):
     assert copy_database(source, target, CopyOptions(chunk_rows=4)).ok
     assert sync_database(source, target).moved == 0  # the parent does not see child rows
     with _pg(source) as c:
-        c.execute("INSERT INTO city VALUES (11, 'city 11')")
+        # a parent row with the key and values of a child's row: its own, still new
+        c.execute("INSERT INTO city VALUES (105, 'capital 105')")
         c.execute("INSERT INTO capital VALUES (106, 'capital 106', 'S106')")
         c.execute("DELETE FROM ONLY city WHERE id = 1")
         c.execute("INSERT INTO measure VALUES (31, '2021-06-01', 31)")
