@@ -134,7 +134,7 @@ class MssqlDialect(MssqlObjects, Dialect):
     def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
         return mt.DATETIME_RANGE if render_type_is_datetime(t) else None
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, column=None) -> str:
         return "IDENTITY(1,1)"
 
     def primary_key_clause(self, table: Table) -> str:

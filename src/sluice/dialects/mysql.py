@@ -20,6 +20,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.mysql_definition import MysqlDefinitions, definition_columns
 from sluice.dialects.mysql_literals import (
     VALUE_ERRORS,
     Literals,
@@ -57,7 +58,7 @@ BEGIN_READ_SQL = (
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
-                   Dialect):  # fmt: skip
+                   MysqlDefinitions, Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -165,9 +166,6 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
-    def identity_clause(self) -> str:
-        return "AUTO_INCREMENT"
-
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
         """An AUTO_INCREMENT column must lead an index: one is added where the key does not
         start with it (a table without a primary key, whose identity is just a column)."""
@@ -181,7 +179,8 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
     def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
         """SERIAL is BIGINT UNSIGNED AUTO_INCREMENT: an identity of bigint wherever the values
         it holds fit one (its maximum, read from its index), else a DECIMAL(20,0) that the plan
-        refuses as an identity, naming the table."""
+        refuses as an identity, naming the table. Then what the catalog adds to a column's
+        definition: ON UPDATE, collation, identity kind (`mysql_definition`)."""
         from dataclasses import replace
 
         out = []
@@ -194,7 +193,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
                 if top is None or int(top) <= BIGINT_MAX:
                     c = replace(c, type=replace(t, kind=Kind.BIGINT, precision=None, scale=None))
             out.append(c)
-        return out
+        return definition_columns(bind, schema, table, out)
 
     def table_options(self) -> str:
         return TABLE_OPTIONS

@@ -1,4 +1,5 @@
-"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS."""
+"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS
+(BY DEFAULT where the source took explicit ids: postgresql_translation)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
+from sluice.dialects.postgresql_translation import PostgresTranslation
 from sluice.dialects.postgresql_values import (
     ENCODE,
     geometry_hex,
@@ -83,7 +85,8 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialect):
+class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, PostgresTranslation,
+                      Dialect):  # fmt: skip
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -234,9 +237,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         if t.kind is Kind.BIT:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def identity_clause(self) -> str:
-        return "GENERATED ALWAYS AS IDENTITY"
 
     def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
         col = table.identity
