@@ -13,7 +13,7 @@ from typing import Any
 
 from sluice.core.errors import SluiceError, TerminalError, TransientError
 from sluice.core.faults import OTHER, Fault
-from sluice.core.schema import Column, Table
+from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
@@ -79,17 +79,10 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         col = table.column(column_name)
         keyed = col.identity or col.name in table.primary_key  # SQLite reports these nullable
         null = "NULL" if col.nullable and not keyed else "NOT NULL"
-        ident = f" {self.identity_clause(col)}" if col.identity else ""
-        collate = self.collation_clause(col) or ""
-        collate = f" {collate}" if collate else ""
-        default = self.default_clause(col) or ""
-        default = f" DEFAULT {default}" if default else ""
-        return (
-            f"{self.quote(col.name)} {self.render_type(col.type)}{collate}{ident} {null}{default}"
-        )
+        ident = f" {self.identity_clause()}" if col.identity else ""
+        return f"{self.quote(col.name)} {self.render_type(col.type)}{ident} {null}"
 
-    def identity_clause(self, column: Column | None = None) -> str:
-        """The identity clause for `column` (by its `identity_kind`; None: the usual one)."""
+    def identity_clause(self) -> str:
         raise NotImplementedError
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
@@ -123,9 +116,6 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         cols = [self.column_ddl(table, c.name) for c in table.columns]
         if primary_key and table.primary_key:
             cols.append(self.primary_key_clause(table))
-        for check in table.checks:  # those with no equivalent here are listed, not made
-            if (expression := self.check_clause(check)) is not None:
-                cols.append(f"CONSTRAINT {self.quote(check.name)} CHECK ({expression})")
         body = ",\n  ".join(cols)
         return [f"CREATE TABLE {self.qualified(table)} (\n  {body}\n){self.table_options()}"]
 

@@ -20,7 +20,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
-from sluice.dialects.mysql_definition import MysqlDefinitions, definition_columns
+from sluice.dialects.mysql_definition import MysqlDefinitions
 from sluice.dialects.mysql_literals import (
     VALUE_ERRORS,
     Literals,
@@ -179,8 +179,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
     def refine_columns(self, bind: Any, schema: str | None, table: str, columns: list) -> list:
         """SERIAL is BIGINT UNSIGNED AUTO_INCREMENT: an identity of bigint wherever the values
         it holds fit one (its maximum, read from its index), else a DECIMAL(20,0) that the plan
-        refuses as an identity, naming the table. Then what the catalog adds to a column's
-        definition: ON UPDATE, collation, identity kind (`mysql_definition`)."""
+        refuses as an identity, naming the table."""
         from dataclasses import replace
 
         out = []
@@ -193,7 +192,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
                 if top is None or int(top) <= BIGINT_MAX:
                     c = replace(c, type=replace(t, kind=Kind.BIGINT, precision=None, scale=None))
             out.append(c)
-        return definition_columns(bind, schema, table, out)
+        return out
 
     def table_options(self) -> str:
         return TABLE_OPTIONS

@@ -3,7 +3,7 @@
 Reading: a column's default as SHOW CREATE TABLE or information_schema spells it, classified
 (`classify_default`); ON UPDATE CURRENT_TIMESTAMP, each text column's collation and the
 AUTO_INCREMENT identity's kind from one information_schema query per schema
-(`definition_columns`).
+(`column_facts`, `with_facts`).
 
 Writing: the source's own text on this engine; from another engine a neutral default as this
 engine's (CURRENT_TIMESTAMP at the column's precision, a quoted constant), a case-insensitive
@@ -44,7 +44,7 @@ _ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
 _STRING = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.S)
 _TEXT_TYPES = ("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set")
 
-# per table, what the catalog says beyond SQLAlchemy: default, EXTRA, collation
+# per schema, what the catalog says beyond SQLAlchemy: default, EXTRA, collation
 _COLUMNS_SQL = (
     "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_DEFAULT, EXTRA, COLLATION_NAME, DATA_TYPE, "
     "@@version FROM information_schema.COLUMNS "
@@ -95,7 +95,8 @@ def catalog_default(default: str | None, extra: str, data_type: str, mariadb: bo
 
 
 def column_facts(bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
-    """{(table, column): (default text, EXTRA, collation)} of `tables`, in one query."""
+    """{(table, column): (default text, EXTRA, collation)} of `tables` of one schema, in one
+    query."""
     if not tables:
         return {}
     marks = ", ".join(f"%(t{i})s" for i in range(len(tables)))
@@ -127,12 +128,6 @@ def with_facts(column: Column, facts: tuple | None) -> Column:
     return replace(column, **changes) if changes else column
 
 
-def definition_columns(bind: Any, schema: str | None, table: str, columns: list) -> list:
-    """`with_facts` for the columns of one table."""
-    facts = column_facts(bind, schema, [table])
-    return [with_facts(c, facts.get((table, c.name))) for c in columns]
-
-
 class MysqlDefinitions:
     """Mixed into MysqlDialect: `dialects.definition.Definitions` for MariaDB and MySQL."""
 
@@ -141,8 +136,14 @@ class MysqlDefinitions:
     def render_type(self, t: Any) -> str:  # Dialect's
         raise NotImplementedError
 
-    def identity_clause(self, column: Column | None = None) -> str:
+    def identity_clause(self, kind: str = "") -> str:
         return "AUTO_INCREMENT"  # takes an explicit id whatever the source's kind
+
+    def column_facts(self, bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
+        return column_facts(bind, schema, tables)
+
+    def read_column(self, column: Column, info: dict[str, Any], facts: Any = None) -> Column:
+        return with_facts(super().read_column(column, info, facts), facts)  # type: ignore[misc]
 
     def read_default(self, text: str | None, column: Column) -> Default | None:
         if column.identity:

@@ -1,5 +1,4 @@
-"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS
-(BY DEFAULT where the source took explicit ids: postgresql_translation)."""
+"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS."""
 
 from __future__ import annotations
 

@@ -1,0 +1,135 @@
+"""A table's definition across engines (issue 26), MariaDB -> PostgreSQL, through the real
+servers and the `sluice copy` command.
+
+The MariaDB source declares constant and CURRENT_TIMESTAMP defaults, ON UPDATE
+CURRENT_TIMESTAMP, a CHECK, a foreign key ON DELETE CASCADE, case-insensitive UNIQUE columns
+(utf8mb3_general_ci, utf8mb4_unicode_ci) and AUTO_INCREMENT keys. On the replica, read and
+written with psycopg directly (never sluice), the same statements must behave as on the
+source: defaults applied, explicit ids taken, the CHECK and the CI keys refusing, the cascade
+deleting, the ON UPDATE column moving unless the UPDATE sets it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+from tests.conformance.test_mariadb_pg import run_sql
+
+from sluice.cli.main import main
+from sluice.core.urls import DbUrl
+
+SOURCE = [
+    "CREATE TABLE parent ("
+    " id int AUTO_INCREMENT PRIMARY KEY,"
+    " code varchar(20) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL,"
+    " label varchar(30) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci,"
+    " exact varchar(10) COLLATE utf8mb4_bin,"
+    " status varchar(10) NOT NULL DEFAULT 'new',"
+    " note varchar(20) DEFAULT 'it''s',"
+    " qty int NOT NULL DEFAULT 0,"
+    " price decimal(8,2) DEFAULT 1.50,"
+    " active tinyint(1) NOT NULL DEFAULT 1,"
+    " born date DEFAULT (curdate()),"
+    " created datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+    " updated timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,"
+    " UNIQUE KEY uq_code (code), UNIQUE KEY uq_label (label),"
+    " CONSTRAINT ck_qty CHECK (qty >= 0 AND qty < 1000)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
+    "CREATE TABLE child ("
+    " id int AUTO_INCREMENT PRIMARY KEY, parent_id int NOT NULL, tag varchar(10),"
+    " CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) REFERENCES parent (id)"
+    " ON DELETE CASCADE) ENGINE=InnoDB",
+    "INSERT INTO parent (id, code, label, updated) VALUES"
+    " (1, 'a', 'Alpha', '2020-01-01 00:00:00'), (2, 'b', 'Beta', '2020-01-01 00:00:00'),"
+    " (5, 'c', 'Gamma', '2020-01-01 00:00:00')",
+    "INSERT INTO child (parent_id, tag) VALUES (1, 'x'), (1, 'y'), (2, 'z')",
+]
+OLD = dt.datetime(2020, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def replica(mysql_server: DbUrl, pg_server: DbUrl):
+    from tests.conftest import _fresh
+
+    src_gen, dst_gen = _fresh(mysql_server, "xeng_src"), _fresh(pg_server, "xeng_dst")
+    source, target = next(src_gen), next(dst_gen)
+    run_sql(source, SOURCE)
+    argv = ["copy", "--source", source.render_secret(), "--target", target.render_secret()]
+    assert main(argv) == 0
+    yield target
+    next(dst_gen, None)
+    next(src_gen, None)
+
+
+def pg(url: DbUrl, sql: str, params: tuple = ()) -> list[tuple]:
+    """One statement on the replica through psycopg, committed; its rows when it has some."""
+    with psycopg.connect(url.render_secret().replace("postgresql+psycopg", "postgresql")) as c:
+        cur = c.execute(sql, params or None)
+        return cur.fetchall() if cur.description else []
+
+
+def refused(url: DbUrl, sql: str) -> str:
+    with pytest.raises(psycopg.Error) as caught:
+        pg(url, sql)
+    return type(caught.value).__name__
+
+
+def test_defaults_apply_to_an_insert_that_leaves_them_out(replica):
+    pg(replica, "INSERT INTO parent (code) VALUES ('d')")
+    row = pg(replica, "SELECT status, note, qty, price, active, born, created, updated, id "
+                      "FROM parent WHERE code = 'd'")[0]  # fmt: skip
+    status, note, qty, price, active, born, created, updated, new_id = row
+    assert (status, note, qty, str(price), active) == ("new", "it's", 0, "1.50", True)
+    today = pg(replica, "SELECT CURRENT_DATE")[0][0]
+    assert born == today and created.date() == today and updated.date() == today
+    assert new_id == 6  # after the source's highest id (5), no collision
+    pg(replica, "DELETE FROM parent WHERE code = 'd'")
+
+
+def test_an_explicit_id_is_accepted_and_the_next_generated_one_does_not_collide(replica):
+    pg(replica, "INSERT INTO parent (id, code) VALUES (100, 'e')")
+    pg(replica, "INSERT INTO parent (code) VALUES ('f')")
+    ids = dict(pg(replica, "SELECT code, id FROM parent WHERE code IN ('e', 'f')"))
+    assert ids["e"] == 100 and ids["f"] not in (1, 2, 5, 100)
+    pg(replica, "DELETE FROM parent WHERE code IN ('e', 'f')")
+    kind = pg(replica, "SELECT identity_generation FROM information_schema.columns "
+                       "WHERE table_name = 'parent' AND column_name = 'id'")  # fmt: skip
+    assert kind == [("BY DEFAULT",)]
+
+
+def test_the_check_refuses_what_the_source_refuses(replica):
+    assert refused(replica, "INSERT INTO parent (code, qty) VALUES ('g', -1)") == "CheckViolation"
+    names = pg(replica, "SELECT conname FROM pg_constraint WHERE contype = 'c'")
+    assert ("ck_qty",) in names
+
+
+def test_a_case_insensitive_unique_key_refuses_a_value_differing_only_in_case(replica):
+    assert refused(replica, "INSERT INTO parent (code) VALUES ('A')") == "UniqueViolation"
+    assert refused(replica, "INSERT INTO parent (code, label) VALUES ('h', 'ALPHA')") == (
+        "UniqueViolation"
+    )
+    # a binary column stays case-sensitive; the CI one compares equal in a WHERE
+    assert pg(replica, "SELECT count(*) FROM parent WHERE code = 'B'") == [(1,)]
+    pg(replica, "INSERT INTO parent (code, exact) VALUES ('i', 'X'), ('j', 'x')")
+    pg(replica, "DELETE FROM parent WHERE code IN ('i', 'j')")
+
+
+def test_on_update_moves_the_timestamp_unless_the_update_sets_it(replica):
+    assert pg(replica, "SELECT updated FROM parent WHERE id = 2") == [(OLD,)]
+    pg(replica, "UPDATE parent SET qty = 7 WHERE id = 2")
+    moved = pg(replica, "SELECT updated FROM parent WHERE id = 2")[0][0]
+    assert moved > OLD and moved.date() == pg(replica, "SELECT CURRENT_DATE")[0][0]
+    given = dt.datetime(2021, 6, 1, 12, 0)
+    pg(replica, "UPDATE parent SET qty = 8, updated = %s WHERE id = 2", (given,))
+    assert pg(replica, "SELECT updated FROM parent WHERE id = 2") == [(given,)]
+    pg(replica, "UPDATE parent SET qty = 8 WHERE id = 2")  # nothing changes: nothing moves
+    assert pg(replica, "SELECT updated FROM parent WHERE id = 2") == [(given,)]
+
+
+def test_a_cascade_deletes_the_children(replica):
+    assert pg(replica, "SELECT count(*) FROM child WHERE parent_id = 1") == [(2,)]
+    pg(replica, "DELETE FROM parent WHERE id = 1")
+    assert pg(replica, "SELECT count(*) FROM child WHERE parent_id = 1") == [(0,)]
+    assert pg(replica, "SELECT count(*) FROM child") == [(1,)]
