@@ -78,10 +78,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
     )
     quote_chars = ("`", "`")
     probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
-    driver_module = "pymysql"
-    extra = "mysql"
+    driver_module, extra = "pymysql", "mysql"
     sqlalchemy_driver = "mysql+pymysql"
     autoincrement_is_identity = True
+    key_actions = frozenset({"CASCADE", "SET NULL", "RESTRICT"})  # InnoDB refuses SET DEFAULT
     reflect_overrides = REFLECT
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
@@ -165,7 +165,7 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, kind: str = "") -> str:
         return "AUTO_INCREMENT"
 
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
