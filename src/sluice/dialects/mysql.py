@@ -79,10 +79,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
     )
     quote_chars = ("`", "`")
     probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
-    driver_module = "pymysql"
-    extra = "mysql"
+    driver_module, extra = "pymysql", "mysql"
     sqlalchemy_driver = "mysql+pymysql"
     autoincrement_is_identity = True
+    key_actions = frozenset({"CASCADE", "SET NULL", "RESTRICT"})  # InnoDB refuses SET DEFAULT
     reflect_overrides = REFLECT
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store

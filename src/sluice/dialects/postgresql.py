@@ -1,4 +1,5 @@
-"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS."""
+"""PostgreSQL through psycopg 3: binary-safe COPY for loads; a table's definition beyond its
+columns (identities of each kind, defaults, collations, comments) in postgresql_definition."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
@@ -84,8 +86,14 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, PostgresTranslation,
-                      Dialect):  # fmt: skip
+class PostgresDialect(
+    PostgresLiveness,
+    PostgresDigests,
+    PostgresObjects,
+    PostgresTranslation,
+    PostgresDefinitions,
+    Dialect,
+):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -135,11 +143,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Postgr
         ),
         "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
-
-    def is_identity(self, info: dict[str, Any]) -> bool:
-        # serial/bigserial columns: a sequence default rather than an identity clause
-        default = str(info.get("default") or "")
-        return super().is_identity(info) or default.startswith("nextval(")
 
     def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
         # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
@@ -236,15 +239,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Postgr
         if t.kind is Kind.BIT:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
-        col = table.identity
-        if col is None:
-            return []
-        return [
-            f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
-            f"RESTART WITH {int(next_value)}"
-        ]
 
     def _connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
@@ -374,29 +368,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Postgr
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
         old_name = self.qualified(old, table.schema)
         return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
-
-    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
-        """The identity sequence was named after the staging table (`_sluice_stage_T_Id_seq`):
-        give it the name PostgreSQL would have chosen for `T` (`T_Id_seq`, cut to fit), unless
-        another relation holds that name. Asked inside the swap's transaction: no rollback."""
-        col = table.identity
-        if col is None:
-            return []
-        found = conn.execute(
-            "SELECT pg_get_serial_sequence(%s, %s)", (self.qualified(table), col.name)
-        ).fetchone()
-        current = found[0] if found else None
-        if current is None:
-            return []
-        base, suffix = table.name, f"_{col.name}_seq"
-        limit = self.caps.max_identifier_length
-        while base and len((base + suffix).encode()) > limit:
-            base = base[:-1]
-        wanted = self.qualified(base + suffix, table.schema)
-        taken = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (wanted,)).fetchone()[0]
-        if not base or taken:
-            return []  # already named so (or the name is another relation's): leave it
-        return [f"ALTER SEQUENCE {current} RENAME TO {self.quote(base + suffix)}"]
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         rows = conn.execute(
