@@ -211,7 +211,10 @@ def _spelled(satype: Any) -> str:
 
 
 def _index_kind(ix: dict) -> str:
-    """ "fulltext" or "spatial" for MySQL's own index kinds, "" for an ordinary index."""
+    """ "fulltext" or "spatial" for MySQL's own index kinds, "constraint" for the index of a
+    UNIQUE constraint (PostgreSQL's: made again as the constraint), "" for an ordinary one."""
+    if ix.get("unique") and ix.get("duplicates_constraint"):
+        return "constraint"
     prefix = (ix.get("dialect_options") or {}).get("mysql_prefix") or ix.get("type") or ""
     return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
 

@@ -105,6 +105,7 @@ class PostgresDialect(
         text_nul=False,  # text and varchar cannot hold U+0000
         infinite_dates=True,  # date, timestamp and timestamptz hold '-infinity'
         identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
+        index_kinds=frozenset({"constraint"}),  # a UNIQUE constraint's index
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -203,7 +204,9 @@ class PostgresDialect(
         return "postgresql-text"
 
     def native_types(self, url: DbUrl, tables, conn: Any = None) -> tuple:
-        if all(native.built_in(c.type) for t in tables for c in t.columns):
+        if all(native.built_in(c.type) for t in tables for c in t.columns) and not (
+            native.user_collations(tables)
+        ):
             return ()
         if conn is not None:
             return native.native_types(conn, tables, self.name)
@@ -366,8 +369,18 @@ class PostgresDialect(
         return ["SELECT pg_advisory_xact_lock(hashtext('sluice:publish'))"]
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
-        old_name = self.qualified(old, table.schema)
-        return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
+        old_name, name = self.qualified(old, table.schema), self.quote(index.name)
+        out = [f"ALTER INDEX {old_name} RENAME TO {name}"]
+        if index.kind == "constraint":  # the source's UNIQUE constraint, over its index
+            out.append(f"ALTER TABLE {self.qualified(table)} ADD CONSTRAINT {name} "
+                       f"UNIQUE USING INDEX {name}")  # fmt: skip
+        return out
+
+    def create_index_sql(self, table: Table, name: str, columns, unique: bool,
+                         kind: str = "") -> str:  # fmt: skip
+        if kind == "constraint":  # built as a unique index; the swap makes it the constraint
+            return super().create_index_sql(table, name, columns, True)
+        return super().create_index_sql(table, name, columns, unique, kind)
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         rows = conn.execute(
