@@ -109,7 +109,8 @@ def test_the_checks_refuse_what_the_source_refuses(replica):
         CHECK_FAILED
     )
     names = my(replica, "SELECT CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS "
-                        "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'parent'")  # fmt: skip
+                        "WHERE CONSTRAINT_SCHEMA = DATABASE() "
+                        "AND TABLE_NAME = 'parent'")  # fmt: skip
     assert {"ck_status", "parent_qty_check"} <= {r[0] for r in names}
 
 

@@ -132,6 +132,7 @@ class MysqlDefinitions:
     """Mixed into MysqlDialect: `dialects.definition.Definitions` for MariaDB and MySQL."""
 
     name: str
+    carries_on_update = True  # the column's own ON UPDATE CURRENT_TIMESTAMP
 
     def render_type(self, t: Any) -> str:  # Dialect's
         raise NotImplementedError

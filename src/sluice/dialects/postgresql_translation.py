@@ -50,6 +50,7 @@ class PostgresTranslation(Definitions):
     """Mixed into PostgresDialect before `Definitions`: other engines' definitions here."""
 
     caps: Any  # Dialect's
+    carries_on_update = True  # by a trigger (`on_update_sql`)
 
     def default_clause(self, column: Column) -> str | None:
         d = column.default
