@@ -39,7 +39,7 @@ SOURCE = [
     " tag text,"
     " CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) REFERENCES parent (id)"
     " ON DELETE CASCADE)",
-    "INSERT INTO parent (code) VALUES ('a'), ('b'), ('c')",
+    "INSERT INTO parent (code) VALUES ('a'), ('b'), ('c'), ('á')",  # accents: two values
     "INSERT INTO child (parent_id, tag) VALUES (1, 'x'), (1, 'y'), (2, 'z')",
 ]
 
@@ -90,7 +90,7 @@ def test_defaults_apply_to_an_insert_that_leaves_them_out(replica):
     status, note, qty, price, active, born, created, new_id, today = row
     assert (status, note, qty, str(price), active) == ("new", "it's", 0, "1.50", 1)
     assert born == today and isinstance(created, dt.datetime) and created.date() == today
-    assert new_id == 4  # after the source's highest id (3): no collision
+    assert new_id == 5  # after the source's highest id (4): no collision
     my(replica, "DELETE FROM parent WHERE code = 'd'")
 
 
@@ -116,6 +116,8 @@ def test_the_checks_refuse_what_the_source_refuses(replica):
 
 def test_a_case_insensitive_unique_key_refuses_a_value_differing_only_in_case(replica):
     assert refused(replica, "INSERT INTO parent (code) VALUES ('A')") == DUPLICATE
+    assert refused(replica, "INSERT INTO parent (code) VALUES ('Á')") == DUPLICATE
+    assert my(replica, "SELECT count(*) FROM parent WHERE code IN ('a', 'á')") == [(2,)]
     assert my(replica, "SELECT count(*) FROM parent WHERE code = 'B'") == [(1,)]
     # a column of the default (deterministic) collation stays case-sensitive
     my(replica, "INSERT INTO parent (code, exact) VALUES ('i', 'X'), ('j', 'x')")

@@ -214,7 +214,9 @@ def test_collations_map_by_case_sensitivity():
     assert pg.prelude_sql([Table("t", (cs,))]) == []
     from_pg = SqlType(Kind.STRING, 20, engine="postgresql", native="character varying(20)")
     pg_ci = Column("c", from_pg, collation='public."ci"', case_insensitive=True)
-    assert get_dialect("mysql").collation_clause(pg_ci) == "COLLATE utf8mb4_unicode_nopad_ci"
+    assert get_dialect("mysql").collation_clause(pg_ci) == (
+        "/*M!101000 COLLATE utf8mb4_uca1400_nopad_as_ci */"
+    )
     assert get_dialect("mysql").collation_clause(ci) == ""  # its own declaration has it
     assert get_dialect("mssql").collation_clause(ci) == "COLLATE Latin1_General_100_CI_AS_SC"
     assert get_dialect("mssql").collation_clause(cs) == "COLLATE Latin1_General_100_BIN2"

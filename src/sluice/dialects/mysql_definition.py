@@ -7,8 +7,9 @@ AUTO_INCREMENT identity's kind from one information_schema query per schema
 
 Writing: the source's own text on this engine; from another engine a neutral default as this
 engine's (CURRENT_TIMESTAMP at the column's precision, a quoted constant), a case-insensitive
-collation as `CI_COLLATION`, a CHECK translated by sqlglot when its meaning is certain
-(`dialects.translation`). None where nothing is equivalent: the plan lists it.
+collation as `CI_COLLATION` (MariaDB 10.10 and later), a CHECK translated by sqlglot when its
+meaning is certain (`dialects.translation`). None where nothing is equivalent: the plan lists
+it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from sluice.dialects.translation import (
     translate_expression,
 )
 
-# case-insensitive, accent-sensitive where the server has it: ICU's level 2 is what a
-# PostgreSQL nondeterministic 'und-u-ks-level2' collation compares by; NO PAD like it
-# ('a ' and 'a' stay two values). Older servers: utf8mb4_unicode_nopad_ci (accents ignored).
-CI_COLLATION = "utf8mb4_unicode_nopad_ci"
+# Case-insensitive, accent-sensitive and NO PAD ('a ' and 'a' stay two values), as a
+# PostgreSQL nondeterministic 'und-u-ks-level2' collation compares: MariaDB 10.10's UCA 14
+# collation, in a comment only MariaDB 10.10 and later execute. An older server (or MySQL)
+# keeps the table's binary collation: an accent-folding utf8mb4_unicode_nopad_ci would refuse
+# 'é' beside 'e' in a unique key the source holds both in.
+CI_COLLATION = "utf8mb4_uca1400_nopad_as_ci"
+CI_CLAUSE = f"/*M!101000 COLLATE {CI_COLLATION} */"
 _NOW = re.compile(
     r"(?i)(current_timestamp|now|localtimestamp|localtime)\s*(\(\s*\d*\s*\))?"
 )  # fmt: skip
@@ -198,7 +202,7 @@ class MysqlDefinitions:
         a case-insensitive column gets `CI_COLLATION`, the rest the table's binary one."""
         if column.type.kind not in TEXT_KINDS or column.type.engine == self.name:
             return ""
-        return f"COLLATE {CI_COLLATION}" if column.case_insensitive else ""
+        return CI_CLAUSE if column.case_insensitive else ""
 
     def check_clause(self, check: Check) -> str | None:
         if check.engine == self.name:
