@@ -15,7 +15,7 @@ import datetime as dt
 
 import psycopg
 import pytest
-from tests.conformance.test_mariadb_pg import run_sql
+from tests.conformance.test_mariadb_pg import query, run_sql
 
 from sluice.cli.main import main
 from sluice.core.urls import DbUrl
@@ -168,3 +168,35 @@ def test_a_cascade_deletes_the_children(replica):
     pg(replica, "DELETE FROM parent WHERE id = 1")
     assert pg(replica, "SELECT count(*) FROM child WHERE parent_id = 1") == [(0,)]
     assert pg(replica, "SELECT count(*) FROM child") == [(1,)]
+
+
+def test_sync_keeps_the_source_values_of_an_on_update_column(mysql_server, pg_server, tmp_path):
+    """`sluice sync` upserts the source's rows: the trigger must leave the ON UPDATE column
+    as the source has it (an UPDATE setting it keeps the value given)."""
+    from tests.conftest import _fresh
+
+    src_gen, dst_gen = _fresh(mysql_server, "xeng_sync_src"), _fresh(pg_server, "xeng_sync_dst")
+    source, target = next(src_gen), next(dst_gen)
+    try:
+        run_sql(source, [
+            "CREATE TABLE stamped (id int PRIMARY KEY, v int, updated datetime(6) NOT NULL"
+            " DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))",
+            "INSERT INTO stamped (id, v, updated) VALUES (1, 1, '2020-01-01 00:00:00'),"
+            " (2, 1, '2020-01-01 00:00:00'), (3, 1, '2020-01-01 00:00:00')",
+        ])  # fmt: skip
+        ends = ["--source", source.render_secret(), "--target", target.render_secret()]
+        assert main(["copy", *ends]) == 0
+        run_sql(source, [
+            "UPDATE stamped SET v = 2, updated = '2022-02-02 02:02:02.5' WHERE id = 1",
+            "UPDATE stamped SET v = 3 WHERE id = 2",  # the source's own ON UPDATE moves it
+        ])  # fmt: skip
+        marks = tmp_path / "wm.yaml"
+        marks.write_text("tables:\n  stamped: {kind: full}\n")
+        assert main(["sync", *ends, "--watermarks", str(marks)]) == 0
+        want = query(source, "SELECT id, v, updated FROM stamped ORDER BY id")
+        assert want[0][2] == dt.datetime(2022, 2, 2, 2, 2, 2, 500000)
+        assert want[1][2] > OLD and want[2][2] == OLD
+        assert pg(target, "SELECT id, v, updated FROM stamped ORDER BY id") == want
+    finally:
+        next(dst_gen, None)
+        next(src_gen, None)
