@@ -15,10 +15,14 @@ import datetime as dt
 
 import psycopg
 import pytest
+import sqlglot
+from sqlglot import exp
 from tests.conformance.test_mariadb_pg import query, run_sql
 
 from sluice.cli.main import main
+from sluice.copy.plan import build_plan
 from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
 
 SOURCE = [
     "CREATE TABLE parent ("
@@ -49,6 +53,9 @@ SOURCE = [
     "CREATE TABLE tags (name varchar(20) COLLATE utf8mb4_general_ci PRIMARY KEY, n int)",
     "INSERT INTO tags VALUES ('apple', 1), ('Banana', 2), ('_under', 3), ('Zebra', 4),"
     " ('zoo', 5), ('Éclair', 6), ('a b', 7), ('a-b', 8), ('10', 9), ('9', 10)",
+    # what has no equivalent elsewhere: listed by the plan, the rest of the table made
+    "CREATE TABLE extras (id int PRIMARY KEY, s varchar(10) DEFAULT 'x',"
+    " u varchar(36) DEFAULT (uuid()), CONSTRAINT ck_len CHECK (char_length(s) > 0))",
 ]
 OLD = dt.datetime(2020, 1, 1)
 
@@ -200,3 +207,34 @@ def test_sync_keeps_the_source_values_of_an_on_update_column(mysql_server, pg_se
     finally:
         next(dst_gen, None)
         next(src_gen, None)
+
+
+def test_what_has_no_equivalent_is_listed_by_the_plan(ends):
+    source, target = ends
+    items = {(n.kind, n.key): n for n in build_plan(source, target).not_carried}
+    assert items[("default", "extras.u")].ddl == "uuid()"
+    assert items[("check", "extras.ck_len")].ddl == "CHECK (char_length(`s`) > 0)"
+    assert not [k for k in items if k[1].startswith(("parent.", "child.", "tags."))]
+    # the rest of the table is made: its constant default applies
+    pg(target, "INSERT INTO extras (id) VALUES (1)")
+    assert pg(target, "SELECT s, u FROM extras") == [("x", None)]
+
+
+def test_sql_server_plan_of_the_same_source_compiles_as_t_sql(ends):
+    """SQL Server is not run here: its DDL for the reflected MariaDB tables must parse as
+    T-SQL, carry the defaults, CI collations and CHECK, and list ON UPDATE as not carried."""
+    source, _ = ends
+    plan = build_plan(source, DbUrl.parse("mssql+pymssql://sa@127.0.0.1:1433/xeng_never"))
+    dst = get_dialect("mssql")
+    tables = {tp.table.name: tp.target for tp in plan.tables}
+    (ddl,) = dst.create_table_sql(tables["parent"])
+    tree = sqlglot.parse_one(ddl, read="tsql")
+    assert len(list(tree.find_all(exp.DefaultColumnConstraint))) == 8  # status .. updated
+    assert len(list(tree.find_all(exp.CheckColumnConstraint))) == 1
+    assert "[code] nvarchar(20) COLLATE Latin1_General_100_CI_AS_SC" in ddl
+    assert "[exact] nvarchar(10) COLLATE Latin1_General_100_BIN2" in ddl
+    listed = {(n.kind, n.key) for n in plan.not_carried}
+    assert ("on update", "parent.updated") in listed
+    for target in tables.values():
+        for stmt in dst.create_table_sql(target):
+            assert isinstance(sqlglot.parse_one(stmt, read="tsql"), exp.Create)
