@@ -291,3 +291,40 @@ def test_sql_server_create_table_compiles_as_t_sql_with_every_translation():
     assert len(list(tree.find_all(exp.CheckColumnConstraint))) == 2  # char_length: not made
     assert "COLLATE Latin1_General_100_CI_AS_SC DEFAULT (N'new')" in ddl
     assert dialect.check_clause(MSSQL_CHECKS[2]) is None
+
+
+def test_sql_server_as_a_source_reads_collation_sensitivity_and_defaults():
+    from sqlalchemy.dialects.mssql import NVARCHAR
+
+    dialect = get_dialect("mssql")
+    info = {"type": NVARCHAR(20, collation="SQL_Latin1_General_CP1_CI_AS"),
+            "default": "(N'x')", "comment": None}  # fmt: skip
+    c = dialect.read_column(Column("c", SqlType(Kind.STRING, 20)), info)
+    assert (c.collation, c.case_insensitive) == ("SQL_Latin1_General_CP1_CI_AS", True)
+    assert (c.default.kind, c.default.value, c.default.engine) == (LITERAL, "x", "mssql")
+    info["type"] = NVARCHAR(20, collation="Latin1_General_100_CS_AS")
+    assert (
+        dialect.read_column(Column("c", SqlType(Kind.STRING, 20)), info).case_insensitive is False
+    )
+
+
+@pytest.mark.parametrize(
+    "target, column, expected",
+    [
+        ("postgresql", col("c", Kind.DATETIME, ms.classify_default("(getdate())")),
+         "CURRENT_TIMESTAMP"),
+        ("postgresql", col("s", Kind.STRING, ms.classify_default("(N'it''s')")), "'it''s'"),
+        ("postgresql", col("b", Kind.BOOLEAN, ms.classify_default("((1))")), "TRUE"),
+        ("mysql", col("n", Kind.INTEGER, ms.classify_default("((0))")), "0"),
+        ("mysql", col("g", Kind.UUID, ms.classify_default("(newid())")), None),
+    ],
+)  # fmt: skip
+def test_sql_server_defaults_on_other_engines(target, column, expected):
+    assert get_dialect(target).default_clause(column) == expected
+
+
+def test_sql_server_checks_on_other_engines():
+    check = Check("ck_qty", "([qty]>=(0) AND [qty]<(1000))", "mssql")
+    assert get_dialect("postgresql").check_clause(check) == '("qty" >= (0) AND "qty" < (1000))'
+    assert get_dialect("mysql").check_clause(check) == "(`qty` >= (0) AND `qty` < (1000))"
+    assert get_dialect("postgresql").check_clause(Check("ck", "(len([s])>(0))", "mssql")) is None
