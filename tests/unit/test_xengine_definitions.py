@@ -328,3 +328,15 @@ def test_sql_server_checks_on_other_engines():
     assert get_dialect("postgresql").check_clause(check) == '("qty" >= (0) AND "qty" < (1000))'
     assert get_dialect("mysql").check_clause(check) == "(`qty` >= (0) AND `qty` < (1000))"
     assert get_dialect("postgresql").check_clause(Check("ck", "(len([s])>(0))", "mssql")) is None
+
+
+def test_trigger_names_of_long_tables_stay_apart():
+    ts = Column("updated", SqlType(Kind.DATETIME), on_update="now")
+    names = set()
+    for last in "xy":
+        live = Table("t" * 60 + last, (ts,))
+        function, _ = get_dialect("postgresql").definition_sql(live, live)
+        name = function.split('"')[3]  # "public"."name"
+        assert len(name) == 63 and name.startswith("sluice_on_update_ttt")
+        names.add(name)
+    assert len(names) == 2

@@ -21,6 +21,7 @@ next class in the MRO (`dialects.definition.Definitions` or PostgreSQL's same-en
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,6 +133,11 @@ def _now_of(column: Column) -> str:
 
 
 def _cut(name: str, limit: int) -> str:
-    while len(name.encode()) > limit:
+    """`name` within `limit` bytes; a cut one ends in a hash of the whole, so two long table
+    names sharing a beginning never share a trigger function."""
+    if len(name.encode()) <= limit:
+        return name
+    tag = "_" + hashlib.md5(name.encode()).hexdigest()[:8]
+    while len((name + tag).encode()) > limit:
         name = name[:-1]
-    return name
+    return name + tag
