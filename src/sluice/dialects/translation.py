@@ -4,10 +4,11 @@ expression default) moved from the source engine's SQL to the target's with sqlg
 
 A translation is made only where its meaning is certain: an expression is parsed into
 sqlglot's tree, and every node must be one of a small set whose meaning is the same on every
-engine (columns, constants, comparisons, AND/OR/NOT, arithmetic, IN, BETWEEN, IS NULL,
-LIKE on plain patterns). Anything else (a function, a cast, a subquery, a collation-dependent
-comparison of two columns we cannot judge) is not translated: the caller returns None and
-the plan lists the item as not carried, with the source's text."""
+engine (columns, constants, comparisons, AND/OR/NOT, arithmetic, IN, BETWEEN, IS NULL).
+Anything else (a function, LIKE, a cast sqlglot keeps, a subquery) is not translated: the
+caller returns None and the plan lists the item as not carried, with the source's text.
+Comparisons of text follow each column's collation, which the copy maps by case
+sensitivity (docs/definitions-across-engines.md)."""
 
 from __future__ import annotations
 
