@@ -125,12 +125,28 @@ CHECKS = [
     ("((qty >= 0) AND (qty < 100))", "postgresql", "mssql", "(([qty] >= 0) AND ([qty] < 100))"),
     ("(lower(name) <> ''::text)", "postgresql", "mysql", None),
     ("(n::bigint > 1)", "postgresql", "mysql", None),  # a column cast to a number: not judged
+    ("(active = true)", "postgresql", "mssql", "([active] = 1)"),
+    ("(active OR (n > 1))", "postgresql", "mssql", None),  # a bare bit is no condition there
+    ("(active OR (n > 1))", "postgresql", "mysql", "(`active` OR (`n` > 1))"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("sql, source, target, expected", CHECKS)
 def test_check_expressions_translate_only_when_certain(sql, source, target, expected):
     assert translate_expression(sql, source, target) == expected
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("`active` in (0,1)", None),  # a tinyint(1): PostgreSQL's boolean = 1 is refused
+        ("`active` = 1", None),
+        ("`qty` >= 0", '"qty" >= 0'),
+        ("`qty` in (0, 5)", '"qty" IN (0, 5)'),
+    ],
+)
+def test_postgresql_takes_no_check_comparing_a_possible_boolean_with_0_or_1(sql, expected):
+    assert get_dialect("postgresql").check_clause(Check("ck", sql, "mysql")) == expected
 
 
 def col(name, kind, default=None, **kw) -> Column:

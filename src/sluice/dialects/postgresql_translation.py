@@ -71,7 +71,7 @@ class PostgresTranslation(Definitions):
                 truth = boolean_of(d.value)
                 return None if truth is None else ("TRUE" if truth else "FALSE")
             return literal_sql(d.value, kind)
-        return translate_expression(d.value, d.engine, self.name)
+        return translate_expression(d.value, d.engine, self.name, True)
 
     def collation_clause(self, column: Column) -> str | None:
         if not _foreign_type(column, self.name):
@@ -86,7 +86,7 @@ class PostgresTranslation(Definitions):
     def check_clause(self, check: Check) -> str | None:
         if check.engine == self.name or not check.engine:
             return super().check_clause(check)
-        return translate_expression(check.expression, check.engine, self.name)
+        return translate_expression(check.expression, check.engine, self.name, True)
 
     def prelude_sql(self, tables: Sequence[Table]) -> list[str]:
         stmts = list(super().prelude_sql(tables))

@@ -72,10 +72,14 @@ _SAFE = (
 )  # fmt: skip
 
 
-def translate_expression(sql: str, source: str, target: str) -> str | None:
+def translate_expression(sql: str, source: str, target: str, strict_booleans: bool = False
+                         ) -> str | None:  # fmt: skip
     """`sql` (an expression in `source`'s SQL) in `target`'s SQL, identifiers quoted; None
     when it does not parse, uses anything outside the safe set, or sqlglot reports that the
-    target cannot express it."""
+    target cannot express it. `strict_booleans`: the target's booleans are no numbers (a
+    MySQL tinyint(1) or SQL Server bit lands as PostgreSQL's boolean): a column compared
+    for equality with only 0 and 1 may be one, and `boolean = 1` would make the target
+    refuse the table, so such an expression is not translated either."""
     if source not in SQLGLOT or target not in SQLGLOT:
         return None
     try:
@@ -94,6 +98,10 @@ def translate_expression(sql: str, source: str, target: str) -> str | None:
                 return None
             if isinstance(node, exp.Literal) and node.is_string and "\\" in node.this:
                 return None  # MySQL's escapes in a string: the text itself is not certain
+            if strict_booleans and _zero_one(node):
+                return None
+            if target == "mssql" and isinstance(node, exp.Column) and _predicate(node):
+                return None  # T-SQL has no boolean columns: `CHECK ([active])` is refused
         return tree.sql(dialect=SQLGLOT[target], identify=True,
                         unsupported_level=ErrorLevel.RAISE)  # fmt: skip
     except (SqlglotError, RecursionError, ValueError):
@@ -133,3 +141,28 @@ def _plain(node):
             items = [_plain(_bare(e)) for e in arr.expressions]
             return exp.In(this=node.this, expressions=items)
     return node
+
+
+def _zero_one(node) -> bool:
+    """`x = 0`, `x <> 1`, `x IN (0, 1)`: an equality of something with only 0 and 1."""
+    from sqlglot import exp
+
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        values = [node.this, node.expression]
+    elif isinstance(node, exp.In):
+        values = list(node.expressions)
+    else:
+        return False
+    numbers = [_bare(v) for v in values if isinstance(_bare(v), exp.Literal)]
+    return bool(numbers) and all(not n.is_string and n.this in ("0", "1") for n in numbers)
+
+
+def _predicate(node) -> bool:
+    """Whether `node` stands where a condition does (the whole expression, or an operand of
+    AND, OR, NOT), parentheses aside."""
+    from sqlglot import exp
+
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    return parent is None or isinstance(parent, (exp.And, exp.Or, exp.Not))
