@@ -55,6 +55,13 @@ SOURCE_SQL = [
         body text NOT NULL,
         CONSTRAINT fk_notes_order FOREIGN KEY (order_id) REFERENCES orders (id)
             ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED)""",
+    # a default and a CHECK calling the source's own functions (functions are not copied)
+    "CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'T-' || 1 $$",
+    "CREATE FUNCTION is_even(n integer) RETURNS boolean LANGUAGE sql IMMUTABLE "
+    "AS $$ SELECT n % 2 = 0 $$",
+    """CREATE TABLE tickets (id integer PRIMARY KEY, code text DEFAULT next_code(),
+        n integer CONSTRAINT tickets_n_even CHECK (is_even(n)))""",
+    "INSERT INTO tickets VALUES (1, 'T-1', 2)",
     "INSERT INTO customers (email, name) VALUES ('a@x.org', 'Ann'), ('b@x.org', 'Bob')",
     "INSERT INTO customers (id, email) VALUES (10, 'c@x.org')",
     "INSERT INTO orders (customer_id, price) VALUES (1, 10), (1, 20), (2, 5)",
@@ -115,6 +122,17 @@ def _schema(pg_dump: str, url) -> set[str]:
     return {" ".join(s.split()) for s in "\n".join(lines).split(";\n") if s.strip()}
 
 
+def _unexplained(differ: set[str], plan: Plan) -> set[str]:
+    """The statements in one dump only that no not-carried item explains: one naming its
+    source DDL, or the CREATE TABLE of its table (made without it). The source's functions
+    are another part's to list (issue 26's "not carried" section); left out here."""
+    tables = {f"public.{n.key.split('.')[0]} " for n in plan.not_carried}
+    return {s for s in differ
+            if not any(n.ddl and n.ddl in s for n in plan.not_carried)
+            and not (s.startswith("CREATE TABLE") and any(t in s for t in tables))
+            and not s.startswith("CREATE FUNCTION")}  # fmt: skip
+
+
 def test_the_plan_reads_the_whole_definition(source, target):
     plan = build_plan(source, target)
     customers, orders, notes = (plan.table(n).table for n in ("customers", "orders", "notes"))
@@ -136,7 +154,12 @@ def test_the_plan_reads_the_whole_definition(source, target):
                    "fk_notes_order": ("SET NULL", True, True)}  # fmt: skip
     assert [(n.kind, n.name) for n in plan.native_types if n.kind == "collation"] == [
         ("collation", "ci")]  # fmt: skip
-    assert plan.not_carried == ()  # the same engine makes all of it
+    # the same engine makes all of it but what calls the source's own functions
+    assert {(n.kind, n.key, n.ddl) for n in plan.not_carried} == {
+        ("default", "tickets.code", "next_code()"),
+        ("check", "tickets.tickets_n_even", "CHECK (is_even(n))"),
+    }
+    assert all("which the copy does not make" in n.reason for n in plan.not_carried)
     again = Plan.from_json(plan.to_json())  # the plan travels as JSON (Airflow)
     assert again.tables == plan.tables and again.foreign_keys == plan.foreign_keys
     assert again.native_types == plan.native_types
@@ -149,10 +172,13 @@ def test_postgres_to_postgres_schema_equals_the_source_and_behaves_alike(source,
     result = copy_database(source, target, CopyOptions(chunk_rows=2))
     assert result.ok, result.failures
     plan = build_plan(source, target)
-    not_carried = {n.ddl for n in plan.not_carried}
     theirs, ours = _schema(pg_dump, source), _schema(pg_dump, target)
-    differ = {s for s in theirs ^ ours if not any(d and d in s for d in not_carried)}
+    differ = _unexplained(theirs ^ ours, plan)
     assert differ == set(), "\n".join(sorted(differ))
+    assert {s for s in theirs - ours if "tickets" in s} == {  # the table, without those two
+        "CREATE TABLE public.tickets ( id integer NOT NULL, code text DEFAULT public.next_code(), "
+        "n integer, CONSTRAINT tickets_n_even CHECK (public.is_even(n)) )"}  # fmt: skip
+    assert _one(target, "SELECT id, code, n FROM tickets") == (1, "T-1", 2)
     assert any("DEFERRABLE INITIALLY DEFERRED" in s for s in ours)  # the comparison saw them
     assert any("COLLATE public.ci" in s for s in ours)
 
@@ -192,7 +218,6 @@ def test_postgres_to_postgres_schema_equals_the_source_and_behaves_alike(source,
     # a second copy over the replica converges to the same schema
     again = copy_database(source, target, CopyOptions())
     assert again.ok, again.failures
-    differ = {s for s in theirs ^ _schema(pg_dump, target)
-              if not any(d and d in s for d in not_carried)}  # fmt: skip
+    differ = _unexplained(theirs ^ _schema(pg_dump, target), plan)
     assert differ == set(), "\n".join(sorted(differ))
     assert re.search(r"nextval\('public\.orders_id_seq'", " ".join(ours))

@@ -33,6 +33,10 @@ def settle(plan):
             key = f"{table.key}.{check.name or 'check'}"
             ddl = f"CHECK ({check.expression})"
             gone = [c for c in excluded if _mentions(check.expression, c)]
+            if check.needs:
+                why = f"it calls {check.needs}, which the copy does not make"
+                items.append(NotCarried("check", key, why + _BY_HAND, ddl))
+                continue
             if renamed or gone:
                 why = (
                     f"it reads column {gone[0]}, left out by --exclude-columns"
@@ -57,7 +61,11 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
     d = c.default
     if d is not None and not c.identity:
         seq = d.kind == SEQUENCE and d.engine == dst.name
-        if seq and _bare(d.value) not in sequences:
+        if d.needs:
+            why = f"it calls {d.needs}, which the copy does not make"
+            items.append(NotCarried("default", key, why + _BY_HAND, d.text))
+            c = replace(c, default=None)
+        elif seq and _bare(d.value) not in sequences:
             why = f"the sequence {d.value} it takes values from is not copied"
             items.append(NotCarried("default", key, why, d.text))
             c = replace(c, default=None)
@@ -72,6 +80,9 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
             why += " (it compares case-insensitively: uniqueness and sorting change)"
         items.append(NotCarried("collation", key, why, f"COLLATE {c.collation}"))
     return c
+
+
+_BY_HAND = ": make it on the target, then add this by hand"
 
 
 def _key_options(dst, fk: ForeignKey) -> list[NotCarried]:

@@ -300,7 +300,9 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
-    checks = tuple(c for c in map(dialect.read_check, catalog.of(catalog.checks, name, [])) if c)
+    facts = catalog.facts
+    checks = tuple(c for c in (dialect.read_check(ck, facts.get(("check", name, ck["name"])))
+                               for ck in catalog.of(catalog.checks, name, [])) if c)  # fmt: skip
     comment = (catalog.of(catalog.comments, name, None) or {}).get("text") or None
     return Table(
         name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,

@@ -44,7 +44,8 @@ class Definitions:
     # --- reading (the source's side) --------------------------------------------------------
     def column_facts(self, bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
         """What SQLAlchemy's column dicts lack, read once for all `tables` of `schema`:
-        {(table, column): facts} handed to `read_column` (an engine that needs none: {})."""
+        {(table, column): facts} handed to `read_column`, {("check", table, name): facts}
+        handed to `read_check` (an engine that needs none: {})."""
         return {}
 
     def read_column(self, column: Column, info: dict[str, Any], facts: Any = None) -> Column:
@@ -68,9 +69,10 @@ class Definitions:
             return None
         return Default(EXPRESSION, text, self.name, text)
 
-    def read_check(self, info: dict[str, Any]) -> Check | None:
+    def read_check(self, info: dict[str, Any], facts: Any = None) -> Check | None:
         """A reflected CHECK constraint (SQLAlchemy's dict: 'name', 'sqltext'), None for one
-        this engine makes by itself (not the source's to carry)."""
+        this engine makes by itself (not the source's to carry). `facts`: what
+        `column_facts` found for it under ("check", table, name)."""
         return Check(info.get("name") or "", str(info["sqltext"]), self.name)
 
     # --- writing (the target's side) --------------------------------------------------------

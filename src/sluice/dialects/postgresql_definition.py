@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sluice.core.definition import BY_DEFAULT, LITERAL, NOW, SEQUENCE, SERIAL, Default
+from sluice.core.definition import BY_DEFAULT, LITERAL, NOW, SEQUENCE, SERIAL, Check, Default
 from sluice.core.schema import Column, Table
 from sluice.core.types import Kind
 
@@ -24,7 +24,8 @@ _SERIAL = {Kind.SMALLINT: "smallserial", Kind.INTEGER: "serial", Kind.BIGINT: "b
 # Per column of the tables read: the sequence it owns by a serial or OWNED BY (deptype 'a'),
 # its collation where not its type's (schema-qualified, quoted as needed), and that
 # collation's determinism and locale (a nondeterministic ICU collation at strength 1 or 2
-# compares case-insensitively).
+# compares case-insensitively), and the user functions its default calls (functions are not
+# copied: such a default is not carried).
 FACTS_SQL = """
 SELECT c.relname, a.attname,
        (SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
@@ -37,7 +38,11 @@ SELECT c.relname, a.attname,
             THEN quote_ident(con.nspname) || '.' || quote_ident(co.collname) END,
        co.collisdeterministic,
        coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale',
-                co.collcollate)
+                co.collcollate),
+       (SELECT string_agg(DISTINCT d.refobjid::regprocedure::text, ', ')
+        FROM pg_attrdef ad JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass
+          AND d.objid = ad.oid AND d.refclassid = 'pg_proc'::regclass AND d.refobjid >= 16384
+        WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum)
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace cn ON cn.oid = c.relnamespace
@@ -46,6 +51,18 @@ LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
 WHERE cn.nspname = %(schema)s AND c.relname = ANY(%(names)s) AND a.attnum > 0
   AND NOT a.attisdropped
+"""
+
+# the user functions each CHECK constraint of the tables calls
+CHECK_FACTS_SQL = """
+SELECT c.relname, co.conname, string_agg(DISTINCT d.refobjid::regprocedure::text, ', ')
+FROM pg_constraint co
+JOIN pg_class c ON c.oid = co.conrelid
+JOIN pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = co.oid
+  AND d.refclassid = 'pg_proc'::regclass AND d.refobjid >= 16384
+WHERE co.contype = 'c' AND cn.nspname = %(schema)s AND c.relname = ANY(%(names)s)
+GROUP BY 1, 2
 """
 
 _NEXTVAL = re.compile(r"nextval\('((?:[^']|'')+)'(?:::regclass)?\)")
@@ -91,17 +108,22 @@ class PostgresDefinitions:
         with bind.connect() as conn:
             args = {"schema": schema or "public", "names": list(tables)}
             rows = conn.exec_driver_sql(FACTS_SQL, args).fetchall()
+            checks = conn.exec_driver_sql(CHECK_FACTS_SQL, args).fetchall()
             conn.rollback()
-        return {(t, c): (owned, coll, case_insensitive(det, loc) if coll else None)
-                for t, c, owned, coll, det, loc in rows}  # fmt: skip
+        found: dict = {("check", t, name): needs for t, name, needs in checks}
+        found.update({(t, c): (owned, coll, case_insensitive(det, loc) if coll else None, needs)
+                      for t, c, owned, coll, det, loc, needs in rows})  # fmt: skip
+        return found
 
     def read_column(self, column: Column, info: dict[str, Any], facts: Any = None) -> Column:
         column = super().read_column(column, info, facts)
         if facts is None:
             return column
-        owned, collation, insensitive = facts
+        owned, collation, insensitive, needs = facts
         column = replace(column, collation=collation, case_insensitive=insensitive)
         d = column.default
+        if d is not None and needs:
+            column = replace(column, default=replace(d, needs=needs))
         if owned and d is not None and d.kind == SEQUENCE and column.type.kind in _SERIAL:
             column = replace(column, identity=True, identity_kind=SERIAL)
         return column
@@ -122,6 +144,10 @@ class PostgresDefinitions:
         if _NUMBER.fullmatch(t) or t in ("true", "false"):
             return Default(LITERAL, t, self.name, text)
         return super().read_default(text, column)
+
+    def read_check(self, info: dict[str, Any], facts: Any = None) -> Check | None:
+        check = super().read_check(info, facts)
+        return replace(check, needs=facts) if check is not None and facts else check
 
     # --- writing -----------------------------------------------------------------------------
     def identity_clause(self, kind: str = "") -> str:
