@@ -37,6 +37,8 @@ MYSQL_DEFAULTS = [
     ("-1.50", LITERAL, "-1.50"),
     ("'0'", LITERAL, "0"),  # MySQL 8's SHOW CREATE TABLE quotes numbers
     ("(1 + 1)", EXPRESSION, "(1 + 1)"),
+    ("(curdate())", NOW, "date"),  # MySQL 8's expression default
+    ("('x')", LITERAL, "x"),
     ("b'101'", EXPRESSION, "b'101'"),
     ("uuid()", EXPRESSION, "uuid()"),
     ("NULL", None, None),

@@ -29,6 +29,7 @@ from sluice.dialects.translation import (
     boolean_of,
     literal_sql,
     translate_expression,
+    unwrap,
 )
 
 CI_COLLATION = "Latin1_General_100_CI_AS_SC"  # case-insensitive, accent-sensitive, UTF-16
@@ -39,34 +40,12 @@ _NOW = re.compile(
 _STRING = re.compile(r"(?s)N?'((?:[^']|'')*)'")
 
 
-def _unwrap(text: str) -> str:
-    """`((0))` -> `0`: the parentheses SQL Server keeps around a default, all of them."""
-    t = text.strip()
-    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
-        t = t[1:-1].strip()
-    return t
-
-
-def _balanced(inner: str) -> bool:
-    depth, quoted = 0, False
-    for ch in inner:
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
-
-
 def classify_default(text: str | None, engine: str = "mssql") -> Default | None:
     """SQL Server's default text: GETDATE() / SYSDATETIME() / CURRENT_TIMESTAMP -> NOW; a
     string (N'x', 'x') or a number -> LITERAL; NULL -> None; else this engine's EXPRESSION."""
     if text is None:
         return None
-    own = _unwrap(text)
+    own = unwrap(text)
     if not own or own.upper() == "NULL":
         return None
     if _NOW.fullmatch(own):

@@ -29,6 +29,7 @@ from sluice.dialects.translation import (
     boolean_of,
     literal_sql,
     translate_expression,
+    unwrap,
 )
 
 # Case-insensitive, accent-sensitive and NO PAD ('a ' and 'a' stay two values), as a
@@ -72,16 +73,17 @@ def classify_default(text: str | None, engine: str = "mysql") -> Default | None:
     own = _ON_UPDATE.sub("", text.strip())
     if not own or own.upper() == "NULL":
         return None
-    if _NOW.fullmatch(own):
+    bare = unwrap(own)  # MySQL 8 keeps an expression default in parentheses: (curdate())
+    if _NOW.fullmatch(bare):
         return Default(NOW, "timestamp", engine, own)
-    if _TODAY.fullmatch(own):
+    if _TODAY.fullmatch(bare):
         return Default(NOW, "date", engine, own)
-    if _CLOCK.fullmatch(own):
+    if _CLOCK.fullmatch(bare):
         return Default(NOW, "time", engine, own)
-    if m := _STRING.fullmatch(own):
+    if m := _STRING.fullmatch(bare):
         return Default(LITERAL, _unquote(m.group(1)), engine, own)
-    if NUMBER.fullmatch(own):
-        return Default(LITERAL, own, engine, own)
+    if NUMBER.fullmatch(bare):
+        return Default(LITERAL, bare, engine, own)
     return Default(EXPRESSION, own, engine, own)
 
 

@@ -64,6 +64,29 @@ def literal_sql(value: str, kind: Kind, quote: str = "'", backslash: bool = Fals
     return None
 
 
+def unwrap(text: str) -> str:
+    """`((0))` -> `0`: the parentheses around a whole expression (SQL Server keeps a
+    default in two, MySQL 8 an expression default in one), all of them."""
+    t = text.strip()
+    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+        t = t[1:-1].strip()
+    return t
+
+
+def _balanced(inner: str) -> bool:
+    depth, quoted = 0, False
+    for ch in inner:
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 # sqlglot node classes whose meaning is the same on every engine this module serves
 _SAFE = (
     "Column", "Identifier", "Literal", "Null", "Boolean", "Paren", "Neg", "Not", "And", "Or",
