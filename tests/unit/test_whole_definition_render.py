@@ -207,3 +207,11 @@ def test_a_check_reading_a_renamed_column_is_not_carried_under_identifiers():
     assert "--identifiers snake" in item.reason
     kept = _plan("postgresql", "postgresql", t)  # names preserved: made as the source has it
     assert kept.tables[0].table.checks == t.checks and kept.not_carried == ()
+
+
+def test_case_insensitivity_is_read_from_collation_names_where_they_say_it():
+    from sluice.dialects.definition import case_insensitive_name as ci
+
+    assert [ci(n) for n in ("utf8mb3_general_ci", "Latin1_General_CI_AS", "NOCASE")] == [True] * 3
+    assert [ci(n) for n in ("utf8mb4_bin", "Latin1_General_CS_AS", "BINARY")] == [False] * 3
+    assert ci("public.ci") is None and ci(None) is None  # PostgreSQL's: from its catalog
