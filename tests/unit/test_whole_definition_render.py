@@ -210,3 +210,26 @@ def test_the_plan_round_trips_the_whole_definition_through_json():
     col = again.tables[0].table.column("id")
     assert (col.identity_kind, col.default.kind) == (SERIAL, SEQUENCE)
     assert again.foreign_keys[0].initially_deferred is True
+
+
+def test_a_check_reading_a_renamed_column_is_not_carried_under_identifiers():
+    from sluice.copy.refusals import Selection
+
+    t = Table("Orders", (Column("Id", INT, False), Column("Price", INT)), ("Id",),
+              checks=(Check("orders_price", '"Price" >= 0', "postgresql"),))  # fmt: skip
+    plan = _plan("postgresql", "postgresql", t, selection=Selection(identifiers="snake"))
+    assert plan.tables[0].table.checks == ()
+    (item,) = plan.not_carried
+    assert (item.kind, item.key, item.ddl) == ("check", "Orders.orders_price",
+                                               'CHECK ("Price" >= 0)')  # fmt: skip
+    assert "--identifiers snake" in item.reason
+    kept = _plan("postgresql", "postgresql", t)  # names preserved: made as the source has it
+    assert kept.tables[0].table.checks == t.checks and kept.not_carried == ()
+
+
+def test_case_insensitivity_is_read_from_collation_names_where_they_say_it():
+    from sluice.dialects.definition import case_insensitive_name as ci
+
+    assert [ci(n) for n in ("utf8mb3_general_ci", "Latin1_General_CI_AS", "NOCASE")] == [True] * 3
+    assert [ci(n) for n in ("utf8mb4_bin", "Latin1_General_CS_AS", "BINARY")] == [False] * 3
+    assert ci("public.ci") is None and ci(None) is None  # PostgreSQL's: from its catalog

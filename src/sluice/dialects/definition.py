@@ -27,6 +27,20 @@ def key_action(word: str | None) -> str:
     return "" if action in _NO_ACTION else action
 
 
+def case_insensitive_name(collation: str | None) -> bool | None:
+    """Whether a collation compares case-insensitively, by the naming MariaDB/MySQL
+    (`utf8mb4_general_ci`, `_bin`, `_cs`), SQL Server (`Latin1_General_CI_AS`) and SQLite
+    (`NOCASE`) share; None when its name does not say (PostgreSQL reads its catalog)."""
+    if not collation:
+        return None
+    parts = collation.upper().split("_")
+    if "CI" in parts or parts == ["NOCASE"]:
+        return True
+    if {"CS", "BIN", "BIN2"} & set(parts) or collation.upper() in ("BINARY", "RTRIM"):
+        return False
+    return None
+
+
 class Definitions:
     name: str  # Dialect's
     autoincrement_is_identity = False  # Dialect's
@@ -60,7 +74,8 @@ class Definitions:
         default = None if column.identity else self.read_default(info.get("default"), column)
         collation = getattr(info.get("type"), "collation", None) or None
         return replace(column, identity_kind=kind, default=default,
-                       comment=info.get("comment") or None, collation=collation)  # fmt: skip
+                       comment=info.get("comment") or None, collation=collation,
+                       case_insensitive=case_insensitive_name(collation))  # fmt: skip
 
     def read_default(self, text: str | None, column: Column) -> Default | None:
         """A column's default as SQLAlchemy reflected its text: neutral (LITERAL, NOW,

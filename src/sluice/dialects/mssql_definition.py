@@ -4,7 +4,7 @@ run here: no SQL Server runs where sluice is developed.
 
 Reading: a default as sys.default_constraints keeps it (SQLAlchemy's text: `(getdate())`,
 `((0))`, `(N'x')`), classified by `classify_default`; a column's collation from SQLAlchemy's
-reflection, case-insensitive when its name says `_CI`.
+reflection, case-insensitive when its name says `_CI` (`Definitions.read_column`).
 
 Writing from another engine: NOW -> SYSDATETIME() (GETDATE() for a `datetime`,
 SYSDATETIMEOFFSET() for a datetimeoffset, CAST(GETDATE() AS date) for a date), a LITERAL
@@ -17,7 +17,6 @@ one not known -> the database's default. ON UPDATE CURRENT_TIMESTAMP is not carr
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any
 
 from sluice.core.definition import EXPRESSION, LITERAL, NOW, SEQUENCE, Check, Default
@@ -64,13 +63,6 @@ class MssqlDefinitions:
 
     def render_type(self, t: Any) -> str:  # Dialect's
         raise NotImplementedError
-
-    def read_column(self, column: Column, info: dict[str, Any], facts: Any = None) -> Column:
-        column = super().read_column(column, info, facts)  # type: ignore[misc]
-        if column.collation:
-            insensitive = "_CI" in column.collation.upper()
-            column = replace(column, case_insensitive=insensitive)
-        return column
 
     def read_default(self, text: str | None, column: Column) -> Default | None:
         return None if column.identity else classify_default(text, self.name)

@@ -22,6 +22,7 @@ from typing import Any
 from sluice.core.definition import BY_DEFAULT, EXPRESSION, LITERAL, NOW, SEQUENCE, Check, Default
 from sluice.core.schema import Column
 from sluice.core.types import Kind
+from sluice.dialects.definition import case_insensitive_name
 from sluice.dialects.translation import (
     MOMENT_KINDS,
     NUMBER,
@@ -128,7 +129,7 @@ def with_facts(column: Column, facts: tuple | None) -> Column:
         changes["on_update"] = "now"
     if collation:
         changes["collation"] = collation
-        changes["case_insensitive"] = collation.lower().endswith("_ci")
+        changes["case_insensitive"] = case_insensitive_name(collation)
     if column.identity:
         changes["identity_kind"] = BY_DEFAULT  # AUTO_INCREMENT takes explicit ids
     return replace(column, **changes) if changes else column
