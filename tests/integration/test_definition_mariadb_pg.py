@@ -55,7 +55,10 @@ SOURCE = [
     " ('zoo', 5), ('Éclair', 6), ('a b', 7), ('a-b', 8), ('10', 9), ('9', 10)",
     # what has no equivalent elsewhere: listed by the plan, the rest of the table made
     "CREATE TABLE extras (id int PRIMARY KEY, s varchar(10) DEFAULT 'x',"
-    " u varchar(36) DEFAULT (uuid()), CONSTRAINT ck_len CHECK (char_length(s) > 0))",
+    " u varchar(36) DEFAULT (uuid()), flag tinyint(1) NOT NULL DEFAULT 0,"
+    " CONSTRAINT ck_len CHECK (char_length(s) > 0),"
+    # a boolean on PostgreSQL: `flag IN (0, 1)` there would refuse the whole table
+    " CONSTRAINT ck_flag CHECK (flag IN (0, 1)))",
 ]
 OLD = dt.datetime(2020, 1, 1)
 
@@ -214,10 +217,11 @@ def test_what_has_no_equivalent_is_listed_by_the_plan(ends):
     items = {(n.kind, n.key): n for n in build_plan(source, target).not_carried}
     assert items[("default", "extras.u")].ddl == "uuid()"
     assert items[("check", "extras.ck_len")].ddl == "CHECK (char_length(`s`) > 0)"
+    assert items[("check", "extras.ck_flag")].ddl == "CHECK (`flag` in (0,1))"
     assert not [k for k in items if k[1].startswith(("parent.", "child.", "tags."))]
     # the rest of the table is made: its constant default applies
     pg(target, "INSERT INTO extras (id) VALUES (1)")
-    assert pg(target, "SELECT s, u FROM extras") == [("x", None)]
+    assert pg(target, "SELECT s, u, flag FROM extras") == [("x", None, False)]
 
 
 def test_sql_server_plan_of_the_same_source_compiles_as_t_sql(ends):
