@@ -16,6 +16,7 @@ from typing import Any
 from sluice.copy import filters, hierarchy
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
+from sluice.copy.definition import settle
 from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
@@ -253,6 +254,7 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
+    plan = settle(plan)  # defaults, collations, CHECKs the target cannot make: not carried
     return replace(plan, native_types=natives + plan.native_types) if natives else plan
 
 
@@ -430,6 +432,8 @@ def target_indexes(dst, tables: Sequence[Table], notes: list[str],
     for t in tables:
         kept = []
         for ix in t.indexes:
+            if ix.kind == "constraint" and ix.kind not in dst.caps.index_kinds:
+                ix = replace(ix, kind="")  # a UNIQUE constraint's index: a unique index there
             if ix.kind and ix.kind not in dst.caps.index_kinds:
                 notes.append(f"{t.key}: {ix.kind.upper()} index {ix.name!r} is not rebuilt: "
                              f"{dst.name} has no such index (build one by hand)")  # fmt: skip

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.copy.objects import drop_views_sql
+from sluice.copy.objects import drop_views_sql, sequences_first_sql
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.stalls import end_abandoned, settle, watched
@@ -52,6 +52,8 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
         dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
         for stmt in dst.prelude_sql([tp.target for tp in chosen]):  # collations the tables use
+            cur.execute(stmt)
+        for stmt in sequences_first_sql(dst, target, plan):  # a default's nextval needs it
             cur.execute(stmt)
         conn.commit()
         for tp in chosen:

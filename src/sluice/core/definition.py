@@ -33,15 +33,20 @@ class Default:
     value: str
     engine: str = ""
     text: str = ""
+    # a function of the source's own the expression calls ("public.f(integer)"), which the
+    # copy does not make: then the default is not carried (the table is made without it)
+    needs: str = ""
 
 
 @dataclass(frozen=True)
 class Check:
-    """A CHECK constraint as the source names it, its expression in the source's SQL."""
+    """A CHECK constraint as the source names it, its expression in the source's SQL;
+    `needs` as Default's (a user function it calls: then it is not carried)."""
 
     name: str
     expression: str
     engine: str = ""
+    needs: str = ""
 
 
 @dataclass(frozen=True)

@@ -77,13 +77,22 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, 
         raise NotImplementedError
 
     def column_ddl(self, table: Table, column_name: str) -> str:
+        """A column's definition: name, type, identity (of the source's kind), DEFAULT and
+        COLLATE where it has them and this engine renders them (`Definitions`), NULL-ness."""
         col = table.column(column_name)
         keyed = col.identity or col.name in table.primary_key  # SQLite reports these nullable
         null = "NULL" if col.nullable and not keyed else "NOT NULL"
-        ident = f" {self.identity_clause()}" if col.identity else ""
-        return f"{self.quote(col.name)} {self.render_type(col.type)}{ident} {null}"
+        ident = f" {self.identity_clause(col.identity_kind)}" if col.identity else ""
+        default = "" if col.identity else self.default_clause(col)  # None: not carried
+        default = f" DEFAULT {default}" if default else ""
+        collate = self.collation_clause(col)
+        collate = f" {collate}" if collate else ""
+        declared = f"{self.quote(col.name)} {self.render_type(col.type)}"
+        return f"{declared}{collate}{ident}{default} {null}"
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, kind: str = "") -> str:
+        """How a column generating its values is declared here, for the source's identity
+        `kind` (core.definition: ALWAYS, BY_DEFAULT, SERIAL; "": not known)."""
         raise NotImplementedError
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
@@ -117,6 +126,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, 
         cols = [self.column_ddl(table, c.name) for c in table.columns]
         if primary_key and table.primary_key:
             cols.append(self.primary_key_clause(table))
+        cols += [c for c in map(self.check_constraint, table.checks) if c]  # None: not carried
         body = ",\n  ".join(cols)
         return [f"CREATE TABLE {self.qualified(table)} (\n  {body}\n){self.table_options()}"]
 
@@ -365,7 +375,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, 
         child = self.qualified(fk.table, fk.schema)
         parent = self.qualified(fk.ref_table, fk.ref_schema)
         return [f"ALTER TABLE {child} ADD CONSTRAINT {self.quote(name)} FOREIGN KEY ({cols}) "
-                f"REFERENCES {parent} ({refs})"]  # fmt: skip
+                f"REFERENCES {parent} ({refs}){self.foreign_key_actions(fk)}"]  # fmt: skip
 
     # --- incremental sync (sluice.sync) ---------------------------------------------------
     def upsert_sql(self, live: Table, staging: Table) -> list[str]:

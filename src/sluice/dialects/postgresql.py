@@ -1,4 +1,5 @@
-"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS."""
+"""PostgreSQL through psycopg 3: binary-safe COPY for loads; a table's definition beyond its
+columns (identities of each kind, defaults, collations, comments) in postgresql_definition."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects import postgresql_values as values
 from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
+from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
+from sluice.dialects.postgresql_translation import PostgresTranslation
 from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
@@ -80,7 +83,13 @@ def _csv_expr(column: str, kind: Kind) -> str:
 
 
 class PostgresDialect(
-    PostgresHierarchy, PostgresLiveness, PostgresDigests, PostgresObjects, Dialect
+    PostgresHierarchy,
+    PostgresLiveness,
+    PostgresDigests,
+    PostgresObjects,
+    PostgresTranslation,
+    PostgresDefinitions,
+    Dialect,
 ):
     name = "postgresql"
     caps = Capabilities(
@@ -93,6 +102,7 @@ class PostgresDialect(
         text_nul=False,  # text and varchar cannot hold U+0000
         infinite_dates=True,  # date, timestamp and timestamptz hold '-infinity'
         identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
+        index_kinds=frozenset({"constraint"}),  # a UNIQUE constraint's index
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -131,11 +141,6 @@ class PostgresDialect(
         ),
         "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
-
-    def is_identity(self, info: dict[str, Any]) -> bool:
-        # serial/bigserial columns: a sequence default rather than an identity clause
-        default = str(info.get("default") or "")
-        return super().is_identity(info) or default.startswith("nextval(")
 
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)
@@ -181,7 +186,9 @@ class PostgresDialect(
         return "postgresql-text"
 
     def native_types(self, url: DbUrl, tables, conn: Any = None) -> tuple:
-        if all(native.built_in(c.type) for t in tables for c in t.columns):
+        if all(native.built_in(c.type) for t in tables for c in t.columns) and not (
+            native.user_collations(tables)
+        ):
             return ()
         if conn is not None:
             return native.native_types(conn, tables, self.name)
@@ -217,18 +224,6 @@ class PostgresDialect(
         if t.kind is Kind.BIT:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def identity_clause(self) -> str:
-        return "GENERATED ALWAYS AS IDENTITY"
-
-    def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
-        col = table.identity
-        if col is None:
-            return []
-        return [
-            f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
-            f"RESTART WITH {int(next_value)}"
-        ]
 
     def _connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
@@ -356,31 +351,18 @@ class PostgresDialect(
         return ["SELECT pg_advisory_xact_lock(hashtext('sluice:publish'))"]
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
-        old_name = self.qualified(old, table.schema)
-        return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
+        old_name, name = self.qualified(old, table.schema), self.quote(index.name)
+        out = [f"ALTER INDEX {old_name} RENAME TO {name}"]
+        if index.kind == "constraint":  # the source's UNIQUE constraint, over its index
+            out.append(f"ALTER TABLE {self.qualified(table)} ADD CONSTRAINT {name} "
+                       f"UNIQUE USING INDEX {name}")  # fmt: skip
+        return out
 
-    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
-        """The identity sequence was named after the staging table (`_sluice_stage_T_Id_seq`):
-        give it the name PostgreSQL would have chosen for `T` (`T_Id_seq`, cut to fit), unless
-        another relation holds that name. Asked inside the swap's transaction: no rollback."""
-        col = table.identity
-        if col is None:
-            return []
-        found = conn.execute(
-            "SELECT pg_get_serial_sequence(%s, %s)", (self.qualified(table), col.name)
-        ).fetchone()
-        current = found[0] if found else None
-        if current is None:
-            return []
-        base, suffix = table.name, f"_{col.name}_seq"
-        limit = self.caps.max_identifier_length
-        while base and len((base + suffix).encode()) > limit:
-            base = base[:-1]
-        wanted = self.qualified(base + suffix, table.schema)
-        taken = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (wanted,)).fetchone()[0]
-        if not base or taken:
-            return []  # already named so (or the name is another relation's): leave it
-        return [f"ALTER SEQUENCE {current} RENAME TO {self.quote(base + suffix)}"]
+    def create_index_sql(self, table: Table, name: str, columns, unique: bool,
+                         kind: str = "") -> str:  # fmt: skip
+        if kind == "constraint":  # built as a unique index; the swap makes it the constraint
+            return super().create_index_sql(table, name, columns, True)
+        return super().create_index_sql(table, name, columns, unique, kind)
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         rows = conn.execute(
