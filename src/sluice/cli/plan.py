@@ -79,9 +79,10 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         for c in t.columns:
             flag = {"lossy": "[red]lossy", "widening": "[yellow]widening"}.get(c.fidelity, "exact")
             source_type, target_type = c.source_type, c.target_type
-            if t.table.column(c.name).identity:
-                source_type += f" {src.identity_clause()}".rstrip()
-                target_type += f" {dst.identity_clause()}".rstrip()
+            if (col := t.table.column(c.name)).identity:  # a serial is its own pseudo-type
+                kind = col.identity_kind
+                source_type += f" {src.identity_clause(kind) or kind.upper()}".rstrip()
+                target_type += f" {dst.identity_clause(kind) or kind.upper()}".rstrip()
             name = (
                 c.name
                 if t.target_column(c.name) == c.name

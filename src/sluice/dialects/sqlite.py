@@ -161,7 +161,7 @@ class SqliteDialect(Dialect):
             return f"VARCHAR({t.length})"  # documentation only: SQLite does not enforce it
         return _AFFINITY[t.kind]
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, kind: str = "") -> str:
         return ""  # an INTEGER PRIMARY KEY is the rowid: it hands out max+1 by itself
 
     def column_ddl(self, table: Table, column_name: str) -> str:
