@@ -41,13 +41,13 @@ def test_foreign_keys_after_data_with_orphans_and_a_cycle(pg_db, pg_server):
         assert result.ok, result.failures
         names = [t.name for t in result.plan.tables]
         assert sorted(names) == ["Child", "Parent"]  # a cycle: both copied, in some order
-        orphans = result.finish.orphans
-        assert orphans == {"FK_Child_parent_id": 1, "FK_Parent_best_child": 0}
-        assert constraints(target) == {"FK_Child_parent_id": False, "FK_Parent_best_child": True}
+        orphans = result.finish.orphans  # each key named as the source names it (issue 26)
+        assert orphans == {"fk_child_parent": 1, "fk_parent_best": 0}
+        assert constraints(target) == {"fk_child_parent": False, "fk_parent_best": True}
         # a rerun replaces both tables although keys point at them, and adds the keys again
         again = copy_database(pg_db, target, CopyOptions())
         assert again.ok, again.failures
-        assert constraints(target) == {"FK_Child_parent_id": False, "FK_Parent_best_child": True}
+        assert constraints(target) == {"fk_child_parent": False, "fk_parent_best": True}
         with d.connect(target) as conn:
             assert conn.execute('SELECT count(*) FROM "Child"').fetchone()[0] == 4
     finally:

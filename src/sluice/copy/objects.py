@@ -19,6 +19,7 @@ from typing import Any
 
 from sluice.copy.refusals import Selection
 from sluice.copy.scope import target_schema
+from sluice.core.definition import SEQUENCE
 from sluice.core.objects import SequenceDef, View, keyed
 from sluice.core.schema import qualified_key
 from sluice.core.urls import DbUrl, redact_all
@@ -140,6 +141,17 @@ def carried(objs: Sequence) -> list:
 def landing(dst, target: DbUrl, obj) -> str | None:
     """The schema an object is made in on the target (its default one, named)."""
     return obj.target_schema or dst.url_schema(target) or dst.caps.default_schema
+
+
+def sequences_first_sql(dst, target: DbUrl, plan) -> list[str]:
+    """The carried sequences, made (if missing) before the tables when a column's default
+    takes its values from one (`recreate_objects` gives them the source's value after)."""
+    uses = any(c.default is not None and c.default.kind == SEQUENCE and not c.identity
+               for tp in plan.tables for c in tp.table.columns)  # fmt: skip
+    out: list[str] = []
+    for seq in carried(plan.sequences) if uses else ():
+        out += dst.create_sequence_sql(seq, landing(dst, target, seq))
+    return out
 
 
 def drop_views_sql(dst, target: DbUrl, views: Sequence[View]) -> list[str]:

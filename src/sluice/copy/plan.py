@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sluice.copy import filters
+from sluice.copy import filters, hierarchy
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
+from sluice.copy.definition import settle
+from sluice.copy.not_carried import gather as not_carried
 from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
@@ -253,7 +255,9 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
-    return replace(plan, native_types=natives + plan.native_types) if natives else plan
+    plan = settle(plan)  # defaults, collations, CHECKs the target cannot make: not carried
+    plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
+    return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:
@@ -367,6 +371,7 @@ def plan_tables(
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
         identifiers=policy,
+        not_carried=tuple(hierarchy.not_carried(dst, [tp.table for tp in planned])),
     )
 
 
@@ -429,6 +434,8 @@ def target_indexes(dst, tables: Sequence[Table], notes: list[str],
     for t in tables:
         kept = []
         for ix in t.indexes:
+            if ix.kind == "constraint" and ix.kind not in dst.caps.index_kinds:
+                ix = replace(ix, kind="")  # a UNIQUE constraint's index: a unique index there
             if ix.kind and ix.kind not in dst.caps.index_kinds:
                 notes.append(f"{t.key}: {ix.kind.upper()} index {ix.name!r} is not rebuilt: "
                              f"{dst.name} has no such index (build one by hand)")  # fmt: skip

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sluice.copy.objects import drop_views_sql
+from sluice.copy.objects import drop_views_sql, sequences_first_sql
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.stalls import end_abandoned, settle, watched
@@ -52,6 +52,8 @@ def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> N
         dst.create_native_types(conn, plan.native_types)
         cur = conn.cursor()
         for stmt in dst.prelude_sql([tp.target for tp in chosen]):  # collations the tables use
+            cur.execute(stmt)
+        for stmt in sequences_first_sql(dst, target, plan):  # a default's nextval needs it
             cur.execute(stmt)
         conn.commit()
         for tp in chosen:
@@ -157,7 +159,7 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
 
 def _count(dst, conn, table) -> int:
     cur = conn.cursor()
-    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(table)}")
+    cur.execute(f"SELECT COUNT(*) FROM {dst.relation_sql(table)}")
     rows = int(cur.fetchone()[0])
     conn.rollback()
     return rows
@@ -257,6 +259,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
         cur.execute(stmt)
     if exists:
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
+            cur.execute(stmt)
+        for stmt in dst.detach_children_sql(conn, live):  # inheriting tables: finish re-adds
             cur.execute(stmt)
         for stmt in drop_views:  # the source's views, dropped with the swap (they read it)
             cur.execute(stmt)

@@ -21,6 +21,7 @@ from sqlalchemy import types as sat
 
 from sluice.copy.refusals import ALL, Selection
 from sluice.copy.scope import Source, resolve
+from sluice.core.definition import BY_DEFAULT
 from sluice.core.errors import ConnectError, UnmappableType
 from sluice.core.faults import CONNECTION_LOST, where
 from sluice.core.liveness import Watchdog
@@ -28,6 +29,7 @@ from sluice.core.schema import Column, ForeignKey, Index, Table, qualified_key
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
+from sluice.dialects.definition import key_action
 
 ROWID_KINDS = (Kind.INTEGER, Kind.BIGINT)  # SQLite's rowid: an 8-byte integer
 
@@ -209,7 +211,10 @@ def _spelled(satype: Any) -> str:
 
 
 def _index_kind(ix: dict) -> str:
-    """ "fulltext" or "spatial" for MySQL's own index kinds, "" for an ordinary index."""
+    """ "fulltext" or "spatial" for MySQL's own index kinds, "constraint" for the index of a
+    UNIQUE constraint (PostgreSQL's: made again as the constraint), "" for an ordinary one."""
+    if ix.get("unique") and ix.get("duplicates_constraint"):
+        return "constraint"
     prefix = (ix.get("dialect_options") or {}).get("mysql_prefix") or ix.get("type") or ""
     return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
 
@@ -235,10 +240,23 @@ class _Catalog:
         self.fk_schemas = dialect.referenced_schemas(inspector.bind, schema)
         self.indexes = inspector.get_multi_indexes(**kw)
         self.native = dialect.native_columns(inspector.bind, schema, names)
+        self.hierarchy = dialect.read_hierarchy(inspector.bind, schema, names)  # parents, parts
+        # the rest of each table's definition (issue 26): CHECKs, comments, column facts
+        self.checks = _optional(inspector.get_multi_check_constraints, kw)
+        self.comments = _optional(inspector.get_multi_table_comment, kw)
+        self.facts = dialect.column_facts(inspector.bind, schema, names)
         self.schema = schema
 
     def of(self, found: dict, name: str, default):
         return found.get((self.schema, name), default)
+
+
+def _optional(read, kw: dict) -> dict:
+    """A multi-table inspector call an engine may not have (SQLite keeps no comments): {}."""
+    try:
+        return read(**kw)
+    except NotImplementedError:
+        return {}
 
 
 def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
@@ -252,22 +270,25 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
             raise UnmappableType(key, fix(info["name"]), _spelled(info["type"]), "neutral",
                                  hint="sluice does not know this type")  # fmt: skip
         identity = dialect.is_identity(info)
-        columns.append(Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity))
+        column = Column(fix(info["name"]), t, bool(info["nullable"]), identity=identity)
+        # the identity's kind, default, comment, collation (dialects.definition)
+        columns.append(dialect.read_column(column, info, catalog.facts.get((name, info["name"]))))
     columns = dialect.refine_columns(inspector.bind, schema, name, columns)
     pk = catalog.of(catalog.pks, name, None) or {}
     pkey = tuple(fix(c) for c in pk.get("constrained_columns") or ())
     if dialect.rowid_key_is_identity and len(pkey) == 1:
         # an INTEGER PRIMARY KEY hands out max+1 by itself (SQLite's rowid): an identity
         columns = [
-            replace(c, identity=True) if c.name == pkey[0] and c.type.kind in ROWID_KINDS else c
+            replace(c, identity=True, identity_kind=BY_DEFAULT, default=None)
+            if c.name == pkey[0] and c.type.kind in ROWID_KINDS
+            else c
             for c in columns
         ]
     default = None if source.schema is None else schema  # the referring end's key schema
     fks = tuple(
-        ForeignKey(name, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
-                   tuple(map(fix, fk["referred_columns"])), source.schema,
-                   _ref_schema(catalog.fk_schemas.get((name, fk["name"]),
-                               fk.get("referred_schema")), schema, default, source))
+        _foreign_key(fk, name, fix, source.schema,
+                     _ref_schema(catalog.fk_schemas.get((name, fk["name"]),
+                                 fk.get("referred_schema")), schema, default, source))
         for fk in catalog.of(catalog.fks, name, [])
     )  # fmt: skip
     indexes = tuple(
@@ -280,9 +301,31 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
         for ix in catalog.of(catalog.indexes, name, [])
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
+    facts = catalog.facts
+    parents, partitioning = catalog.hierarchy.get(name, ((), None))
+    checks = tuple(c for c in (dialect.read_check(ck, facts.get(("check", name, ck["name"])))
+                               for ck in catalog.of(catalog.checks, name, [])) if c)  # fmt: skip
+    comment = (catalog.of(catalog.comments, name, None) or {}).get("text") or None
     return Table(
         name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,
         indexes=indexes, primary_key_name=pk.get("name") and fix(pk["name"]),
+        checks=checks, comment=comment,
+        inherits=tuple(qualified_key(None if s == source.default else s, n) for s, n in parents),
+        partitioning=partitioning,
+    )  # fmt: skip
+
+
+def _foreign_key(fk: dict, table: str, fix, schema: str | None, ref_schema) -> ForeignKey:
+    """A reflected foreign key with the source's name and behaviour (its actions, whether
+    its check waits for the commit)."""
+    options = fk.get("options") or {}
+    return ForeignKey(
+        table, tuple(map(fix, fk["constrained_columns"])), fk["referred_table"],
+        tuple(map(fix, fk["referred_columns"])), schema, ref_schema,
+        fix(fk["name"]) if fk.get("name") else None,
+        key_action(options.get("ondelete")), key_action(options.get("onupdate")),
+        bool(options.get("deferrable")),
+        str(options.get("initially") or "").upper() == "DEFERRED",
     )  # fmt: skip
 
 

@@ -33,27 +33,46 @@ class Default:
     value: str
     engine: str = ""
     text: str = ""
+    # a function of the source's own the expression calls ("public.f(integer)"), which the
+    # copy does not make: then the default is not carried (the table is made without it)
+    needs: str = ""
 
 
 @dataclass(frozen=True)
 class Check:
-    """A CHECK constraint as the source names it, its expression in the source's SQL."""
+    """A CHECK constraint as the source names it, its expression in the source's SQL;
+    `needs` as Default's (a user function it calls: then it is not carried)."""
 
     name: str
     expression: str
     engine: str = ""
+    needs: str = ""
 
 
 @dataclass(frozen=True)
 class Partitioning:
     """A partitioned table: `strategy` ("range", "list", "hash"), the key as the source
     writes it, and each partition as (name, bound) in the source's SQL (PostgreSQL:
-    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
+    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`). `subpartitions` gives each partition
+    that is partitioned itself (by name) its own partitioning, to any depth."""
 
     strategy: str
     key: str
     partitions: tuple[tuple[str, str], ...] = ()
     engine: str = ""
+    subpartitions: tuple[tuple[str, Partitioning], ...] = ()
+
+    def names(self) -> list[str]:
+        """Every partition's name, each before its own partitions'."""
+        subs = dict(self.subpartitions)
+        return [m for n, _ in self.partitions
+                for m in [n, *(subs[n].names() if n in subs else [])]]  # fmt: skip
+
+    def renamed(self, rename) -> Partitioning:
+        """The same partitioning with every partition's name `n` as `rename(n)`."""
+        parts = tuple((rename(n), b) for n, b in self.partitions)
+        subs = tuple((rename(n), p.renamed(rename)) for n, p in self.subpartitions)
+        return Partitioning(self.strategy, self.key, parts, self.engine, subs)
 
 
 @dataclass(frozen=True)
@@ -77,4 +96,6 @@ def default_from(d: dict[str, Any] | None) -> Default | None:
 def partitioning_from(d: dict[str, Any] | None) -> Partitioning | None:
     if d is None:
         return None
-    return Partitioning(**{**d, "partitions": tuple(tuple(p) for p in d.get("partitions", ()))})
+    parts = tuple(tuple(p) for p in d.get("partitions", ()))
+    subs = tuple((n, partitioning_from(p)) for n, p in d.get("subpartitions", ()))
+    return Partitioning(**{**d, "partitions": parts, "subpartitions": subs})

@@ -20,8 +20,10 @@ from sluice.dialects import faults
 from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.definition import Definitions
+from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
+from sluice.dialects.not_carried import NotCarriedObjects
 from sluice.dialects.objects import Objects
 from sluice.dialects.schemas import Schemas
 from sluice.dialects.statistics import Statistics
@@ -33,7 +35,9 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
+class Dialect(
+    Liveness, NativeTypes, Schemas, Objects, NotCarriedObjects, Statistics, Definitions, Hierarchy
+):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str
@@ -76,13 +80,22 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         raise NotImplementedError
 
     def column_ddl(self, table: Table, column_name: str) -> str:
+        """A column's definition: name, type, identity (of the source's kind), DEFAULT and
+        COLLATE where it has them and this engine renders them (`Definitions`), NULL-ness."""
         col = table.column(column_name)
         keyed = col.identity or col.name in table.primary_key  # SQLite reports these nullable
         null = "NULL" if col.nullable and not keyed else "NOT NULL"
-        ident = f" {self.identity_clause()}" if col.identity else ""
-        return f"{self.quote(col.name)} {self.render_type(col.type)}{ident} {null}"
+        ident = f" {self.identity_clause(col.identity_kind)}" if col.identity else ""
+        default = "" if col.identity else self.default_clause(col)  # None: not carried
+        default = f" DEFAULT {default}" if default else ""
+        collate = self.collation_clause(col)
+        collate = f" {collate}" if collate else ""
+        declared = f"{self.quote(col.name)} {self.render_type(col.type)}"
+        return f"{declared}{collate}{ident}{default} {null}"
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, kind: str = "") -> str:
+        """How a column generating its values is declared here, for the source's identity
+        `kind` (core.definition: ALWAYS, BY_DEFAULT, SERIAL; "": not known)."""
         raise NotImplementedError
 
     def fidelity(self, t: SqlType) -> tuple[str, str]:
@@ -116,6 +129,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         cols = [self.column_ddl(table, c.name) for c in table.columns]
         if primary_key and table.primary_key:
             cols.append(self.primary_key_clause(table))
+        cols += [c for c in map(self.check_constraint, table.checks) if c]  # None: not carried
         body = ",\n  ".join(cols)
         return [f"CREATE TABLE {self.qualified(table)} (\n  {body}\n){self.table_options()}"]
 
@@ -252,7 +266,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         order = ""
         if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
-        source = self.qualified(name or table.name, table.schema)
+        source = self.qualified(name, table.schema) if name else self.relation_sql(table)
         sql = f"SELECT {cols} FROM {source}{where}{order}"
         return self.finalize(sql), params
 
@@ -311,12 +325,13 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
     def range_probe_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """One row of the range if there is any, read without taking row locks."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"SELECT 1 FROM {self.qualified(table)}{where} LIMIT 1"), params
+        return self.finalize(f"SELECT 1 FROM {self.relation_sql(table)}{where} LIMIT 1"), params
 
     def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
-        """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
+        """Remove what an earlier try of the same chunk left (whole table when unkeyed); of
+        the table's own rows only (a repair into a live parent leaves its children's)."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"DELETE FROM {self.qualified(table)}{where}"), params
+        return self.finalize(f"DELETE FROM {self.relation_sql(table)}{where}"), params
 
     def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
         """Statements replacing `live` by `staging` inside one transaction."""
@@ -363,7 +378,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         child = self.qualified(fk.table, fk.schema)
         parent = self.qualified(fk.ref_table, fk.ref_schema)
         return [f"ALTER TABLE {child} ADD CONSTRAINT {self.quote(name)} FOREIGN KEY ({cols}) "
-                f"REFERENCES {parent} ({refs})"]  # fmt: skip
+                f"REFERENCES {parent} ({refs}){self.foreign_key_actions(fk)}"]  # fmt: skip
 
     # --- incremental sync (sluice.sync) ---------------------------------------------------
     def upsert_sql(self, live: Table, staging: Table) -> list[str]:

@@ -28,6 +28,7 @@ from sluice.dialects import faults
 from sluice.dialects import mssql_native as mn
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.mssql_definition import MssqlDefinitions
 from sluice.dialects.mssql_driver import (
     BCP_BATCH_ROWS,
     VALUE_ERRORS,
@@ -77,7 +78,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
     return t.kind is Kind.DATETIME and t.precision is None
 
 
-class MssqlDialect(MssqlObjects, Dialect):
+class MssqlDialect(MssqlObjects, MssqlDefinitions, Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,
@@ -134,8 +135,16 @@ class MssqlDialect(MssqlObjects, Dialect):
     def value_bounds(self, t: SqlType) -> tuple[Any, Any] | None:
         return mt.DATETIME_RANGE if render_type_is_datetime(t) else None
 
-    def identity_clause(self) -> str:
+    def identity_clause(self, kind: str = "") -> str:
         return "IDENTITY(1,1)"
+
+    key_actions = frozenset({"CASCADE", "SET NULL", "SET DEFAULT"})  # no RESTRICT
+
+    def check_constraint(self, check) -> str | None:
+        """Unnamed: a constraint's name is unique per schema here, and the staging table
+        is created while the live table still holds the source's name."""
+        expression = self.check_clause(check)
+        return None if expression is None else f"CHECK ({expression})"
 
     def primary_key_clause(self, table: Table) -> str:
         keys = ", ".join(self.quote(k) for k in table.primary_key)
@@ -258,7 +267,8 @@ class MssqlDialect(MssqlObjects, Dialect):
         table, constraint = self.qualified(fk.table, fk.schema), self.quote(name)
         return [
             f"ALTER TABLE {table} WITH NOCHECK ADD CONSTRAINT {constraint} FOREIGN KEY ({cols}) "
-            f"REFERENCES {self.qualified(fk.ref_table, fk.ref_schema)} ({refs})",
+            f"REFERENCES {self.qualified(fk.ref_table, fk.ref_schema)} ({refs})"
+            f"{self.foreign_key_actions(fk)}",
             f"ALTER TABLE {table} WITH CHECK CHECK CONSTRAINT {constraint}",
         ]
 

@@ -20,6 +20,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults, mysql_driver
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.mysql_definition import MysqlDefinitions
 from sluice.dialects.mysql_literals import (
     VALUE_ERRORS,
     Literals,
@@ -57,7 +58,7 @@ BEGIN_READ_SQL = (
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
-                   Dialect):  # fmt: skip
+                   MysqlDefinitions, Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -78,10 +79,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
     )
     quote_chars = ("`", "`")
     probe_before_delete = True  # InnoDB's range DELETE locks the neighbour chunk's first key
-    driver_module = "pymysql"
-    extra = "mysql"
+    driver_module, extra = "pymysql", "mysql"
     sqlalchemy_driver = "mysql+pymysql"
     autoincrement_is_identity = True
+    key_actions = frozenset({"CASCADE", "SET NULL", "RESTRICT"})  # InnoDB refuses SET DEFAULT
     reflect_overrides = REFLECT
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
@@ -164,9 +165,6 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
         if t.kind is Kind.BIT and (t.length or 1) <= MAX_BITS:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def identity_clause(self) -> str:
-        return "AUTO_INCREMENT"
 
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
         """An AUTO_INCREMENT column must lead an index: one is added where the key does not

@@ -1,4 +1,5 @@
-"""PostgreSQL through psycopg 3: binary-safe COPY for loads, identities as GENERATED ALWAYS."""
+"""PostgreSQL through psycopg 3: binary-safe COPY for loads; a table's definition beyond its
+columns (identities of each kind, defaults, collations, comments) in postgresql_definition."""
 
 from __future__ import annotations
 
@@ -15,16 +16,14 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
-from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects import postgresql_values as values
+from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
+from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
-from sluice.dialects.postgresql_values import (
-    ENCODE,
-    geometry_hex,
-    register_adapters,
-    unreadable_dates,
-)
+from sluice.dialects.postgresql_translation import PostgresTranslation
 from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
@@ -83,7 +82,15 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialect):
+class PostgresDialect(
+    PostgresHierarchy,
+    PostgresLiveness,
+    PostgresDigests,
+    PostgresObjects,
+    PostgresTranslation,
+    PostgresDefinitions,
+    Dialect,
+):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -95,6 +102,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         text_nul=False,  # text and varchar cannot hold U+0000
         infinite_dates=True,  # date, timestamp and timestamptz hold '-infinity'
         identity_kinds=INTEGER_KINDS,  # identity columns are smallint, integer or bigint
+        index_kinds=frozenset({"constraint"}),  # a UNIQUE constraint's index
     )
     driver_module = "psycopg"
     extra = "postgresql"
@@ -134,26 +142,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
 
-    def is_identity(self, info: dict[str, Any]) -> bool:
-        # serial/bigserial columns: a sequence default rather than an identity clause
-        default = str(info.get("default") or "")
-        return super().is_identity(info) or default.startswith("nextval(")
-
-    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
-        return f"SELECT pg_table_size(to_regclass({PARAM}))", [self.qualified(table)]
-
-    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # the planner's own estimate: tuples per page at the last ANALYZE/VACUUM, times the
-        # pages the table has now; NULL before the first one (then COUNT(*) is used)
-        sql = (
-            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE "
-            "round(c.reltuples / c.relpages * (pg_relation_size(c.oid) / "
-            "current_setting('block_size')::int))::bigint END "
-            f"FROM pg_class c WHERE c.oid = to_regclass({PARAM})"
-        )
-        return sql, [self.qualified(table)]
-
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)
         # json/jsonb arrive as their exact text, not as dicts: nothing to re-encode, and a
@@ -162,13 +150,13 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
-        register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
+        values.register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
         return conn
 
     def encode_converters(self, table: Table) -> list:
         # a geometry into PostGIS's type (declared through `native`) goes as hex EWKB text
-        return [geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(c.type)
-                else ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
+        return [values.geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(
+            c.type) else values.ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
 
     def spatial_type(self, url: DbUrl) -> str | None:
         try:
@@ -198,7 +186,9 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         return "postgresql-text"
 
     def native_types(self, url: DbUrl, tables, conn: Any = None) -> tuple:
-        if all(native.built_in(c.type) for t in tables for c in t.columns):
+        if all(native.built_in(c.type) for t in tables for c in t.columns) and not (
+            native.user_collations(tables)
+        ):
             return ()
         if conn is not None:
             return native.native_types(conn, tables, self.name)
@@ -234,18 +224,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         if t.kind is Kind.BIT:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def identity_clause(self) -> str:
-        return "GENERATED ALWAYS AS IDENTITY"
-
-    def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
-        col = table.identity
-        if col is None:
-            return []
-        return [
-            f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
-            f"RESTART WITH {int(next_value)}"
-        ]
 
     def _connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         try:
@@ -332,14 +310,14 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         if fmt == "csv":
             cols = ", ".join(_csv_expr(self.quote(c.name), c.type.kind) for c in table.columns)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
         else:  # the columns as stored: binary, or text with its settings pinned
             cols = ", ".join(self.quote(c) for c in table.column_names)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT binary"
             if fmt == "postgresql-text":
                 options = "FORMAT text"
@@ -373,31 +351,18 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         return ["SELECT pg_advisory_xact_lock(hashtext('sluice:publish'))"]
 
     def rename_index_sql(self, table: Table, old: str, index) -> list[str]:
-        old_name = self.qualified(old, table.schema)
-        return [f"ALTER INDEX {old_name} RENAME TO {self.quote(index.name)}"]
+        old_name, name = self.qualified(old, table.schema), self.quote(index.name)
+        out = [f"ALTER INDEX {old_name} RENAME TO {name}"]
+        if index.kind == "constraint":  # the source's UNIQUE constraint, over its index
+            out.append(f"ALTER TABLE {self.qualified(table)} ADD CONSTRAINT {name} "
+                       f"UNIQUE USING INDEX {name}")  # fmt: skip
+        return out
 
-    def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
-        """The identity sequence was named after the staging table (`_sluice_stage_T_Id_seq`):
-        give it the name PostgreSQL would have chosen for `T` (`T_Id_seq`, cut to fit), unless
-        another relation holds that name. Asked inside the swap's transaction: no rollback."""
-        col = table.identity
-        if col is None:
-            return []
-        found = conn.execute(
-            "SELECT pg_get_serial_sequence(%s, %s)", (self.qualified(table), col.name)
-        ).fetchone()
-        current = found[0] if found else None
-        if current is None:
-            return []
-        base, suffix = table.name, f"_{col.name}_seq"
-        limit = self.caps.max_identifier_length
-        while base and len((base + suffix).encode()) > limit:
-            base = base[:-1]
-        wanted = self.qualified(base + suffix, table.schema)
-        taken = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (wanted,)).fetchone()[0]
-        if not base or taken:
-            return []  # already named so (or the name is another relation's): leave it
-        return [f"ALTER SEQUENCE {current} RENAME TO {self.quote(base + suffix)}"]
+    def create_index_sql(self, table: Table, name: str, columns, unique: bool,
+                         kind: str = "") -> str:  # fmt: skip
+        if kind == "constraint":  # built as a unique index; the swap makes it the constraint
+            return super().create_index_sql(table, name, columns, True)
+        return super().create_index_sql(table, name, columns, unique, kind)
 
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
         rows = conn.execute(
@@ -450,7 +415,7 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
-        return unreadable_dates(self, conn, table, lo, hi)
+        return values.unreadable_dates(self, conn, table, lo, hi)
 
     def table_exists(self, conn: Any, name: Table | str) -> bool:
         """From the catalog, taking no lock (a probing SELECT waited behind another session's

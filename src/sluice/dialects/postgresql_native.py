@@ -155,22 +155,69 @@ def built_in(t: SqlType) -> bool:
     return t.native is None or "." not in t.native
 
 
+def user_collations(tables: Sequence[Table]) -> dict[str, list[str]]:
+    """The collations outside pg_catalog the tables' columns name (a PostgreSQL source's
+    `Column.collation`, schema-qualified) -> the columns ("table.column") using each."""
+    used: dict[str, list[str]] = {}
+    for table in tables:
+        for c in table.columns:
+            if c.collation and "." in c.collation and not c.collation.startswith("pg_catalog."):
+                used.setdefault(c.collation, []).append(f"{table.name}.{c.name}")
+    return used
+
+
+COLLATION_SQL = """
+SELECT n.nspname, co.collname, co.collprovider, co.collisdeterministic, co.collcollate,
+       co.collctype, coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'),
+       to_jsonb(co) ->> 'collicurules'
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE co.oid = %s::regcollation
+"""
+
+
+def collation_ddl(row: tuple) -> str:
+    """CREATE COLLATION IF NOT EXISTS from a pg_collation row (COLLATION_SQL): ICU ones by
+    their locale (and rules), libc ones by lc_collate and lc_ctype; determinism kept."""
+    schema, name, provider, deterministic, collate, ctype, locale, rules = row
+    if provider == "i":
+        options = [f"provider = icu, locale = {quote_literal(locale or '')}"]
+        options += [f"rules = {quote_literal(rules)}"] if rules else []
+    else:
+        options = [f"provider = libc, lc_collate = {quote_literal(collate or '')}, "
+                   f"lc_ctype = {quote_literal(ctype or '')}"]  # fmt: skip
+    options.append(f"deterministic = {'true' if deterministic else 'false'}")
+    return f"CREATE COLLATION IF NOT EXISTS {_qualified(schema, name)} ({', '.join(options)})"
+
+
+def collation_types(conn: Any, tables: Sequence[Table], engine: str) -> list[NativeType]:
+    """The user-defined collations the columns use, each as a NativeType of kind
+    "collation" whose ddl makes it on a PostgreSQL target (if missing)."""
+    found = []
+    for collation, columns in user_collations(tables).items():
+        row = conn.execute(COLLATION_SQL, (collation,)).fetchone()
+        if row is not None:
+            found.append(NativeType(engine, "collation", row[0], row[1], collation_ddl(row),
+                                    ", ".join(columns)))  # fmt: skip
+    return found
+
+
 def native_types(conn: Any, tables: Sequence[Table], engine: str) -> tuple[NativeType, ...]:
-    """The non-built-in types the tables' columns use, dependencies first."""
+    """The collations and non-built-in types the tables' columns use, dependencies first."""
     used: dict[str, list[str]] = {}
     for table in tables:
         for c in table.columns:
             if not built_in(c.type):
                 used.setdefault(c.type.native, []).append(f"{table.name}.{c.name}")
-    if not used:
+    if not used and not user_collations(tables):
         return ()
     conn.execute(_PATH)
+    collations = collation_types(conn, tables, engine)  # before the domains that use them
     walk = _Walk(conn, engine)
     for declared, columns in used.items():
         oid = conn.execute("SELECT to_regtype(%s)::oid", (declared,)).fetchone()[0]
         walk.visit(oid, ", ".join(columns))
     conn.rollback()
-    return tuple(walk.found.values())
+    return (*collations, *walk.found.values())
 
 
 class _Walk:
@@ -279,6 +326,10 @@ def create_native_types(quote, conn: Any, types: Sequence[NativeType]) -> None:
     for nt in types:
         if nt.kind == "extension":
             _extension(quote, conn, nt)
+            continue
+        if nt.kind == "collation":  # made if missing (its DDL says IF NOT EXISTS)
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(nt.schema)}")
+            conn.execute(nt.ddl)
             continue
         oid = conn.execute("SELECT to_regtype(%s)::oid", (_qualified(nt.schema, nt.name),))
         oid = oid.fetchone()[0]

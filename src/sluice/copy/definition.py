@@ -1,0 +1,123 @@
+"""What of each table's definition beyond its columns the target makes, and what it cannot
+(issue 26, ADR 0020): defaults, collations, CHECK constraints and foreign-key behaviour the
+target's dialect has no rendering for are listed in `Plan.not_carried` with the source's
+text, never dropped unsaid. Items whose text would make the target refuse the table (a
+CHECK reading a column renamed by `--identifiers` or left out by `--exclude-columns`, a
+default taking the next value of a sequence the copy does not make) are taken out of the
+planned table as well, so the rest of it is still created."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from sluice.core.definition import SEQUENCE, NotCarried
+from sluice.core.schema import Column, ForeignKey, Table
+from sluice.dialects import get_dialect
+
+
+def settle(plan):
+    """`plan` with each table's definition settled for its target: what cannot be made
+    taken out and listed, with everything else the dialect renders left in place."""
+    src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
+    sequences = {_bare(s.name) for s in plan.sequences if not s.reason}
+    items: list[NotCarried] = []
+    tables = []
+    for tp in plan.tables:
+        table = tp.table
+        renamed = bool(tp.names) and any(s != d for s, d in tp.names.columns)
+        excluded = set(tp.excluded)
+        columns = tuple(_column(src, dst, table, c, sequences, items) for c in table.columns)
+        checks = []
+        for check in table.checks:
+            key = f"{table.key}.{check.name or 'check'}"
+            ddl = f"CHECK ({check.expression})"
+            gone = [c for c in excluded if _mentions(check.expression, c)]
+            if check.needs:
+                why = f"it calls {check.needs}, which the copy does not make"
+                items.append(NotCarried("check", key, why + _BY_HAND, ddl))
+                continue
+            if renamed or gone:
+                why = (
+                    f"it reads column {gone[0]}, left out by --exclude-columns"
+                    if gone
+                    else f"--identifiers {plan.identifiers} renames the columns it reads"
+                )
+                items.append(NotCarried("check", key, why, ddl))
+                continue
+            if dst.check_clause(check) is None:
+                items.append(NotCarried("check", key, _no_equivalent(src, dst, "CHECK"), ddl))
+            checks.append(check)
+        if columns != table.columns or tuple(checks) != table.checks:
+            tp = replace(tp, table=replace(table, columns=columns, checks=tuple(checks)))
+        tables.append(tp)
+    for fk in plan.foreign_keys:
+        items += _key_options(dst, fk)
+    return replace(plan, tables=tuple(tables), not_carried=plan.not_carried + tuple(items))
+
+
+def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list) -> Column:
+    key = f"{table.key}.{c.name}"
+    d = c.default
+    if d is not None and not c.identity:
+        seq = d.kind == SEQUENCE and d.engine == dst.name
+        if d.needs:
+            why = f"it calls {d.needs}, which the copy does not make"
+            items.append(NotCarried("default", key, why + _BY_HAND, d.text))
+            c = replace(c, default=None)
+        elif seq and _bare(d.value) not in sequences:
+            why = f"the sequence {d.value} it takes values from is not copied"
+            items.append(NotCarried("default", key, why, d.text))
+            c = replace(c, default=None)
+        elif dst.default_clause(c) is None:
+            items.append(NotCarried("default", key, _no_equivalent(src, dst, "default"), d.text))
+    if c.on_update and not dst.carries_on_update:
+        why = f"no {dst.name} equivalent made: the column keeps what an UPDATE writes"
+        items.append(NotCarried("on update", key, why, "ON UPDATE CURRENT_TIMESTAMP"))
+    if c.collation and dst.collation_clause(c) is None:
+        why = _no_equivalent(src, dst, "collation")
+        if c.case_insensitive:
+            why += " (it compares case-insensitively: uniqueness and sorting change)"
+        items.append(NotCarried("collation", key, why, f"COLLATE {c.collation}"))
+    return c
+
+
+_BY_HAND = ": make it on the target, then add this by hand"
+
+
+def _key_options(dst, fk: ForeignKey) -> list[NotCarried]:
+    """A foreign key's behaviour the target has no form for (it is created without it)."""
+    out = []
+    key = f"{fk.table_key}.{fk.name}"
+    for what, action in (("DELETE", fk.on_delete), ("UPDATE", fk.on_update)):
+        if action and action not in dst.key_actions:
+            out.append(NotCarried("foreign key action", key,
+                                  f"{dst.name} has no ON {what} {action}: the key is made "
+                                  "with NO ACTION", f"ON {what} {action}"))  # fmt: skip
+    if fk.deferrable and not dst.deferrable_keys:
+        ddl = "DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else "DEFERRABLE"
+        out.append(NotCarried("foreign key option", key,
+                              f"{dst.name} checks every key at once: the key is made "
+                              "not deferrable", ddl))  # fmt: skip
+    return out
+
+
+def _no_equivalent(src, dst, what: str) -> str:
+    if src.name == dst.name:
+        return f"{dst.name} refuses this {what} here"
+    return f"no {dst.name} equivalent of this {src.name} {what}"
+
+
+def _mentions(expression: str, column: str) -> bool:
+    """Whether an expression names `column` (as a word, quoted or not)."""
+    return re.search(rf'(?<![\w"`\]]){re.escape(column)}(?![\w"`\]])', expression) is not None or (
+        any(q + column + e in expression for q, e in ('""', "``", "[]"))
+    )
+
+
+def _bare(name: str) -> str:
+    """A sequence's name without its schema or quotes (how a default and the plan's
+    sequences are matched)."""
+    last = re.findall(r'"((?:[^"]|"")*)"|([^."]+)', name)
+    quoted, plain = last[-1] if last else ("", name)
+    return quoted.replace('""', '"') if quoted else plain
