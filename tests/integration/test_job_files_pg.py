@@ -9,25 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from tests.independent import execute
-from tests.integration.test_schemas import SOURCE, counts
+from tests.integration import test_schemas
+from tests.integration.test_schemas import counts
 
 from sluice.cli.main import main
 from sluice.core.urls import DbUrl
 
 SECRET = "t24-job-pw-0451"
-
-
-@pytest.fixture(scope="module")
-def source(pg_server: DbUrl):
-    from tests.conftest import _fresh
-
-    gen = _fresh(pg_server, "t24_job_src")
-    url = next(gen)
-    execute(url, *SOURCE)
-    yield url
-    next(gen, None)
+source = test_schemas.source  # the same module-scoped fixture: its source database
 
 
 def with_env_password(url: DbUrl) -> str:
