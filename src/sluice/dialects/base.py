@@ -20,6 +20,7 @@ from sluice.dialects import faults
 from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.definition import Definitions
+from sluice.dialects.keys import Keys
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 from sluice.dialects.objects import Objects
@@ -33,7 +34,7 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
+class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, Keys):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str

@@ -17,6 +17,7 @@ from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_keys import PostgresKeys
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
 from sluice.dialects.postgresql_values import (
@@ -83,7 +84,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
     return f"({column})::int AS {column}" if kind is Kind.BOOLEAN else column
 
 
-class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialect):
+class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, PostgresKeys, Dialect):
     name = "postgresql"
     caps = Capabilities(
         max_identifier_length=63,
@@ -398,17 +399,6 @@ class PostgresDialect(PostgresLiveness, PostgresDigests, PostgresObjects, Dialec
         if not base or taken:
             return []  # already named so (or the name is another relation's): leave it
         return [f"ALTER SEQUENCE {current} RENAME TO {self.quote(base + suffix)}"]
-
-    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
-        rows = conn.execute(
-            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = to_regclass(%s) AND conrelid <> confrelid",
-            (self.qualified(table),),
-        ).fetchall()
-        return [
-            f"ALTER TABLE {owner} DROP CONSTRAINT IF EXISTS {self.quote(name)}"
-            for owner, name in rows
-        ]
 
     def add_foreign_key_sql(self, fk, name: str) -> list[str]:
         # NOT VALID: no scan; VALIDATE checks rows unblocking writers, a failure keeps the key
