@@ -69,11 +69,12 @@ def finish(
     try:
         with watched(dst, target, conn, "target", "finish"):
             log.info("finish: aligning identity values")
+            # only tables the target has: a DAG's finish runs after a failed publish too
+            tables = [tp for tp in tables if dst.table_exists(conn, lives[tp.name])]
             on = {tp.name: lives[tp.name] for tp in tables}
             identities = align_identities(dst, conn, tables, lock_timeout)
             log.debug("finish: %d identity value(s) aligned", len(identities))
-            keys = (plan.foreign_keys if published is None
-                    else _touching(dst, conn, plan, published))  # fmt: skip
+            keys = _touching(dst, conn, plan, {tp.name for tp in tables})
             away = [fk for fk in plan.outside_foreign_keys
                     if fk.table_key in {tp.name for tp in tables}]  # fmt: skip
             if keys or away:
@@ -99,10 +100,15 @@ def finish(
                     continue
                 todo = stmts[1:] if state is False else stmts  # validate, or add
                 orphans[name] = _add_foreign_key(dst, conn, fk, lock_timeout, todo)
+            ours = {((t.schema or default or "").lower(), t.name.lower()) for t in lives.values()}
             for tp in tables:  # the target's own keys made again unchecked by the publish
                 on = {tp.name: lives[tp.name]}
-                for key in dst.foreign_keys_to(conn, lives[tp.name]):
-                    conn.rollback()
+                found = dst.foreign_keys_to(conn, lives[tp.name])
+                conn.rollback()
+                for key in found:
+                    owner = ((key.fk.schema or default or "").lower(), key.fk.table.lower())
+                    if owner in ours:
+                        continue  # a table of the plan: its keys are the plan's, done above
                     if not key.validated and key.fk.name not in orphans:
                         orphans[key.fk.name] = _add_foreign_key(
                             dst, conn, key.fk, lock_timeout, dst.readd_foreign_key_sql(key)[1:]

@@ -154,14 +154,22 @@ class Plan:
 
     def without(self, skipped: Sequence[Skipped]) -> Plan:
         """This plan without `skipped`'s tables (by qualified key) and the foreign keys
-        touching them (a table refused mid-copy), each added to `skipped` with its reason."""
+        touching them (a table refused mid-copy), each added to `skipped` with its reason; a
+        key to a skipped table becomes a key outside the copy (made if the target has that
+        table, as it was, with a matching key)."""
         gone = {s.table for s in skipped} & {t.name for t in self.tables}
         if not gone:
             return self
         kept = [fk for fk in self.foreign_keys if fk.table_key not in gone]
-        notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
+        notes = [f"{fk.table_key}: foreign key {fk.name}: {fk.ref_key} is skipped; created if "
+                 "the target has it with a matching key, else listed"
                  for fk in kept if fk.ref_key in gone]  # fmt: skip
         outside = [fk for fk in self.outside_foreign_keys if fk.table_key not in gone]
+        for fk in kept:
+            if fk.ref_key in gone:  # its referenced end as it lands, the other as planned
+                ref, there = self.target_foreign_key(fk), self.table(fk.ref_key).target_schema
+                outside.append(replace(fk, ref_table=ref.ref_table, ref_columns=ref.ref_columns,
+                                       ref_schema=there))  # fmt: skip
         return replace(
             self, tables=tuple(t for t in self.tables if t.name not in gone),
             foreign_keys=tuple(fk for fk in kept if fk.ref_key not in gone),
