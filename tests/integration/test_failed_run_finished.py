@@ -250,3 +250,25 @@ def test_tables_refresh_of_a_parent_keeps_the_keys_pointing_at_it_mariadb(
     maria_rows(maria_target, "DELETE FROM child WHERE parent_id = 7")
     maria_rows(maria_target, "DELETE FROM parent WHERE id = 7")
     assert maria_rows(maria_target, "SELECT COUNT(*) FROM local_notes") == [(0,)]
+
+
+def test_finish_after_a_failed_publish_finishes_what_is_there(
+    source, pg_target, capsys, monkeypatch
+):
+    """The Airflow DAG's finish task runs after a failed publish (trigger rule all_done) with
+    the whole plan: it finishes the tables the target has (validates the keys their publish
+    added unchecked) and passes over the one that never published."""
+    from sluice.copy.finish import finish
+    from sluice.copy.plan import Plan, build_plan
+
+    fail_late_table(monkeypatch, finish_fails=True)
+    src, dst = str(source.render_secret()), str(pg_target.render_secret())
+    code, out = sluice(capsys, "copy", "--source", src, "--target", dst, "--workers", "1")
+    assert code != 0, out
+    assert [v for _, _, v in pg_keys(pg_target).values()] == [False]  # unchecked so far
+    plan = Plan.from_json(build_plan(source, pg_target).to_json())  # as the DAG hands it over
+    result = finish(plan, pg_target)
+    assert result.identities == {"parent": 51, "child": 201}  # zz_late: not in the target
+    assert [v for _, _, v in pg_keys(pg_target).values()] == [True]
+    assert pg_tables(pg_target) == {"parent", "child"}
+    assert finish(plan, pg_target).orphans == result.orphans  # and again: nothing changes
