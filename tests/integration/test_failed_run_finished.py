@@ -272,3 +272,22 @@ def test_finish_after_a_failed_publish_finishes_what_is_there(
     assert [v for _, _, v in pg_keys(pg_target).values()] == [True]
     assert pg_tables(pg_target) == {"parent", "child"}
     assert finish(plan, pg_target).orphans == result.orphans  # and again: nothing changes
+
+
+def test_a_target_key_that_cannot_be_made_again_is_said(source, pg_target, capsys):
+    """A key of the target's own that referenced a unique key the source's table lacks (added
+    on the replica by hand) cannot be made again when the refresh replaces that table: the
+    copy says so, naming the key and why, instead of dropping it in silence."""
+    src, dst = str(source.render_secret()), str(pg_target.render_secret())
+    code, out = sluice(capsys, "copy", "--source", src, "--target", dst)
+    assert code == 0, out
+    with get_dialect("postgresql").connect(pg_target) as conn:
+        conn.execute("ALTER TABLE parent ADD CONSTRAINT parent_name UNIQUE (name)")
+        conn.execute("CREATE TABLE tags (id int PRIMARY KEY, parent_name text CONSTRAINT "
+                     "tags_parent REFERENCES parent (name))")  # fmt: skip
+        conn.commit()
+    code, out = sluice(capsys, "copy", "--source", src, "--target", dst, "--tables", "parent")
+    assert code == 0, out
+    assert "foreign key tags_parent (on or to parent) not made: the target has no table" in out
+    assert "with a key on (name)" in out, out
+    assert "tags_parent" not in pg_keys(pg_target)

@@ -181,6 +181,11 @@ def print_summary(result, file=None, width: int | None = None) -> None:
             made = why == "created"
             print(f"foreign key {fk} to a table outside the copy: "
                   + ("created" if made else f"NOT created: {why}"))  # fmt: skip
+    said = set(result.finish.outside) if result.finish else set()
+    for t in result.tables.values():  # keys a publish could not make (or make again)
+        for fk, why in t.keys_not_made.items():
+            if fk not in said and not (result.finish and fk in result.finish.orphans):
+                print(f"warning: foreign key {fk} (on or to {t.name}) not made: {why}")
 
 
 def resume_line(result) -> str:

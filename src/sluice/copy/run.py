@@ -136,6 +136,7 @@ class TableSummary:
     kept: int = 0  # rows an interrupted run committed, kept by --resume (in `rows` too)
     kept_chunks: int = 0
     finished: bool = False  # identity aligned and keys made (by its publish or the finish step)
+    keys_not_made: dict[str, str] = field(default_factory=dict)  # key -> why (its publish)
 
 
 @dataclass
@@ -362,6 +363,7 @@ def run_plan(
             summaries[name].rows = published.rows
             summaries[name].published = True
             summaries[name].finished = published.finished
+            summaries[name].keys_not_made = dict(getattr(published.completion, "not_created", {}))
         reporter.finish(name, published.rows)
 
     errors: list[SluiceError] = []
