@@ -1,13 +1,15 @@
 """The StackOverflow replication DAGs, built from the small config below.
 
 Each full DAG (manual) follows sluice's flow: plan -> prepare -> copy (mapped over key-range
-chunks, in the `stackoverflow_replication` pool) -> publish (mapped over tables) -> finish ->
-verify (checksums per key range and data-quality checks; each table's Asset then gets an event
-carrying its figures). Its incremental twin, `<dag_id>_incremental` (hourly), runs sync (only
-the rows inserted, updated or deleted since the last run, by per-table watermarks) -> the same
-verify; it needs a replica the full DAG made. Every task calls one function of
-`sluice.airflow.tasks`; connections are opened inside tasks only, so parsing this file touches
-no database. The engine of each side follows from its connection type.
+chunks, in the `stackoverflow_replication` pool) -> publish (mapped over tables; each swaps
+its table in with its identity aligned and its keys made) -> finish (runs even when a publish
+failed: the tables that published are finished) -> verify (checksums per key range and
+data-quality checks; each table's Asset then gets an event carrying its figures). Its
+incremental twin, `<dag_id>_incremental` (hourly), runs sync (only the rows inserted, updated
+or deleted since the last run, by per-table watermarks) -> the same verify; it needs a
+replica the full DAG made. Every task calls one function of `sluice.airflow.tasks`;
+connections are opened inside tasks only, so parsing this file touches no database. The
+engine of each side follows from its connection type.
 """
 
 from __future__ import annotations
@@ -226,7 +228,10 @@ def build(p: Pipeline):
         def publish(table: str, plan_data: dict) -> dict:
             return sluice_tasks.publish(ends, plan_data, table)
 
-        @task
+        # all_done: the tables that did publish are finished even when another table's
+        # publish (or a chunk) failed; each publish already made its own identity and keys,
+        # this validates them and makes what a publish could not (ADR 0021)
+        @task(trigger_rule="all_done")
         def finish(plan_data: dict) -> dict:
             return sluice_tasks.finish_target(ends, plan_data)
 
@@ -238,7 +243,9 @@ def build(p: Pipeline):
         copied >> done
         finished = finish(planned)
         done >> finished
-        finished >> verify(names)
+        checked = verify(names)
+        finished >> checked
+        done >> checked  # a table that failed to publish: no verify (the run has failed)
 
     return pipeline()
 

@@ -171,19 +171,28 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
 
 
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
-    """SIGTERM before the swap leaves the live table as it was; a swap begun completes."""
+    """SIGTERM before the swap leaves the live table as it was; a swap begun completes, with
+    the table's identity aligned and its foreign keys made (copy.completion): a table this
+    task published is complete even if the DAG's finish task never runs."""
     p, target = Plan.from_dict(plan_data), ends.target_url()
     with on_signals(chain=True) as cancel:
         result = publish_table(p, table, target, cancel=cancel)
-    return {"table": result.table, "rows": result.rows}
+    done = result.completion
+    return {"table": result.table, "rows": result.rows, "finished": result.finished,
+            "keys_not_created": dict(done.not_created) if done else {}}  # fmt: skip
 
 
 def finish_target(ends: Endpoints, plan_data: dict) -> dict:
-    """Identities and foreign keys, then the source's views and sequences (same engine)."""
+    """Identities and foreign keys, then the source's views and sequences (same engine). The
+    DAG runs it even when a publish failed (trigger rule all_done): it finishes whatever is in
+    the target, and is safe on any state of it (a key present and valid is left alone)."""
     plan, target = Plan.from_dict(plan_data), ends.target_url()
     result = finish(plan, target)
     objects = recreate_objects(plan, target)
-    return {"identities": result.identities, "orphans": result.orphans, **objects.to_dict()}
+    for name, why in result.outside_missing.items():
+        log.warning("foreign key %s to a table outside the copy not created: %s", name, why)
+    return {"identities": result.identities, "orphans": result.orphans,
+            "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
 def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
