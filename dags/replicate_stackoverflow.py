@@ -118,11 +118,14 @@ PARAMS = {
                                  "any table is touched, when the source has anything the copy "
                                  "does not create: triggers, routines, policies, grants, ... "
                                  "(--fail-on-not-carried; the plan task's log lists them)"),
+    "collations": Param("source", enum=["source", "target"], description="column collations "
+                        "as the source's (or the target's equivalent: case-insensitive stays "
+                        "so) or the target's default, each listed as not carried (--collations)"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
                 "nul", "enums", "schemas", "exclude_schemas", "schema_map",
                 "identifiers", "where", "exclude_columns", "mask",
-                "fail_on_not_carried")  # fmt: skip
+                "fail_on_not_carried", "collations")  # fmt: skip
 # Any other key of the command's job files (docs/selection.md "Job files") may be given in a
 # run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
 DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself

@@ -62,6 +62,7 @@ VALUE_PARAMS = {
     "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
     "schemas": [], "exclude_schemas": [], "schema_map": {},
     "where": {}, "exclude_columns": [], "mask": {}, "fail_on_not_carried": False,
+    "collations": "source",
 }  # fmt: skip
 
 
@@ -69,10 +70,10 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
     `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`,
-    `--where`, `--exclude-columns`, `--mask`, `--fail-on-not-carried`), validated; a param a
-    DAG does not declare takes the CLI's default. The DAG file reads every CLI option through
-    `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this is for
-    callers without the CLI."""
+    `--where`, `--exclude-columns`, `--mask`, `--fail-on-not-carried`, `--collations`),
+    validated; a param a DAG does not declare takes the CLI's default. The DAG file reads every
+    CLI option through `sluice.cli.dagparams.job_options` instead and hands the tasks its
+    `options`: this is for callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
@@ -86,6 +87,7 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
         exclude_columns=parse_columns(given["exclude_columns"]),
         mask=tuple((str(k), str(v)) for k, v in (given["mask"] or {}).items()),
         fail_on_not_carried=bool(given["fail_on_not_carried"]),
+        collations=given["collations"],
     )  # fmt: skip
     options.validate()
     return options

@@ -16,7 +16,7 @@ from sluice.core.schema import Column, ForeignKey, Table
 from sluice.dialects import get_dialect
 
 
-def settle(plan):
+def settle(plan, collations: str = "source"):
     """`plan` with each table's definition settled for its target: what cannot be made
     taken out and listed, with everything else the dialect renders left in place."""
     src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
@@ -27,7 +27,8 @@ def settle(plan):
         table = tp.table
         renamed = bool(tp.names) and any(s != d for s, d in tp.names.columns)
         excluded = set(tp.excluded)
-        columns = tuple(_column(src, dst, table, c, sequences, items) for c in table.columns)
+        columns = tuple(_column(src, dst, table, _collated(c, collations, table, items),
+                                sequences, items) for c in table.columns)  # fmt: skip
         checks = []
         for check in table.checks:
             key = f"{table.key}.{check.name or 'check'}"
@@ -80,6 +81,18 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
             why += " (it compares case-insensitively: uniqueness and sorting change)"
         items.append(NotCarried("collation", key, why, f"COLLATE {c.collation}"))
     return c
+
+
+def _collated(c: Column, collations: str, table: Table, items: list) -> Column:
+    """`c` as `--collations` asks: as is ("source"), or with the target's default collation
+    ("target"), its own named as not carried."""
+    if collations != "target" or not c.collation:
+        return c
+    why = "--collations target: the column takes the target's default collation"
+    if c.case_insensitive:
+        why += " (the source compares it case-insensitively: uniqueness and sorting change)"
+    items.append(NotCarried("collation", f"{table.key}.{c.name}", why, f"COLLATE {c.collation}"))
+    return replace(c, collation=None, case_insensitive=None)
 
 
 _BY_HAND = ": make it on the target, then add this by hand"

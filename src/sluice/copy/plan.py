@@ -271,7 +271,8 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
-    plan = settle(plan)  # defaults, collations, CHECKs the target cannot make: not carried
+    # defaults, collations, CHECKs the target cannot make: not carried (--collations)
+    plan = settle(plan, selection.collations)
     plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
     return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 

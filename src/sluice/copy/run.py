@@ -30,7 +30,7 @@ from sluice.copy.objects import ObjectsResult, recreate_objects
 from sluice.copy.outcome import target_state
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, target_fault
-from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
+from sluice.copy.refusals import CHOICES, Selection, Skipped, reasons_by_table
 from sluice.copy.retried import finish_retried, publish_retried
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
@@ -85,6 +85,7 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    collations: str = "source"  # "source" or "target" (Selection.collations)
     identifiers: str = "preserve"  # target names: "preserve", "lower" or "snake" (ADR 0017)
     # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
     # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
@@ -103,8 +104,10 @@ class CopyOptions:
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
-        if self.enums not in ENUM_POLICIES:
-            problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
+        for name, allowed in CHOICES.items():  # --enums, --collations
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}, "
+                                f"got {getattr(self, name)!r}")  # fmt: skip
         if self.identifiers not in POLICIES:
             problems.append(f"identifiers must be one of {', '.join(POLICIES)}, "
                             f"got {self.identifiers!r}")  # fmt: skip
