@@ -215,3 +215,18 @@ def test_case_insensitivity_is_read_from_collation_names_where_they_say_it():
     assert [ci(n) for n in ("utf8mb3_general_ci", "Latin1_General_CI_AS", "NOCASE")] == [True] * 3
     assert [ci(n) for n in ("utf8mb4_bin", "Latin1_General_CS_AS", "BINARY")] == [False] * 3
     assert ci("public.ci") is None and ci(None) is None  # PostgreSQL's: from its catalog
+
+
+def test_a_key_fed_by_a_sequence_is_an_identity_where_the_default_is_not_carried():
+    nextval = Default(SEQUENCE, "actor_actor_id_seq", "postgresql",
+                      "nextval('actor_actor_id_seq'::regclass)")  # fmt: skip
+    t = Table("actor", (Column("actor_id", INT, False, default=nextval), Column("n", TEXT)),
+              ("actor_id",))  # fmt: skip
+    plan = _plan("postgresql", "mysql", t)
+    key = plan.tables[0].table.column("actor_id")
+    assert (key.identity, key.identity_kind) == (True, BY_DEFAULT)
+    assert plan.not_carried == ()  # generated there by AUTO_INCREMENT, explicit ids accepted
+    assert "AUTO_INCREMENT" in MY.column_ddl(plan.tables[0].target, "actor_id")
+    same = _plan("postgresql", "postgresql", t)  # the sequence is not copied: said
+    assert same.tables[0].table.column("actor_id").identity is False
+    assert [(n.kind, n.key) for n in same.not_carried] == [("default", "actor.actor_id")]
