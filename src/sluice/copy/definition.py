@@ -90,6 +90,9 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
             c = replace(c, default=None)
         elif dst.default_clause(c) is None:
             items.append(NotCarried("default", key, _no_equivalent(src, dst, "default"), d.text))
+    if c.on_update and not dst.carries_on_update:
+        why = f"no {dst.name} equivalent made: the column keeps what an UPDATE writes"
+        items.append(NotCarried("on update", key, why, "ON UPDATE CURRENT_TIMESTAMP"))
     if c.collation and dst.collation_clause(c) is None:
         why = _no_equivalent(src, dst, "collation")
         if c.case_insensitive:

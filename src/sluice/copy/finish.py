@@ -13,6 +13,7 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
+from sluice.copy import hierarchy
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out, target_fault
 from sluice.copy.staging import live_table
@@ -61,6 +62,9 @@ def finish(
             on = {tp.name: lives[tp.name] for tp in tables}
             identities = align_identities(dst, conn, tables, lock_timeout)
             log.debug("finish: %d identity value(s) aligned", len(identities))
+            on = lives  # children inherit their parents again (copy.hierarchy)
+            hierarchy.attach_children(dst, conn, plan, published, lock_timeout, _bound,
+                                      live_table)  # fmt: skip
             keys = (plan.foreign_keys if published is None
                     else _touching(dst, conn, plan, published))  # fmt: skip
             if keys:

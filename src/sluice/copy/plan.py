@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sluice.copy import filters
+from sluice.copy import filters, hierarchy
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.definition import settle
@@ -369,6 +369,7 @@ def plan_tables(
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
         identifiers=policy,
+        not_carried=tuple(hierarchy.not_carried(dst, [tp.table for tp in planned])),
     )
 
 

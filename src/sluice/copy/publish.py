@@ -159,7 +159,7 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
 
 def _count(dst, conn, table) -> int:
     cur = conn.cursor()
-    cur.execute(f"SELECT COUNT(*) FROM {dst.qualified(table)}")
+    cur.execute(f"SELECT COUNT(*) FROM {dst.relation_sql(table)}")
     rows = int(cur.fetchone()[0])
     conn.rollback()
     return rows
@@ -259,6 +259,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
         cur.execute(stmt)
     if exists:
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
+            cur.execute(stmt)
+        for stmt in dst.detach_children_sql(conn, live):  # inheriting tables: finish re-adds
             cur.execute(stmt)
         for stmt in drop_views:  # the source's views, dropped with the swap (they read it)
             cur.execute(stmt)

@@ -240,6 +240,7 @@ class _Catalog:
         self.fk_schemas = dialect.referenced_schemas(inspector.bind, schema)
         self.indexes = inspector.get_multi_indexes(**kw)
         self.native = dialect.native_columns(inspector.bind, schema, names)
+        self.hierarchy = dialect.read_hierarchy(inspector.bind, schema, names)  # parents, parts
         # the rest of each table's definition (issue 26): CHECKs, comments, column facts
         self.checks = _optional(inspector.get_multi_check_constraints, kw)
         self.comments = _optional(inspector.get_multi_table_comment, kw)
@@ -301,6 +302,7 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
         if ix.get("name") and all(ix.get("column_names") or [None])
     )
     facts = catalog.facts
+    parents, partitioning = catalog.hierarchy.get(name, ((), None))
     checks = tuple(c for c in (dialect.read_check(ck, facts.get(("check", name, ck["name"])))
                                for ck in catalog.of(catalog.checks, name, [])) if c)  # fmt: skip
     comment = (catalog.of(catalog.comments, name, None) or {}).get("text") or None
@@ -308,6 +310,8 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
         name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,
         indexes=indexes, primary_key_name=pk.get("name") and fix(pk["name"]),
         checks=checks, comment=comment,
+        inherits=tuple(qualified_key(None if s == source.default else s, n) for s, n in parents),
+        partitioning=partitioning,
     )  # fmt: skip
 
 

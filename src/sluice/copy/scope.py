@@ -46,8 +46,12 @@ def resolve(inspector: Any, dialect, url: DbUrl, tables: Sequence[str] | None,
     excluded = set(_matching(chosen, selection.exclude_schemas, "--exclude-schemas", url))
     found: list[tuple[str | None, str, str]] = []  # (actual schema, name, full name)
     skipped: list[Skipped] = []
+    roots: dict[tuple, str] = {}  # (actual schema, partition) -> its root's key
     for actual in [*chosen, *outside]:
         names = [n for n in inspector.get_table_names(schema=actual) if not internal(n)]
+        parts = dialect.partition_roots(inspector.bind, actual)
+        roots |= {(actual, n): qualified_key(None if parts[n][0] == default else parts[n][0],
+                                             parts[n][1]) for n in names if n in parts}  # fmt: skip
         for name in names:
             key = qualified_key(None if actual == default else actual, name)
             if actual in outside:
@@ -69,8 +73,15 @@ def resolve(inspector: Any, dialect, url: DbUrl, tables: Sequence[str] | None,
             skipped.append(Skipped(source.key, "not in --tables"))
         elif full in dropped:
             skipped.append(Skipped(source.key, "excluded by --exclude-tables"))
-        else:
+        elif (actual, name) not in roots:
             selected.append(source)
+    keys = {s.key for s in selected}
+    for (actual, name), root in roots.items():  # a partition's rows are its root's
+        key = qualified_key(None if actual == default else actual, name)
+        if any(s.table == key for s in skipped):
+            continue
+        skipped.append(Skipped(key, f"partition of {root}: copied with it" if root in keys
+                               else f"partition of {root}, which is not copied"))  # fmt: skip
     return selected, skipped
 
 

@@ -31,8 +31,12 @@ def temp_name(dialect: Dialect, kind: str, name: str) -> str:
 
 def staging_table(dialect: Dialect, table: Table) -> Table:
     """The target-side twin of `table` (in its target schema: `TablePlan.target`) that chunks
-    are written into, in the same schema: a swap is a rename within it."""
+    are written into, in the same schema: a swap is a rename within it. A partitioned
+    table's partitions get staging names too (the swap gives them the source's)."""
     pk_name = table.primary_key_name or f"PK_{table.name}"
+    parts = table.partitioning
+    if parts is not None:
+        parts = parts.renamed(lambda n: temp_name(dialect, "part", n))
     return replace(
         table,
         name=staging_name(dialect, table.name),
@@ -40,15 +44,19 @@ def staging_table(dialect: Dialect, table: Table) -> Table:
         primary_key_name=temp_name(dialect, "pk", pk_name),
         foreign_keys=(),
         indexes=(),
+        partitioning=parts,
     )
 
 
 def sync_staging_table(dialect: Dialect, table: Table) -> Table:
     """Where a sync lands changed rows before one set-based upsert into the live table; its
-    own name, so a sync never touches the staging table of a copy."""
+    own name, so a sync never touches the staging table of a copy; never partitioned (the
+    upsert into the live table routes its rows)."""
     return replace(
         staging_table(dialect, table),
         name=_short(SYNC_PREFIX, table.name, dialect.caps.max_identifier_length),
+        partitioning=None,
+        inherits=(),
     )
 
 

@@ -53,12 +53,26 @@ class Check:
 class Partitioning:
     """A partitioned table: `strategy` ("range", "list", "hash"), the key as the source
     writes it, and each partition as (name, bound) in the source's SQL (PostgreSQL:
-    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
+    `FOR VALUES FROM (...) TO (...)`, `DEFAULT`). `subpartitions` gives each partition
+    that is partitioned itself (by name) its own partitioning, to any depth."""
 
     strategy: str
     key: str
     partitions: tuple[tuple[str, str], ...] = ()
     engine: str = ""
+    subpartitions: tuple[tuple[str, Partitioning], ...] = ()
+
+    def names(self) -> list[str]:
+        """Every partition's name, each before its own partitions'."""
+        subs = dict(self.subpartitions)
+        return [m for n, _ in self.partitions
+                for m in [n, *(subs[n].names() if n in subs else [])]]  # fmt: skip
+
+    def renamed(self, rename) -> Partitioning:
+        """The same partitioning with every partition's name `n` as `rename(n)`."""
+        parts = tuple((rename(n), b) for n, b in self.partitions)
+        subs = tuple((rename(n), p.renamed(rename)) for n, p in self.subpartitions)
+        return Partitioning(self.strategy, self.key, parts, self.engine, subs)
 
 
 @dataclass(frozen=True)
@@ -82,4 +96,6 @@ def default_from(d: dict[str, Any] | None) -> Default | None:
 def partitioning_from(d: dict[str, Any] | None) -> Partitioning | None:
     if d is None:
         return None
-    return Partitioning(**{**d, "partitions": tuple(tuple(p) for p in d.get("partitions", ()))})
+    parts = tuple(tuple(p) for p in d.get("partitions", ()))
+    subs = tuple((n, partitioning_from(p)) for n, p in d.get("subpartitions", ()))
+    return Partitioning(**{**d, "partitions": parts, "subpartitions": subs})

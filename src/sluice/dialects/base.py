@@ -20,6 +20,7 @@ from sluice.dialects import faults
 from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.definition import Definitions
+from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 from sluice.dialects.objects import Objects
@@ -33,7 +34,7 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
+class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, Hierarchy):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str
@@ -262,7 +263,7 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
         order = ""
         if table.primary_key and ordered:
             order = " ORDER BY " + ", ".join(self.quote(k) for k in table.primary_key)
-        source = self.qualified(name or table.name, table.schema)
+        source = self.qualified(name, table.schema) if name else self.relation_sql(table)
         sql = f"SELECT {cols} FROM {source}{where}{order}"
         return self.finalize(sql), params
 
@@ -321,12 +322,13 @@ class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions):
     def range_probe_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
         """One row of the range if there is any, read without taking row locks."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"SELECT 1 FROM {self.qualified(table)}{where} LIMIT 1"), params
+        return self.finalize(f"SELECT 1 FROM {self.relation_sql(table)}{where} LIMIT 1"), params
 
     def delete_range_sql(self, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
-        """Remove what an earlier try of the same chunk left (whole table when unkeyed)."""
+        """Remove what an earlier try of the same chunk left (whole table when unkeyed); of
+        the table's own rows only (a repair into a live parent leaves its children's)."""
         where, params = self.range_predicate(table.primary_key, lo, hi)
-        return self.finalize(f"DELETE FROM {self.qualified(table)}{where}"), params
+        return self.finalize(f"DELETE FROM {self.relation_sql(table)}{where}"), params
 
     def swap_sql(self, staging: Table, live: Table, live_exists: bool) -> list[str]:
         """Statements replacing `live` by `staging` inside one transaction."""

@@ -138,3 +138,7 @@ class Definitions:
         `live` by a rename): comments, ON UPDATE triggers. Whatever they name (a trigger,
         its function) is named after `live`, as it stays after the swap."""
         return []
+
+    # whether MySQL's ON UPDATE CURRENT_TIMESTAMP is made here (in the column's definition,
+    # or by a trigger `definition_sql` creates); where not, the plan lists it as not carried
+    carries_on_update = False

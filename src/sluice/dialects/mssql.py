@@ -28,6 +28,7 @@ from sluice.dialects import faults
 from sluice.dialects import mssql_native as mn
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.mssql_definition import MssqlDefinitions
 from sluice.dialects.mssql_driver import (
     BCP_BATCH_ROWS,
     VALUE_ERRORS,
@@ -77,7 +78,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
     return t.kind is Kind.DATETIME and t.precision is None
 
 
-class MssqlDialect(MssqlObjects, Dialect):
+class MssqlDialect(MssqlObjects, MssqlDefinitions, Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,

@@ -20,6 +20,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.mysql_definition import MysqlDefinitions
 from sluice.dialects.mysql_literals import (
     VALUE_ERRORS,
     Literals,
@@ -57,7 +58,7 @@ BEGIN_READ_SQL = (
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
-                   Dialect):  # fmt: skip
+                   MysqlDefinitions, Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -164,9 +165,6 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
         if t.kind is Kind.BIT and (t.length or 1) <= MAX_BITS:
             return f"BIT({t.length or 1})"
         raise NotImplementedError(t.kind)
-
-    def identity_clause(self, kind: str = "") -> str:
-        return "AUTO_INCREMENT"
 
     def create_table_sql(self, table: Table, *, primary_key: bool = True) -> list[str]:
         """An AUTO_INCREMENT column must lead an index: one is added where the key does not

@@ -16,17 +16,14 @@ from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
-from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects import postgresql_values as values
+from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
 from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
+from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
-from sluice.dialects.postgresql_values import (
-    ENCODE,
-    geometry_hex,
-    register_adapters,
-    unreadable_dates,
-)
+from sluice.dialects.postgresql_translation import PostgresTranslation
 from sluice.dialects.schemas import POSTGRESQL_FK_SCHEMAS, POSTGRESQL_SCHEMAS
 
 _FIXED: dict[Kind, str] = {
@@ -86,7 +83,13 @@ def _csv_expr(column: str, kind: Kind) -> str:
 
 
 class PostgresDialect(
-    PostgresLiveness, PostgresDigests, PostgresObjects, PostgresDefinitions, Dialect
+    PostgresHierarchy,
+    PostgresLiveness,
+    PostgresDigests,
+    PostgresObjects,
+    PostgresTranslation,
+    PostgresDefinitions,
+    Dialect,
 ):
     name = "postgresql"
     caps = Capabilities(
@@ -139,21 +142,6 @@ class PostgresDialect(
         "BIT": lambda t: None if t.varying else SqlType(Kind.BIT, length=t.length or 1),
     }
 
-    def relation_bytes_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # heap + TOAST + free-space/visibility maps, without indexes: what a COPY reads
-        return f"SELECT pg_table_size(to_regclass({PARAM}))", [self.qualified(table)]
-
-    def row_estimate_sql(self, table: Table) -> tuple[str, list[Any]] | None:
-        # the planner's own estimate: tuples per page at the last ANALYZE/VACUUM, times the
-        # pages the table has now; NULL before the first one (then COUNT(*) is used)
-        sql = (
-            "SELECT CASE WHEN c.reltuples < 0 OR c.relpages = 0 THEN NULL ELSE "
-            "round(c.reltuples / c.relpages * (pg_relation_size(c.oid) / "
-            "current_setting('block_size')::int))::bigint END "
-            f"FROM pg_class c WHERE c.oid = to_regclass({PARAM})"
-        )
-        return sql, [self.qualified(table)]
-
     def connect(self, url: DbUrl, *, autocommit: bool = False) -> Any:
         conn = self._connect(url, autocommit=autocommit)
         # json/jsonb arrive as their exact text, not as dicts: nothing to re-encode, and a
@@ -162,13 +150,13 @@ class PostgresDialect(
 
         for name in ("json", "jsonb"):
             conn.adapters.register_loader(name, TextLoader)
-        register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
+        values.register_adapters(conn)  # 24:00:00 read; -infinity written (--zero-dates -infinity)
         return conn
 
     def encode_converters(self, table: Table) -> list:
         # a geometry into PostGIS's type (declared through `native`) goes as hex EWKB text
-        return [geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(c.type)
-                else ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
+        return [values.geometry_hex if c.type.kind is Kind.GEOMETRY and self.render_native(
+            c.type) else values.ENCODE.get(c.type.kind) for c in table.columns]  # fmt: skip
 
     def spatial_type(self, url: DbUrl) -> str | None:
         try:
@@ -322,14 +310,14 @@ class PostgresDialect(
         if fmt == "csv":
             cols = ", ".join(_csv_expr(self.quote(c.name), c.type.kind) for c in table.columns)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT csv, NULL 'NULL', FORCE_QUOTE *"
             cur = conn.cursor()
             cur.execute("SET DateStyle = ISO, YMD")
         else:  # the columns as stored: binary, or text with its settings pinned
             cols = ", ".join(self.quote(c) for c in table.column_names)
             where, params = self.read_predicate(table, lo, hi)
-            sql = self.finalize(f"SELECT {cols} FROM {self.qualified(table)}{where}")
+            sql = self.finalize(f"SELECT {cols} FROM {self.relation_sql(table)}{where}")
             options = "FORMAT binary"
             if fmt == "postgresql-text":
                 options = "FORMAT text"
@@ -427,7 +415,7 @@ class PostgresDialect(
 
     def locate_unreadable(self, conn: Any, table: Table, lo: Any, hi: Any) -> list[tuple]:
         """Dates and timestamps Python cannot hold: 'infinity', '-infinity', BC, after 9999."""
-        return unreadable_dates(self, conn, table, lo, hi)
+        return values.unreadable_dates(self, conn, table, lo, hi)
 
     def table_exists(self, conn: Any, name: Table | str) -> bool:
         """From the catalog, taking no lock (a probing SELECT waited behind another session's

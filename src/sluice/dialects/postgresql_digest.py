@@ -37,7 +37,7 @@ class PostgresDigests:
         row_hash = "hashtextextended(ROW(r.*)::text, 0)::numeric"
         sql = (
             f"SELECT count(*), coalesce(sum({row_hash}), 0)::text "
-            f"FROM (SELECT {cols} FROM {self.qualified(table)}{where}) AS r"
+            f"FROM (SELECT {cols} FROM {self.relation_sql(table)}{where}) AS r"
         )
         return list(DIGEST_SETUP), self.finalize(sql), params
 
@@ -52,7 +52,7 @@ class PostgresDigests:
         where, params = self.read_predicate(table, lo, hi)
         sql = self.finalize(
             f"SELECT {keys}, hashtextextended(ROW(r.*)::text, 0){per_column} FROM (SELECT "
-            f"{', '.join(cols)} FROM {self.qualified(table)}{where}) AS r ORDER BY {keys}"
+            f"{', '.join(cols)} FROM {self.relation_sql(table)}{where}) AS r ORDER BY {keys}"
         )
         with conn.cursor(name=f"sluice_digest_{next(_cursor_ids)}") as cur:
             cur.execute(sql, self.bind(params))

@@ -129,7 +129,7 @@ def unreadable_dates(d: Any, conn: Any, table: Any, lo: Any, hi: Any) -> list[tu
                 col = f"({col} AT TIME ZONE current_setting('TimeZone'))"
             bad = f"(NOT isfinite({col}) OR {col} < '0001-01-01' OR {col} >= '10000-01-01')"
             cond = f"{where} AND {bad}" if where else f" WHERE {bad}"
-            sql = f"SELECT {key}, {col}::text FROM {d.qualified(table)}{cond} LIMIT 100"
+            sql = f"SELECT {key}, {col}::text FROM {d.relation_sql(table)}{cond} LIMIT 100"
             cur.execute(d.finalize(sql), d.bind(params))
             for *k, text in cur.fetchall():
                 why = f"{text!r} has no equivalent outside PostgreSQL (years 1 to 9999 only)"

@@ -38,7 +38,7 @@ class Statistics:
                 where, params = self.read_predicate(t, None, None)  # the --where filter
                 if len(t.primary_key) == 1:
                     k = self.quote(t.primary_key[0])
-                    sql = f"SELECT MIN({k}), MAX({k}) FROM {self.qualified(t)}{where}"
+                    sql = f"SELECT MIN({k}), MAX({k}) FROM {self.relation_sql(t)}{where}"
                     cur.execute(self.finalize(sql), self.bind(params))
                     lo, hi = cur.fetchone()
                 n = None
@@ -47,7 +47,7 @@ class Statistics:
                     cur.execute(self.finalize(estimate[0]), self.bind(estimate[1]))
                     n = cur.fetchone()[0]
                 if n is None:
-                    sql = f"SELECT COUNT(*) FROM {self.qualified(t)}{where}"
+                    sql = f"SELECT COUNT(*) FROM {self.relation_sql(t)}{where}"
                     cur.execute(self.finalize(sql), self.bind(params))
                     n = cur.fetchone()[0]
                 stats[t.key] = (lo, hi, int(n))

@@ -88,7 +88,7 @@ def _split(a: int, b: int, parts: int) -> list[tuple[int, int]]:
 def _bounds(d: Dialect, conn, table: Table, k: str) -> tuple[Any, Any, int]:
     q = d.quote(k)
     cur = conn.cursor()
-    cur.execute(f"SELECT MIN({q}), MAX({q}), COUNT(*) FROM {d.qualified(table)}")
+    cur.execute(f"SELECT MIN({q}), MAX({q}), COUNT(*) FROM {d.relation_sql(table)}")
     lo, hi, n = cur.fetchone()
     return lo, hi, int(n)
 
@@ -96,7 +96,7 @@ def _bounds(d: Dialect, conn, table: Table, k: str) -> tuple[Any, Any, int]:
 def summary_sql(d: Dialect, table: Table, k: str) -> str:
     """(row count, sum of keys) of the range `lo < k <= hi`: the key's index answers it."""
     q = d.quote(k)
-    return d.finalize(f"SELECT COUNT(*), {d.key_sum_sql(q)} FROM {d.qualified(table)} "
+    return d.finalize(f"SELECT COUNT(*), {d.key_sum_sql(q)} FROM {d.relation_sql(table)} "
                       f"WHERE {q} > {PARAM} AND {q} <= {PARAM}{_filter(d, table)}")  # fmt: skip
 
 
@@ -114,7 +114,7 @@ def _summary(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> tuple[in
 
 def _keys(d: Dialect, conn, table: Table, k: str, a: int, b: int) -> set[int]:
     q = d.quote(k)
-    sql = (f"SELECT {q} FROM {d.qualified(table)} WHERE {q} > {PARAM} AND {q} <= {PARAM}"
+    sql = (f"SELECT {q} FROM {d.relation_sql(table)} WHERE {q} > {PARAM} AND {q} <= {PARAM}"
            f"{_filter(d, table)}")  # fmt: skip
     cur = conn.cursor()
     cur.execute(d.finalize(sql), d.bind([a, b]))
@@ -143,7 +143,7 @@ def _present(d: Dialect, conn, table: Table, key, batch) -> set[tuple]:
     one = "(" + " AND ".join(f"{d.quote(k)} = {PARAM}" for k in key) + ")"
     where = " OR ".join([one] * len(batch))
     cur = conn.cursor()
-    cur.execute(d.finalize(f"SELECT {cols} FROM {d.qualified(table)} WHERE ({where})"
+    cur.execute(d.finalize(f"SELECT {cols} FROM {d.relation_sql(table)} WHERE ({where})"
                            f"{_filter(d, table)}"),
                 d.bind([v for row in batch for v in row]))  # fmt: skip
     return {tuple(r) for r in cur.fetchmany(len(batch))}  # keys are unique: at most the batch
@@ -160,7 +160,7 @@ def delete_gone(tp: TablePlan, src: Dialect, src_conn, dst: Dialect, reader, wri
     for keys in deleted_keys(src, src_conn, tp.table, dst, reader, live):
         one = "(" + " AND ".join(f"{dst.quote(k)} = {PARAM}" for k in live.primary_key) + ")"
         where = " OR ".join([one] * len(keys))
-        cur.execute(dst.finalize(f"DELETE FROM {dst.qualified(live)} WHERE {where}"),
+        cur.execute(dst.finalize(f"DELETE FROM {dst.relation_sql(live)} WHERE {where}"),
                     dst.bind([v for row in keys for v in row]))  # fmt: skip
         total += len(keys)
     state = sync_state.read(dst, writer, tp.name)

@@ -352,7 +352,7 @@ def _max(d: Dialect, conn, table: Table, column: str) -> Any:
     datetimes as text), then through the dialect's decoder."""
     cur = conn.cursor()
     where, params = d.read_predicate(table, None, None)  # a source table's --where
-    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.qualified(table)}{where}"),
+    cur.execute(d.finalize(f"SELECT MAX({d.quote(column)}) FROM {d.relation_sql(table)}{where}"),
                 d.bind(params))  # fmt: skip
     value = cur.fetchone()[0]
     decode = d.decode_converters(table)[table.column_names.index(column)]
@@ -430,9 +430,9 @@ def apply_sql(dst: Dialect, live: Table, stage: Table) -> tuple[str, str]:
                       for c in live.column_names if c not in live.primary_key]
     )  # fmt: skip
     prune = (f"DELETE FROM {dst.qualified(stage)} WHERE EXISTS "
-             f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_row})")  # fmt: skip
+             f"(SELECT 1 FROM {dst.relation_sql(live)} {t} WHERE {same_row})")  # fmt: skip
     new_rows = (f"SELECT COUNT(*) FROM {dst.qualified(stage)} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {dst.qualified(live)} {t} WHERE {same_key})")  # fmt: skip
+                f"(SELECT 1 FROM {dst.relation_sql(live)} {t} WHERE {same_key})")  # fmt: skip
     return prune, new_rows
 
 

@@ -33,7 +33,7 @@ def missing_tables(
         cur, counts = conn.cursor(), {}
         for tp in gone:  # the rows the copy would select (--where)
             where, params = src.read_predicate(tp.table, None, None)
-            cur.execute(src.finalize(f"SELECT COUNT(*) FROM {src.qualified(tp.table)}{where}"),
+            cur.execute(src.finalize(f"SELECT COUNT(*) FROM {src.relation_sql(tp.table)}{where}"),
                         src.bind(params))  # fmt: skip
             counts[tp.name] = int(cur.fetchone()[0])
         conn.rollback()

@@ -285,12 +285,12 @@ def _table_checks(d, conn, t: Table, r: TableRules, source_rows: Mapping[str, in
     if key:
         any_null = " OR ".join(f"{q(k)} IS NULL" for k in key)
         exprs.append(f"SUM(CASE WHEN {any_null} THEN 1 ELSE 0 END)")
-    total, *nulls = _fetch(conn, f"SELECT {', '.join(exprs)} FROM {d.qualified(t)}")
+    total, *nulls = _fetch(conn, f"SELECT {', '.join(exprs)} FROM {d.relation_sql(t)}")
     out: list[CheckResult] = []
     if key:
         cols, keys = ", ".join(key), ", ".join(q(k) for k in key)
         no_null = " AND ".join(f"{q(k)} IS NOT NULL" for k in key)
-        groups = f"SELECT COUNT(*) AS {q('n')} FROM {d.qualified(t)} WHERE {no_null}"
+        groups = f"SELECT COUNT(*) AS {q('n')} FROM {d.relation_sql(t)} WHERE {no_null}"
         groups += f" GROUP BY {keys} HAVING COUNT(*) > 1"
         (dup,) = _fetch(conn, f"SELECT COALESCE(SUM({q('n')} - 1), 0) FROM ({groups}) {q('g')}")
         text = f"repeat a primary key ({cols}) value of another row"
