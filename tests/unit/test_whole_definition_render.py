@@ -248,3 +248,16 @@ def test_a_key_fed_by_a_sequence_is_an_identity_where_the_default_is_not_carried
     same = _plan("postgresql", "postgresql", t)  # the sequence is not copied: said
     assert same.tables[0].table.column("actor_id").identity is False
     assert [(n.kind, n.key) for n in same.not_carried] == [("default", "actor.actor_id")]
+
+
+def test_two_keys_of_one_name_get_unique_names_where_names_are_per_schema():
+    a = ForeignKey("a", ("p",), "parent", ("id",), constraint="fk_parent")
+    b = ForeignKey("b", ("p",), "parent", ("id",), constraint="fk_parent")  # legal on PostgreSQL
+    t = Table("a", (Column("id", INT, False), Column("p", INT)), ("id",))
+    names = [fk.name for fk in _plan("postgresql", "mysql", t, [a, b]).foreign_keys]
+    assert names == ["fk_parent", "FK_b_p"]
+    listed = _plan("postgresql", "mysql", t, [a, b]).not_carried
+    assert [(n.kind, n.key, n.ddl) for n in listed] == [("foreign key name", "b.fk_parent",
+                                                         "fk_parent")]  # fmt: skip
+    assert [fk.name for fk in _plan("postgresql", "postgresql", t, [a, b]).foreign_keys] == [
+        "fk_parent", "fk_parent"]  # fmt: skip

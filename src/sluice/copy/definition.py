@@ -54,7 +54,31 @@ def settle(plan):
         tables.append(tp)
     for fk in plan.foreign_keys:
         items += _key_options(dst, fk)
-    return replace(plan, tables=tuple(tables), not_carried=plan.not_carried + tuple(items))
+    keys = _unique_key_names(dst, plan, items)
+    return replace(plan, tables=tuple(tables), foreign_keys=keys,
+                   not_carried=plan.not_carried + tuple(items))  # fmt: skip
+
+
+def _unique_key_names(dst, plan, items: list) -> tuple[ForeignKey, ...]:
+    """The plan's foreign keys, where the target names constraints once per schema and two
+    source keys landing in one schema share a name (PostgreSQL names them per table): the
+    later ones named by sluice (`FK_<table>_<columns>`), each listed with the source's name."""
+    if not dst.constraint_names_per_schema:
+        return plan.foreign_keys
+    landing = {tp.name: tp.target_schema for tp in plan.tables}
+    seen: set[tuple] = set()
+    out = []
+    for fk in plan.foreign_keys:
+        where = landing.get(fk.table_key)
+        if (where, fk.name.lower()) in seen and fk.constraint:
+            ours = replace(fk, constraint=None)
+            why = (f"another key in its schema has this name, unique per schema on "
+                   f"{dst.name}: made as {ours.name}")  # fmt: skip
+            items.append(NotCarried("foreign key name", f"{fk.table_key}.{fk.name}", why, fk.name))
+            fk = ours
+        seen.add((where, fk.name.lower()))
+        out.append(fk)
+    return tuple(out)
 
 
 def _sequence_key(dst, table: Table) -> Table:
