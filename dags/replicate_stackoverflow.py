@@ -112,10 +112,15 @@ PARAMS = {
     "mask": Param({}, type="object", additionalProperties={"type": "string"},
                   description="table.column -> hash | null | fixed:VALUE; hash is keyed by "
                   "SLUICE_MASK_KEY in the workers' environment (--mask)"),
+    "fail_on_not_carried": Param(False, type="boolean", description="fail the plan task, before "
+                                 "any table is touched, when the source has anything the copy "
+                                 "does not create: triggers, routines, policies, grants, ... "
+                                 "(--fail-on-not-carried; the plan task's log lists them)"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
                 "nul", "enums", "schemas", "exclude_schemas", "schema_map",
-                "identifiers", "where", "exclude_columns", "mask")  # fmt: skip
+                "identifiers", "where", "exclude_columns", "mask",
+                "fail_on_not_carried")  # fmt: skip
 # Any other key of the command's job files (docs/selection.md "Job files") may be given in a
 # run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
 DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from sluice.airflow.connections import url_for
-from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions, check_lossy, check_zero_dates
+from sluice.copy import (
+    DEFAULT_MEMORY_CAP,
+    CopyOptions,
+    NotCarriedError,
+    check_lossy,
+    check_zero_dates,
+    refuse_not_carried,
+)
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.filters import parse_columns
 from sluice.copy.finish import finish
@@ -54,7 +61,7 @@ VALUE_PARAMS = {
     "exclude_tables": [], "skip_refused": False, "carry_as_text": False, "allow_lossy": False,
     "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
     "schemas": [], "exclude_schemas": [], "schema_map": {},
-    "where": {}, "exclude_columns": [], "mask": {},
+    "where": {}, "exclude_columns": [], "mask": {}, "fail_on_not_carried": False,
 }  # fmt: skip
 
 
@@ -62,8 +69,8 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
     `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`,
-    `--where`, `--exclude-columns`, `--mask`), validated; a param a DAG does not declare takes
-    the CLI's default. The DAG file reads every CLI option through
+    `--where`, `--exclude-columns`, `--mask`, `--fail-on-not-carried`), validated; a param a
+    DAG does not declare takes the CLI's default. The DAG file reads every CLI option through
     `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this is for
     callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
@@ -78,6 +85,7 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
         where=tuple((str(k), str(v)) for k, v in (given["where"] or {}).items()),
         exclude_columns=parse_columns(given["exclude_columns"]),
         mask=tuple((str(k), str(v)) for k, v in (given["mask"] or {}).items()),
+        fail_on_not_carried=bool(given["fail_on_not_carried"]),
     )  # fmt: skip
     options.validate()
     return options
@@ -102,6 +110,15 @@ def plan(
         chunk_rows=chunk_rows, chunk_bytes=chunk_bytes, selection=options.selection,
     )  # fmt: skip
     check_lossy(p, allow_lossy)
+    for item in p.not_carried:  # what the copy does not create, each with its source DDL
+        log.warning("not carried: %s %s: %s\n%s", item.kind, item.key, item.reason, item.ddl)
+    try:
+        refuse_not_carried(p, options.fail_on_not_carried, "the plan task's log lists each "
+                           "with its reason and source DDL")  # fmt: skip
+    except NotCarriedError as exc:  # another try would plan the same: no retries
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None
     for s in p.skipped:
         log.warning("skipped %s: %s", s.table, s.reason)
     log.info("plan: %d tables, %d chunks, order %s", len(p.tables), len(p.chunks),

@@ -7,6 +7,7 @@ import json
 import sys
 
 from sluice.cli import verify as cli_verify
+from sluice.cli.not_carried import add_fail_option, not_carried_dicts, summary_line
 from sluice.cli.options import (
     add_chunk_options,
     add_endpoints,
@@ -32,6 +33,7 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     add_chunk_options(p)
     add_value_options(p)
     add_liveness_options(p)
+    add_fail_option(p)
 
 
 def copy_options(args: argparse.Namespace):
@@ -45,6 +47,7 @@ def copy_options(args: argparse.Namespace):
         chunk_bytes=args.chunk_size,
         lock_timeout=args.lock_timeout,
         resume=args.resume,
+        fail_on_not_carried=args.fail_on_not_carried,
         **value_settings(args),
     )
 
@@ -117,6 +120,7 @@ def summary_dict(result) -> dict:
         "failures": result.failures,
         "skipped": [{"table": s.table, "reason": s.reason} for s in result.plan.skipped],
         **objects_dict(result.plan.views, result.plan.sequences, result.objects),
+        "not_carried": not_carried_dicts(result.plan.not_carried),
     }
 
 
@@ -160,6 +164,9 @@ def print_summary(result, file=None, width: int | None = None) -> None:
 
     print_skipped(console, result.plan.skipped)
     print_objects(console, result.plan.views, result.plan.sequences, result.objects)
+    if result.plan.not_carried:
+        console.print(summary_line(result.plan.not_carried), markup=False, highlight=False,
+                      soft_wrap=True)  # fmt: skip
     if result.nul_changed:
         print(f"note: {result.nul_changed:,} text value(s) held NUL (U+0000) and were changed "
               "by the --nul policy")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sluice.cli.not_carried import add_fail_option, print_not_carried
 from sluice.cli.options import (
     add_chunk_options,
     add_endpoints,
@@ -20,6 +21,7 @@ from sluice.cli.options import (
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from sluice.copy.not_carried import refuse_not_carried
     from sluice.copy.plan import build_plan
     from sluice.copy.refusals import Selection
 
@@ -36,6 +38,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(plan.to_json())
     else:
         print_plan(plan)
+    # after printing it: the plan is where each item is seen
+    refuse_not_carried(plan, args.fail_on_not_carried, "the plan above lists each with its "
+                       "reason and source DDL")  # fmt: skip
     return 0
 
 
@@ -97,6 +102,7 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     print_skipped(console, plan.skipped)
     print_objects(console, plan.views, plan.sequences)
+    print_not_carried(console, plan.not_carried)  # the last section (issue 26)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_endpoints(plan)
     add_chunk_options(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_fail_option(plan)
     plan.add_argument("--allow-lossy", action="store_true",
                       help="with --skip-refused: keep tables with lossy mappings (as copy "
                            "--allow-lossy would); else they are listed as skipped")  # fmt: skip

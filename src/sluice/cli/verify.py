@@ -137,7 +137,11 @@ def print_report(report, file=None, width: int | None = None) -> None:
         if failing:
             checks += f", {errors} error(s), {len(failing) - errors} warning(s)"
         matching = f"{len(t.ranges) - len(t.mismatches)}/{len(t.ranges)}"
-        result = "ok" if t.ok else f"[red]{t.error or 'MISMATCH'}"
+        result = "ok" if t.ok else "[red]MISMATCH"
+        if t.missing:  # the source's rows are what it lacks: the "source rows" column
+            result = "[red]missing"
+        elif t.error:
+            result = f"[red]{t.error}"
         grid.add_row(t.name, f"{t.source_rows:,}", f"{t.target_rows:,}", matching, checks,
                      t.method, result)  # fmt: skip
     console.print(grid)

@@ -17,6 +17,7 @@ from sluice.copy import filters, hierarchy
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.definition import settle
+from sluice.copy.not_carried import gather as not_carried
 from sluice.copy.objects import plan_objects
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
@@ -255,7 +256,8 @@ def build_plan(
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
     plan = settle(plan)  # defaults, collations, CHECKs the target cannot make: not carried
-    return replace(plan, native_types=natives + plan.native_types) if natives else plan
+    plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
+    return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 
 
 def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool) -> None:

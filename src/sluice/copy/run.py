@@ -25,6 +25,7 @@ from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult
 from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
+from sluice.copy.not_carried import refuse_not_carried
 from sluice.copy.objects import ObjectsResult, recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, target_fault
@@ -92,6 +93,7 @@ class CopyOptions:
     # continue from the chunks an interrupted run of the same plan committed (copy.resume),
     # and keep this run's staging tables and ledger if it stops or fails
     resume: bool = False
+    fail_on_not_carried: bool = False  # stop before any table when the plan lists any
 
     @property
     def selection(self) -> Selection:
@@ -243,6 +245,7 @@ def copy_database(
         allow_empty=options.allow_empty, selection=options.selection,
     )  # fmt: skip
     check_lossy(plan, options.allow_lossy)
+    refuse_not_carried(plan, options.fail_on_not_carried)  # before any table is touched
     return run_plan(plan, source, target, options, reporter, started, cancel)
 
 

@@ -23,6 +23,7 @@ from sluice.dialects.definition import Definitions
 from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
+from sluice.dialects.not_carried import NotCarriedObjects
 from sluice.dialects.objects import Objects
 from sluice.dialects.schemas import Schemas
 from sluice.dialects.statistics import Statistics
@@ -34,7 +35,9 @@ PARAM = "\x00"  # parameter token in generated SQL; `Dialect.finalize` swaps in 
 __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_bytes"]
 
 
-class Dialect(Liveness, NativeTypes, Schemas, Objects, Statistics, Definitions, Hierarchy):
+class Dialect(
+    Liveness, NativeTypes, Schemas, Objects, NotCarriedObjects, Statistics, Definitions, Hierarchy
+):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
     name: str

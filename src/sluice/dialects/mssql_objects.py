@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from sluice.core.objects import SequenceDef
+from sluice.dialects.mssql_not_carried import MssqlNotCarried
 
 VIEWS = (
     "SELECT s.name, v.name, OBJECT_DEFINITION(v.object_id) FROM sys.views AS v "
@@ -32,8 +33,9 @@ SEQUENCES = (
 _CREATE_VIEW = re.compile(r"^\s*CREATE\s+VIEW\b", re.IGNORECASE)
 
 
-class MssqlObjects:
-    """Mixed into the SQL Server dialect (before `Dialect`: it uses its quoting)."""
+class MssqlObjects(MssqlNotCarried):
+    """Mixed into the SQL Server dialect (before `Dialect`: it uses its quoting); with what
+    a copy does not create (mssql_not_carried)."""
 
     views_query = VIEWS
     view_references_query = VIEW_REFERENCES

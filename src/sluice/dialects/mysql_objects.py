@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from sluice.core.objects import SequenceDef
+from sluice.dialects.mysql_not_carried import MysqlNotCarried
 
 VIEWS = (
     "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS "
@@ -24,8 +25,9 @@ SEQUENCES = (
 )
 
 
-class MysqlObjects:
-    """Mixed into the MySQL dialect (before `Dialect`: it uses its quoting)."""
+class MysqlObjects(MysqlNotCarried):
+    """Mixed into the MySQL dialect (before `Dialect`: it uses its quoting); with what a
+    copy does not create (mysql_not_carried)."""
 
     views_query = VIEWS
     sequences_query = SEQUENCES

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from sluice.core.objects import SequenceDef
+from sluice.dialects.postgresql_not_carried import PostgresNotCarried
 
 _USER = ("n.nspname NOT IN ('pg_catalog', 'information_schema') "
          "AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'")  # fmt: skip
@@ -46,8 +47,9 @@ SEQUENCES = (
 )
 
 
-class PostgresObjects:
-    """Mixed into the PostgreSQL dialect (before `Dialect`: it uses its `qualified`)."""
+class PostgresObjects(PostgresNotCarried):
+    """Mixed into the PostgreSQL dialect (before `Dialect`: it uses its `qualified`); with
+    what a copy does not create (postgresql_not_carried)."""
 
     views_query = VIEWS
     view_references_query = VIEW_REFERENCES

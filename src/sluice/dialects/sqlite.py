@@ -98,6 +98,13 @@ class SqliteDialect(Dialect):
 
     # views are kept as their CREATE VIEW text; SQLite has no sequences (issue 24)
     views_query = "SELECT NULL, name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"
+    not_carried_queries = (
+        (
+            "triggers",
+            "SELECT 'trigger', NULL, tbl_name, name, sql "
+            "FROM sqlite_master WHERE type = 'trigger' ORDER BY 3, 4",
+        ),
+    )
 
     def view_ddl(self, view, schema: str | None = None) -> str:
         return view.definition

@@ -79,6 +79,7 @@ def _table_row(t: dict) -> list[str]:
     # the producer's `ok` also fails on error checks: those show as CHECKS FAILED, not MISMATCH
     data_ok = counts_ok if t.get("ok") is None else bool(t["ok"]) or (counts_ok and errors > 0)
     verdict = "MISMATCH" if not data_ok else "CHECKS FAILED" if errors else "MATCH"
+    verdict = "MISSING" if t.get("missing") else verdict  # absent from the target
     ranges_text = "—" if ranges is None else f"{_num(matching)}/{_num(ranges)}"
     name = str(t.get("table", "?"))
     if t.get("target_table"):  # renamed on the target (--schema-map, --identifiers)
@@ -101,10 +102,12 @@ def _overview(report: dict) -> tuple[str, str, str, str, list[list[str]], list[d
     rows = [_table_row(t) for t in report.get("tables") or []]
     failing = _all_failing(report)
     errors, warnings = _severity_counts(failing)
-    differ = sum(1 for r in rows if r[-1] == "MISMATCH")
+    differ = sum(1 for r in rows if r[-1] in ("MISMATCH", "MISSING"))
+    absent = sum(1 for r in rows if r[-1] == "MISSING")
     ok = not differ and not errors if report.get("ok") is None else report["ok"]
     tables = f"{_plural(len(rows), 'table')} match" if rows else "no tables compared"
     tables = f"{differ:,} of {_plural(len(rows), 'table')} differ" if differ else tables
+    tables += f" ({absent:,} missing in the target)" if absent else ""
     extra = [str(n) for n in report.get("extra_tables") or []]
     if extra:  # the target holds tables the source does not: never compared, never a match
         tables += f"; {_plural(len(extra), 'target table')} not in the source: {', '.join(extra)}"

@@ -59,6 +59,7 @@ class TableVerification:
     # the table's qualified key on the target where it differs from `name` (the source's:
     # --schema-map, --identifiers)
     target: str | None = None
+    missing: bool = False  # the target lacks the table: `counted_source_rows` says what it lacks
 
     @property
     def source_rows(self) -> int:
@@ -91,6 +92,7 @@ class TableVerification:
             "matching_ranges": len(self.ranges) - len(self.mismatches),
             "seconds": round(self.seconds, 3),
             "ok": self.ok,
+            "missing": self.missing,
             "error": self.error,
             "mismatches": [r.to_dict() for r in self.mismatches],
             "checks": [c.to_dict() for c in self.checks],

@@ -213,7 +213,8 @@ def verify_plan(
         counted = missing.get(tp.name)
         landed = tp.target_key if tp.target_key != tp.name else None
         verified.append(TableVerification(tp.name, ranges, method, seconds[tp.name], error=error,
-                                          counted_source_rows=counted, target=landed))  # fmt: skip
+                                          counted_source_rows=counted, target=landed,
+                                          missing=tp.name in missing))  # fmt: skip
     if checker is not None:
         checker.join()
         if "error" in checks:
