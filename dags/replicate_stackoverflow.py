@@ -1,13 +1,15 @@
 """The StackOverflow replication DAGs, built from the small config below.
 
 Each full DAG (manual) follows sluice's flow: plan -> prepare -> copy (mapped over key-range
-chunks, in the `stackoverflow_replication` pool) -> publish (mapped over tables) -> finish ->
-verify (checksums per key range and data-quality checks; each table's Asset then gets an event
-carrying its figures). Its incremental twin, `<dag_id>_incremental` (hourly), runs sync (only
-the rows inserted, updated or deleted since the last run, by per-table watermarks) -> the same
-verify; it needs a replica the full DAG made. Every task calls one function of
-`sluice.airflow.tasks`; connections are opened inside tasks only, so parsing this file touches
-no database. The engine of each side follows from its connection type.
+chunks, in the `stackoverflow_replication` pool) -> publish (mapped over tables; each swaps
+its table in with its identity aligned and its keys made) -> finish (runs even when a publish
+failed: the tables that published are finished) -> verify (checksums per key range and
+data-quality checks; each table's Asset then gets an event carrying its figures). Its
+incremental twin, `<dag_id>_incremental` (hourly), runs sync (only the rows inserted, updated
+or deleted since the last run, by per-table watermarks) -> the same verify; it needs a
+replica the full DAG made. Every task calls one function of `sluice.airflow.tasks`;
+connections are opened inside tasks only, so parsing this file touches no database. The
+engine of each side follows from its connection type.
 """
 
 from __future__ import annotations
@@ -116,11 +118,14 @@ PARAMS = {
                                  "any table is touched, when the source has anything the copy "
                                  "does not create: triggers, routines, policies, grants, ... "
                                  "(--fail-on-not-carried; the plan task's log lists them)"),
+    "collations": Param("source", enum=["source", "target"], description="column collations "
+                        "as the source's (or the target's equivalent: case-insensitive stays "
+                        "so) or the target's default, each listed as not carried (--collations)"),
 }  # fmt: skip
 VALUE_PARAMS = ("allow_lossy", "exclude_tables", "skip_refused", "carry_as_text", "zero_dates",
                 "nul", "enums", "schemas", "exclude_schemas", "schema_map",
                 "identifiers", "where", "exclude_columns", "mask",
-                "fail_on_not_carried")  # fmt: skip
+                "fail_on_not_carried", "collations")  # fmt: skip
 # Any other key of the command's job files (docs/selection.md "Job files") may be given in a
 # run's conf too: `job` reads them all, with the CLI's own parser, when a task runs.
 DAG_ONLY = ("memory_cap_mib", "chunk_mib", "deletes")  # params this file reads itself
@@ -226,7 +231,10 @@ def build(p: Pipeline):
         def publish(table: str, plan_data: dict) -> dict:
             return sluice_tasks.publish(ends, plan_data, table)
 
-        @task
+        # all_done: the tables that did publish are finished even when another table's
+        # publish (or a chunk) failed; each publish already made its own identity and keys,
+        # this validates them and makes what a publish could not (ADR 0021)
+        @task(trigger_rule="all_done")
         def finish(plan_data: dict) -> dict:
             return sluice_tasks.finish_target(ends, plan_data)
 
@@ -238,7 +246,9 @@ def build(p: Pipeline):
         copied >> done
         finished = finish(planned)
         done >> finished
-        finished >> verify(names)
+        checked = verify(names)
+        finished >> checked
+        done >> checked  # a table that failed to publish: no verify (the run has failed)
 
     return pipeline()
 

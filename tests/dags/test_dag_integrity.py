@@ -63,6 +63,12 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     assert "publish" in downstream("copy") and "publish" in downstream("tables")
     assert "finish" in downstream("publish") and "verify" in downstream("finish")
     assert "verify" in downstream("tables")  # it verifies the tables the plan holds
+    # the tables that published are finished even when another's publish failed (ADR 0021);
+    # verify waits for every publish
+    assert dag.get_task("finish").trigger_rule == "all_done"
+    assert "verify" in downstream("publish") and dag.get_task("verify").trigger_rule == (
+        "all_success"
+    )
     assert set(dag.params) >= {"tables", "memory_cap_mib", "chunk_rows", "chunk_mib"}
     from sluice.airflow.tasks import VALUE_PARAMS
 

@@ -21,6 +21,7 @@ from tests.conformance.test_mariadb_pg import query, run_sql
 
 from sluice.cli.main import main
 from sluice.copy.plan import build_plan
+from sluice.copy.refusals import Selection
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 
@@ -242,3 +243,29 @@ def test_sql_server_plan_of_the_same_source_compiles_as_t_sql(ends):
     for target in tables.values():
         for stmt in dst.create_table_sql(target):
             assert isinstance(sqlglot.parse_one(stmt, read="tsql"), exp.Create)
+
+
+def test_collations_target_keeps_the_target_default_and_lists_each_column(ends, pg_server):
+    """`--collations target`: the CI columns take PostgreSQL's default collation (LIKE works
+    on them, PostgreSQL < 18 refuses it on a nondeterministic one), and the plan names each
+    column whose collation is not carried."""
+    from tests.conftest import _fresh
+
+    source, _ = ends
+    dst_gen = _fresh(pg_server, "xeng_dst_coll")
+    target = next(dst_gen)
+    try:
+        plan = build_plan(source, target, selection=Selection(collations="target"))
+        listed = {n.key for n in plan.not_carried if n.kind == "collation"}
+        assert {"parent.code", "parent.label", "tags.name"} <= listed
+        argv = ["copy", "--source", source.render_secret(), "--target", target.render_secret(),
+                "--tables", "parent,tags", "--collations", "target"]  # fmt: skip
+        assert main(argv) == 0
+        coll = pg(target, "SELECT c.collname FROM pg_attribute a JOIN pg_collation c "
+                          "ON c.oid = a.attcollation WHERE a.attrelid = 'parent'::regclass "
+                          "AND a.attname = 'code'")  # fmt: skip
+        assert coll == [("default",)]
+        assert pg(target, "SELECT code FROM parent WHERE code LIKE 'a%'") == [("a",)]
+        pg(target, "INSERT INTO parent (code) VALUES ('A')")  # case-sensitive now, as asked
+    finally:
+        next(dst_gen, None)

@@ -226,6 +226,8 @@ def test_fault_during_sync_leaves_a_state_the_rerun_finishes(case, pg_source, pg
 
 
 SLOWED = {  # case: (target server fixture, the dialect method given a 1 s sleep, state after)
+    # finish's alignment of the live table's identity (a publish aligns the staging table's
+    # before its rename, ADR 0021: that one is left as it is)
     "pg-finishing": ("pg_server", "align_identity_sql", "all 1 table(s) published and complete"),
     "mariadb-publishing": ("mysql_server", "swap_sql", "untouched (no table replaced"),
 }
@@ -254,6 +256,8 @@ def test_stall_inside_a_statement_of_publish_or_finish(case, pg_source, request,
         frozen.append(time.monotonic())
 
     def slow(self, *args):
+        if method == "align_identity_sql" and args[0].name.startswith("_sluice_stage_"):
+            return real(self, *args)  # the publish's, on the staging table: not the phase
         threading.Timer(0.3, freeze).start()
         return [sleep, *real(self, *args)]
 

@@ -887,12 +887,22 @@ def test_capabilities():
 
 
 class StageConn(FakeConn):
-    """Answers the few queries publish/finish read back: counts, maxima, no foreign keys."""
+    """Answers the few queries publish/finish read back: counts, maxima, a unique index on Id
+    (Posts' key to Users can be made in the swap), Posts' key present unchecked (finish
+    checks it)."""
 
     def cursor(self):
         cur = FakeCursor(self)
         cur.fetchone = lambda: (41,)
+        cur.fetchall = lambda: self.answer(self.log[-1][0])
         return cur
+
+    def answer(self, sql: str) -> list[tuple]:
+        if "FROM sys.indexes" in sql:
+            return [(1, "Id")]
+        if "FROM sys.foreign_keys WHERE parent_object_id" in sql:
+            return [("FK_Posts_OwnerUserId", 1)]
+        return []
 
     def commit(self):
         self.log.append(("COMMIT", None))
@@ -908,6 +918,9 @@ def compiles(sql: str, params=None) -> str:
     """Compile one statement the way the tests above do; returns what kind it is."""
     if sql in ("COMMIT", "ROLLBACK"):
         return sql
+    if sql.startswith(("SAVE TRANSACTION ", "ROLLBACK TRANSACTION ")):
+        assert re.fullmatch(r"(SAVE|ROLLBACK) TRANSACTION \w+", sql)  # sqlglot lacks them
+        return "savepoint"
     if sql.startswith("SET IDENTITY_INSERT "):
         assert re.fullmatch(r"SET IDENTITY_INSERT \S+ (ON|OFF)", sql)
         return "identity_insert"
@@ -950,8 +963,18 @@ def test_publish_and_finish_issue_only_compiling_statements(monkeypatch):
     assert result.identities == {"Users": 42, "Posts": 42} and result.orphans == {fk.name: 0}
     kinds = [compiles(sql, params) for sql, params in conn.log]
     assert kinds.count("Execute") == 2 + 2 + 1  # two tables, two keys, one index renamed
-    assert kinds.count("guard") == 5 and kinds.count("checkident") == 2
-    assert kinds.count("fk_add") == kinds.count("fk_check") == 1
+    # identities: on each staging table before its rename, and again by finish
+    assert kinds.count("guard") == 5 and kinds.count("checkident") == 2 + 2
+    # the key is added unchecked in each swap (the recording target has both tables, Users a
+    # key on Id: Users' swap adds it from the live Posts, Posts' swap with its new table),
+    # checked once by finish
+    assert kinds.count("fk_add") == 2 and kinds.count("fk_check") == 1
+    add = max(i for i, k in enumerate(kinds) if k == "fk_add")
+    swap = max(i for i, (sql, _) in enumerate(conn.log) if "N'Posts', N'OBJECT'" in sql)
+    commits = [i for i, k in enumerate(kinds) if k == "COMMIT"]
+    assert swap < add < min(c for c in commits if c > swap)  # in the swap's transaction
+    checkident = [i for i, k in enumerate(kinds) if k == "checkident"]
+    assert "_sluice_stage_" in conn.log[checkident[0]][0]  # aligned before the rename
     renames = [_rename(sql) for sql, _ in conn.log if sql.startswith("EXEC sp_rename")]
     assert ["IX_Posts_Owner", "INDEX"] in [r[1:] for r in renames]
     assert ["Posts", "OBJECT"] in [r[1:] for r in renames]

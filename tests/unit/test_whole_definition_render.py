@@ -233,3 +233,31 @@ def test_case_insensitivity_is_read_from_collation_names_where_they_say_it():
     assert [ci(n) for n in ("utf8mb3_general_ci", "Latin1_General_CI_AS", "NOCASE")] == [True] * 3
     assert [ci(n) for n in ("utf8mb4_bin", "Latin1_General_CS_AS", "BINARY")] == [False] * 3
     assert ci("public.ci") is None and ci(None) is None  # PostgreSQL's: from its catalog
+
+
+def test_a_key_fed_by_a_sequence_is_an_identity_where_the_default_is_not_carried():
+    nextval = Default(SEQUENCE, "actor_actor_id_seq", "postgresql",
+                      "nextval('actor_actor_id_seq'::regclass)")  # fmt: skip
+    t = Table("actor", (Column("actor_id", INT, False, default=nextval), Column("n", TEXT)),
+              ("actor_id",))  # fmt: skip
+    plan = _plan("postgresql", "mysql", t)
+    key = plan.tables[0].table.column("actor_id")
+    assert (key.identity, key.identity_kind) == (True, BY_DEFAULT)
+    assert plan.not_carried == ()  # generated there by AUTO_INCREMENT, explicit ids accepted
+    assert "AUTO_INCREMENT" in MY.column_ddl(plan.tables[0].target, "actor_id")
+    same = _plan("postgresql", "postgresql", t)  # the sequence is not copied: said
+    assert same.tables[0].table.column("actor_id").identity is False
+    assert [(n.kind, n.key) for n in same.not_carried] == [("default", "actor.actor_id")]
+
+
+def test_two_keys_of_one_name_get_unique_names_where_names_are_per_schema():
+    a = ForeignKey("a", ("p",), "parent", ("id",), constraint="fk_parent")
+    b = ForeignKey("b", ("p",), "parent", ("id",), constraint="fk_parent")  # legal on PostgreSQL
+    t = Table("a", (Column("id", INT, False), Column("p", INT)), ("id",))
+    names = [fk.name for fk in _plan("postgresql", "mysql", t, [a, b]).foreign_keys]
+    assert names == ["fk_parent", "FK_b_p"]
+    listed = _plan("postgresql", "mysql", t, [a, b]).not_carried
+    assert [(n.kind, n.key, n.ddl) for n in listed] == [("foreign key name", "b.fk_parent",
+                                                         "fk_parent")]  # fmt: skip
+    assert [fk.name for fk in _plan("postgresql", "postgresql", t, [a, b]).foreign_keys] == [
+        "fk_parent", "fk_parent"]  # fmt: skip

@@ -62,6 +62,7 @@ VALUE_PARAMS = {
     "zero_dates": "error", "nul": "error", "enums": "varchar", "identifiers": "preserve",
     "schemas": [], "exclude_schemas": [], "schema_map": {},
     "where": {}, "exclude_columns": [], "mask": {}, "fail_on_not_carried": False,
+    "collations": "source",
 }  # fmt: skip
 
 
@@ -69,10 +70,10 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     """A DAG run's params as the options the CLI's flags give plan, copy, verify and sync
     (`--exclude-tables`, `--skip-refused`, `--carry-as-text`, `--allow-lossy`, `--zero-dates`,
     `--nul`, `--enums`, `--identifiers`, `--schemas`, `--exclude-schemas`, `--schema-map`,
-    `--where`, `--exclude-columns`, `--mask`, `--fail-on-not-carried`), validated; a param a
-    DAG does not declare takes the CLI's default. The DAG file reads every CLI option through
-    `sluice.cli.dagparams.job_options` instead and hands the tasks its `options`: this is for
-    callers without the CLI."""
+    `--where`, `--exclude-columns`, `--mask`, `--fail-on-not-carried`, `--collations`),
+    validated; a param a DAG does not declare takes the CLI's default. The DAG file reads every
+    CLI option through `sluice.cli.dagparams.job_options` instead and hands the tasks its
+    `options`: this is for callers without the CLI."""
     given = {**VALUE_PARAMS, **{k: v for k, v in (params or {}).items() if k in VALUE_PARAMS}}
     options = CopyOptions(
         exclude=tuple(given["exclude_tables"] or ()), skip_refused=bool(given["skip_refused"]),
@@ -86,6 +87,7 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
         exclude_columns=parse_columns(given["exclude_columns"]),
         mask=tuple((str(k), str(v)) for k, v in (given["mask"] or {}).items()),
         fail_on_not_carried=bool(given["fail_on_not_carried"]),
+        collations=given["collations"],
     )  # fmt: skip
     options.validate()
     return options
@@ -171,19 +173,28 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
 
 
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
-    """SIGTERM before the swap leaves the live table as it was; a swap begun completes."""
+    """SIGTERM before the swap leaves the live table as it was; a swap begun completes, with
+    the table's identity aligned and its foreign keys made (copy.completion): a table this
+    task published is complete even if the DAG's finish task never runs."""
     p, target = Plan.from_dict(plan_data), ends.target_url()
     with on_signals(chain=True) as cancel:
         result = publish_table(p, table, target, cancel=cancel)
-    return {"table": result.table, "rows": result.rows}
+    done = result.completion
+    return {"table": result.table, "rows": result.rows, "finished": result.finished,
+            "keys_not_created": dict(done.not_created) if done else {}}  # fmt: skip
 
 
 def finish_target(ends: Endpoints, plan_data: dict) -> dict:
-    """Identities and foreign keys, then the source's views and sequences (same engine)."""
+    """Identities and foreign keys, then the source's views and sequences (same engine). The
+    DAG runs it even when a publish failed (trigger rule all_done): it finishes whatever is in
+    the target, and is safe on any state of it (a key present and valid is left alone)."""
     plan, target = Plan.from_dict(plan_data), ends.target_url()
     result = finish(plan, target)
     objects = recreate_objects(plan, target)
-    return {"identities": result.identities, "orphans": result.orphans, **objects.to_dict()}
+    for name, why in result.outside_missing.items():
+        log.warning("foreign key %s to a table outside the copy not created: %s", name, why)
+    return {"identities": result.identities, "orphans": result.orphans,
+            "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
 def report_dir(environ: Mapping[str, str] = os.environ) -> Path:

@@ -104,6 +104,7 @@ def summary_dict(result) -> dict:
                 "bytes": t.bytes,
                 "chunks": t.chunks,
                 "published": t.published,
+                "finished": t.finished,
                 "nul_changed": t.nul_changed,
                 "zero_dates": t.zero_dates,
             }
@@ -114,6 +115,7 @@ def summary_dict(result) -> dict:
         "zero_dates_stored_as": result.zero_dates_as,
         "next_identity": result.finish.identities if result.finish else {},
         "orphans": result.finish.orphans if result.finish else {},
+        "outside_foreign_keys": result.finish.outside if result.finish else {},
         "resumed": bool(result.rows_kept),
         "rows_copied": result.rows_copied,
         "rows_kept": result.rows_kept,
@@ -140,7 +142,9 @@ def print_summary(result, file=None, width: int | None = None) -> None:
     for t in result.tables.values():
         total_rows += t.rows
         total_bytes += t.bytes
-        status = "published" if t.published else "[red]not published"
+        status = "published" if t.published else "[red]not published (untouched)"
+        if t.published and not t.finished:
+            status = "[red]published, not finished"
         if t.kept:
             status += f" ({t.kept:,} row(s) kept from the interrupted copy)"
         if t.decoded_again:
@@ -180,6 +184,15 @@ def print_summary(result, file=None, width: int | None = None) -> None:
         for fk, n in result.finish.orphans.items():
             if n:
                 print(f"warning: {fk}: {n} orphan row(s); the key was added but not validated")
+        for fk, why in result.finish.outside.items():  # keys to tables outside the copy
+            made = why == "created"
+            print(f"foreign key {fk} to a table outside the copy: "
+                  + ("created" if made else f"NOT created: {why}"))  # fmt: skip
+    said = set(result.finish.outside) if result.finish else set()
+    for t in result.tables.values():  # keys a publish could not make (or make again)
+        for fk, why in t.keys_not_made.items():
+            if fk not in said and not (result.finish and fk in result.finish.orphans):
+                print(f"warning: foreign key {fk} (on or to {t.name}) not made: {why}")
 
 
 def resume_line(result) -> str:

@@ -245,6 +245,11 @@ def add_endpoints(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enums", choices=("varchar", "type"), default="varchar",
                    help="a MariaDB ENUM as a varchar (default) or as an enum type made on a "
                         "PostgreSQL target, its members in order")  # fmt: skip
+    p.add_argument("--collations", choices=("source", "target"), default="source",
+                   help="column collations: the source's, or the target's equivalent where "
+                        "the engines differ (source, default: a case-insensitive column stays "
+                        "case-insensitive), or the target's default (target: each such column "
+                        "listed as not carried; e.g. to keep LIKE on PostgreSQL < 18)")  # fmt: skip
 
 
 def endpoints(args: argparse.Namespace):
@@ -321,6 +326,7 @@ def value_settings(args: argparse.Namespace) -> dict:
         "skip_refused": args.skip_refused,
         "carry_as_text": args.carry_as_text,
         "enums": args.enums,
+        "collations": args.collations,
         "retry_deadline": args.retry_deadline,
         **scope_settings(args),
     }

@@ -28,7 +28,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     source, target = endpoints(args)
     selection = Selection(exclude_list(args.exclude_tables), args.skip_refused,
                           args.carry_as_text, args.allow_lossy, enums=args.enums,
-                          **scope_settings(args))  # fmt: skip
+                          collations=args.collations, **scope_settings(args))  # fmt: skip
     plan = build_plan(
         source, target, tables=table_list(args.tables),
         chunk_rows=args.chunk_rows, chunk_bytes=args.chunk_size, allow_empty=args.allow_empty,

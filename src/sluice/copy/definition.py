@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from sluice.core.definition import SEQUENCE, NotCarried
+from sluice.core.definition import BY_DEFAULT, SEQUENCE, NotCarried
 from sluice.core.schema import Column, ForeignKey, Table
 from sluice.dialects import get_dialect
 
 
-def settle(plan):
+def settle(plan, collations: str = "source"):
     """`plan` with each table's definition settled for its target: what cannot be made
     taken out and listed, with everything else the dialect renders left in place."""
     src, dst = get_dialect(plan.source_engine), get_dialect(plan.target_engine)
@@ -27,7 +27,9 @@ def settle(plan):
         table = tp.table
         renamed = bool(tp.names) and any(s != d for s, d in tp.names.columns)
         excluded = set(tp.excluded)
-        columns = tuple(_column(src, dst, table, c, sequences, items) for c in table.columns)
+        table = _sequence_key(dst, table)
+        columns = tuple(_column(src, dst, table, _collated(c, collations, table, items),
+                                sequences, items) for c in table.columns)  # fmt: skip
         checks = []
         for check in table.checks:
             key = f"{table.key}.{check.name or 'check'}"
@@ -48,12 +50,54 @@ def settle(plan):
             if dst.check_clause(check) is None:
                 items.append(NotCarried("check", key, _no_equivalent(src, dst, "CHECK"), ddl))
             checks.append(check)
-        if columns != table.columns or tuple(checks) != table.checks:
+        if table is not tp.table or columns != table.columns or tuple(checks) != table.checks:
             tp = replace(tp, table=replace(table, columns=columns, checks=tuple(checks)))
         tables.append(tp)
     for fk in plan.foreign_keys:
         items += _key_options(dst, fk)
-    return replace(plan, tables=tuple(tables), not_carried=plan.not_carried + tuple(items))
+    keys = _unique_key_names(dst, plan, items)
+    return replace(plan, tables=tuple(tables), foreign_keys=keys,
+                   not_carried=plan.not_carried + tuple(items))  # fmt: skip
+
+
+def _unique_key_names(dst, plan, items: list) -> tuple[ForeignKey, ...]:
+    """The plan's foreign keys, where the target names constraints once per schema and two
+    source keys landing in one schema share a name (PostgreSQL names them per table): the
+    later ones named by sluice (`FK_<table>_<columns>`), each listed with the source's name."""
+    if not dst.constraint_names_per_schema:
+        return plan.foreign_keys
+    landing = {tp.name: tp.target_schema for tp in plan.tables}
+    seen: set[tuple] = set()
+    out = []
+    for fk in plan.foreign_keys:
+        where = landing.get(fk.table_key)
+        if (where, fk.name.lower()) in seen and fk.constraint:
+            ours = replace(fk, constraint=None)
+            why = (f"another key in its schema has this name, unique per schema on "
+                   f"{dst.name}: made as {ours.name}")  # fmt: skip
+            items.append(NotCarried("foreign key name", f"{fk.table_key}.{fk.name}", why, fk.name))
+            fk = ours
+        seen.add((where, fk.name.lower()))
+        out.append(fk)
+    return tuple(out)
+
+
+def _sequence_key(dst, table: Table) -> Table:
+    """A table whose single integer key takes its values from a sequence default the target
+    cannot render (a PostgreSQL `nextval()` on MariaDB): the key becomes an identity BY
+    DEFAULT there (values still generated, explicit ids still accepted), as sluice made
+    such keys before defaults were read."""
+    if table.identity is not None or len(table.primary_key) != 1:
+        return table
+    key = table.column(table.primary_key[0])
+    d = key.default
+    kinds = dst.caps.identity_kinds
+    if d is None or d.kind != SEQUENCE or (kinds is not None and key.type.kind not in kinds):
+        return table
+    if dst.default_clause(key) is not None:
+        return table
+    made = replace(key, identity=True, identity_kind=BY_DEFAULT)
+    return replace(table, columns=tuple(made if c is key else c for c in table.columns))
 
 
 def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list) -> Column:
@@ -80,6 +124,18 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
             why += " (it compares case-insensitively: uniqueness and sorting change)"
         items.append(NotCarried("collation", key, why, f"COLLATE {c.collation}"))
     return c
+
+
+def _collated(c: Column, collations: str, table: Table, items: list) -> Column:
+    """`c` as `--collations` asks: as is ("source"), or with the target's default collation
+    ("target"), its own named as not carried."""
+    if collations != "target" or not c.collation:
+        return c
+    why = "--collations target: the column takes the target's default collation"
+    if c.case_insensitive:
+        why += " (the source compares it case-insensitively: uniqueness and sorting change)"
+    items.append(NotCarried("collation", f"{table.key}.{c.name}", why, f"COLLATE {c.collation}"))
+    return replace(c, collation=None, case_insensitive=None)
 
 
 _BY_HAND = ": make it on the target, then add this by hand"

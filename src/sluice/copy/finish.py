@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 from sluice.copy import hierarchy
+from sluice.copy.completion import key_name, landed, next_identity
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, lock_timed_out, target_fault
 from sluice.copy.staging import live_table
@@ -21,19 +22,23 @@ from sluice.copy.stalls import watched
 from sluice.core import faults
 from sluice.core.errors import SluiceError
 from sluice.core.faults import where
-from sluice.core.schema import ForeignKey, qualified_key
-from sluice.core.types import Kind
+from sluice.core.schema import ForeignKey, Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 
 log = logging.getLogger(__name__)
-_HIGHEST = {Kind.SMALLINT: 2**15 - 1, Kind.INTEGER: 2**31 - 1, Kind.BIGINT: 2**63 - 1}
 
 
 @dataclass(frozen=True)
 class FinishResult:
     identities: dict[str, int]  # table -> next identity value
     orphans: dict[str, int]  # foreign key name -> rows whose reference is missing
+    # keys to tables outside the copy (ADR 0021): name -> "created", or why it was not
+    outside: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outside_missing(self) -> dict[str, str]:
+        return {k: why for k, why in self.outside.items() if why != "created"}
 
 
 def finish(
@@ -44,8 +49,13 @@ def finish(
     added: dict[str, int] | None = None,
 ) -> FinishResult:
     """Finish every table of `plan`, or only the `published` ones (a run that stopped early):
-    their identities, and the foreign keys with an end among them whose other end exists
-    in the target (a key between two tables the run never replaced is still in place).
+    their identities; the foreign keys with an end among them whose other end exists in the
+    target (a key between two tables the run never replaced is still in place), added where
+    the publish could not and validated where it added them unchecked; the keys to tables
+    outside the copy, where the target has the referenced table with a matching key (else
+    said, in `outside`); and every key of another table pointing at them that the publish
+    made again unchecked, validated. Safe to run again, on any state of the target: a key
+    present and valid is left as it is.
     Each statement waits at most `lock_timeout` seconds for another session's lock, then
     fails naming that session. `added` (kept across tries by `retried.finish_retried`)
     records each foreign key once added, with its orphans: a later try skips it (aligning
@@ -53,32 +63,60 @@ def finish(
     dst = get_dialect(target.engine)
     conn = dst.connect(target)
     orphans: dict[str, int] = {} if added is None else added
+    outside: dict[str, str] = {}
     tables = plan.tables if published is None else [t for t in plan.tables if t.name in published]
     lives = {tp.name: live_table(dst, tp.target) for tp in plan.tables}
     on = None  # the tables whose lock a statement may be waiting for
     try:
         with watched(dst, target, conn, "target", "finish"):
             log.info("finish: aligning identity values")
+            # only tables the target has: a DAG's finish runs after a failed publish too
+            tables = [tp for tp in tables if dst.table_exists(conn, lives[tp.name])]
             on = {tp.name: lives[tp.name] for tp in tables}
             identities = align_identities(dst, conn, tables, lock_timeout)
             log.debug("finish: %d identity value(s) aligned", len(identities))
             on = lives  # children inherit their parents again (copy.hierarchy)
             hierarchy.attach_children(dst, conn, plan, published, lock_timeout, _bound,
                                       live_table)  # fmt: skip
-            keys = (plan.foreign_keys if published is None
-                    else _touching(dst, conn, plan, published))  # fmt: skip
-            if keys:
-                log.info("finish: adding %d foreign key(s)", len(keys))
+            keys = _touching(dst, conn, plan, {tp.name for tp in tables})
+            away = [fk for fk in plan.outside_foreign_keys
+                    if fk.table_key in {tp.name for tp in tables}]  # fmt: skip
+            if keys or away:
+                log.info("finish: %d foreign key(s)", len(keys) + len(away))
             default = dst.url_schema(target)
-            for fk in keys:  # named as the plan names the table: schema.FK_... outside the default
+            declared: dict[str, dict[str, bool]] = {}
+            for fk in (*keys, *away):  # named as the plan names the table
                 on = {n: lives[n] for n in (fk.table_key, fk.ref_key) if n in lives}
-                name = qualified_key(
-                    plan.table(fk.table_key).target_schema, plan.target_foreign_key(fk).name
-                )
+                name = key_name(plan, fk)
                 if name in orphans:
                     continue  # an earlier try added it
-                orphans[name] = _add_foreign_key(dst, conn, landed(plan, fk, default),
-                                                 lock_timeout)  # fmt: skip
+                is_out = fk.ref_key not in lives  # outside the copy
+                fk = landed(plan, fk, default)
+                state = _declared(dst, conn, fk, declared)
+                if is_out:
+                    why = _why_not(dst, conn, fk, state)
+                    outside[name] = why or "created"
+                    if why:
+                        continue
+                stmts = dst.add_foreign_key_sql(fk, fk.name)
+                if state is True:
+                    orphans[name] = 0
+                    continue
+                todo = stmts[1:] if state is False else stmts  # validate, or add
+                orphans[name] = _add_foreign_key(dst, conn, fk, lock_timeout, todo)
+            ours = {((t.schema or default or "").lower(), t.name.lower()) for t in lives.values()}
+            for tp in tables:  # the target's own keys made again unchecked by the publish
+                on = {tp.name: lives[tp.name]}
+                found = dst.foreign_keys_to(conn, lives[tp.name])
+                conn.rollback()
+                for key in found:
+                    owner = ((key.fk.schema or default or "").lower(), key.fk.table.lower())
+                    if owner in ours:
+                        continue  # a table of the plan: its keys are the plan's, done above
+                    if not key.validated and key.fk.name not in orphans:
+                        orphans[key.fk.name] = _add_foreign_key(
+                            dst, conn, key.fk, lock_timeout, dst.readd_foreign_key_sql(key)[1:]
+                        )
     except SluiceError as exc:  # a stall: said as one
         raise exc.with_facts(side="target", host=where(target)) from None
     except Exception as exc:
@@ -90,7 +128,32 @@ def finish(
         raise lock_timed_out(dst, exc, target, on or {}, "finishing") from None
     finally:
         conn.close()
-    return FinishResult(identities, orphans)
+    for name, why in outside.items():
+        if why != "created":
+            log.warning("foreign key %s not created: %s", name, why)
+    return FinishResult(identities, orphans, outside)
+
+
+def _declared(dst, conn, fk: ForeignKey, seen: dict) -> bool | None:
+    """Whether `fk` (as landed) is in the target: True valid, False unchecked, None absent."""
+    child = Table(fk.table, (), schema=fk.schema)
+    if fk.table_key not in seen:
+        seen[fk.table_key] = {k.lower(): v for k, v in dst.foreign_keys_of(conn, child).items()}
+        conn.rollback()
+    return seen[fk.table_key].get(fk.name.lower())
+
+
+def _why_not(dst, conn, fk: ForeignKey, state: bool | None) -> str:
+    """Why a key to a table outside the copy cannot be made ("" when it can, or is)."""
+    if state is not None:
+        return ""
+    parent = Table(fk.ref_table, (), schema=fk.ref_schema)
+    keyed = dst.has_key_on(conn, parent, fk.ref_columns)
+    conn.rollback()
+    if keyed:
+        return ""
+    cols = ", ".join(fk.ref_columns)
+    return f"the target has no table {dst.qualified(parent)} with a key on ({cols})"
 
 
 def _bound(dst, cur, lock_timeout: float | None) -> None:
@@ -114,15 +177,6 @@ def _touching(dst, conn, plan: Plan, published: Collection[str]) -> list[Foreign
     return keys
 
 
-def landed(plan: Plan, fk: ForeignKey, default: str | None) -> ForeignKey:
-    """`fk` between the two tables as they land: each end in its target schema, named even
-    when it is the `default` one (MySQL takes an unqualified referenced table for one in the
-    referencing table's database), with the target's names (`--identifiers`)."""
-    schemas = {tp.name: tp.target_schema for tp in plan.tables}
-    return replace(plan.target_foreign_key(fk), schema=schemas.get(fk.table_key) or default,
-                   ref_schema=schemas.get(fk.ref_key) or default)  # fmt: skip
-
-
 def align_identities(
     dst, conn, tables: Sequence[TablePlan], lock_timeout: float | None = None
 ) -> dict[str, int]:
@@ -131,20 +185,13 @@ def align_identities(
     identities: dict[str, int] = {}
     cur = conn.cursor()
     for tp in tables:
-        col = tp.target.identity
-        if col is None:
+        if tp.target.identity is None:
             continue
         live = live_table(dst, tp.target)
         _bound(dst, cur, lock_timeout)
-        cur.execute(f"SELECT MAX({dst.quote(col.name)}) FROM {dst.qualified(live)}")
-        top = cur.fetchone()[0]
-        # at least 1: identities start there (PostgreSQL's MINVALUE), and a table may hold
-        # only keys below it (StackOverflow's Community user is -1)
-        next_value = max(1, (top or 0) + 1)
-        if next_value > _HIGHEST.get(col.type.kind, next_value):
-            # the source's identity is exhausted too: its next insert would fail the same way
-            log.warning("%s: identity %r is at its type's maximum (%s): not aligned",
-                        tp.name, col.name, top)  # fmt: skip
+        next_value = next_identity(dst, cur, live)
+        if next_value is None:
+            conn.rollback()
             continue
         for stmt in dst.align_identity_sql(live, next_value):
             cur.execute(stmt)
@@ -170,10 +217,13 @@ def count_orphans(dst, conn, fk: ForeignKey) -> int:
     return n
 
 
-def _add_foreign_key(dst, conn, fk: ForeignKey, lock_timeout: float | None = None) -> int:
+def _add_foreign_key(dst, conn, fk: ForeignKey, lock_timeout: float | None = None,
+                     stmts: Sequence[str] | None = None) -> int:  # fmt: skip
+    """Add `fk` (or run `stmts`: validating it, where it is there unchecked); returns its
+    orphan rows, counted when the key cannot be enforced on them."""
     cur = conn.cursor()
     try:
-        for stmt in dst.add_foreign_key_sql(fk, fk.name):
+        for stmt in dst.add_foreign_key_sql(fk, fk.name) if stmts is None else stmts:
             _bound(dst, cur, lock_timeout)
             cur.execute(stmt)
             conn.commit()  # a failed validation keeps the key added before it

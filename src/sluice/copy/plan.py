@@ -19,6 +19,7 @@ from sluice.copy.columns import ColumnMap, column_maps, landed_in
 from sluice.copy.definition import settle
 from sluice.copy.not_carried import gather as not_carried
 from sluice.copy.objects import plan_objects
+from sluice.copy.outside import outside_item, outside_keys
 from sluice.copy.reflect import reflect_tables
 from sluice.copy.refusals import ALL, Selection, Skipped, reasons_by_table, refusal
 from sluice.copy.scope import landing_schemas
@@ -129,6 +130,10 @@ class Plan:
     sequences: tuple[SequenceDef, ...] = ()
     # what the copy will not create, with its source DDL: the plan's last section (issue 26)
     not_carried: tuple[NotCarried, ...] = ()
+    # declared keys to a table outside the copy (--tables, excluded, skipped), the referenced
+    # end as it lands on the target: created when the target has that table with a key on
+    # those columns, else listed (ADR 0021)
+    outside_foreign_keys: tuple[ForeignKey, ...] = ()
 
     def table(self, name: str) -> TablePlan:
         for t in self.tables:
@@ -151,19 +156,28 @@ class Plan:
 
     def without(self, skipped: Sequence[Skipped]) -> Plan:
         """This plan without `skipped`'s tables (by qualified key) and the foreign keys
-        touching them (a table refused mid-copy), each added to `skipped` with its reason."""
+        touching them (a table refused mid-copy), each added to `skipped` with its reason; a
+        key to a skipped table becomes a key outside the copy (made if the target has that
+        table, as it was, with a matching key)."""
         gone = {s.table for s in skipped} & {t.name for t in self.tables}
         if not gone:
             return self
         kept = [fk for fk in self.foreign_keys if fk.table_key not in gone]
-        notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
+        notes = [f"{fk.table_key}: foreign key {fk.name}: {fk.ref_key} is skipped; created if "
+                 "the target has it with a matching key, else listed"
                  for fk in kept if fk.ref_key in gone]  # fmt: skip
+        outside = [fk for fk in self.outside_foreign_keys if fk.table_key not in gone]
+        for fk in kept:
+            if fk.ref_key in gone:  # its referenced end as it lands, the other as planned
+                ref, there = self.target_foreign_key(fk), self.table(fk.ref_key).target_schema
+                outside.append(replace(fk, ref_table=ref.ref_table, ref_columns=ref.ref_columns,
+                                       ref_schema=there))  # fmt: skip
         return replace(
             self, tables=tuple(t for t in self.tables if t.name not in gone),
             foreign_keys=tuple(fk for fk in kept if fk.ref_key not in gone),
             logical_foreign_keys=tuple(fk for fk in self.logical_foreign_keys
                                        if not {fk.table_key, fk.ref_key} & gone),
-            notes=self.notes + tuple(notes),
+            notes=self.notes + tuple(notes), outside_foreign_keys=tuple(outside),
             skipped=self.skipped + tuple(s for s in skipped if s.table in gone),
         )  # fmt: skip
 
@@ -192,7 +206,9 @@ class Plan:
             identifiers=d.get("identifiers", "preserve"),
             **objects_from(d),  # views and sequences
             not_carried=tuple(NotCarried(**n) for n in d.get("not_carried", ())),
-        )
+            outside_foreign_keys=tuple(foreign_key_from(f)
+                                       for f in d.get("outside_foreign_keys", ())),
+        )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -255,7 +271,8 @@ def build_plan(
         skipped=skipped, defaults=schemas,
     )  # fmt: skip
     plan = replace(plan, **plan_objects(*objects, plan, selection, schemas))  # copy.objects
-    plan = settle(plan)  # defaults, collations, CHECKs the target cannot make: not carried
+    # defaults, collations, CHECKs the target cannot make: not carried (--collations)
+    plan = settle(plan, selection.collations)
     plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
     return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 
@@ -326,8 +343,10 @@ def plan_tables(
     names = {t.key for t in reflected}
     ordering = [fk for fk in declared + logical if fk.ref_key in names]
     ordered = order_by_references(reflected, ordering)
-    notes = [f"{fk.table_key}: foreign key {fk.name} is not created: {fk.ref_key} is skipped"
-             for fk in declared if fk.ref_key not in names]  # fmt: skip
+    outside = outside_keys(declared, names, selection, defaults)
+    notes = [f"{fk.table_key}: foreign key {fk.name} references {fk.ref_key}, outside the "
+             "copy: created if the target has it with a key on "
+             f"({', '.join(fk.ref_columns)}), else listed" for fk in outside]  # fmt: skip
     notes += [m for m in made if isinstance(m, str)] + chosen
     if logical and not declared:
         notes.append("source declares no foreign keys: configured logical keys order the tables")
@@ -371,7 +390,9 @@ def plan_tables(
         skipped=tuple(skipped),
         native_types=tuple(m[1] for m in made if isinstance(m, tuple) and m[0] in names),
         identifiers=policy,
-        not_carried=tuple(hierarchy.not_carried(dst, [tp.table for tp in planned])),
+        not_carried=tuple(hierarchy.not_carried(dst, [tp.table for tp in planned]))
+        + tuple(outside_item(fk) for fk in outside),
+        outside_foreign_keys=outside,
     )
 
 

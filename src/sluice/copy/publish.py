@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.copy.completion import Completion, add_keys, align_staging
 from sluice.copy.objects import drop_views_sql, sequences_first_sql
 from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
@@ -38,6 +39,14 @@ DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a publish waits for another session's loc
 class PublishResult:
     table: str
     rows: int
+    # its identity and keys, made with the swap (copy.completion); None: an earlier try's
+    # swap, found committed (what it made is not known here: the finish step checks)
+    completion: Completion | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Published complete: identity aligned, every key it could have, added."""
+        return self.completion is not None and not self.completion.failed
 
 
 def prepare(plan: Plan, target: DbUrl, tables: Sequence[str] | None = None) -> None:
@@ -133,16 +142,20 @@ def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
             waiting_on = live
             if rows is None:
                 rows = _count(dst, conn, stage)
+            present = _present(dst, conn, plan, tp)  # before the swap's transaction
+            done = Completion()
             with contextlib.ExitStack() as swapping:
                 with watch.waiting("target"):  # another table's swap: not this server's time
                     swapping.enter_context(swap_lock or contextlib.nullcontext())
                 stop(name)
                 log.debug("%s: swapping the staging table in", name)
                 views = drop_views_sql(dst, target, plan.views)  # made again after publish
+                keys = SwapKeys(plan, present, dst.url_schema(target), done)
+                keys = keys if dst.alters_foreign_keys else None
                 _swap(dst, conn, stage, live, tp, renames, lock_timeout,
-                      on_swap and (lambda c: on_swap(c, rows)), views)  # fmt: skip
+                      on_swap and (lambda c: on_swap(c, rows)), views, keys)  # fmt: skip
         log.info("%s: published %s rows", name, f"{rows:,}")
-        return PublishResult(name, rows)
+        return PublishResult(name, rows, done)
     except SluiceError as exc:
         raise exc.with_facts(side="target", host=where(target), table=name) from None
     except Exception as exc:
@@ -250,14 +263,40 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class SwapKeys:
+    """What a swap needs to complete its table (copy.completion): the plan, the plan keys of
+    the tables the target has, the target's default schema, and where to say what it made."""
+
+    plan: Plan
+    present: set[str]
+    default: str | None
+    done: Completion
+
+
+def _present(dst, conn, plan: Plan, tp: TablePlan) -> set[str]:
+    """The plan's tables joined to `tp` by a key that the target has now."""
+    ends = {e for fk in plan.foreign_keys if tp.name in (fk.table_key, fk.ref_key)
+            for e in (fk.table_key, fk.ref_key)} - {tp.name}  # fmt: skip
+    return {e for e in ends if dst.table_exists(conn, live_table(dst, plan.table(e).target))}
+
+
 def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: float,
-          also=None, drop_views: Sequence[str] = ()) -> None:  # fmt: skip
+          also=None, drop_views: Sequence[str] = (),
+          keys: SwapKeys | None = None) -> None:  # fmt: skip
+    """Replace `live` by `stage` (one transaction where DDL is), its identity aligned on
+    `stage` first and, with `keys`, its foreign keys made (copy.completion); the keys added
+    unchecked are validated by the finish step."""
     cur = conn.cursor()
     exists = dst.table_exists(conn, live)
     synced = dst.table_exists(conn, sync_state.state_table(dst).name)
     for stmt in dst.lock_timeout_sql(lock_timeout) + dst.publish_lock_sql():
         cur.execute(stmt)
+    identity = align_staging(dst, cur, stage)  # MAX(key) + 1 before the rename
+    incoming = []
     if exists:
+        if keys is not None:  # the target's own keys to the table replaced: made again
+            incoming = dst.foreign_keys_to(conn, live)
         for stmt in dst.drop_referencing_foreign_keys_sql(conn, live):
             cur.execute(stmt)
         for stmt in dst.detach_children_sql(conn, live):  # inheriting tables: finish re-adds
@@ -275,11 +314,18 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
             cur.execute(stmt)
     for stmt in dst.rename_identity_sql(conn, live):
         cur.execute(stmt)
+    if keys is not None:
+        keys.done.identity = identity
+        if dst.caps.transactional_ddl:  # unchecked, in the swap (validated by finish)
+            add_keys(dst, conn, keys.plan, tp, keys.default, keys.present, incoming, keys.done)
     if synced:  # a new replica: the incremental state of the old one describes it no more
         sync_state.forget(dst, conn, tp.name)
     if also is not None:
         also(conn)
     conn.commit()
+    if keys is not None and not dst.caps.transactional_ddl:  # right after the RENAME
+        add_keys(dst, conn, keys.plan, tp, keys.default, keys.present, incoming, keys.done)
+        conn.commit()
 
 
 def drop_leftovers(plan: Plan, target: DbUrl) -> None:

@@ -46,6 +46,10 @@ class Selection:
     where: tuple[tuple[str, str], ...] = ()
     exclude_columns: tuple[str, ...] = ()
     mask: tuple[tuple[str, str], ...] = ()
+    # a column's collation on the target: "source" (its own, or the target's equivalent,
+    # e.g. case-insensitive stays so) or "target" (the target's default, each one listed as
+    # not carried; docs/definitions-across-engines.md)
+    collations: str = "source"
 
     @classmethod
     def of(cls, options: Any) -> Selection:
@@ -56,10 +60,13 @@ class Selection:
                    options.identifiers,
                    tuple(getattr(options, "where", ())),
                    tuple(getattr(options, "exclude_columns", ())),
-                   tuple(getattr(options, "mask", ())))  # fmt: skip
+                   tuple(getattr(options, "mask", ())),
+                   getattr(options, "collations", "source"))  # fmt: skip
 
 
 ENUM_POLICIES = ("varchar", "type")
+COLLATION_POLICIES = ("source", "target")
+CHOICES = {"enums": ENUM_POLICIES, "collations": COLLATION_POLICIES}  # option -> its choices
 ALL = Selection()  # every table; refusals stop the command
 
 

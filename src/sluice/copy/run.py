@@ -20,16 +20,17 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from sluice.copy import resume
+from sluice.copy import outcome, resume
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult
 from sluice.copy.masks import require_key
 from sluice.copy.memory import tune_allocator
 from sluice.copy.not_carried import refuse_not_carried
 from sluice.copy.objects import ObjectsResult, recreate_objects
+from sluice.copy.outcome import target_state
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, Plan, build_plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, drop_leftovers, target_fault
-from sluice.copy.refusals import ENUM_POLICIES, Selection, Skipped, reasons_by_table
+from sluice.copy.refusals import CHOICES, Selection, Skipped, reasons_by_table
 from sluice.copy.retried import finish_retried, publish_retried
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
@@ -84,6 +85,7 @@ class CopyOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # a MariaDB ENUM as a varchar, or "type": a PostgreSQL enum
+    collations: str = "source"  # "source" or "target" (Selection.collations)
     identifiers: str = "preserve"  # target names: "preserve", "lower" or "snake" (ADR 0017)
     # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
     # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
@@ -102,8 +104,10 @@ class CopyOptions:
     def validate(self) -> None:
         problems = NulPolicy(self.nul, self.nul_replacement, self.zero_dates).validate()
         problems += Timeouts.options_problems(self.timeouts, self.retry_deadline)
-        if self.enums not in ENUM_POLICIES:
-            problems.append(f"enums must be one of {', '.join(ENUM_POLICIES)}, got {self.enums!r}")
+        for name, allowed in CHOICES.items():  # --enums, --collations
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}, "
+                                f"got {getattr(self, name)!r}")  # fmt: skip
         if self.identifiers not in POLICIES:
             problems.append(f"identifiers must be one of {', '.join(POLICIES)}, "
                             f"got {self.identifiers!r}")  # fmt: skip
@@ -136,6 +140,8 @@ class TableSummary:
     zero_dates: int = 0  # MySQL zero dates stored as NULL or -infinity (--zero-dates)
     kept: int = 0  # rows an interrupted run committed, kept by --resume (in `rows` too)
     kept_chunks: int = 0
+    finished: bool = False  # identity aligned and keys made (by its publish or the finish step)
+    keys_not_made: dict[str, str] = field(default_factory=dict)  # key -> why (its publish)
 
 
 @dataclass
@@ -187,18 +193,21 @@ class CopyResult:
 
     def state(self) -> str:
         """What the target holds after a run that stopped early, in one line for a person."""
-        done = [t.name for t in self.tables.values() if t.published]
-        rest = len(self.tables) - len(done)
-        if not done:
+        done, unfinished, untouched = outcome.sorted_out(self.tables)
+        rest = len(untouched)
+        if not done and not unfinished:
             if self.kept_staging:
                 return (f"no table published: all {rest} untouched, staging kept; "
                         "`sluice copy --resume` continues")  # fmt: skip
             return f"no table published: all {rest} untouched; run the copy again"
-        names = ", ".join(done[:8]) + (", ..." if len(done) > 8 else "")
-        how = "published and finished" if self.finish is not None else "published, NOT finished"
-        line = f"{len(done)} table(s) {how} ({names})"
+        shown = outcome.names
+        parts = [f"{len(done)} table(s) published and finished ({shown(done, 8)})"] if done else []
+        if unfinished:
+            parts.append(f"{len(unfinished)} published, NOT finished ({shown(unfinished, 8)})")
+        line = ", ".join(parts)
         if rest:
-            line += f", {rest} untouched (previous state kept, {self._staging})"
+            line += f", {rest} untouched ({shown(untouched, 8)}: previous state kept, "
+            line += f"{self._staging})"
         return line + ("; `sluice copy --resume` finishes it" if self.kept_staging
                        else "; run the copy again to finish")  # fmt: skip
 
@@ -304,7 +313,7 @@ def run_plan(
         s.kept = resumed.published.get(t.name, loaded[t.name])
         s.kept_chunks = len(done.get(t.name, {}))
         if t.name in resumed.published:  # swapped in by the interrupted run
-            s.rows, s.published = s.kept, True
+            s.rows, s.published = s.kept, True  # finished: by this run's finish step
             continue
         reporter.start(t.name, t.rows)
         if s.kept:
@@ -359,6 +368,8 @@ def run_plan(
         with lock:
             summaries[name].rows = published.rows
             summaries[name].published = True
+            summaries[name].finished = published.finished
+            summaries[name].keys_not_made = dict(getattr(published.completion, "not_created", {}))
         reporter.finish(name, published.rows)
 
     errors: list[SluiceError] = []
@@ -398,10 +409,12 @@ def run_plan(
             try:
                 result.finish = finish_retried(plan, target, transfer, published,
                                                options.lock_timeout)  # fmt: skip
+                for name in published:
+                    summaries[name].finished = True
             except Exception as exc:
                 doing = "finishing the published tables"
                 errors.append(as_sluice_error(exc, get_dialect(target.engine), target, doing))
-                unfinished = "; their identity values and foreign keys not finished"
+                unfinished = "; their keys not all validated (the next copy does it)"
         result.seconds = time.monotonic() - started
         if errors:
             state = target_state(summaries, dropped, options.resume) + unfinished
@@ -409,11 +422,13 @@ def run_plan(
         return result
     try:
         result.finish = finish_retried(plan, target, transfer, lock_timeout=options.lock_timeout)
+        for s in summaries.values():
+            s.finished = True
         result.objects = recreate_objects(plan, target)  # views and sequences (same engine)
     except Exception as exc:
-        state = (f"all {len(summaries)} table(s) published and complete; identity values, "
-                 "foreign keys, views and sequences not all finished (the next run finishes "
-                 "them)")  # fmt: skip
+        state = (f"all {len(summaries)} table(s) published and complete (identities and keys "
+                 "made with each); keys not all validated, views and sequences not all made "
+                 "(the next run finishes them)")  # fmt: skip
         err = as_sluice_error(exc, get_dialect(target.engine), target, "finishing the copy")
         return _failed(result, [err], state)
     resume.complete(names, target)
@@ -465,22 +480,6 @@ def as_sluice_error(exc: BaseException, dialect=None, target: DbUrl | None = Non
     if dialect is not None and target is not None and isinstance(exc, Exception):
         return target_fault(dialect, exc, doing, target)
     return TerminalError(f"internal error ({type(exc).__name__}): {redact_all(str(exc))}")
-
-
-def target_state(summaries: dict[str, TableSummary], staging_dropped: bool,
-                 kept: bool = False) -> str:  # fmt: skip
-    """Untouched, or which tables this run published (complete: a swap is all or nothing)."""
-    done = [t.name for t in summaries.values() if t.published]
-    staging = ("staging dropped" if staging_dropped else
-               "staging tables left behind (the next run drops them)")  # fmt: skip
-    if kept:
-        staging = "staging tables kept (`sluice copy --resume` continues from them)"
-    if not done:
-        return f"untouched (no table replaced; {staging})"
-    shown = ", ".join(done[:6]) + (f" and {len(done) - 6} more" if len(done) > 6 else "")
-    rest = len(summaries) - len(done)
-    return (f"{len(done)} of {len(summaries)} table(s) published and complete ({shown}), "
-            f"{rest} unchanged; {staging}")  # fmt: skip
 
 
 def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> bool:

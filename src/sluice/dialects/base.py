@@ -21,6 +21,7 @@ from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
 from sluice.dialects.definition import Definitions
 from sluice.dialects.hierarchy import Hierarchy
+from sluice.dialects.keys import Keys
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 from sluice.dialects.not_carried import NotCarriedObjects
@@ -36,7 +37,15 @@ __all__ = ["Capabilities", "Dialect", "INTEGER_KINDS", "PARAM", "batched_by_byte
 
 
 class Dialect(
-    Liveness, NativeTypes, Schemas, Objects, NotCarriedObjects, Statistics, Definitions, Hierarchy
+    Liveness,
+    NativeTypes,
+    Schemas,
+    Objects,
+    NotCarriedObjects,
+    Statistics,
+    Definitions,
+    Hierarchy,
+    Keys,
 ):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 

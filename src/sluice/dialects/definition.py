@@ -46,6 +46,9 @@ class Definitions:
     autoincrement_is_identity = False  # Dialect's
     # whether foreign keys can be DEFERRABLE [INITIALLY DEFERRED] here (PostgreSQL, SQLite)
     deferrable_keys = False
+    # whether a constraint's name is unique in its schema rather than its table (MariaDB's
+    # foreign keys, SQL Server's constraints): two source keys of one name get sluice's own
+    constraint_names_per_schema = False
     # ON DELETE / ON UPDATE actions this engine has (an action it lacks is not carried)
     key_actions: frozenset = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT"})
 

@@ -37,6 +37,7 @@ from sluice.dialects.mssql_driver import (
     chain,
     message_of,
 )
+from sluice.dialects.mssql_keys import MssqlKeys
 from sluice.dialects.mssql_objects import MssqlObjects
 from sluice.dialects.schemas import MSSQL_SCHEMAS
 
@@ -78,7 +79,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
     return t.kind is Kind.DATETIME and t.precision is None
 
 
-class MssqlDialect(MssqlObjects, MssqlDefinitions, Dialect):
+class MssqlDialect(MssqlObjects, MssqlDefinitions, MssqlKeys, Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,

@@ -59,6 +59,8 @@ def classify_default(text: str | None, engine: str = "mssql") -> Default | None:
 class MssqlDefinitions:
     """Mixed into MssqlDialect: `dialects.definition.Definitions` for SQL Server."""
 
+    constraint_names_per_schema = True  # a foreign key's name is its schema's
+
     name: str
 
     def render_type(self, t: Any) -> str:  # Dialect's

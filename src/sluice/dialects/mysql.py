@@ -21,6 +21,7 @@ from sluice.dialects import faults, mysql_driver
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_definition import MysqlDefinitions
+from sluice.dialects.mysql_keys import MysqlKeys
 from sluice.dialects.mysql_literals import (
     VALUE_ERRORS,
     Literals,
@@ -41,7 +42,7 @@ from sluice.dialects.mysql_types import (
     TIMES,
     decode_converters,
 )
-from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_REFERENCING_FKS, MYSQL_SCHEMAS
+from sluice.dialects.schemas import MYSQL_CREATE_SCHEMA, MYSQL_SCHEMAS
 
 # what bounds a wait for a metadata lock (RENAME, DROP: a day by default) and for a row lock
 LOCK_WAITS = ("lock_wait_timeout", "innodb_lock_wait_timeout")
@@ -58,7 +59,7 @@ BEGIN_READ_SQL = (
 
 
 class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
-                   MysqlDefinitions, Dialect):  # fmt: skip
+                   MysqlDefinitions, MysqlKeys, Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
@@ -239,14 +240,6 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
         found = any(t == name or (fold and t.lower() == name.lower()) for t, fold in cur)
         conn.rollback()
         return found
-
-    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
-        cur = conn.cursor()
-        cur.execute(MYSQL_REFERENCING_FKS, (table.schema, table.name))
-        return [
-            f"ALTER TABLE {self.qualified(t, s)} DROP FOREIGN KEY {self.quote(n)}"
-            for s, t, n in cur.fetchall()
-        ]
 
     def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
         """A read-only transaction whose InnoDB read view is taken now, at START (REPEATABLE

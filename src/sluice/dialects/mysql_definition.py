@@ -138,6 +138,8 @@ def with_facts(column: Column, facts: tuple | None) -> Column:
 class MysqlDefinitions:
     """Mixed into MysqlDialect: `dialects.definition.Definitions` for MariaDB and MySQL."""
 
+    constraint_names_per_schema = True  # a foreign key's name is its schema's
+
     name: str
     carries_on_update = True  # the column's own ON UPDATE CURRENT_TIMESTAMP
 

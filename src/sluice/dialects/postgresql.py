@@ -21,6 +21,7 @@ from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
 from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
+from sluice.dialects.postgresql_keys import PostgresKeys
 from sluice.dialects.postgresql_liveness import PostgresLiveness, connect_error
 from sluice.dialects.postgresql_objects import PostgresObjects
 from sluice.dialects.postgresql_translation import PostgresTranslation
@@ -87,6 +88,7 @@ class PostgresDialect(
     PostgresLiveness,
     PostgresDigests,
     PostgresObjects,
+    PostgresKeys,
     PostgresTranslation,
     PostgresDefinitions,
     Dialect,
@@ -363,17 +365,6 @@ class PostgresDialect(
         if kind == "constraint":  # built as a unique index; the swap makes it the constraint
             return super().create_index_sql(table, name, columns, True)
         return super().create_index_sql(table, name, columns, unique, kind)
-
-    def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
-        rows = conn.execute(
-            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-            "WHERE contype = 'f' AND confrelid = to_regclass(%s) AND conrelid <> confrelid",
-            (self.qualified(table),),
-        ).fetchall()
-        return [
-            f"ALTER TABLE {owner} DROP CONSTRAINT IF EXISTS {self.quote(name)}"
-            for owner, name in rows
-        ]
 
     def add_foreign_key_sql(self, fk, name: str) -> list[str]:
         # NOT VALID: no scan; VALIDATE checks rows unblocking writers, a failure keeps the key

@@ -90,6 +90,7 @@ class SqliteDialect(Dialect):
     driver_module = "sqlite3"
     extra = "sqlite"
     paramstyle_marker = "?"
+    alters_foreign_keys = False  # dialects.keys: no ALTER TABLE ... ADD CONSTRAINT
     sqlalchemy_driver = "sqlite"
 
     def classify_fault(self, exc: BaseException) -> Fault:

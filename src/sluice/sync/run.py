@@ -80,6 +80,7 @@ class SyncOptions:
     exclude_schemas: Sequence[str] = ()
     schema_map: Sequence[tuple[str, str]] = ()
     enums: str = "varchar"  # as CopyOptions.enums
+    collations: str = "source"  # as CopyOptions.collations
     identifiers: str = "preserve"  # as CopyOptions.identifiers: the copy's must be given
     # row filters and column choices (copy.filters, docs/selection.md): (table, condition in
     # the source's SQL), "table.column" left out, ("table.column", "hash|null|fixed:VALUE")
