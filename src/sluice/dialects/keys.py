@@ -10,7 +10,7 @@ mssql_keys). An engine without them (SQLite: no ALTER TABLE ... ADD CONSTRAINT) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,33 @@ class LiveKey:
     fk: ForeignKey
     definition: str = ""
     validated: bool = True
+
+
+def grouped_keys(rows: Iterable[tuple], table: Table,
+                 action: Callable[[Any], str]) -> list[LiveKey]:  # fmt: skip
+    """The keys pointing at `table` from catalogue rows of one column pair each:
+    (schema, owner table, name, on delete, on update, validated, column, referenced column),
+    the actions in the engine's words (`action` turns them into ForeignKey's)."""
+    found: dict[tuple, list] = {}
+    for *key, col, ref in rows:
+        found.setdefault(tuple(key), []).append((col, ref))
+    return [
+        LiveKey(
+            ForeignKey(
+                owner,
+                tuple(c for c, _ in cols),
+                table.name,
+                tuple(r for _, r in cols),
+                schema,
+                table.schema,
+                name,
+                action(on_delete),
+                action(on_update),
+            ),
+            validated=bool(validated),
+        )  # fmt: skip
+        for (schema, owner, name, on_delete, on_update, validated), cols in found.items()
+    ]
 
 
 class Keys:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sluice.core.schema import ForeignKey, Table
-from sluice.dialects.keys import Keys, LiveKey
+from sluice.core.schema import Table
+from sluice.dialects.keys import Keys, LiveKey, grouped_keys
 
 REFERENCING = (
     "SELECT OBJECT_SCHEMA_NAME(fk.parent_object_id), OBJECT_NAME(fk.parent_object_id), "
@@ -44,27 +44,10 @@ class MssqlKeys(Keys):
     def foreign_keys_to(self, conn: Any, table: Table) -> list[LiveKey]:
         cur = conn.cursor()
         cur.execute(REFERENCING, (self.qualified(table),))
-        found: dict[tuple, list] = {}
-        for schema, owner, name, on_delete, on_update, untrusted, col, ref in cur.fetchall():
-            key = (schema, owner, name, on_delete, on_update, bool(untrusted))
-            found.setdefault(key, []).append((col, ref))
-        return [
-            LiveKey(
-                ForeignKey(
-                    owner,
-                    tuple(c for c, _ in cols),
-                    table.name,
-                    tuple(r for _, r in cols),
-                    schema,
-                    table.schema,
-                    name,
-                    _action(on_delete),
-                    _action(on_update),
-                ),
-                validated=not untrusted,
-            )  # fmt: skip
-            for (schema, owner, name, on_delete, on_update, untrusted), cols in found.items()
-        ]
+        rows = ((schema, owner, name, on_delete, on_update, not untrusted, col, ref)
+                for schema, owner, name, on_delete, on_update, untrusted, col, ref
+                in cur.fetchall())  # fmt: skip
+        return grouped_keys(rows, table, _action)
 
     def foreign_keys_of(self, conn: Any, table: Table) -> dict[str, bool]:
         cur = conn.cursor()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sluice.core.schema import ForeignKey, Table
-from sluice.dialects.keys import Keys, LiveKey
+from sluice.core.schema import Table
+from sluice.dialects.keys import Keys, LiveKey, grouped_keys
 from sluice.dialects.schemas import MYSQL_REFERENCING_FKS
 
 REFERENCING = (
@@ -46,25 +46,11 @@ class MysqlKeys(Keys):
     def foreign_keys_to(self, conn: Any, table: Table) -> list[LiveKey]:
         cur = conn.cursor()
         cur.execute(REFERENCING, (table.schema, table.name))
-        found: dict[tuple, list] = {}
-        for schema, owner, name, on_delete, on_update, col, ref in cur.fetchall():
-            found.setdefault((schema, owner, name, on_delete, on_update), []).append((col, ref))
-        return [
-            LiveKey(
-                ForeignKey(
-                    owner,
-                    tuple(c for c, _ in cols),
-                    table.name,
-                    tuple(r for _, r in cols),
-                    schema,
-                    table.schema,
-                    name,
-                    _action(on_delete),
-                    _action(on_update),
-                )
-            )  # fmt: skip
-            for (schema, owner, name, on_delete, on_update), cols in found.items()
-        ]
+        rows = (
+            (schema, owner, name, on_delete, on_update, True, col, ref)  # added checked
+            for schema, owner, name, on_delete, on_update, col, ref in cur.fetchall()
+        )
+        return grouped_keys(rows, table, _action)
 
     def foreign_keys_of(self, conn: Any, table: Table) -> dict[str, bool]:
         cur = conn.cursor()
