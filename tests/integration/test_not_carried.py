@@ -14,6 +14,7 @@ from the target as missing, with the source's row count."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import psycopg
@@ -364,7 +365,7 @@ def test_mariadb_triggers_routines_events_and_grants_are_listed(
 
 
 def test_the_dag_plan_task_fails_without_retries_on_fail_on_not_carried(
-    source, target, monkeypatch, capfd
+    source, target, monkeypatch
 ):
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -375,9 +376,22 @@ def test_the_dag_plan_task_fails_without_retries_on_fail_on_not_carried(
     monkeypatch.setenv("AIRFLOW_CONN_NC_TARGET", connection_json(target))
     ends = tasks.Endpoints("nc_source", "nc_target")
     params = {"exclude_tables": ["app.left_out"]}
-    plan = tasks.plan(ends, None, 250_000, False, params=params)  # listed, then copied
+    # the task's own logger, heard directly: whatever an earlier test made of the logging
+    # setup (Airflow's task runner replaces the root handlers), each item reaches it
+    heard: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: heard.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger(tasks.__name__)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        plan = tasks.plan(ends, None, 250_000, False, params=params)  # listed, then copied
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
     assert {(i["kind"], i["key"]) for i in plan["not_carried"]} == EXPECTED
-    logged = "".join(capfd.readouterr())  # Airflow's logging writes to the process' streams
+    logged = "\n".join(heard)
     assert "not carried: trigger items.items_touch" in logged  # each item with its DDL
     assert "EXECUTE FUNCTION touch()" in logged
     with pytest.raises(
