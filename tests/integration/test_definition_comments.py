@@ -28,11 +28,14 @@ MARIADB_SOURCE = [
     "INSERT INTO noted (qty) VALUES (1), (2)",
 ]
 
+WIDE_COMMENT = "w" * 1025  # one more than a MariaDB column keeps
+
 PG_SOURCE = [
-    "CREATE TABLE noted (id int PRIMARY KEY, qty int NOT NULL CHECK (qty > 0))",
+    "CREATE TABLE noted (id int PRIMARY KEY, qty int NOT NULL CHECK (qty > 0), wide text)",
     f"COMMENT ON TABLE noted IS '{TABLE_COMMENT.replace(chr(39), chr(39) * 2)}'",
     f"COMMENT ON COLUMN noted.qty IS '{QTY_COMMENT.replace(chr(39), chr(39) * 2)}'",
-    "INSERT INTO noted VALUES (1, 1)",
+    f"COMMENT ON COLUMN noted.wide IS '{WIDE_COMMENT}'",
+    "INSERT INTO noted VALUES (1, 1, 'x')",
 ]
 
 
@@ -144,10 +147,12 @@ def test_postgresql_to_mariadb_keeps_comments(pg_server: DbUrl, mariadb_target):
     source = next(gen)
     try:
         run_sql(source, PG_SOURCE)
-        _copy(source, mariadb_target)
+        listed = [(n.kind, n.key, n.ddl) for n in build_plan(source, mariadb_target).not_carried]
+        assert listed == [("comment", "noted.wide", f"COMMENT '{WIDE_COMMENT}'")]
+        _copy(source, mariadb_target)  # the over-long comment, listed, does not fail the table
         table, columns, checks = mariadb_definition(mariadb_target)
         assert table == [(TABLE_COMMENT,)]
-        assert columns == [("id", ""), ("qty", QTY_COMMENT)]
+        assert columns == [("id", ""), ("qty", QTY_COMMENT), ("wide", "")]
         assert checks == [("noted_qty_check", "Table", "`qty` > 0")]
     finally:
         next(gen, None)
