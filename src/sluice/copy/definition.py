@@ -28,6 +28,9 @@ def settle(plan, collations: str = "source"):
         renamed = bool(tp.names) and any(s != d for s, d in tp.names.columns)
         excluded = set(tp.excluded)
         table = _sequence_key(dst, table)
+        if table.comment and (why := dst.comment_refused(table.comment, column=False)):
+            items.append(NotCarried("comment", table.key, why, _comment_ddl(table.comment)))
+            table = replace(table, comment=None)
         columns = tuple(_column(src, dst, table, _collated(c, collations, table, items),
                                 sequences, items) for c in table.columns)  # fmt: skip
         checks = []
@@ -115,6 +118,9 @@ def _column(src, dst, table: Table, c: Column, sequences: set[str], items: list)
             c = replace(c, default=None)
         elif dst.default_clause(c) is None:
             items.append(NotCarried("default", key, _no_equivalent(src, dst, "default"), d.text))
+    if c.comment and (why := dst.comment_refused(c.comment, column=True)):
+        items.append(NotCarried("comment", key, why, _comment_ddl(c.comment)))
+        c = replace(c, comment=None)
     if c.on_update and not dst.carries_on_update:
         why = f"no {dst.name} equivalent made: the column keeps what an UPDATE writes"
         items.append(NotCarried("on update", key, why, "ON UPDATE CURRENT_TIMESTAMP"))
@@ -139,6 +145,11 @@ def _collated(c: Column, collations: str, table: Table, items: list) -> Column:
 
 
 _BY_HAND = ": make it on the target, then add this by hand"
+
+
+def _comment_ddl(text: str) -> str:
+    """A comment as the plan shows it: its text as a standard string literal."""
+    return "COMMENT '" + text.replace("'", "''") + "'"
 
 
 def _key_options(dst, fk: ForeignKey) -> list[NotCarried]:

@@ -305,6 +305,7 @@ def _table(inspector, catalog: _Catalog, dialect, source: Source) -> Table:
     parents, partitioning = catalog.hierarchy.get(name, ((), None))
     checks = tuple(c for c in (dialect.read_check(ck, facts.get(("check", name, ck["name"])))
                                for ck in catalog.of(catalog.checks, name, [])) if c)  # fmt: skip
+    checks = tuple(dialect.table_checks(name, list(checks), facts))  # MariaDB's column CHECKs
     comment = (catalog.of(catalog.comments, name, None) or {}).get("text") or None
     return Table(
         name, tuple(columns), primary_key=pkey, schema=source.schema, foreign_keys=fks,

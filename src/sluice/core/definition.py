@@ -41,12 +41,15 @@ class Default:
 @dataclass(frozen=True)
 class Check:
     """A CHECK constraint as the source names it, its expression in the source's SQL;
-    `needs` as Default's (a user function it calls: then it is not carried)."""
+    `needs` as Default's (a user function it calls: then it is not carried). `column`: the
+    column whose own definition holds it (MariaDB's column-level `a int CHECK (a > 0)`,
+    named `<table>_<column>_check` as PostgreSQL names one), "" for a table constraint."""
 
     name: str
     expression: str
     engine: str = ""
     needs: str = ""
+    column: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,17 @@ class Definitions:
         `column_facts` found for it under ("check", table, name)."""
         return Check(info.get("name") or "", str(info["sqltext"]), self.name)
 
+    def table_checks(self, table: str, checks: list[Check], facts: dict) -> list[Check]:
+        """`table`'s CHECKs: those `read_check` made of SQLAlchemy's, with any its reflection
+        misses that `column_facts` found (MariaDB's column-level ones), none twice."""
+        return checks
+
     # --- writing (the target's side) --------------------------------------------------------
+    def comment_refused(self, text: str, column: bool) -> str:
+        """Why a comment of `text` on a table (or a `column`) is not made here ("": it is);
+        the plan lists a refused one as not carried."""
+        return f"{self.name} keeps no comments sluice makes"
+
     def default_clause(self, column: Column) -> str | None:
         """The expression after DEFAULT for `column` here; "" for none; None when the
         source's default has no equivalent here (listed as not carried)."""

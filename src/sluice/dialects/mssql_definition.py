@@ -12,7 +12,8 @@ SYSDATETIMEOFFSET() for a datetimeoffset, CAST(GETDATE() AS date) for a date), a
 sqlglot when its meaning is certain; a case-insensitive collation -> `CI_COLLATION`, a
 case-sensitive one -> `CS_COLLATION` (the database's default is often case-insensitive),
 one not known -> the database's default. ON UPDATE CURRENT_TIMESTAMP is not carried here
-(a trigger would have to name the table across the staging swap)."""
+(a trigger would have to name the table across the staging swap). Comments on tables and
+columns -> the extended property `MS_Description` (`definition_sql`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import re
 from typing import Any
 
 from sluice.core.definition import EXPRESSION, LITERAL, NOW, SEQUENCE, Check, Default
-from sluice.core.schema import Column
+from sluice.core.schema import Column, Table
 from sluice.core.types import Kind
 from sluice.dialects.translation import (
     NUMBER,
@@ -37,6 +38,7 @@ _NOW = re.compile(
     r"(?i)(getdate|sysdatetime|current_timestamp|sysdatetimeoffset)(\s*\(\s*\))?"
 )  # fmt: skip
 _STRING = re.compile(r"(?s)N?'((?:[^']|'')*)'")
+_COMMENT_BYTES = 7500  # an extended property's sql_variant value: 3,750 UTF-16 characters
 
 
 def classify_default(text: str | None, engine: str = "mssql") -> Default | None:
@@ -63,7 +65,12 @@ class MssqlDefinitions:
 
     name: str
 
+    caps: Any  # Dialect's
+
     def render_type(self, t: Any) -> str:  # Dialect's
+        raise NotImplementedError
+
+    def literal(self, text: str) -> str:  # Dialect's: N'...'
         raise NotImplementedError
 
     def read_default(self, text: str | None, column: Column) -> Default | None:
@@ -115,3 +122,26 @@ class MssqlDefinitions:
         if check.engine == self.name:
             return check.expression
         return translate_expression(check.expression, check.engine, self.name)
+
+    def comment_refused(self, text: str, column: bool) -> str:
+        size = len(text.encode("utf-16-le"))
+        if size <= _COMMENT_BYTES:
+            return ""
+        return f"{size} bytes: an extended property holds at most {_COMMENT_BYTES}"
+
+    def definition_sql(self, table: Table, live: Table) -> list[str]:
+        """Comments as SQL Server tools read them: the extended property `MS_Description` of
+        the table and of each column (it stays with the object through sp_rename)."""
+        out = list(super().definition_sql(table, live))  # type: ignore[misc]
+        schema = table.schema or self.caps.default_schema
+        where = (f"@level0type = N'SCHEMA', @level0name = {self.literal(schema)}, "
+                 f"@level1type = N'TABLE', @level1name = {self.literal(table.name)}")  # fmt: skip
+        described = [("", table.comment)] + [(c.name, c.comment) for c in table.columns]
+        for column, text in described:
+            if not text:
+                continue
+            on = f", @level2type = N'COLUMN', @level2name = {self.literal(column)}"
+            on = on if column else ""
+            out.append(f"EXEC sys.sp_addextendedproperty @name = N'MS_Description', "
+                       f"@value = {self.literal(text)}, {where}{on}")  # fmt: skip
+        return out

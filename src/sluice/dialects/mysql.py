@@ -360,9 +360,10 @@ class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, Mys
         # TIMESTAMP holds UTC instants: read and written in UTC they are exact (a zone with
         # daylight saving time shows two instants of its autumn hour as one local time)
         cur.execute("SET SESSION time_zone = '+00:00'")
-        cur.execute(
-            "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES')"
-        )
+        # without NO_BACKSLASH_ESCAPES: sluice's string literals (defaults, comments) double
+        # each backslash, as MariaDB reads them by default
+        cur.execute("SET SESSION sql_mode = REPLACE(CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO,"
+                    "STRICT_ALL_TABLES'), 'NO_BACKSLASH_ESCAPES', '')")  # fmt: skip
         cur.close()
         # connected: from here a statement may keep the server silent for long (a key build);
         # streaming connections get the stall timeout (stream_timeouts)

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from sluice.core.definition import BY_DEFAULT, EXPRESSION, LITERAL, NOW, SEQUENCE, Check, Default
-from sluice.core.schema import Column
+from sluice.core.schema import Column, Table
 from sluice.core.types import Kind
 from sluice.dialects.definition import case_insensitive_name
 from sluice.dialects.translation import (
@@ -56,6 +56,23 @@ _COLUMNS_SQL = (
     "@@version FROM information_schema.COLUMNS "
     "WHERE TABLE_SCHEMA = COALESCE(%(s)s, DATABASE()) AND TABLE_NAME IN ({names})"
 )
+
+# per schema on MariaDB, each column-level CHECK (named after its column; SQLAlchemy reads
+# only table constraints). MySQL 8 makes a column's CHECK a table constraint (`t_chk_1`).
+_COLUMN_CHECKS_SQL = (
+    "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+    "WHERE CONSTRAINT_SCHEMA = COALESCE(%(s)s, DATABASE()) AND TABLE_NAME IN ({names}) "
+    "AND LEVEL = 'Column'"
+)
+# the longest comment MariaDB and MySQL keep, in characters: on a table, on a column
+_COMMENT_LIMITS = (2048, 1024)
+
+
+def string_literal(text: str) -> str:
+    """`text` as a MariaDB/MySQL string constant: quotes doubled, each backslash doubled (the
+    session runs without NO_BACKSLASH_ESCAPES), NUL as \\0."""
+    body = text.replace("\\", "\\\\").replace("'", "''").replace("\0", "\\0")
+    return f"'{body}'"
 
 
 def _unquote(body: str) -> str:
@@ -108,13 +125,18 @@ def column_facts(bind: Any, schema: str | None, tables: Sequence[str]) -> dict:
         return {}
     marks = ", ".join(f"%(t{i})s" for i in range(len(tables)))
     params: dict[str, Any] = {"s": schema, **{f"t{i}": t for i, t in enumerate(tables)}}
-    found = {}
+    found: dict = {}
+    mariadb = False
     with bind.connect() as conn:
         rows = conn.exec_driver_sql(_COLUMNS_SQL.format(names=marks), params)
         for table, column, default, extra, collation, data_type, version in rows:
             mariadb = "mariadb" in str(version).lower()
             text = catalog_default(default, extra or "", str(data_type).lower(), mariadb)
             found[(table, column)] = (text, extra or "", collation)
+        if mariadb:
+            checks = conn.exec_driver_sql(_COLUMN_CHECKS_SQL.format(names=marks), params)
+            for table, column, clause in checks:
+                found.setdefault(("column checks", table), []).append((column, clause))
     return found
 
 
@@ -154,6 +176,15 @@ class MysqlDefinitions:
 
     def read_column(self, column: Column, info: dict[str, Any], facts: Any = None) -> Column:
         return with_facts(super().read_column(column, info, facts), facts)  # type: ignore[misc]
+
+    def table_checks(self, table: str, checks: list[Check], facts: dict) -> list[Check]:
+        """With MariaDB's column-level CHECKs, named `<table>_<column>_check` (PostgreSQL's
+        own name for one; on this engine they are made in their column again)."""
+        out = list(checks)
+        for column, clause in facts.get(("column checks", table), ()):
+            if not any(c.expression == clause and c.name in (column, "") for c in checks):
+                out.append(Check(f"{table}_{column}_check", clause, self.name, column=column))
+        return out
 
     def read_default(self, text: str | None, column: Column) -> Default | None:
         if column.identity:
@@ -208,6 +239,38 @@ class MysqlDefinitions:
         if column.type.kind not in TEXT_KINDS or column.type.engine == self.name:
             return ""
         return CI_CLAUSE if column.case_insensitive else ""
+
+    def column_ddl(self, table: Table, column_name: str) -> str:
+        """With the column's COMMENT and, from this engine, its own column-level CHECKs."""
+        ddl = super().column_ddl(table, column_name)  # type: ignore[misc]
+        comment = table.column(column_name).comment
+        if comment:
+            ddl += f" COMMENT {string_literal(comment)}"
+        for check in table.checks:
+            if check.column == column_name and check.engine == self.name:
+                ddl += f" CHECK ({check.expression})"
+        return ddl
+
+    def check_constraint(self, check: Check) -> str | None:
+        if check.column and check.engine == self.name:
+            return None  # in its column's definition (`column_ddl`)
+        return super().check_constraint(check)  # type: ignore[misc]
+
+    def comment_refused(self, text: str, column: bool) -> str:
+        limit = _COMMENT_LIMITS[column]
+        if len(text) <= limit:
+            return ""
+        return f"{len(text)} characters: {self.name} keeps at most {limit} on a " + (
+            "column" if column else "table"
+        )
+
+    def definition_sql(self, table: Table, live: Table) -> list[str]:
+        """The table's COMMENT (it stays with the staging table through RENAME TABLE)."""
+        out = list(super().definition_sql(table, live))  # type: ignore[misc]
+        if table.comment:
+            out.append(f"ALTER TABLE {self.qualified(table)} COMMENT = "
+                       f"{string_literal(table.comment)}")  # fmt: skip
+        return out
 
     def check_clause(self, check: Check) -> str | None:
         if check.engine == self.name:

@@ -150,6 +150,9 @@ class PostgresDefinitions:
         return replace(check, needs=facts) if check is not None and facts else check
 
     # --- writing -----------------------------------------------------------------------------
+    def comment_refused(self, text: str, column: bool) -> str:
+        return ""  # COMMENT ON takes any text
+
     def identity_clause(self, kind: str = "") -> str:
         if kind == SERIAL:
             return ""  # the serial pseudo-type: `column_ddl`
