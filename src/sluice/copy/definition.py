@@ -144,6 +144,41 @@ def _collated(c: Column, collations: str, table: Table, items: list) -> Column:
     return replace(c, collation=None, case_insensitive=None)
 
 
+NO_ICU = ("the target PostgreSQL is built without ICU (as the embedded one is): no "
+          "case-insensitive or ICU collation can be made there; the column takes the target's "
+          "default collation and compares case-sensitively")  # fmt: skip
+
+
+def without_icu(plan, ready: bool):
+    """`plan` for a target that cannot make ICU collations (`ready` False): the ICU
+    collations it would make and every column using one, or compared case-insensitively,
+    taken out and each column listed as not carried. Unchanged when `ready`."""
+    if ready:
+        return plan
+    icu = [n for n in plan.native_types if n.kind == "collation" and "provider = icu" in n.ddl]
+    gone = {f"{n.schema}.{n.name}" for n in icu}
+    items, tables = [], []
+    for tp in plan.tables:
+        columns = []
+        for c in tp.table.columns:
+            if c.collation and (c.case_insensitive or c.collation.replace('"', "") in gone):
+                items.append(NotCarried("collation", f"{tp.table.key}.{c.name}", NO_ICU,
+                                        f"COLLATE {c.collation}"))  # fmt: skip
+                c = replace(c, collation=None, case_insensitive=None)
+            columns.append(c)
+        tables.append(replace(tp, table=replace(tp.table, columns=tuple(columns))))
+    return replace(plan, tables=tuple(tables), not_carried=plan.not_carried + tuple(items),
+                   native_types=tuple(n for n in plan.native_types if n not in icu))  # fmt: skip
+
+
+def needs_icu(plan) -> bool:
+    """Whether the plan makes an ICU collation or a case-insensitive column (then the
+    target is asked whether it can)."""
+    return any(
+        n.kind == "collation" and "provider = icu" in n.ddl for n in plan.native_types
+    ) or any(c.collation and c.case_insensitive for tp in plan.tables for c in tp.table.columns)
+
+
 _BY_HAND = ": make it on the target, then add this by hand"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sluice.copy import filters, hierarchy
 from sluice.copy import masks as masking
 from sluice.copy.columns import ColumnMap, column_maps, landed_in
-from sluice.copy.definition import settle
+from sluice.copy.definition import needs_icu, settle, without_icu
 from sluice.copy.not_carried import gather as not_carried
 from sluice.copy.objects import plan_objects
 from sluice.copy.outside import outside_item, outside_keys
@@ -274,6 +274,8 @@ def build_plan(
     # defaults, collations, CHECKs the target cannot make: not carried (--collations)
     plan = settle(plan, selection.collations)
     plan = replace(plan, native_types=natives + plan.native_types) if natives else plan
+    if needs_icu(plan):  # an ICU-less PostgreSQL (the embedded one): listed, not made
+        plan = without_icu(plan, get_dialect(target.engine).icu_ready(target))
     return replace(plan, not_carried=not_carried(source, plan, selection, schemas))  # last
 
 

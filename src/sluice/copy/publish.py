@@ -314,6 +314,8 @@ def _swap(dst, conn, stage, live, tp: TablePlan, index_renames, lock_timeout: fl
             cur.execute(stmt)
     for stmt in dst.rename_identity_sql(conn, live):
         cur.execute(stmt)
+    for stmt in dst.rename_staged_constraints_sql(conn, live, stage.name):  # PostgreSQL 18
+        cur.execute(stmt)
     if keys is not None:
         keys.done.identity = identity
         if dst.caps.transactional_ddl:  # unchecked, in the swap (validated by finish)

@@ -141,6 +141,17 @@ class Definitions:
             out += " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
         return out
 
+    def icu_ready(self, url: Any) -> bool:
+        """Whether the target can make ICU collations (a PostgreSQL built without ICU, as the
+        embedded one is, cannot: its case-insensitive columns are then listed, not made)."""
+        return True
+
+    def rename_staged_constraints_sql(self, conn: Any, table: Table, staged: str) -> list[str]:
+        """Statements giving constraints the engine named after the staging table `staged`
+        (PostgreSQL 18's NOT NULL constraints, on the table and its partitions) the names
+        it would have chosen for `table`. Asked inside the swap's transaction."""
+        return []
+
     def prelude_sql(self, tables: Sequence[Table]) -> list[str]:
         """Statements run on the target before `tables` (as they land) are created: the
         collations their columns need, made if missing."""

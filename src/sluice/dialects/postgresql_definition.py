@@ -94,6 +94,19 @@ def bare_name(qualified: str) -> str:
     return quoted.replace('""', '"') if quoted else plain
 
 
+ICU_PROBE = "CREATE COLLATION pg_temp.sluice_icu_probe (provider = icu, locale = 'und')"
+
+
+STAGED_NOT_NULL = """
+WITH r AS (SELECT %s::regclass AS oid)
+SELECT n.nspname, c.relname, k.conname
+FROM (SELECT oid AS relid FROM r UNION SELECT t.relid FROM r, pg_partition_tree(r.oid) t) t
+JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_constraint k ON k.conrelid = c.oid
+WHERE k.contype::text = 'n' AND k.coninhcount = 0 AND starts_with(k.conname, %s)
+"""
+
+
 class PostgresDefinitions:
     """Mixed into the PostgreSQL dialect before `Dialect` (it overrides `Dialect`'s column
     DDL and identity statements, and `Definitions`' readers and renderers)."""
@@ -150,6 +163,25 @@ class PostgresDefinitions:
         return replace(check, needs=facts) if check is not None and facts else check
 
     # --- writing -----------------------------------------------------------------------------
+    def icu_ready(self, url: Any) -> bool:
+        """Whether the server was built with ICU: a temporary ICU collation is made and rolled
+        back (pg_collation lists ICU rows even without it on PostgreSQL 17+, and
+        icu_unicode_version() is 16+). Asked of the server's maintenance database (the target
+        database may not exist yet); a server that cannot be asked is taken as able (the
+        copy's own connection then says why it cannot be reached)."""
+        try:
+            conn = self.connect(url.without_database())  # type: ignore[attr-defined]
+        except Exception:
+            return True
+        try:
+            conn.execute(ICU_PROBE)
+            return True
+        except Exception as exc:
+            return "ICU is not supported" not in str(exc)
+        finally:
+            conn.rollback()
+            conn.close()
+
     def comment_refused(self, text: str, column: bool) -> str:
         return ""  # COMMENT ON takes any text
 
@@ -198,6 +230,15 @@ class PostgresDefinitions:
             f"ALTER TABLE {self.qualified(table)} ALTER COLUMN {self.quote(col.name)} "
             f"RESTART WITH {int(next_value)}"
         ]
+
+    def rename_staged_constraints_sql(self, conn: Any, table: Table, staged: str) -> list[str]:
+        # NOT NULL constraints are catalogued, and named, from PostgreSQL 18 on (contype 'n'):
+        # (inherited ones, in partitions, follow their parent's rename)
+        # `_sluice_stage_T_c_not_null` -> `T_c_not_null`, as `T` made them; none before 18
+        rows = conn.execute(STAGED_NOT_NULL, (self.qualified(table), staged)).fetchall()
+        return [f"ALTER TABLE {self.qualified(rel, schema)} RENAME CONSTRAINT "
+                f"{self.quote(name)} TO {self.quote(table.name + name[len(staged):])}"
+                for schema, rel, name in rows]  # fmt: skip
 
     def rename_identity_sql(self, conn: Any, table: Table) -> list[str]:
         """The identity's or serial's sequence was named after the staging table
