@@ -155,3 +155,9 @@ def stop_pool(pool: Executor) -> None:
         if p.is_alive():
             p.kill()
             p.join(5)
+    # let the pool's manager thread see its workers gone and close its wakeup pipe: an exit
+    # before it has would have the interpreter write to that pipe (a BrokenPipeError printed
+    # at exit, Python 3.11)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(5)
