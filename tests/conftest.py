@@ -44,6 +44,18 @@ def _fresh(server: DbUrl, prefix: str) -> Iterator[DbUrl]:
     drop_database(url)
 
 
+def seeded_db(server: DbUrl, prefix: str, statements) -> Iterator[DbUrl]:
+    """A fresh database holding what `statements` make (run through the driver itself,
+    tests.independent, never sluice), dropped afterwards: the body of a source fixture."""
+    from tests.independent import execute
+
+    gen = _fresh(server, prefix)
+    url = next(gen)
+    execute(url, *statements)
+    yield url
+    next(gen, None)
+
+
 def stackoverflow_db(server: DbUrl, prefix: str, scale: float = 0.01) -> Iterator[DbUrl]:
     """A fresh database holding StackOverflow2010 generated at `scale`, dropped afterwards:
     the body of the fixtures that need a real source to copy from."""

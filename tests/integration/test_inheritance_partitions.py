@@ -14,7 +14,7 @@ import io
 
 import psycopg
 import pytest
-from tests.conftest import _fresh
+from tests.conftest import _fresh, seeded_db
 
 from sluice.cli.plan import print_plan
 from sluice.copy import CopyOptions, copy_database
@@ -84,13 +84,7 @@ def partitions(url, table):
 
 @pytest.fixture
 def source(pg_server):
-    gen = _fresh(pg_server, "part_src")
-    url = next(gen)
-    with _pg(url) as c:
-        for stmt in SOURCE_SQL:
-            c.execute(stmt)
-    yield url
-    next(gen, None)
+    yield from seeded_db(pg_server, "part_src", SOURCE_SQL)
 
 
 @pytest.fixture

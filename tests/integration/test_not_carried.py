@@ -19,7 +19,7 @@ import uuid
 
 import psycopg
 import pytest
-from tests.conftest import _fresh
+from tests.conftest import _fresh, seeded_db
 
 from sluice.cli.main import main
 from sluice.core.urls import DbUrl
@@ -102,13 +102,7 @@ def role(pg_server):
 
 @pytest.fixture(scope="module")
 def source(pg_server, role):
-    gen = _fresh(pg_server, "nc_src")
-    url = next(gen)
-    with _pg(url) as c:
-        for stmt in SOURCE_SQL:
-            c.execute(stmt)
-    yield url
-    next(gen, None)
+    yield from seeded_db(pg_server, "nc_src", SOURCE_SQL)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tests.conftest import _fresh
+from tests.conftest import _fresh, seeded_db
 
 from sluice.copy import CopyOptions, copy_database
 from sluice.copy.plan import Plan, build_plan
@@ -142,14 +142,10 @@ def icu(pg_server) -> bool:
 
 @pytest.fixture
 def source(pg_server):
-    gen = _fresh(pg_server, "pgdef_src")
-    url = next(gen)
     statements = SOURCE_SQL if icu(pg_server) else [
         s.replace(" COLLATE ci", "") for s in SOURCE_SQL if not s.startswith("CREATE COLLATION")
     ]  # fmt: skip
-    _run(url, *statements)
-    yield url
-    next(gen, None)
+    yield from seeded_db(pg_server, "pgdef_src", statements)
 
 
 @pytest.fixture
