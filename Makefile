@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
 .PHONY: demo test soak lint format bench bench-full lock clean embedded-stop help airflow venv
+.PHONY: check-astro
 
 # Airflow's API server (the UI) listens on $AIRFLOW__API__PORT when set, else 8080.
 AIRFLOW_PORT = $(or $(AIRFLOW__API__PORT),8080)
@@ -18,13 +19,16 @@ help:
 	@echo "make soak    - the seeded fault-injection tests with SOAK_RUNS=$(SOAK_RUNS) runs per case (make test: 2-3)"
 	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI http://localhost:$(AIRFLOW_PORT), admin/admin)"
 	@echo "make embedded-stop - stop the embedded PostgreSQL (after make demo / make airflow)"
-	@echo "make lint    - ruff check + ruff format --check"
+	@echo "make lint    - ruff check + ruff format --check + ruff's Airflow rules (AIR) on dags plugins include"
 	@echo "make format  - ruff format + ruff check --fix"
 	@echo "make venv    - create .venv with the pinned dependencies (EXTRAS=$(EXTRAS))"
 	@echo "make bench   - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
 	@echo "              BENCH_SCALES, verification's cost, a 1% sync (third-party tools in bench/.venv-tools)"
 	@echo "make bench-full - pipe vs sluice once at scale 1.0 (10.7M rows)"
 	@echo "make lock    - regenerate constraints.txt from pyproject.toml"
+	@echo "make check-astro - the Astro image without Docker: Python 3.12 venv in .sluice/astro-venv with"
+	@echo "              the runtime's Airflow, requirements.txt, the Dockerfile's pip line; DAG parse,"
+	@echo "              .astro integrity test, pytest tests/ (slow; not part of make test; PYTEST_ARGS=...)"
 	@echo "make clean   - stop the embedded PostgreSQL and remove .venv and .sluice"
 	@echo "make help    - this list"
 
@@ -68,6 +72,7 @@ airflow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dags bench tools
 	$(BIN)/ruff format --check src tests dags bench tools
+	$(BIN)/ruff check --select AIR --preview dags plugins include
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests dags bench tools
@@ -90,6 +95,11 @@ lock:
 	( printf '%s\n' '# Pinned, reproducible dependency set for every extra (Python 3.10+, any platform).' \
 	  '# Regenerate with `make lock` after changing pyproject.toml; never edit by hand.'; cat constraints.txt.new ) > constraints.txt
 	rm -f constraints.txt.new
+
+# The Astro project as its image would hold it, checked without Docker (docs/airflow.md,
+# "make check-astro"): slow (a fresh Airflow install), so never part of `make test`.
+check-astro:
+	$(PYTHON) tools/check_astro.py $(if $(PYTEST_ARGS),--pytest-args "$(PYTEST_ARGS)")
 
 embedded-stop:
 	@test -x $(BIN)/sluice && $(BIN)/sluice embedded stop || true

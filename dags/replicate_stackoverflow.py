@@ -168,7 +168,7 @@ def verify_task(p: Pipeline, dag_id: str):
     ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
     verified = AssetAlias(f"{dag_id}.verified")
 
-    @task(outlets=[verified])
+    @task(outlets=[verified], multiple_outputs=False)  # one XCom: the headline dict, whole
     def verify(table_names: list[str], dag_run=None, outlet_events=None, params=None) -> dict:
         try:
             headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id,
@@ -202,7 +202,7 @@ def build(p: Pipeline):
         doc_md=__doc__,
     )
     def pipeline():
-        @task
+        @task(multiple_outputs=False)  # the plan is one value, never split key by key
         def plan(params=None) -> dict:
             chunk_bytes = params["chunk_mib"] * 2**20
             return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
@@ -217,7 +217,11 @@ def build(p: Pipeline):
         def chunks(plan_data: dict) -> list[dict]:
             return sluice_tasks.chunk_list(plan_data)
 
-        @task(pool=POOL, map_index_template="{{ task.op_kwargs['chunk']['table'] }}")
+        @task(
+            pool=POOL,
+            map_index_template="{{ task.op_kwargs['chunk']['table'] }}",
+            multiple_outputs=False,
+        )
         def copy(chunk: dict, plan_data: dict, params=None) -> dict:
             return sluice_tasks.copy_one_chunk(ends, plan_data, chunk,
                                                params["memory_cap_mib"] << 20, params,
@@ -227,14 +231,14 @@ def build(p: Pipeline):
         def tables(plan_data: dict) -> list[str]:
             return sluice_tasks.table_list(plan_data)
 
-        @task
+        @task(multiple_outputs=False)
         def publish(table: str, plan_data: dict) -> dict:
             return sluice_tasks.publish(ends, plan_data, table)
 
         # all_done: the tables that did publish are finished even when another table's
         # publish (or a chunk) failed; each publish already made its own identity and keys,
         # this validates them and makes what a publish could not (ADR 0021)
-        @task(trigger_rule="all_done")
+        @task(trigger_rule="all_done", multiple_outputs=False)
         def finish(plan_data: dict) -> dict:
             return sluice_tasks.finish_target(ends, plan_data)
 
