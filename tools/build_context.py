@@ -4,17 +4,22 @@ send to the image build, read from .dockerignore the way Docker reads it.
     python tools/build_context.py                 # the context of a clean checkout, one path a line
     python tools/build_context.py --also PATH...  # plus paths a user creates (checked, not listed)
 
-Docker's rules, as its pattern matcher (moby/patternmatcher, used by BuildKit) applies them and
-as implemented below:
+Docker's rules, as its .dockerignore reader and pattern matcher (moby/patternmatcher and its
+ignorefile package, used by BuildKit) apply them, and as implemented below:
 - one pattern a line; surrounding white space is trimmed; a line starting with `#` is a comment,
   an empty line is skipped;
-- a leading `!` makes the line an exception: a path it matches is put back in the context;
-- each pattern is cleaned like a path (`./a`, `a/`, `/a` and `a//b` mean `a` and `a/b`), and is
-  anchored at the context root: `logs` is the top-level `logs`, never `dags/logs`;
-- `*` is any run of characters but `/`, `?` one character but `/`, `[...]` a character class
-  (`[!...]` or `[^...]` negated), `\\` escapes the next character;
-- `**` is any number of directories, none included: `**/x` is `x` at any depth, `a/**` is
-  everything under `a`;
+- a leading `!` makes the line an exception: a path it matches is put back in the context (a
+  `!` alone is an error);
+- each pattern is cleaned like a path (`./a`, `a/` and `a//b` mean `a` and `a/b`) and a leading
+  `/` is dropped: patterns are anchored at the context root, `logs` is the top-level `logs`,
+  never `dags/logs`;
+- `*` is any run of characters but `/`, `?` one character but `/`, `\\` makes the next character
+  literal; `[` and `]` pass to a regular expression as they are, so `[abc]` and `[^abc]` are
+  character classes (`[!abc]` is the class of `!`, `a`, `b`, `c`: not a negation);
+- `**` followed by `/` (or not) is any number of directories, none included: `**/x` is `x` at
+  any depth; a trailing `**` is anything: `a/**` is everything under `a`; a pattern that starts
+  with `**` and is literal after it is matched as a suffix (`**/x.db` is any path ending in
+  `/x.db`, or `x.db`);
 - a pattern that matches a directory matches everything under it (the path or any of its parent
   directories may match);
 - the last line that matches a path decides: excluded, or put back by a `!` line.
@@ -33,57 +38,83 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+_REGEX_SPECIALS = set(".+()|{}$")  # escaped; every other character passes as it is
 
 
 @dataclass(frozen=True)
 class Rule:
-    pattern: str
-    exclusion: bool  # True for `!pattern`
-    regex: re.Pattern[str]
+    pattern: str  # cleaned, without the `!`
+    exclusion: bool  # True for `!pattern`: the path goes back in
+    kind: str  # exact | prefix | suffix | regexp, as Docker's matcher classifies the pattern
+    text: str  # the literal (exact, prefix, suffix) or the regular expression
+
+    def matches(self, path: str) -> bool:
+        if self.kind == "exact":
+            return path == self.text
+        if self.kind == "prefix":
+            return path.startswith(self.text)
+        if self.kind == "suffix":
+            return path.endswith(self.text) or (self.text.startswith("/") and path == self.text[1:])
+        return re.match(self.text, path) is not None
 
 
 def _clean(pattern: str) -> str:
-    """Path cleaning as Go's filepath.Clean does it, then the leading `/` dropped."""
+    """Path cleaning as Go's filepath.Clean does it (a leading `//` becomes `/`)."""
     cleaned = posixpath.normpath(pattern)
-    if cleaned.startswith("//"):  # normpath keeps a leading double slash; Clean does not
-        cleaned = "/" + cleaned.lstrip("/")
-    return cleaned.lstrip("/") or "."
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
 
 
-def _translate(pattern: str) -> str:
-    """A cleaned pattern as an anchored regular expression over `/`-separated relative paths."""
-    out = []
+def _compile(pattern: str, exclusion: bool) -> Rule:
+    """A cleaned pattern classified and translated the way Docker's matcher compiles it."""
+    regex, kind = "^", "exact"
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
+        if ch == "*" and pattern.startswith("**", i):
+            starts = i == 0
+            i += 2
+            if i < n and pattern[i] == "/":  # `**/` is read as `**`
+                i += 1
+            if i == n:  # a trailing `**`: everything below
+                if kind == "exact":
+                    kind = "prefix"
+                else:
+                    regex, kind = regex + ".*", "regexp"
+            else:
+                regex, kind = regex + "(.*/)?", "regexp"
+            if starts:
+                kind = "suffix"
+            continue
         if ch == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":  # `**/`: zero or more whole directories
-                    i += 1
-                    out.append("(?:.*/)?")
-                else:  # `**` elsewhere: anything, separators included
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
+            regex, kind = regex + "[^/]*", "regexp"
         elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "^") else i + 1)
-            if end == -1:
-                raise ValueError(f"unterminated character class in .dockerignore: {pattern!r}")
-            body = pattern[i + 1 : end]
-            if body[:1] in ("!", "^"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end
+            regex, kind = regex + "[^/]", "regexp"
+        elif ch in _REGEX_SPECIALS:
+            regex += "\\" + ch
+        elif ch == "\\":
+            if i + 1 < n:
+                i += 1
+                regex, kind = regex + "\\" + pattern[i], "regexp"
+            else:
+                regex += "\\\\"
+        elif ch in "[]":
+            regex, kind = regex + ch, "regexp"
         else:
-            out.append(re.escape(ch))
+            regex += ch
         i += 1
-    return "^" + "".join(out) + "$"
+    if kind == "regexp":
+        text = regex + "$"
+        try:
+            re.compile(text)
+        except re.error as exc:
+            raise ValueError(f"bad .dockerignore pattern {pattern!r}: {exc}") from None
+    elif kind == "prefix":
+        text = pattern[:-2]
+    elif kind == "suffix":
+        text = pattern[2:]
+    else:
+        text = pattern
+    return Rule(pattern, exclusion, kind, text)
 
 
 def parse(text: str) -> list[Rule]:
@@ -96,10 +127,12 @@ def parse(text: str) -> list[Rule]:
         exclusion = line.startswith("!")
         if exclusion:
             line = line[1:].strip()
-        if not line:
-            continue
+            if not line:
+                raise ValueError("illegal exclusion pattern in .dockerignore: a `!` alone")
         cleaned = _clean(line)
-        rules.append(Rule(cleaned, exclusion, re.compile(_translate(cleaned))))
+        if len(cleaned) > 1 and cleaned.startswith("/"):
+            cleaned = cleaned[1:]
+        rules.append(_compile(cleaned, exclusion))
     return rules
 
 
@@ -115,7 +148,7 @@ def ignored(path: str, rules: list[Rule]) -> bool:
     candidates = [path, *_parents(path)]
     excluded = False
     for rule in rules:
-        if any(rule.regex.match(c) for c in candidates):
+        if any(rule.matches(c) for c in candidates):
             excluded = not rule.exclusion
     return excluded
 

@@ -94,8 +94,16 @@ RULES = [
     ("a?c", "abc", True),
     ("a?c", "a/c", False),
     ("[ab].txt", "b.txt", True),
-    ("[!ab].txt", "b.txt", False),
-    ("[!ab].txt", "c.txt", True),
+    ("[^ab].txt", "b.txt", False),  # `^` negates, as in a regular expression
+    ("[^ab].txt", "c.txt", True),
+    ("[!ab].txt", "b.txt", True),  # `!` does not: Docker hands `[` `]` to its regexp as they are
+    ("[!ab].txt", "c.txt", False),
+    ("**/airflow.db", "x/y/airflow.db", True),  # `**` then literal: a suffix
+    ("**/airflow.db", "x/my-airflow.db", False),
+    ("**.db", "x/airflow.db", True),  # a suffix without the `/`: any path ending in `.db`
+    ("home**", "homework/a", True),  # a trailing `**` after literal text: a prefix
+    ("a/**/z", "a/z", True),
+    ("a/**/z", "a/b/c/z", True),
     ("\\*.txt", "*.txt", True),
     ("\\*.txt", "a.txt", False),
     ("# logs", "# logs", False),  # a comment, not a pattern
@@ -112,9 +120,11 @@ def test_matching_follows_dockers_rules(patterns: str, path: str, excluded: bool
     assert bc.ignored(path, bc.parse(patterns)) is excluded
 
 
-def test_unterminated_class_is_refused_naming_the_pattern() -> None:
+def test_bad_patterns_are_refused_naming_them() -> None:
     with pytest.raises(ValueError, match=r"\[abc"):
         bc.parse("[abc")
+    with pytest.raises(ValueError, match="`!` alone"):
+        bc.parse("logs\n!\n")
 
 
 @pytest.fixture(scope="module")
