@@ -80,7 +80,9 @@ def start(env: dict[str, str], found: list[Component], log_dir: Path,
 
 
 def stop(running: list[Running], grace: float = 30.0, hurry=lambda: False) -> None:
-    """SIGTERM every group, SIGKILL what is left after `grace` seconds or once `hurry()`."""
+    """SIGTERM every group, SIGKILL what is left after `grace` seconds or once `hurry()`,
+    processes of the components' trees that left their group included."""
+    trees = {r.proc.pid: descendants(r) for r in running}
     for r in running:
         signal_group(r.proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -90,9 +92,31 @@ def stop(running: list[Running], grace: float = 30.0, hurry=lambda: False) -> No
             r.proc.poll()
         time.sleep(0.2)
     for r in running:
-        signal_group(r.proc.pid, signal.SIGKILL)
+        kill_tree(r, trees[r.proc.pid])
         with contextlib.suppress(subprocess.TimeoutExpired):
             r.proc.wait(timeout=5)
+
+
+def descendants(r: Running) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(r.proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def kill_tree(r: Running, below: list | None = None) -> None:
+    """SIGKILL a component's process group and every process below it (`below`, else as
+    found now), also those in groups of their own (Airflow's task processes): what a host's
+    loss does to them."""
+    import psutil
+
+    below = descendants(r) if below is None else below
+    signal_group(r.proc.pid, signal.SIGKILL)
+    for p in below:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
 
 
 def supervise(running: list[Running], grace: float = 30.0) -> int:
