@@ -128,3 +128,44 @@ def test_a_store_without_its_package_names_it() -> None:
             report_root({"SLUICE_REPORT_URL": "s3://bucket/reports"})
     else:
         pytest.skip("s3fs is installed here")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("s3://b/p?token=T0k3nValue&region=eu", "s3://b/p?token=***&region=eu"),
+        ("https://acct.blob/c?sv=2024&sig=AbC%2Fd&se=1", "https://acct.blob/c?sv=2024&sig=***&se=1"),
+        ("gs://b/o?X-Goog-Signature=ff&X-Amz-Credential=a/b", "gs://b/o?X-Goog-Signature=***&X-Amz-Credential=***"),
+        ("abfs://c?account_key=K&key=k2", "abfs://c?account_key=***&key=***"),
+        ("postgresql://u@h/db?sslkey=/etc/k.pem", "postgresql://u@h/db?sslkey=/etc/k.pem"),
+    ],
+)  # fmt: skip
+def test_secret_query_options_are_masked(text, masked) -> None:
+    """`redact_all` and `mask_text` mask object stores' secret-named query options too (a
+    libpq `sslkey` is a file's path: shown)."""
+    from sluice.core.urls import mask_text
+
+    assert redact_all(f"failed: {text}") == f"failed: {masked}"
+    assert mask_text(text) == masked
+
+
+def test_demo_prints_the_latest_report_from_the_report_url(tmp_path, monkeypatch, capsys) -> None:
+    """`sluice demo`'s last step reads what the verify task wrote, wherever the URL points."""
+    from sluice.cli.demo import _print_verification
+    from sluice.core.errors import SluiceError
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))  # the demo sets it: restored after
+    env = {
+        "AIRFLOW_HOME": str(tmp_path),
+        "SLUICE_REPORT_URL": f"memory://demo-{uuid.uuid4().hex[:8]}",
+    }
+    write_reports(REPORT, "dag", "r1", report_root(env))
+    _print_verification(env, "dag")
+    out = capsys.readouterr().out
+    assert (
+        "verify MATCH" in out
+        and f"verification report: {env['SLUICE_REPORT_URL']}/dag/latest.html" in out
+    )
+    write_reports({**REPORT, "ok": False}, "dag", "r2", report_root(env))
+    with pytest.raises(SluiceError, match="verification failed"):
+        _print_verification(env, "dag")
