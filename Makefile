@@ -16,7 +16,8 @@ help:
 	@echo "make demo    - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
 	@echo "make test    - lint + the whole test suite (PYTEST_ARGS=... passes arguments to pytest)"
 	@echo "make soak    - the seeded fault-injection tests with SOAK_RUNS=$(SOAK_RUNS) runs per case (make test: 2-3)"
-	@echo "make airflow - Airflow standalone on the embedded PostgreSQL (UI http://localhost:$(AIRFLOW_PORT), admin/admin)"
+	@echo "make airflow - Airflow on the embedded PostgreSQL, LocalExecutor (UI http://localhost:$(AIRFLOW_PORT), admin/admin);"
+	@echo "              EXECUTOR=celery WORKERS=2: CeleryExecutor, 2 workers, Redis at SLUICE_CELERY_BROKER_URL"
 	@echo "make embedded-stop - stop the embedded PostgreSQL (after make demo / make airflow)"
 	@echo "make lint    - ruff check + ruff format --check"
 	@echo "make format  - ruff format + ruff check --fix"
@@ -60,10 +61,13 @@ bench-full: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sluice demo --scale $(SCALE)
 
-# Airflow 3 standalone on the embedded PostgreSQL: UI http://localhost:$(AIRFLOW_PORT) (admin/admin).
-# Stop with Ctrl-C, then `make embedded-stop`.
+# Airflow 3 on the embedded PostgreSQL (metadata database `airflow`), UI on 127.0.0.1:$(AIRFLOW_PORT)
+# (admin/admin). EXECUTOR=celery WORKERS=N: CeleryExecutor, N workers, Redis at
+# $$SLUICE_CELERY_BROKER_URL (default redis://127.0.0.1:6379/0). Stop with Ctrl-C, then
+# `make embedded-stop`.
+EXECUTOR ?= local
 airflow: $(STAMP)
-	$(BIN)/sluice airflow --scale $(SCALE)
+	$(BIN)/sluice airflow --scale $(SCALE) --executor $(EXECUTOR) $(if $(WORKERS),--workers $(WORKERS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dags bench tools

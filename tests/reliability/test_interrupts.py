@@ -264,35 +264,43 @@ def test_log_lines_go_above_the_progress_bars(so_source, replica):
         assert text[:at].endswith("\x1b[2K"), repr(text[at - 200 : at + 60])
 
 
-# a stand-in for `airflow standalone`: a leader and two components that ignore SIGINT, as
-# one of Airflow's did at a terminal's Ctrl-C; the leader prints the components' PIDs
-_STANDALONE = """
+# stand-ins for Airflow's components: one of them ignores SIGINT, as one of Airflow's did at a
+# terminal's Ctrl-C, and starts a child of its own (in its process group)
+_COMPONENT = """
 import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 sleeper = "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(300)"
-kids = [subprocess.Popen([sys.executable, "-c", sleeper]) for _ in range(2)]
-print(" ".join(str(k.pid) for k in kids), flush=True)
+kid = subprocess.Popen([sys.executable, "-c", sleeper])
+print(kid.pid, flush=True)
 time.sleep(300)
 """
 _SUPERVISE = """
-import subprocess, sys
-from sluice.airflow.local import supervise
-leader = subprocess.Popen([sys.executable, "-c", sys.argv[1]], start_new_session=True)
-print(leader.pid, flush=True)
-sys.exit(supervise(leader, grace=20))
+import sys, tempfile, time
+from pathlib import Path
+from sluice.airflow.components import Component, start, supervise
+found = [Component(f"c{n}", (sys.argv[1],)) for n in range(3)]
+running = start({}, found, Path(tempfile.mkdtemp()), program=(sys.executable, "-c"))
+pids = []
+for r in running:
+    while not r.log.read_text().strip():
+        time.sleep(0.05)
+    pids += [r.proc.pid, int(r.log.read_text().split()[0])]
+print(" ".join(map(str, pids)), flush=True)
+sys.exit(supervise(running, grace=20))
 """
 
 
 def test_one_ctrl_c_stops_every_airflow_component():
-    """`sluice airflow` (make airflow): one Ctrl-C to the terminal's process group stops the
-    whole of standalone, components that ignore SIGINT included."""
-    proc = subprocess.Popen([sys.executable, "-c", _SUPERVISE, _STANDALONE], text=True,
+    """`sluice airflow` (make airflow): one Ctrl-C to the terminal's process group stops every
+    component (each in a process group of its own) and their children, those that ignore
+    SIGINT included."""
+    proc = subprocess.Popen([sys.executable, "-c", _SUPERVISE, _COMPONENT], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)  # fmt: skip
-    leader = int(proc.stdout.readline())
-    components = [int(pid) for pid in proc.stdout.readline().split()]
-    tree = [psutil.Process(pid) for pid in [leader, *components]]
+    tree = [psutil.Process(int(pid)) for pid in proc.stdout.readline().split()]
+    assert len(tree) == 6
     signalled = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends; standalone is not in it
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends; the components are not in it
     _, err = proc.communicate(timeout=BOUND + 30)
     assert proc.returncode == 130, err
     assert time.monotonic() - signalled < BOUND

@@ -1,27 +1,33 @@
 """Run the replication DAGs on this machine, without Docker: an Airflow home under
-`.sluice/airflow`, connections pointing at the embedded PostgreSQL, the pool created.
+`.sluice/airflow`, the metadata database `airflow` and the replicated databases on the
+embedded PostgreSQL (or any server given), connections pointing at them, the pool created.
 
 Used by `sluice demo` (one DAG run through Airflow's own `dag.test()` runner) and by
-`make airflow` (Airflow standalone: API server with the UI, scheduler, DAG processor).
-Every Airflow command runs in a child process, because Airflow reads its configuration when
-first imported.
-
-Standalone runs in a process group of its own: a terminal's Ctrl-C reaches only sluice,
-which stops every Airflow component at once with one SIGTERM to that group (a SIGINT to each
-component, as the terminal sends it, left some of them running or shutting down slowly).
+`make airflow` (API server with the UI, scheduler, DAG processor, triggerer and, under
+CeleryExecutor, Celery workers: `sluice.airflow.components`). Every Airflow command runs in a
+child process, because Airflow reads its configuration when first imported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from sluice.airflow.components import Running, components, start, stop, supervise
+from sluice.airflow.deployment import (
+    EXECUTORS,
+    METADATA_DB,
+    Deployment,
+    check_broker,
+    ensure_database,
+    from_environment,
+    metadata_url,
+)
+from sluice.airflow.deployment import environment as deployment_environment
 from sluice.core import embedded
 from sluice.core.errors import TerminalError
 from sluice.core.urls import DbUrl
@@ -36,12 +42,6 @@ def airflow_home() -> Path:
     return embedded.home() / "airflow"
 
 
-def ui_url(env: dict[str, str] | None = None) -> str:
-    """Where the API server (the UI) listens: $AIRFLOW__API__PORT when set, else 8080."""
-    port = (env if env is not None else os.environ).get("AIRFLOW__API__PORT") or "8080"
-    return f"http://localhost:{port}"
-
-
 def connection_json(url: DbUrl) -> str:
     u = url.url
     return json.dumps({"conn_type": "postgres", "host": u.host or u.query.get("host"),
@@ -49,22 +49,21 @@ def connection_json(url: DbUrl) -> str:
                        "schema": u.database})  # fmt: skip
 
 
-def environment(server: DbUrl) -> dict[str, str]:
-    """Airflow settings and connections for the embedded PostgreSQL.
+def environment(server: DbUrl, deployment: Deployment | None = None, *,
+                home: Path | None = None, source_db: str = SOURCE_DB, target_db: str = TARGET_DB,
+                metadata_db: str = METADATA_DB) -> dict[str, str]:  # fmt: skip
+    """Airflow settings and connections for `server` (the embedded PostgreSQL by default):
+    the metadata database `metadata_db` there, the executor and UI of `deployment`.
 
     `stackoverflow_source` (the seed's SQL Server source) and `stackoverflow_postgres_source`
-    both point at the generated source database; both targets at the target database."""
-    source = connection_json(server.with_database(SOURCE_DB))
-    target = connection_json(server.with_database(TARGET_DB))
-    home = airflow_home()
-    bin_dir = str(Path(sys.executable).parent)  # standalone starts `airflow` subcommands by name
-    moved = {}
-    if os.environ.get("AIRFLOW__API__PORT") and not os.environ.get("AIRFLOW__API__BASE_URL"):
-        # workers reach the execution API through the base URL (default: port 8080)
-        moved["AIRFLOW__API__BASE_URL"] = ui_url()
+    both point at the source database; both targets at the target database."""
+    d = deployment or from_environment()
+    source = connection_json(server.with_database(source_db))
+    target = connection_json(server.with_database(target_db))
+    home = home or airflow_home()
+    bin_dir = str(Path(sys.executable).parent)  # components start `airflow` subcommands by name
     return {
         **os.environ,
-        **moved,
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
@@ -76,6 +75,7 @@ def environment(server: DbUrl) -> dict[str, str]:
         "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_SOURCE": source,
         "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_TARGET": target,
         "AIRFLOW_CONN_STACKOVERFLOW_TARGET": target,
+        **deployment_environment(d, metadata_url(server, metadata_db)),
     }
 
 
@@ -87,10 +87,12 @@ def airflow(env: dict[str, str], *args: str, check: bool = True) -> subprocess.C
     return out
 
 
-def setup(server: DbUrl) -> dict[str, str]:
-    """Migrate Airflow's metadata database, write the admin password, create the pool."""
-    env = environment(server)
-    home = airflow_home()
+def setup(server: DbUrl, deployment: Deployment | None = None, **where) -> dict[str, str]:
+    """Create and migrate Airflow's metadata database, write the admin password, create the
+    pool; the environment every component runs with (`where`: as `environment` takes it)."""
+    ensure_database(server, where.get("metadata_db", METADATA_DB))
+    env = environment(server, deployment, **where)
+    home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (home / "passwords.json").write_text(json.dumps({"admin": "admin"}))
     airflow(env, "db", "migrate")
@@ -107,7 +109,7 @@ def run_dag(env: dict[str, str], dag_id: str, conf: dict | None = None) -> None:
         "sys.exit(0 if str(run.state).endswith(('success', 'SUCCESS')) else 1)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, text=True, capture_output=True)
-    log = airflow_home() / f"{dag_id}.log"
+    log = Path(env["AIRFLOW_HOME"]) / f"{dag_id}.log"
     log.write_text(out.stdout + out.stderr)
     if out.returncode != 0:
         raise TerminalError(f"DAG {dag_id} failed; its log: {log}\n{out.stderr[-2000:]}")
@@ -128,61 +130,54 @@ def ensure_source(server: DbUrl, scale: float) -> None:
     generate(source, scale, replace=True)
 
 
-def standalone(scale: float) -> int:
-    """Run `airflow standalone` until Ctrl-C or SIGTERM, then stop all of it; the exit code."""
+def launch(env: dict[str, str], deployment: Deployment) -> list[Running]:
+    """Start every component of `deployment` (after checking its broker) and wait until the
+    API server answers; logs under AIRFLOW_HOME/components/."""
+    if deployment.celery:
+        check_broker(deployment.broker_url)
+    running = start(env, components(deployment), Path(env["AIRFLOW_HOME"]) / "components")
+    try:
+        wait_ready(env["AIRFLOW__API__BASE_URL"], running)
+    except BaseException:
+        stop(running, grace=10)
+        raise
+    return running
+
+
+def wait_ready(base_url: str, running: list[Running], timeout: float = 180.0) -> None:
+    """Until the API server's health endpoint answers; an early exit names its log."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for r in running:
+            if not r.alive:
+                tail = r.log.read_text(errors="replace")[-1500:]
+                raise TerminalError(f"Airflow {r.component.name} exited at start; its log: "
+                                    f"{r.log}\n{tail}")  # fmt: skip
+        try:
+            with urllib.request.urlopen(base_url + "/api/v2/monitor/health", timeout=5):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(1)
+    raise TerminalError(f"the Airflow API server did not answer at {base_url} within "
+                        f"{timeout:.0f}s; logs in {running[0].log.parent}")  # fmt: skip
+
+
+def serve(scale: float, deployment: Deployment) -> int:
+    """`make airflow`: every component on the embedded PostgreSQL until Ctrl-C or SIGTERM,
+    then all of them stopped; the exit code."""
     server = embedded.start()
     ensure_source(server, scale)
-    env = setup(server)
-    for dag_id in ("replicate_stackoverflow_to_target", "replicate_stackoverflow_to_postgres",
-                   "replicate_stackoverflow_postgres_to_postgres"):  # fmt: skip
-        airflow(env, "dags", "unpause", dag_id, check=False)  # registered on first parse
-    print(f"Airflow UI: {ui_url(env)}  (user admin, password admin); Ctrl-C stops it")
+    env = setup(server, deployment)
+    running = launch(env, deployment)
+    d = deployment
+    workers = f", {d.workers} Celery worker(s) x {d.concurrency} slots" if d.celery else ""
+    print(f"Airflow UI: {d.ui_url}  (user admin, password admin); {EXECUTORS[d.executor]}"
+          f"{workers}; logs in {running[0].log.parent}; Ctrl-C stops it")  # fmt: skip
+    if d.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the UI listens on {d.host}, reachable from the network with the "
+              "well-known admin/admin login", file=sys.stderr)  # fmt: skip
     sys.stdout.flush()
-    cmd = [sys.executable, "-m", "airflow", "standalone"]
-    return supervise(subprocess.Popen(cmd, env=env, start_new_session=True))
-
-
-def supervise(proc: subprocess.Popen, grace: float = 30.0) -> int:
-    """Wait for `proc`, leader of its own process group. At SIGINT or SIGTERM, send SIGTERM
-    once to the whole group; SIGKILL what is left after `grace` seconds or at a second signal.
-    Returns once no process of the group is left: 130 when stopped, else `proc`'s code."""
-    received: list[int] = []
-    handlers = {s: signal.signal(s, lambda n, f: received.append(n))
-                for s in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
-    group, termed = proc.pid, None
-    try:
-        while True:
-            ended = proc.poll() is not None
-            if termed is None and (received or (ended and _group_alive(group))):
-                # asked to stop, or standalone ended and left components behind
-                if received:
-                    print("stopping Airflow (every component) ...", file=sys.stderr, flush=True)
-                _signal_group(group, signal.SIGTERM)
-                termed = time.monotonic()
-            if termed is not None and (len(received) > 1 or time.monotonic() - termed > grace):
-                _signal_group(group, signal.SIGKILL)
-            if ended and not _group_alive(group):
-                break
-            time.sleep(0.2)
-    finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
-    if received:
-        print("interrupted: Airflow stopped", file=sys.stderr)
-        return 130
-    return proc.returncode
-
-
-def _signal_group(group: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, sig)
-
-
-def _group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return supervise(running)
