@@ -5,29 +5,40 @@ equal; then a worker SIGKILLed while it holds a chunk costs a retry on the other
 replica is still equal, with no row twice. Skipped, with the reason, when Redis does not
 answer at $SLUICE_CELERY_BROKER_URL (default redis://127.0.0.1:6379/0).
 
+Where this machine allows it (root, iproute2's `ip`), the two workers run as separate hosts
+(tests/dags/hosts.py): each in a network namespace and a hostname of its own, reaching the
+databases, Redis and the API server only over its veth, through relays on the machine's side
+of it; the first test proves it (other namespace, the machine's 127.0.0.1 out of reach).
+Elsewhere the workers run on this machine, as `make airflow` starts them, and that first test
+is skipped naming the reason: the run's output says which mode ran.
+
 Everything is read independently: task instances from the metadata database with psycopg,
 the replica by comparing each table's rows as text on both sides.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
+from tests.dags.hosts import Host, Unavailable, made
 from tests.independent import connect, rows
 
 from sluice.airflow import local
-from sluice.airflow.components import Running, kill_tree, stop
+from sluice.airflow.components import Running, components, kill_tree, stop
 from sluice.airflow.deployment import DEFAULT_BROKER, Deployment, check_broker
 from sluice.core.errors import ConnectError
 from sluice.core.urls import DbUrl
@@ -47,6 +58,8 @@ class Cluster:
     metadata: DbUrl
     base_url: str
     token: str
+    hosts: list[Host]  # worker N's host is hosts[N - 1]; none: the workers run on this machine
+    mode: str
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         request = urllib.request.Request(
@@ -91,20 +104,33 @@ def cluster(pg_server: DbUrl, tmp_path_factory) -> Iterator[Cluster]:
     d = Deployment(executor="celery", workers=2, concurrency=2, port=_free_port(),
                    broker_url=broker, queue=f"sluice-test-{uuid.uuid4().hex[:8]}",
                    heartbeat_timeout=20)  # fmt: skip
-    env = local.setup(pg_server, d, home=tmp_path_factory.mktemp("celery-airflow"),
-                      source_db=source.database, target_db=target.database,
-                      metadata_db=metadata.database)  # fmt: skip
-    # a task a vanished worker had taken but not started is queued again after this
-    env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"] = "90"
-    local.airflow(env, "pools", "set", "stackoverflow_replication", str(POOL_SLOTS), "test")
-    running = local.launch(env, d)
-    try:
-        base_url = env["AIRFLOW__API__BASE_URL"]
-        yield Cluster(env, running, source, target, metadata, base_url, _token(base_url))
-    finally:
-        stop(running, grace=20)
-        for gen in (metadata_gen, target_gen, source_gen):
-            next(gen, None)
+    where = {"home": tmp_path_factory.mktemp("celery-airflow"), "source_db": source.database,
+             "target_db": target.database, "metadata_db": metadata.database}  # fmt: skip
+    with contextlib.ExitStack() as hosts_made:
+        try:
+            hosts = hosts_made.enter_context(made(2))
+            mode = "each worker a host of its own: network namespaces, veths, relays"
+        except Unavailable as exc:
+            hosts, mode = [], f"the workers on this machine ({exc})"
+        print(f"\ntest_celery_workers: {mode}", flush=True)
+        env = local.setup(pg_server, d, **where)
+        # a task a vanished worker had taken but not started is queued again after this
+        env["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"] = "90"
+        local.airflow(env, "pools", "set", "stackoverflow_replication", str(POOL_SLOTS), "test")
+        found = components(d)
+        if hosts:
+            places = iter(hosts)
+            found = [c if c.essential else next(places).worker(c, pg_server, d, **where)
+                     for c in found]  # fmt: skip
+        running = local.launch(env, d, found)
+        try:
+            base_url = env["AIRFLOW__API__BASE_URL"]
+            yield Cluster(env, running, source, target, metadata, base_url, _token(base_url),
+                          hosts, mode)  # fmt: skip
+        finally:
+            stop(running, grace=20)
+            for gen in (metadata_gen, target_gen, source_gen):
+                next(gen, None)
 
 
 def _trigger(c: Cluster) -> str:
@@ -156,6 +182,33 @@ def _assert_replica_equal(c: Cluster) -> None:
         assert target[0] == target[1], f"{table}: a row arrived twice"
 
 
+SERVICES = ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL")  # fmt: skip
+CONNECTS = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3)"
+
+
+def _connects(host: Host, address: str, port: int | str) -> bool:
+    """Whether a TCP connection from `host` to `address`:`port` is accepted."""
+    return host.run(sys.executable, "-c", CONNECTS, address, str(port)).returncode == 0
+
+
+def test_each_worker_is_a_host_of_its_own(cluster: Cluster) -> None:
+    if not cluster.hosts:
+        pytest.skip(cluster.mode)
+    pids = ("self", *(cluster.worker(f"worker{n}").proc.pid for n in (1, 2)))
+    spaces = [os.readlink(f"/proc/{pid}/ns/{kind}") for kind in ("net", "uts") for pid in pids]
+    assert len(set(spaces)) == 6, spaces  # this process's, each worker's: all different
+    redis_port = str(urlsplit(cluster.env["AIRFLOW__CELERY__BROKER_URL"]).port or 6379)
+    for n, host in enumerate(cluster.hosts, 1):
+        env = cluster.worker(f"worker{n}").component.env
+        keys = [*SERVICES, *(k for k in cluster.env if k.startswith("AIRFLOW_CONN_"))]
+        assert not [k for k in keys if host.gateway not in env.get(k, "")]  # all over the veth
+        relayed = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert _connects(host, host.gateway, relayed.port)  # Redis, over the veth
+        assert not _connects(host, "127.0.0.1", redis_port)  # the machine's loopback: out of reach
+
+
 def test_mapped_copy_spreads_over_both_workers_within_the_pool(cluster: Cluster) -> None:
     run_id = _trigger(cluster)
     assert _wait(cluster, run_id) == "success"
@@ -163,6 +216,9 @@ def test_mapped_copy_spreads_over_both_workers_within_the_pool(cluster: Cluster)
     assert len(copies) > 2 * POOL_SLOTS
     hosts = {h.split("@")[0] for _, state, _, h, _, _ in copies if state == "success"}
     assert hosts == {"worker1", "worker2"}
+    if cluster.hosts:  # each under its own host's name
+        named = {h for _, state, _, h, _, _ in copies if state == "success"}
+        assert named == {f"worker{n}@{host.namespace}" for n, host in enumerate(cluster.hosts, 1)}
     overlap = _max_overlap([(s, e) for *_, s, e in copies])
     assert 2 <= overlap <= POOL_SLOTS
     _assert_replica_equal(cluster)

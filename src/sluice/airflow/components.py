@@ -22,12 +22,15 @@ from sluice.airflow.deployment import Deployment
 @dataclass(frozen=True)
 class Component:
     """One long-running Airflow command; `essential` ones stop the deployment when they exit
-    (a worker may go, as long as another is left)."""
+    (a worker may go, as long as another is left). `prefix`, when given, is a command that
+    runs the program, e.g. `ip netns exec <name>` to place a worker on a host of its own (it
+    must exec the program, so that the process started is the component's)."""
 
     name: str
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     essential: bool = True
+    prefix: tuple[str, ...] = ()
 
 
 def components(d: Deployment) -> list[Component]:
@@ -63,15 +66,15 @@ AIRFLOW = (sys.executable, "-m", "airflow")
 
 def start(env: dict[str, str], found: list[Component], log_dir: Path,
           program: tuple[str, ...] = AIRFLOW) -> list[Running]:  # fmt: skip
-    """Start each component (`program` + its args) in its own process group, its output to
-    `log_dir/<name>.log`."""
+    """Start each component (its prefix, `program`, its args) in its own process group, its
+    output to `log_dir/<name>.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     running = []
     for c in found:
         log = log_dir / f"{c.name}.log"
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [*program, *c.args], env={**env, **c.env},
+                [*c.prefix, *program, *c.args], env={**env, **c.env},
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )  # fmt: skip
