@@ -31,16 +31,17 @@ class Component:
 
 
 def components(d: Deployment) -> list[Component]:
+    """What runs `d`. Task logs are read by the API server from the shared AIRFLOW_HOME/logs,
+    so no component serves its own: those servers listen on every interface (8793, 8794)
+    and two workers on one machine would want the same port."""
     found = [
         Component("api-server", ("api-server", "--host", d.host, "--port", str(d.port))),
-        Component("scheduler", ("scheduler",)),
+        Component("scheduler", ("scheduler", "--skip-serve-logs")),
         Component("dag-processor", ("dag-processor",)),
-        Component("triggerer", ("triggerer",)),
+        Component("triggerer", ("triggerer", "--skip-serve-logs")),
     ]
     for n in range(1, d.workers + 1 if d.celery else 1):
         name = f"worker{n}"
-        # logs are read from the shared AIRFLOW_HOME/logs, so no worker serves its own (two
-        # log servers on one machine would want the same port)
         args = ("celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", d.queue,
                 "--concurrency", str(d.concurrency), "--skip-serve-logs")  # fmt: skip
         found.append(Component(name, args, {"SLUICE_WORKER_NAME": name}, essential=False))
