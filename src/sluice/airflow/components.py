@@ -128,13 +128,19 @@ def supervise(running: list[Running], grace: float = 30.0) -> int:
     handlers = {s: signal.signal(s, lambda n, f: received.append(n))
                 for s in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
     ended: Running | None = None
+    gone: set[str] = set()
     try:
         while not received and ended is None:
-            # a worker gone while another is left: the scheduler retries its task there
             workers = [r for r in running if not r.component.essential]
             for r in running:
-                if not r.alive and (r.component.essential or not any(w.alive for w in workers)):
+                if r.alive:
+                    continue
+                if r.component.essential or not any(w.alive for w in workers):
                     ended = r
+                elif r.component.name not in gone:  # the scheduler retries its tasks
+                    gone.add(r.component.name)
+                    print(f"Airflow {r.component.name} exited ({r.proc.returncode}); the "
+                          f"other workers carry on. Its log: {r.log}", file=sys.stderr)  # fmt: skip
             time.sleep(0.2)
         if received:
             print("stopping Airflow (every component) ...", file=sys.stderr, flush=True)
