@@ -34,16 +34,17 @@ class Component:
 
 
 def components(d: Deployment) -> list[Component]:
+    """What runs `d`. Task logs are read by the API server from the shared AIRFLOW_HOME/logs,
+    so no component serves its own: those servers listen on every interface (8793, 8794)
+    and two workers on one machine would want the same port."""
     found = [
         Component("api-server", ("api-server", "--host", d.host, "--port", str(d.port))),
-        Component("scheduler", ("scheduler",)),
+        Component("scheduler", ("scheduler", "--skip-serve-logs")),
         Component("dag-processor", ("dag-processor",)),
-        Component("triggerer", ("triggerer",)),
+        Component("triggerer", ("triggerer", "--skip-serve-logs")),
     ]
     for n in range(1, d.workers + 1 if d.celery else 1):
         name = f"worker{n}"
-        # logs are read from the shared AIRFLOW_HOME/logs, so no worker serves its own (two
-        # log servers on one machine would want the same port)
         args = ("celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", d.queue,
                 "--concurrency", str(d.concurrency), "--skip-serve-logs")  # fmt: skip
         found.append(Component(name, args, {"SLUICE_WORKER_NAME": name}, essential=False))
@@ -130,13 +131,19 @@ def supervise(running: list[Running], grace: float = 30.0) -> int:
     handlers = {s: signal.signal(s, lambda n, f: received.append(n))
                 for s in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
     ended: Running | None = None
+    gone: set[str] = set()
     try:
         while not received and ended is None:
-            # a worker gone while another is left: the scheduler retries its task there
             workers = [r for r in running if not r.component.essential]
             for r in running:
-                if not r.alive and (r.component.essential or not any(w.alive for w in workers)):
+                if r.alive:
+                    continue
+                if r.component.essential or not any(w.alive for w in workers):
                     ended = r
+                elif r.component.name not in gone:  # the scheduler retries its tasks
+                    gone.add(r.component.name)
+                    print(f"Airflow {r.component.name} exited ({r.proc.returncode}); the "
+                          f"other workers carry on. Its log: {r.log}", file=sys.stderr)  # fmt: skip
             time.sleep(0.2)
         if received:
             print("stopping Airflow (every component) ...", file=sys.stderr, flush=True)
