@@ -1,9 +1,10 @@
-"""Trigger a replication DAG on the running `make airflow` (LocalExecutor) and report it.
+"""Trigger a replication DAG on the running `make airflow` (any executor) and report it.
 
     python tools/scheduler_run.py [DAG_ID] [--conf '{"chunk_rows": 5000}'] [--timeout 900]
 
 Waits for the run to finish, then prints its state, wall time, the number of mapped copy
-tasks and how many of them ran at the same time (from the task instances' start/end times).
+tasks, how many of them ran at the same time, the copy phase's span and each worker's share
+(from the task instances in the metadata database).
 Exits 0 only when the run succeeded.
 """
 
@@ -38,10 +39,6 @@ def json_in(text: str):
     return []
 
 
-def parse(ts: str | None) -> datetime | None:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
-
-
 def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
     events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     best = cur = 0
@@ -49,6 +46,22 @@ def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
         cur += step
         best = max(best, cur)
     return best
+
+
+def copy_tasks(server, dag_id: str, run_id: str) -> list[tuple]:
+    """(hostname, start, end) of the run's mapped copy tasks, from the metadata database."""
+    import psycopg
+
+    from sluice.airflow.deployment import METADATA_DB
+
+    u = server.url
+    with psycopg.connect(host=u.query.get("host") or u.host, port=u.port or 5432,
+                         user=u.username, dbname=METADATA_DB) as conn:  # fmt: skip
+        return conn.execute(
+            "SELECT hostname, start_date, end_date FROM task_instance WHERE dag_id = %s "
+            "AND run_id = %s AND task_id = 'copy' AND map_index >= 0",
+            (dag_id, run_id),
+        ).fetchall()
 
 
 def main() -> int:
@@ -73,15 +86,21 @@ def main() -> int:
             break
         time.sleep(3)
     wall = time.monotonic() - started
-    tis = json_in(cli(env, "tasks", "states-for-dag-run", args.dag_id, run_id, "-o", "json"))
-    copies = [t for t in tis if t["task_id"] == "copy"]
-    spans = [(parse(t["start_date"]), parse(t["end_date"])) for t in copies
-             if t.get("start_date") and t.get("end_date")]  # fmt: skip
+    copies = copy_tasks(url, args.dag_id, run_id)
+    spans = [(s, e) for _, s, e in copies if s and e]
     print(f"dag={args.dag_id} run={run_id} state={state} wall={wall:.1f}s")
-    print(
-        f"mapped copy tasks={len(copies)} succeeded="
-        f"{sum(t['state'] == 'success' for t in copies)} max concurrent={max_overlap(spans)}"
-    )
+    print(f"mapped copy tasks={len(copies)} max concurrent={max_overlap(spans)}")
+    if spans:
+        phase = (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds()
+        busy = sum((e - s).total_seconds() for s, e in spans)
+        print(
+            f"copy phase (first copy start to last copy end)={phase:.1f}s, "
+            f"task time summed={busy:.1f}s"
+        )
+    hosts: dict[str, int] = {}
+    for host, _, _ in copies:
+        hosts[host] = hosts.get(host, 0) + 1
+    print("copy tasks per worker: " + ", ".join(f"{h}={n}" for h, n in sorted(hosts.items())))
     return 0 if state == "success" else 1
 
 

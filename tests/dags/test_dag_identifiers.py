@@ -6,9 +6,6 @@ a source change into the renamed replica and verifies it."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import psycopg
 import pytest
 
@@ -20,6 +17,7 @@ from tests.dags.conftest import asset_events  # noqa: E402
 from tests.dags.test_dag_run import run_dag  # noqa: E402
 from tests.sync.test_sync import change_source  # noqa: E402
 
+from sluice.airflow.reports import read_latest  # noqa: E402
 from sluice.core.naming import snake  # noqa: E402
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES  # noqa: E402
 from sluice.datasets.stackoverflow.generate import generate, row_counts  # noqa: E402
@@ -31,10 +29,7 @@ airflow_env = test_dag_run.airflow_env  # the same module-scoped fixture: a migr
 
 
 def latest_report(env: dict, dag_id: str) -> dict:
-    with open(
-        os.path.join(env["SLUICE_REPORT_DIR"], dag_id, "latest.json"), encoding="utf-8"
-    ) as fh:
-        return json.load(fh)
+    return read_latest(dag_id, env)[0]
 
 
 def test_snake_identifiers_through_the_dags(airflow_env, pg_server):

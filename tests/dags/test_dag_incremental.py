@@ -25,6 +25,7 @@ from tests.dags.test_dag_run import connection, run_dag  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 from tests.sync.test_sync import change_source  # noqa: E402
 
+from sluice.airflow.reports import read_latest  # noqa: E402
 from sluice.core.errors import ConnectError, TransientError  # noqa: E402
 from sluice.core.urls import DbUrl  # noqa: E402
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
@@ -129,9 +130,7 @@ def assert_twin_asset_events(env: dict, runs: int) -> None:
     uris = {uri for uri, _ in events}
     assert uris == {f"sluice://stackoverflow_postgres_target/{t}" for t in TABLE_NAMES}
     assert all(json.loads(extra)["verified"] is True for _, extra in events)
-    folder = os.path.join(env["SLUICE_REPORT_DIR"], TWIN)
-    with open(os.path.join(folder, "latest.json"), encoding="utf-8") as fh:
-        assert json.load(fh)["ok"]
+    assert read_latest(TWIN, env)[0]["ok"]
 
 
 def test_twin_before_the_full_dag_fails_without_retrying(airflow_env, databases):

@@ -17,6 +17,7 @@ from tests.conftest import _fresh, airflow_home  # noqa: E402
 from tests.dags.conftest import ROOT, asset_events  # noqa: E402
 from tests.integration.test_copy_stackoverflow import digest  # noqa: E402
 
+from sluice.airflow.reports import read_latest  # noqa: E402
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
 from sluice.datasets.stackoverflow.generate import generate, row_counts  # noqa: E402
 
@@ -39,7 +40,12 @@ def airflow_env(tmp_path_factory, airflow_db):
     home = airflow_home(airflow_db, tmp_path_factory.mktemp("airflow-home"))
     return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "SLUICE_REPORT_DIR": str(home / "reports")}  # fmt: skip
+            "SLUICE_REPORT_URL": f"file://{home}/reports"}  # fmt: skip
+
+
+def report_folder(env: dict, dag_id: str) -> str:
+    """The local folder behind the env's `file://` report URL, to list what a run wrote."""
+    return os.path.join(env["SLUICE_REPORT_URL"].removeprefix("file://"), dag_id)
 
 
 def run_dag(env: dict, source, target, conf: dict, dag_id: str = DAG_ID,
@@ -85,9 +91,7 @@ def test_mariadb_to_postgres_dag_verifies_canonically(airflow_env, mysql_db, pg_
     conf = {"chunk_rows": 4000, "exclude_tables": ["Votes"], "skip_refused": True,
             "enums": "type"}  # fmt: skip
     run_dag(airflow_env, mysql_db, pg_db, conf, dag_id, "STACKOVERFLOW_SOURCE")
-    path = os.path.join(airflow_env["SLUICE_REPORT_DIR"], dag_id, "latest.json")
-    with open(path, encoding="utf-8") as fh:
-        report = json.load(fh)
+    report = read_latest(dag_id, airflow_env)[0]  # as `sluice demo` reads it
     assert report["ok"] and {t["method"] for t in report["tables"]} == {"canonical"}
     expected = {**row_counts(SCALE), "moods": 2}
     del expected["Votes"]
@@ -99,9 +103,9 @@ def test_mariadb_to_postgres_dag_verifies_canonically(airflow_env, mysql_db, pg_
 
 def assert_verified(env: dict, runs: int) -> None:
     """The verify task wrote its reports and gave every table Asset an event with its figures."""
-    folder = os.path.join(env["SLUICE_REPORT_DIR"], DAG_ID)
-    with open(os.path.join(folder, "latest.json"), encoding="utf-8") as fh:
-        report = json.load(fh)
+    folder = report_folder(env, DAG_ID)
+    report, html = read_latest(DAG_ID, env)
+    assert html == f"{env['SLUICE_REPORT_URL']}/{DAG_ID}/latest.html"
     assert report["ok"] and {t["table"] for t in report["tables"]} == set(TABLE_NAMES)
     assert all(t["method"] == "native" and t["ok"] for t in report["tables"])
     assert os.path.exists(os.path.join(folder, "latest.html"))

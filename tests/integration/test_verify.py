@@ -203,44 +203,119 @@ def test_drift_check_follows_the_configured_tolerance(replica):
         assert repair(plan, verify_plan(plan, source, target, options), source, target).after.ok
 
 
-def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_path, monkeypatch):
-    """The DAGs' verify callable: reports written, headline figures returned; an error-severity
-    check (here a NULL in a required column) fails it, after the reports are written."""
+def direct_endpoints(source, target):
+    """The verify task's Endpoints over the URLs themselves instead of Airflow connection ids."""
     from dataclasses import dataclass
 
     from sluice.airflow import tasks
-    from sluice.core.errors import DataError
-
-    source, target = replica
 
     @dataclass(frozen=True)
-    class Direct(tasks.Endpoints):  # the URLs themselves instead of Airflow connection ids
+    class Direct(tasks.Endpoints):
         def source_url(self):
             return source
 
         def target_url(self):
             return target
 
-    monkeypatch.setenv("SLUICE_REPORT_DIR", str(tmp_path))
-    ends = Direct("src", "dst")
+    return Direct("src", "dst")
+
+
+def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_path, monkeypatch):
+    """The DAGs' verify callable: reports written to a `file://` report URL (what a shared
+    mount gives every worker), headline figures returned with the report's URL, and the latest
+    read back as `sluice demo` reads it; an error-severity check (here a NULL in a required
+    column) fails it, after the reports are written."""
+    import os
+
+    from sluice.airflow import tasks
+    from sluice.airflow.reports import read_latest
+    from sluice.core.errors import DataError
+
+    source, target = replica
+    monkeypatch.setenv("SLUICE_REPORT_URL", f"file://{tmp_path}")
+    ends = direct_endpoints(source, target)
     names = tasks.table_list(build_plan(source, target, tables=["Users", "Badges"]).to_dict())
     headline = tasks.verify_replica(ends, names, "dag", "manual__2026-11-25T00:00:00+00:00")
     assert headline["ok"] and set(headline["tables"]) == {"Users", "Badges"}
     assert headline["tables"]["Badges"]["rows"] == row_counts(SCALE)["Badges"]
     assert headline["tables"]["Badges"]["checks_failed"] == 0
-    assert (tmp_path / "dag" / "manual__2026-11-25T00_00_00_00_00.html").exists()
+    run = "manual__2026-11-25T00_00_00_00_00"
+    assert headline["report"] == f"file://{tmp_path}/dag/{run}.json"
+    files = {f"{run}.json", f"{run}.html", "latest.json", "latest.html"}
+    assert set(os.listdir(tmp_path / "dag")) == files
+    report, html = read_latest("dag", os.environ)
+    assert report == json.loads((tmp_path / "dag" / f"{run}.json").read_text(encoding="utf-8"))
+    assert html == f"file://{tmp_path}/dag/latest.html"
+    assert report["ok"] and {t["table"] for t in report["tables"]} == {"Users", "Badges"}
 
     key = scalar(target, 'SELECT MIN("Id") FROM "Badges"')
     old = scalar(target, f'SELECT "Name" FROM "Badges" WHERE "Id" = {key}')
     execute(target, 'ALTER TABLE "Badges" ALTER COLUMN "Name" DROP NOT NULL')
     execute(target, f'UPDATE "Badges" SET "Name" = NULL WHERE "Id" = {key}')
     try:
-        with pytest.raises(DataError, match="Badges"):
+        with pytest.raises(DataError, match=f"Badges; report file://{tmp_path}/dag/second.json"):
             tasks.verify_replica(ends, names, "dag", "second")
-        report = json.loads((tmp_path / "dag" / "latest.json").read_text())
+        report = read_latest("dag", os.environ)[0]
+        assert report == json.loads((tmp_path / "dag" / "latest.json").read_text())
         badges = next(t for t in report["tables"] if t["table"] == "Badges")
         failing = [c for c in badges["checks"] if not c["passed"]]
         assert [(c["check"], c["column"], c["value"]) for c in failing] == [("not_null", "Name", 1)]
     finally:
         execute(target, f'UPDATE "Badges" SET "Name" = \'{old}\' WHERE "Id" = {key}')
         execute(target, 'ALTER TABLE "Badges" ALTER COLUMN "Name" SET NOT NULL')
+
+
+def test_airflow_verify_task_writes_to_any_fsspec_store(replica, monkeypatch):
+    """Not only files: the in-process `memory://` store of fsspec, read back by the module
+    and, independently, by fsspec itself. An Airflow connection id in the URL (the user part,
+    as ObjectStoragePath reads it) is used but never shown in the headline (XCom)."""
+    import uuid
+
+    import fsspec
+
+    from sluice.airflow import tasks
+    from sluice.airflow.reports import read_latest
+
+    source, target = replica
+    bucket = f"sluice-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("SLUICE_REPORT_URL", f"memory://reports_conn@{bucket}/reports")
+    ends = direct_endpoints(source, target)
+    headline = tasks.verify_replica(ends, ["Tags"], "dag", "scheduled__1")
+    assert (
+        headline["ok"] and headline["report"] == f"memory://{bucket}/reports/dag/scheduled__1.json"
+    )
+    assert "reports_conn" not in json.dumps(headline)
+    memory = fsspec.filesystem("memory")
+    names = sorted(p.rsplit("/", 1)[1] for p in memory.ls(f"/{bucket}/reports/dag", detail=False))
+    assert names == ["latest.html", "latest.json", "scheduled__1.html", "scheduled__1.json"]
+    stored = json.loads(memory.cat(f"/{bucket}/reports/dag/latest.json"))
+    report, html = read_latest("dag", {"SLUICE_REPORT_URL": f"memory://{bucket}/reports"})
+    assert report == stored and [t["table"] for t in report["tables"]] == ["Tags"]
+    assert html == f"memory://{bucket}/reports/dag/latest.html"
+
+
+def test_airflow_verify_task_keeps_report_url_credentials_unseen(replica, monkeypatch, caplog):
+    """A report URL carrying a password or a signed token fails the task before any work, at
+    once (no retries), and its secret is in no message, log record or traceback."""
+    import logging
+    from urllib.parse import quote
+
+    from airflow.sdk.exceptions import AirflowFailException
+    from tests.reliability.secrets import PASSWORD, exception_texts, found_in
+
+    from sluice.airflow import tasks
+
+    caplog.set_level(logging.DEBUG)
+    source, target = replica
+    secret = quote(PASSWORD, safe="")
+    for url in (f"s3://AKIAEXAMPLE:{secret}@bucket/reports",
+                f"file://user:{secret}@/tmp/reports",
+                f"gcs://bucket/reports?X-Goog-Signature={secret}&X-Goog-Date=1"):  # fmt: skip
+        monkeypatch.setenv("SLUICE_REPORT_URL", url)
+        with pytest.raises(AirflowFailException) as caught:
+            tasks.verify_replica(direct_endpoints(source, target), ["Tags"], "dag", "leak")
+        assert "SLUICE_REPORT_URL" in str(caught.value) and "***" in str(caught.value)
+        assert [t for t in exception_texts(caught.value) if found_in(t)] == []
+    logged = [r.getMessage() for r in caplog.records]
+    logged += [logging.Formatter().format(r) for r in caplog.records]
+    assert [t for t in logged if found_in(t)] == []

@@ -1,12 +1,12 @@
 """Test helpers for network and server faults: a TCP relay the test controls, and a
 throwaway PostgreSQL server it may stop and start.
 
-The relay forwards 127.0.0.1:<port> to a server. `freeze()` stops forwarding on the
-connections open at that moment (sockets stay open, no FIN, no RST: a dropped NAT entry or
-a host that failed over, as the client sees it); new connections still work unless
-`freeze_new` is set. `reset()` ends the open connections with an RST (SO_LINGER 0) on both
-sides. `trigger` runs an action once `when` bytes went one way (server to client: "down",
-client to server: "up"), so faults land mid-COPY."""
+The relay forwards 127.0.0.1:<port> (or another address of this machine) to a server.
+`freeze()` stops forwarding on the connections open at that moment (sockets stay open, no
+FIN, no RST: a dropped NAT entry or a host that failed over, as the client sees it); new
+connections still work unless `freeze_new` is set. `reset()` ends the open connections with
+an RST (SO_LINGER 0) on both sides. `trigger` runs an action once `when` bytes went one way
+(server to client: "down", client to server: "up"), so faults land mid-COPY."""
 
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ class _Pair:
 
 
 class Relay:
-    def __init__(self, host: str, port: int, unix_path: str | None = None):
+    def __init__(self, host: str, port: int, unix_path: str | None = None,
+                 listen: str = "127.0.0.1"):  # fmt: skip
         self.target = (host, port)
         self.unix_path = unix_path  # a server listening on a Unix socket only (embedded)
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listen = listen  # the address it listens on (a free port there)
+        self.listener = socket.create_server((listen, 0))
         self.port = self.listener.getsockname()[1]
         self.pairs: list[_Pair] = []
         self.lock = threading.Lock()
@@ -44,14 +46,14 @@ class Relay:
         threading.Thread(target=self._accept, daemon=True).start()
 
     @classmethod
-    def to(cls, url) -> Relay:
+    def to(cls, url, listen: str = "127.0.0.1") -> Relay:
         """A relay to the server of a sluice URL: its TCP host and port, or the Unix socket
         that a `?host=/dir` URL names (the embedded PostgreSQL listens on nothing else)."""
         folder = url.url.query.get("host")
         port = url.url.port or 5432
         if isinstance(folder, str) and folder.startswith("/"):
-            return cls("127.0.0.1", port, f"{folder}/.s.PGSQL.{port}")
-        return cls(url.url.host or "127.0.0.1", port)
+            return cls("127.0.0.1", port, f"{folder}/.s.PGSQL.{port}", listen)
+        return cls(url.url.host or "127.0.0.1", port, listen=listen)
 
     def _upstream(self) -> socket.socket:
         if self.unix_path is None:

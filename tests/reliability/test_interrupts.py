@@ -299,6 +299,7 @@ def test_one_ctrl_c_stops_every_airflow_component():
                             start_new_session=True)  # fmt: skip
     tree = [psutil.Process(int(pid)) for pid in proc.stdout.readline().split()]
     assert len(tree) == 6
+    time.sleep(0.5)  # supervise() has installed its handlers (the pids are printed just before)
     signalled = time.monotonic()
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends; the components are not in it
     _, err = proc.communicate(timeout=BOUND + 30)
@@ -309,3 +310,21 @@ def test_one_ctrl_c_stops_every_airflow_component():
     while (alive := [p.pid for p in tree if running(p)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive
+
+
+def test_a_worker_exiting_leaves_the_rest_running_an_essential_one_stops_all(tmp_path):
+    """`sluice airflow`: a Celery worker that exits is named and the others carry on; when
+    an essential component (the scheduler, ...) exits, everything stops and its log is named."""
+    from sluice.airflow.components import Component, start, supervise
+
+    found = [
+        Component("scheduler", ("import time; time.sleep(3); print('scheduler gave up')",)),
+        Component("worker1", ("print('worker1 lost')",), essential=False),
+        Component("worker2", ("import time; time.sleep(300)",), essential=False),
+    ]
+    running = start({**os.environ}, found, tmp_path, program=(sys.executable, "-c"))
+    started = time.monotonic()
+    assert supervise(running, grace=5) == 1
+    assert time.monotonic() - started < BOUND
+    assert all(not r.alive for r in running)  # worker2 was stopped with the rest
+    assert "scheduler gave up" in (tmp_path / "scheduler.log").read_text()

@@ -36,7 +36,7 @@ def connection(url) -> str:
 def run_dag(home: Path, source, target, dag_id: str = DAG_ID) -> tuple[int, str]:
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "SLUICE_REPORT_DIR": str(home / "reports"),
+           "SLUICE_REPORT_URL": f"file://{home}/reports",
            "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_SOURCE": connection(source),
            "AIRFLOW_CONN_STACKOVERFLOW_POSTGRES_TARGET": connection(target)}  # fmt: skip
     cmd = [sys.executable, str(ROOT / "tests" / "dags" / "run_dag.py"), dag_id,

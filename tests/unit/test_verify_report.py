@@ -8,7 +8,13 @@ from html.parser import HTMLParser
 import pytest
 
 from sluice.core.errors import ConfigError
-from sluice.verify.report import summary_lines, to_html, to_markdown, write_report
+from sluice.verify.report import (
+    render_report,
+    summary_lines,
+    to_html,
+    to_markdown,
+    write_report,
+)
 
 SOURCE = "postgresql://postgres:***@host/db"
 TARGET = "mysql+pymysql://root:***@host/db"
@@ -451,3 +457,16 @@ def test_changed_keys_are_shown_with_their_columns(mismatching: dict) -> None:
     lines = to_markdown(mismatching).splitlines()
     assert "  - changed (2): 90001 (Score, Body), 90002" in lines
     assert "<li>changed (2): 90001 (Score, Body), 90002</li>" in to_html(mismatching)
+
+
+@pytest.mark.parametrize("name", ["report.html", ".html", "r.md", ".json", "a/b/run.JSON"])
+def test_render_report_is_what_write_report_writes(tmp_path, mismatching, name) -> None:
+    """The text for a name or a bare suffix, without a local path: what object storage gets."""
+    path = tmp_path / ("r" + name if name.startswith(".") else name)
+    write_report(mismatching, path)
+    assert render_report(mismatching, name) == path.read_text(encoding="utf-8")
+
+
+def test_render_report_rejects_unknown_suffix(matching) -> None:
+    with pytest.raises(ConfigError, match=r"'latest\.txt'.*\.json"):
+        render_report(matching, "latest.txt")

@@ -22,25 +22,29 @@ from sluice.airflow.deployment import Deployment
 @dataclass(frozen=True)
 class Component:
     """One long-running Airflow command; `essential` ones stop the deployment when they exit
-    (a worker may go, as long as another is left)."""
+    (a worker may go, as long as another is left). `prefix`, when given, is a command that
+    runs the program, e.g. `ip netns exec <name>` to place a worker on a host of its own (it
+    must exec the program, so that the process started is the component's)."""
 
     name: str
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     essential: bool = True
+    prefix: tuple[str, ...] = ()
 
 
 def components(d: Deployment) -> list[Component]:
+    """What runs `d`. Task logs are read by the API server from the shared AIRFLOW_HOME/logs,
+    so no component serves its own: those servers listen on every interface (8793, 8794)
+    and two workers on one machine would want the same port."""
     found = [
         Component("api-server", ("api-server", "--host", d.host, "--port", str(d.port))),
-        Component("scheduler", ("scheduler",)),
+        Component("scheduler", ("scheduler", "--skip-serve-logs")),
         Component("dag-processor", ("dag-processor",)),
-        Component("triggerer", ("triggerer",)),
+        Component("triggerer", ("triggerer", "--skip-serve-logs")),
     ]
     for n in range(1, d.workers + 1 if d.celery else 1):
         name = f"worker{n}"
-        # logs are read from the shared AIRFLOW_HOME/logs, so no worker serves its own (two
-        # log servers on one machine would want the same port)
         args = ("celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", d.queue,
                 "--concurrency", str(d.concurrency), "--skip-serve-logs")  # fmt: skip
         found.append(Component(name, args, {"SLUICE_WORKER_NAME": name}, essential=False))
@@ -63,15 +67,15 @@ AIRFLOW = (sys.executable, "-m", "airflow")
 
 def start(env: dict[str, str], found: list[Component], log_dir: Path,
           program: tuple[str, ...] = AIRFLOW) -> list[Running]:  # fmt: skip
-    """Start each component (`program` + its args) in its own process group, its output to
-    `log_dir/<name>.log`."""
+    """Start each component (its prefix, `program`, its args) in its own process group, its
+    output to `log_dir/<name>.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     running = []
     for c in found:
         log = log_dir / f"{c.name}.log"
         with log.open("ab") as out:
             proc = subprocess.Popen(
-                [*program, *c.args], env={**env, **c.env},
+                [*c.prefix, *program, *c.args], env={**env, **c.env},
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )  # fmt: skip
@@ -80,7 +84,9 @@ def start(env: dict[str, str], found: list[Component], log_dir: Path,
 
 
 def stop(running: list[Running], grace: float = 30.0, hurry=lambda: False) -> None:
-    """SIGTERM every group, SIGKILL what is left after `grace` seconds or once `hurry()`."""
+    """SIGTERM every group, SIGKILL what is left after `grace` seconds or once `hurry()`,
+    processes of the components' trees that left their group included."""
+    trees = {r.proc.pid: descendants(r) for r in running}
     for r in running:
         signal_group(r.proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
@@ -90,9 +96,31 @@ def stop(running: list[Running], grace: float = 30.0, hurry=lambda: False) -> No
             r.proc.poll()
         time.sleep(0.2)
     for r in running:
-        signal_group(r.proc.pid, signal.SIGKILL)
+        kill_tree(r, trees[r.proc.pid])
         with contextlib.suppress(subprocess.TimeoutExpired):
             r.proc.wait(timeout=5)
+
+
+def descendants(r: Running) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(r.proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def kill_tree(r: Running, below: list | None = None) -> None:
+    """SIGKILL a component's process group and every process below it (`below`, else as
+    found now), also those in groups of their own (Airflow's task processes): what a host's
+    loss does to them."""
+    import psutil
+
+    below = descendants(r) if below is None else below
+    signal_group(r.proc.pid, signal.SIGKILL)
+    for p in below:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
 
 
 def supervise(running: list[Running], grace: float = 30.0) -> int:
@@ -103,13 +131,19 @@ def supervise(running: list[Running], grace: float = 30.0) -> int:
     handlers = {s: signal.signal(s, lambda n, f: received.append(n))
                 for s in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
     ended: Running | None = None
+    gone: set[str] = set()
     try:
         while not received and ended is None:
-            # a worker gone while another is left: the scheduler retries its task there
             workers = [r for r in running if not r.component.essential]
             for r in running:
-                if not r.alive and (r.component.essential or not any(w.alive for w in workers)):
+                if r.alive:
+                    continue
+                if r.component.essential or not any(w.alive for w in workers):
                     ended = r
+                elif r.component.name not in gone:  # the scheduler retries its tasks
+                    gone.add(r.component.name)
+                    print(f"Airflow {r.component.name} exited ({r.proc.returncode}); the "
+                          f"other workers carry on. Its log: {r.log}", file=sys.stderr)  # fmt: skip
             time.sleep(0.2)
         if received:
             print("stopping Airflow (every component) ...", file=sys.stderr, flush=True)

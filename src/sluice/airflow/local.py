@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sluice.airflow.components import Running, components, start, stop, supervise
+from sluice.airflow.components import Component, Running, components, start, stop, supervise
 from sluice.airflow.deployment import (
     EXECUTORS,
     METADATA_DB,
@@ -130,12 +130,15 @@ def ensure_source(server: DbUrl, scale: float) -> None:
     generate(source, scale, replace=True)
 
 
-def launch(env: dict[str, str], deployment: Deployment) -> list[Running]:
-    """Start every component of `deployment` (after checking its broker) and wait until the
-    API server answers; logs under AIRFLOW_HOME/components/."""
+def launch(env: dict[str, str], deployment: Deployment,
+           found: list[Component] | None = None) -> list[Running]:  # fmt: skip
+    """Start every component of `deployment` (or `found`, those components as the caller
+    placed them) after checking its broker, and wait until the API server answers; logs
+    under AIRFLOW_HOME/components/."""
     if deployment.celery:
         check_broker(deployment.broker_url)
-    running = start(env, components(deployment), Path(env["AIRFLOW_HOME"]) / "components")
+    found = components(deployment) if found is None else found
+    running = start(env, found, Path(env["AIRFLOW_HOME"]) / "components")
     try:
         wait_ready(env["AIRFLOW__API__BASE_URL"], running)
     except BaseException:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from sluice.airflow.connections import url_for
+from sluice.airflow.reports import report_root, write_reports
 from sluice.copy import (
     DEFAULT_MEMORY_CAP,
     CopyOptions,
@@ -36,7 +35,7 @@ from sluice.core.schema import qualified_key
 from sluice.core.urls import redact_all
 from sluice.sync import SyncOptions, sync_database
 from sluice.verify import VerifyOptions, verify_database
-from sluice.verify.report import summary_lines, write_report
+from sluice.verify.report import summary_lines
 
 log = logging.getLogger(__name__)
 
@@ -197,23 +196,23 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
             "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
-def report_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where verify tasks write their reports: $SLUICE_REPORT_DIR, else under AIRFLOW_HOME."""
-    given = environ.get("SLUICE_REPORT_DIR")
-    if given:
-        return Path(given)
-    return Path(environ.get("AIRFLOW_HOME", "~/airflow")).expanduser() / "sluice-reports"
-
-
 def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
                    params: Mapping[str, Any] | None = None,
                    options: VerifyOptions | None = None) -> dict:  # fmt: skip
     """Checksums per key range and data-quality checks of `tables` (what the full DAG copied
-    or its incremental twin synced); the JSON and HTML reports go to `report_dir()/<dag_id>/`
-    (the run's and `latest.*`), a readable summary to the log.
+    or its incremental twin synced); the JSON and HTML reports go to `<report root>/<dag_id>/`
+    (the run's, then `latest.*`; `sluice.airflow.reports`: $SLUICE_REPORT_URL, storage every
+    worker reaches), a readable summary to the log.
 
-    Returns the headline figures per table (small: they go to XCom and to the table Assets);
-    raises after writing the reports when any range differs or an error-severity check fails."""
+    Returns the headline figures per table (small: they go to XCom and to the table Assets;
+    "report" is where the run's JSON is, without credentials); raises after writing the
+    reports when any range differs or an error-severity check fails."""
+    try:  # a bad report URL is found before the work, not after it
+        root = report_root()
+    except ConfigError as exc:  # another try would read the same setting
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None
     if options is not None:  # threads: a task's process may be an unguarded script
         options = replace(options, tables=list(tables), processes=False)
     else:
@@ -229,15 +228,10 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
     data = report.to_dict()
-    folder = report_dir() / dag_id
-    safe_run = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
-    written = []
-    for name in (f"{safe_run}.json", f"{safe_run}.html", "latest.json", "latest.html"):
-        write_report(data, folder / name)
-        written.append(str(folder / name))
+    written = write_reports(data, dag_id, run_id, root)
     for line in summary_lines(data):
         log.info("%s", line)
-    log.info("reports: %s", ", ".join(written[:2]))
+    log.info("reports: %s", ", ".join(written))
     headline = {"ok": report.ok, "report": written[0], "tables": {}}
     for t in report.tables:
         failing = [c for c in t.checks if not c.passed]

@@ -51,17 +51,23 @@ def demo_source(scale: float, seed: int) -> DbUrl:
 
 
 def _print_verification(env: dict, dag_id: str) -> None:
-    """What the DAG's verify task found (checksums per key range, data-quality checks)."""
-    import json
+    """What the DAG's verify task found (checksums per key range, data-quality checks), read
+    from where the task wrote it ($SLUICE_REPORT_URL, else the local report folder)."""
+    import logging
+    import os
 
-    from sluice.airflow.tasks import report_dir
+    from sluice.airflow.reports import read_latest
     from sluice.verify.report import summary_lines
 
-    folder = report_dir(env) / dag_id
-    report = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
+    # the reader imports Airflow (ObjectStoragePath): the demo's home, not ~/airflow, and
+    # none of Airflow's start-up lines between the DAG run and its verification
+    os.environ["AIRFLOW_HOME"] = env["AIRFLOW_HOME"]
+    for name in ("airflow.configuration", "airflow.settings"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    report, html = read_latest(dag_id, env)
     for line in summary_lines(report):
         print(line)
-    print(f"verification report: {folder / 'latest.html'}")
+    print(f"verification report: {html}")
     if not report["ok"]:
         raise SluiceError("verification failed: see the report above")
 

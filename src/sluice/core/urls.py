@@ -7,8 +7,9 @@ from any text (driver errors included) before it is shown.
 
 How text is scrubbed (`redact`, `redact_all`), in two passes:
 1. Structurally, whatever the password: the password field of every `scheme://user:pw@host`
-   in the text, and the value of every `password=` option (URL query, libpq conninfo, ODBC
-   `Password=...;`) become `***`.
+   in the text, the value of every `password=` option (URL query, libpq conninfo, ODBC
+   `Password=...;`), and of every URL query option named like a secret (`?token=`, `?sig=`,
+   `?secret=`, `?X-Amz-Signature=`, `?account_key=`: object stores) become `***`.
 2. In free text, a known secret (raw or URL-encoded) is replaced only where it stands whole
    (no letter or digit right before or after it), and only when masking it cannot destroy the
    rest of the message: it is at least `MIN_FREE_TEXT` characters long, it is not a word the
@@ -54,6 +55,13 @@ _VISIBLE: set[str] = set()
 # Query options that carry a secret: libpq takes `password` and `sslpassword` from the query
 # (`postgresql://u@h/db?password=...`), and SQLAlchemy hands them to the driver as is.
 _SECRET_OPTION = re.compile(r"(?i)([?&][^=&]*password=)[^&]*")
+# Query options that carry a secret in object-store and signed URLs (`?token=`, `?sig=`,
+# `?X-Amz-Signature=`, `?X-Amz-Credential=`, `?account_key=`, `?secret=`): masked in any URL
+# shown. A bare `key` counts; `sslkey` (libpq's path to a key file) does not.
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:[^=&#\s]*(?:secret|token|signature|credential|passwd)[^=&#\s]*"
+    r"|sig|sas|key|[^=&#\s]*[_-]key)=)[^&#\s]*"
+)
 # In free text: the password field of a URL, and `password=value` options (query, libpq
 # conninfo `password='a b'`, ODBC `Password=...;`).
 _URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/?#]*:)[^\s/@?#]*(?=@)")
@@ -158,6 +166,7 @@ def mask_text(text: str) -> str:
     """Best-effort masking of `scheme://user:password@host` (and of `?password=` options)
     inside a string we could not parse."""
     text = _SECRET_OPTION.sub(lambda m: m.group(1) + MASK, text)
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + MASK, text)
     scheme, sep, rest = text.partition("://")
     if not sep or "@" not in rest:
         return text
@@ -170,6 +179,13 @@ def mask_text(text: str) -> str:
 def redact_all(text: str) -> str:
     """Scrub every password this process has parsed from `text` (see the module's docstring)."""
     return _scrub(text, _SECRETS)
+
+
+def remember_secret(secret: str | None) -> None:
+    """Have `redact_all` scrub `secret` too: a password or token met outside a database URL
+    (a report URL's, say). Its forms and the free-text rule are those of `redact_all`."""
+    if secret:
+        _SECRETS.update(_forms(secret))
 
 
 def _forms(secret: str) -> set[str]:
@@ -190,6 +206,7 @@ def free_text_maskable(secret: str) -> bool:
 def _scrub(text: str, secrets: set[str]) -> str:
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
     text = _OPTION_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + MASK, text)
     for secret in sorted(secrets, key=len, reverse=True):
         if not free_text_maskable(secret):
             continue

@@ -262,15 +262,21 @@ def summary_lines(report: dict) -> list[str]:
     return lines
 
 
-def write_report(report: dict, path: str | Path) -> None:
-    """Write the format the file name asks for; an unknown suffix is a usage error, not a guess."""
-    path = Path(path)
-    kind = SUFFIXES.get(path.suffix.lower())
+def render_report(report: dict, name: str) -> str:
+    """The text of the format a file name (or a bare suffix, `.json`) asks for: JSON, HTML or
+    Markdown; an unknown suffix is a usage error, not a guess."""
+    suffix = name if name.startswith(".") and "/" not in name else Path(name).suffix
+    kind = SUFFIXES.get(suffix.lower())
     if kind is None:
-        raise ConfigError(f"report {str(path)!r}: the suffix must be one of {', '.join(SUFFIXES)}")
+        raise ConfigError(f"report {name!r}: the suffix must be one of {', '.join(SUFFIXES)}")
     if kind == "json":
-        text = json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
-    else:
-        text = to_html(report) if kind == "html" else to_markdown(report)
+        return json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n"
+    return to_html(report) if kind == "html" else to_markdown(report)
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    """Write the format the file name asks for (`render_report`) to a local file."""
+    path = Path(path)
+    text = render_report(report, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
