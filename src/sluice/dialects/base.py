@@ -19,6 +19,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults
 from sluice.dialects.batching import batched_by_bytes
 from sluice.dialects.capabilities import Capabilities
+from sluice.dialects.capture import ChangeCapture
 from sluice.dialects.definition import Definitions
 from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.keys import Keys
@@ -46,6 +47,7 @@ class Dialect(
     Definitions,
     Hierarchy,
     Keys,
+    ChangeCapture,
 ):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 
