@@ -28,7 +28,7 @@ from sluice.capture.apply import Applied, Applier, check_selection
 from sluice.copy.finish import align_identities
 from sluice.copy.plan import TablePlan
 from sluice.core.changes import CaptureStatus, Commit
-from sluice.core.errors import ConfigError
+from sluice.core.errors import ConfigError, ConnectError
 from sluice.core.hostile import NulPolicy
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
@@ -172,8 +172,12 @@ def _batch(src, dst, conn, source: DbUrl, name: str, plans: Sequence[TablePlan],
     here = here.advanced(last.position, last.at, changes, transactions)
     positions.write(dst, conn, here)
     conn.commit()
-    grew = [tp for tp in plans if tp.table.identity
-            and applier.applied[tp.table.key].inserted > inserted_before[tp.table.key]]
+    grew = [
+        tp
+        for tp in plans
+        if tp.table.identity
+        and applier.applied[tp.table.key].inserted > inserted_before[tp.table.key]
+    ]
     if grew:  # the next value past the rows the log inserted (own transaction)
         align_identities(dst, conn, grew)
         conn.commit()
@@ -241,7 +245,10 @@ def stop_capture(source: DbUrl, target: DbUrl, name: str | None = None) -> bool:
     name = capture_name(target, name)
     dropped = get_dialect(source.engine).capture_stop(source, name)
     dst = get_dialect(target.engine)
-    conn = dst.connect(target)
+    try:
+        conn = dst.connect(target)
+    except ConnectError:  # the replica is gone: the source's side was what mattered
+        return dropped
     try:
         if positions.read(dst, conn, name) is not None:
             positions.forget(dst, conn, name)
