@@ -210,6 +210,8 @@ class Applier:
         cur = self.conn.cursor()
         cur.execute(f"UPDATE {d.qualified(t.live)} SET {sets} WHERE EXISTS (SELECT 1 FROM {p} "
                     f"WHERE {same})")  # fmt: skip
+        log.debug("%s: %d row(s) updated in the carried columns %s", t.tp.name, cur.rowcount,
+                  ", ".join(rest))  # fmt: skip
         return max(0, cur.rowcount or 0)
 
 
