@@ -6,8 +6,9 @@ its table in with its identity aligned and its keys made) -> finish (runs even w
 failed: the tables that published are finished) -> verify (checksums per key range and
 data-quality checks; each table's Asset then gets an event carrying its figures). Its
 incremental twin, `<dag_id>_incremental` (hourly), runs sync (only the rows inserted, updated
-or deleted since the last run, by per-table watermarks) -> the same verify; it needs a
-replica the full DAG made. Every task calls one function of `sluice.airflow.tasks`;
+or deleted since the last run, by per-table watermarks, or with change capture chosen, the
+source's own log since the replica's position) -> the same verify; it needs a replica the
+full DAG made. Every task calls one function of `sluice.airflow.tasks`;
 connections are opened inside tasks only, so parsing this file touches no database. The
 engine of each side follows from its connection type.
 """
@@ -35,6 +36,14 @@ class Pipeline:
     target: str
     target_database: str | None = None  # created when missing (the connection may say master)
     description: str = ""
+    # change capture (docs/cdc.md): the full DAG's plan task starts it, the incremental twin
+    # applies the source's log instead of watermarks. Also chosen by listing the dag_id in
+    # $SLUICE_CDC_PIPELINES. Off by default: a slot nobody reads holds the source's WAL.
+    cdc: bool = False
+
+    @property
+    def captures(self) -> bool:
+        return self.cdc or self.dag_id in os.environ.get("SLUICE_CDC_PIPELINES", "").split(",")
 
 
 PIPELINES = (
@@ -135,6 +144,9 @@ SET_HERE = {
     "memory_cap": "use memory_cap_mib",
     "chunk_size": "use chunk_mib",
     "no_deletes": "use deletes",
+    "cdc": "change capture is the pipeline's choice (SLUICE_CDC_PIPELINES, docs/cdc.md)",
+    "cdc_name": "change capture is the pipeline's choice (SLUICE_CDC_PIPELINES, docs/cdc.md)",
+    "batch_changes": "change capture is the pipeline's choice (SLUICE_CDC_PIPELINES)",
 }
 SYNC_PARAMS = {
     **{name: PARAMS[name] for name in ("tables", "memory_cap_mib", *VALUE_PARAMS)},
@@ -169,7 +181,13 @@ def verify_task(p: Pipeline, dag_id: str):
     verified = AssetAlias(f"{dag_id}.verified")
 
     @task(outlets=[verified], multiple_outputs=False)  # one XCom: the headline dict, whole
-    def verify(table_names: list[str], dag_run=None, outlet_events=None, params=None) -> dict:
+    def verify(
+        table_names: list[str],
+        capture: dict | None = None,
+        dag_run=None,
+        outlet_events=None,
+        params=None,
+    ) -> dict:
         try:
             headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id,
                                                    params, job("verify", params))  # fmt: skip
@@ -178,6 +196,10 @@ def verify_task(p: Pipeline, dag_id: str):
         for figures in headline["tables"].values():
             table = figures["target_table"]  # the Asset is the target's table, as named there
             asset = Asset(name=f"{p.target}.{table}", uri=f"sluice://{p.target}/{table}")
+            if capture:  # the twin's change capture: how far behind the replica is
+                figures = {**figures, "cdc_position": capture["after"],
+                           "cdc_lag_bytes": capture["lag_bytes"],
+                           "cdc_lag_seconds": capture["lag_seconds"]}  # fmt: skip
             outlet_events[verified].add(asset, extra=figures)
         return headline
 
@@ -204,6 +226,10 @@ def build(p: Pipeline):
     def pipeline():
         @task(multiple_outputs=False)  # the plan is one value, never split key by key
         def plan(params=None) -> dict:
+            if p.captures:  # before the first chunk is read (sluice copy --cdc)
+                from sluice.airflow import capture
+
+                capture.start(ends, params["tables"], job("copy", params))
             chunk_bytes = params["chunk_mib"] * 2**20
             return sluice_tasks.plan(ends, params["tables"], params["chunk_rows"],
                                      params["allow_lossy"], chunk_bytes, params,
@@ -280,12 +306,17 @@ def build_incremental(p: Pipeline):
     def incremental():
         @task(pool=POOL, multiple_outputs=True)
         def sync(params=None) -> dict:
+            if p.captures:  # the source's own log since the replica's position
+                from sluice.airflow import capture
+
+                return capture.sync(ends, params["tables"], params["memory_cap_mib"] << 20,
+                                    p.dag_id, job("sync", params))  # fmt: skip
             return sluice_tasks.sync_replica(ends, params["tables"], params["memory_cap_mib"] << 20,
                                              params["allow_lossy"], params["deletes"],
                                              p.dag_id, params, job("sync", params))  # fmt: skip
 
         synced = sync()
-        verify(synced["tables"])
+        verify(synced["tables"], synced["capture"] if p.captures else None)
 
     return incremental()
 

@@ -36,6 +36,17 @@ def pg_server() -> Iterator[DbUrl]:
         embedded.stop()
 
 
+@pytest.fixture(scope="session")
+def embedded_logical_pg() -> Iterator[DbUrl]:
+    """The embedded PostgreSQL (it starts with wal_level=logical: change capture's tests run
+    on it wherever SLUICE_TEST_PG_URL points, the service's wal_level being `replica`)."""
+    was_running = embedded.url() is not None
+    url = embedded.start()
+    yield url
+    if not was_running:
+        embedded.stop()
+
+
 def _fresh(server: DbUrl, prefix: str) -> Iterator[DbUrl]:
     dialect = get_dialect(server.engine)
     url = server.with_database(f"{prefix}_{uuid.uuid4().hex[:10]}")

@@ -15,18 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core import embedded
 from sluice.core.urls import DbUrl
 from tests.reliability.relay import OwnPostgres
-
-
-@pytest.fixture(scope="session")
-def embedded_logical_pg() -> Iterator[DbUrl]:
-    was_running = embedded.url() is not None
-    url = embedded.start()
-    yield url
-    if not was_running:
-        embedded.stop()
 
 
 @pytest.fixture(scope="session")

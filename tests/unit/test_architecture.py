@@ -18,7 +18,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluice"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("airflow",),
-    ("sync", "verify", "capture"),
+    ("capture",),
+    ("sync", "verify"),
     ("copy",),
     ("datasets", "state"),
     ("dialects",),

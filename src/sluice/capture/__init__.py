@@ -8,6 +8,7 @@ May import: sluice.sync, sluice.copy, sluice.state, sluice.dialects, sluice.core
 from sluice.capture.run import (
     CaptureResult,
     capture_name,
+    capture_options,
     capture_status,
     start_capture,
     stop_capture,
@@ -17,6 +18,7 @@ from sluice.capture.run import (
 __all__ = [
     "CaptureResult",
     "capture_name",
+    "capture_options",
     "capture_status",
     "start_capture",
     "stop_capture",

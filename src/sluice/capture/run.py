@@ -18,6 +18,7 @@ kill -9 anywhere replays from the last committed position; nothing is applied tw
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -66,10 +67,26 @@ class CaptureResult:
     changes: int = 0  # changes read from the log (before netting)
     seconds: float = 0.0
     status: CaptureStatus | None = None  # the source's side after the run
+    # when the source's position this run catches up to was read (UTC): the replica holds
+    # every change committed before it, so now - as_of bounds how far behind it is
+    as_of: dt.datetime | None = None
+
+    @property
+    def lag_seconds(self) -> float | None:
+        return None if self.as_of is None else (positions.utcnow() - self.as_of).total_seconds()
 
     @property
     def moved(self) -> int:
         return sum(a.moved for a in self.tables.values())
+
+
+def capture_options(options) -> SyncOptions:
+    """A copy's options (CopyOptions) as change capture takes them: the same selection and
+    value settings, so capture follows exactly the tables and columns the copy makes."""
+    from dataclasses import fields
+
+    shared = {f.name for f in fields(SyncOptions)} & {f.name for f in fields(options)}
+    return SyncOptions(**{name: getattr(options, name) for name in shared})
 
 
 def _plan(source: DbUrl, target: DbUrl, options: SyncOptions) -> list[TablePlan]:
@@ -123,8 +140,9 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
         plans = _plan(source, target, replace(options, tables=list(here.tables)))
         _check_captured(here, plans)
         _follow_drift(source, target, options, plans, dst, conn)
+        as_of = positions.utcnow()
         stop_at = src.capture_status(source, name).current
-        result = CaptureResult(name, here.position, here.position)
+        result = CaptureResult(name, here.position, here.position, as_of=as_of)
         nul = NulPolicy(options.nul, options.nul_replacement, options.zero_dates)
         applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 4), nul)
         result.tables = applier.applied

@@ -25,9 +25,9 @@ def add_cdc_options(p: argparse.ArgumentParser, doing: str) -> None:
 
 def start_for_copy(args: argparse.Namespace, source, target, options) -> None:
     """`copy --cdc`: start capture before the copy reads its first chunk."""
-    from sluice.capture import start_capture
+    from sluice.capture import capture_options, start_capture
 
-    started = start_capture(source, target, options, args.cdc_name)
+    started = start_capture(source, target, capture_options(options), args.cdc_name)
     print(f"change capture {started.name} started at {started.position} "
           f"({len(started.tables)} table(s)); `sluice cdc stop` drops it",
           file=sys.stderr)  # fmt: skip
@@ -51,6 +51,7 @@ def result_dict(result) -> dict:
         "seconds": round(result.seconds, 3), "batches": result.batches,
         "transactions": result.transactions, "changes": result.changes, "moved": result.moved,
         "lag_bytes": status.lag_bytes if status else None,
+        "lag_seconds": result.lag_seconds,
         "tables": {name: vars(a) for name, a in result.tables.items()},
     }  # fmt: skip
 
@@ -124,7 +125,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                 "change capture: its lag and state (status), or drop it on the source (stop)",
                 "sluice cdc status --source postgresql://pg/src --target postgresql://pg/dst",
                 )  # fmt: skip
-    p.add_argument("action", choices=("status", "stop"))
+    p.add_argument("action", choices=("status", "stop"),
+                   help="status: the replica's position, the source's, the lag and the slot; "
+                        "stop: drop the slot and publication, and the replica's position")  # fmt: skip
     add_endpoints(p)
     add_capture_name(p)
     p.add_argument("--lag-warning", type=parse_size, default=LAG_WARNING, metavar="SIZE",

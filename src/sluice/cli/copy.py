@@ -53,16 +53,6 @@ def copy_options(args: argparse.Namespace):
     )
 
 
-def capture_options(options):
-    """The copy's selection and value options as change capture takes them."""
-    from dataclasses import fields
-
-    from sluice.sync import SyncOptions
-
-    shared = {f.name for f in fields(SyncOptions)} & {f.name for f in fields(options)}
-    return SyncOptions(**{name: getattr(options, name) for name in shared})
-
-
 def cmd_copy(args: argparse.Namespace) -> int:
     from sluice.copy import copy_database
     from sluice.core.interrupt import HARD_EXIT, on_signals
@@ -71,7 +61,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     source, target = endpoints(args)
     options = copy_options(args)
     if getattr(args, "cdc", False):
-        start_for_copy(args, source, target, capture_options(options))
+        start_for_copy(args, source, target, options)
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:
         with Reporter() as reporter:
