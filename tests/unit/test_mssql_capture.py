@@ -362,7 +362,7 @@ def test_changes_are_read_in_one_snapshot_after_the_version():
 def test_no_new_version_reads_no_rows():
     server = Server(state_row(current=20), valid=[(0, 3)])
     out = list(recording(server).capture_changes(URL, "replica", [PLAIN], "20", 10))
-    assert out == [Commit("20")]
+    assert out == []  # the end of the log: sluice.capture stops there
     assert not any(s.startswith("SELECT [ct]") for s in server.log)
 
 
@@ -558,3 +558,15 @@ def test_cdc_switched_off_since_the_copy_is_refused():
     with pytest.raises(ConfigError, match="CDC was switched off"):
         list(recording(meta).capture_changes(URL, "r", [PLAIN], mcdc.lsn_text(lsn(10)), 10))
     assert meta.log == [mcdc.CDC_ENABLED_SQL] and meta.closed
+
+
+def test_cdc_end_of_the_log_yields_nothing():
+    meta = Server(instances=[(0, "dbo_posts", lsn(1), "id")], max_lsn=lsn(10), increment=lsn(11))
+    assert list(recording(meta).capture_changes(URL, "r", [PLAIN], mcdc.lsn_text(lsn(10)), 9)) == []
+
+
+def test_cdc_changes_of_other_tables_only_move_the_position():
+    meta = Server(instances=[(0, "dbo_posts", lsn(1), "id")], max_lsn=lsn(90), increment=lsn(11))
+    posts = Server(changes={"dbo_posts": []})
+    out = list(recording(meta, posts).capture_changes(URL, "r", [PLAIN], mcdc.lsn_text(lsn(10)), 9))
+    assert out == [Commit(mcdc.lsn_text(lsn(90)))]

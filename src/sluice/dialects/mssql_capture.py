@@ -243,7 +243,7 @@ class MssqlCapture(MssqlCdc, ChangeCapture):
         self, url: DbUrl, name: str, tables: Sequence[Table], after: str, limit: int
     ) -> Iterator[Change | Commit]:
         """The net change of every key changed after version `after`, then one Commit at the
-        version V read first.
+        version V read first; nothing at all when V is `after` (the end of the log).
 
         Change Tracking keeps the last change per key, not each transaction: the batch is
         the whole interval, and `limit` cannot cut it (the rows of half the keys at one
@@ -286,9 +286,10 @@ class MssqlCapture(MssqlCdc, ChangeCapture):
             cur.execute(SNAPSHOT_SQL)
             conn.rollback()  # the reading transaction starts now, under SNAPSHOT, after V
             self._check_valid(cur, tables, after_v)
-            if state.current > after_v:
-                for table in tables:
-                    yield from self._table_changes(cur, table, after_v)
+            if state.current == after_v:
+                return  # the end of the log: nothing committed since
+            for table in tables:
+                yield from self._table_changes(cur, table, after_v)
             conn.rollback()
             yield Commit(position=str(state.current))
         finally:

@@ -135,8 +135,7 @@ class MssqlCdc:
             conn.rollback()
         finally:
             conn.close()
-        if hi <= after:  # same-length upper-case hex: text order is LSN order
-            yield Commit(position=after)
+        if hi <= after:  # the end of the log (same-length upper-case hex: text order is LSN's)
             return
         for t, inst in zip(tables, instances):
             if inst is None:
