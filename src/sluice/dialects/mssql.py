@@ -28,6 +28,7 @@ from sluice.dialects import faults
 from sluice.dialects import mssql_native as mn
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
+from sluice.dialects.mssql_capture import MssqlCapture
 from sluice.dialects.mssql_definition import MssqlDefinitions
 from sluice.dialects.mssql_driver import (
     BCP_BATCH_ROWS,
@@ -79,7 +80,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
     return t.kind is Kind.DATETIME and t.precision is None
 
 
-class MssqlDialect(MssqlObjects, MssqlDefinitions, MssqlKeys, Dialect):
+class MssqlDialect(MssqlCapture, MssqlObjects, MssqlDefinitions, MssqlKeys, Dialect):
     name = "mssql"
     caps = Capabilities(
         max_identifier_length=128,
@@ -411,15 +412,20 @@ class MssqlDialect(MssqlObjects, MssqlDefinitions, MssqlKeys, Dialect):
         that it arrives as str (pymssql hands raw bytes for xml)."""
         source = self.qualified(name or table.name, table.schema or self.caps.default_schema)
         cols = ", ".join(
-            f"CAST({self.quote(c.name)} AS nvarchar(max)) AS {self.quote(c.name)}"
+            f"{self.select_expr(c)} AS {self.quote(c.name)}"
             if c.type.kind is Kind.XML
-            else self.quote(c.name)
+            else self.select_expr(c)
             for c in table.columns
         )
         where, params = self.read_predicate(table, lo, hi)  # keyset and --where
         order = ", ".join(self.quote(k) for k in table.primary_key)
         order = f" ORDER BY {order}" if order and ordered else ""
         return self.finalize(f"SELECT {cols} FROM {source}{where}{order}"), params
+
+    def select_expr(self, column) -> str:
+        if column.type.kind is Kind.XML:  # pymssql hands xml as raw bytes
+            return f"CAST({self.quote(column.name)} AS nvarchar(max))"
+        return self.quote(column.name)
 
     def begin_read(self, conn: Any, snapshot: str | None = None) -> None:
         """SNAPSHOT isolation where the database allows it, else READ COMMITTED. The level is
