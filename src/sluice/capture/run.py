@@ -141,7 +141,7 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
         _check_captured(here, plans)
         _follow_drift(source, target, options, plans, dst, conn)
         as_of = positions.utcnow()
-        stop_at = src.capture_status(source, name).current
+        stop_at = src.capture_status(source, name, here.position).current
         result = CaptureResult(name, here.position, here.position, as_of=as_of)
         nul = NulPolicy(options.nul, options.nul_replacement, options.zero_dates)
         applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 4), nul)
@@ -165,7 +165,7 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
             conn.close()
     result.after = here.position
     result.seconds = time.monotonic() - started
-    result.status = src.capture_status(source, name)
+    result.status = src.capture_status(source, name, here.position)
     return result
 
 
@@ -255,7 +255,8 @@ def capture_status(source: DbUrl, target: DbUrl, name: str | None = None) -> tup
         here = positions.read(dst, conn, name)
     finally:
         conn.close()
-    return here, get_dialect(source.engine).capture_status(source, name)
+    status = get_dialect(source.engine).capture_status(source, name, here and here.position)
+    return here, status
 
 
 def stop_capture(source: DbUrl, target: DbUrl, name: str | None = None) -> bool:

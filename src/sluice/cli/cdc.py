@@ -127,7 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                 )  # fmt: skip
     p.add_argument("action", choices=("status", "stop"),
                    help="status: the replica's position, the source's, the lag and the slot; "
-                        "stop: drop the slot and publication, and the replica's position")  # fmt: skip
+                        "stop: drop the slot and publication, and the replica's position",
+                   )  # fmt: skip
     add_endpoints(p)
     add_capture_name(p)
     p.add_argument("--lag-warning", type=parse_size, default=LAG_WARNING, metavar="SIZE",

@@ -24,9 +24,9 @@ class Change:
     `table` is the source table's key (`Table.key`, schema-qualified where the engine has
     schemas). For "upsert", `values` holds the columns the log carried, by source column name;
     a column it did not carry (PostgreSQL's unchanged TOASTed value, a MySQL minimal row
-    image, a column added after the event) is absent and keeps the replica's value. For
-    "delete", `key` holds the old key's values in primary-key order; "truncate" carries
-    neither.
+    image, a column added after the event) is absent and keeps the replica's value. `key`
+    holds the row's primary-key values in primary-key order, for an upsert too (changes are
+    netted by it); for "delete", the old key's. "truncate" carries neither.
     """
 
     table: str

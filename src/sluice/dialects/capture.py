@@ -46,7 +46,9 @@ class ChangeCapture:
         log before it (a slot advanced). Safe to call twice or with an older position."""
         raise self._no_capture()
 
-    def capture_status(self, url: DbUrl, name: str) -> CaptureStatus:
+    def capture_status(self, url: DbUrl, name: str, position: str | None = None) -> CaptureStatus:
+        """The capture's state on the source; `position`, the replica's, where known (an
+        engine without a server-side bookmark measures the lag and validity from it)."""
         raise self._no_capture()
 
     def capture_stop(self, url: DbUrl, name: str) -> bool:

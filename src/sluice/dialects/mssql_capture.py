@@ -324,7 +324,7 @@ class MssqlCapture(MssqlCdc, ChangeCapture):
         """Nothing to free: Change Tracking's cleanup follows the database's retention."""
         self.position_order(position)
 
-    def capture_status(self, url: DbUrl, name: str) -> CaptureStatus:
+    def capture_status(self, url: DbUrl, name: str, position: str | None = None) -> CaptureStatus:
         """Whether the database still tracks changes, its current version and the oldest
         version every tracked table can still be read after; where only CDC is on, the
         highest LSN it captured. The lag is counted in transactions: the current version
@@ -343,6 +343,9 @@ class MssqlCapture(MssqlCdc, ChangeCapture):
         finally:
             conn.close()
         cdc = f"CDC has captured up to LSN {lsn}" if lsn else ""
+        if position is not None and is_lsn(position):  # a CDC capture: LSNs are its positions
+            return CaptureStatus(exists=bool(state.cdc), current=lsn, confirmed=position,
+                                 detail=cdc or "CDC is off")  # fmt: skip
         if not state.tracking:
             if state.cdc:
                 return CaptureStatus(exists=True, current=lsn, detail=cdc or "CDC is on")
@@ -358,9 +361,14 @@ class MssqlCapture(MssqlCdc, ChangeCapture):
             detail.append(f"positions before {state.oldest_valid} can no longer be resumed")
         detail.append("lag in transactions: current version minus the replica's position")
         detail += [cdc] if cdc else []
+        purged = (position is not None and state.oldest_valid is not None
+                  and int(position) < state.oldest_valid)  # fmt: skip
+        if purged:
+            detail.insert(0, f"the replica's position {position} was cleaned up: copy again")
         return CaptureStatus(
-            exists=state.tracked_tables > 0,
+            exists=state.tracked_tables > 0 and not purged,
             current=None if state.current is None else str(state.current),
+            confirmed=position,
             detail="; ".join(detail),
         )
 

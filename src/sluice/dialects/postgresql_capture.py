@@ -122,7 +122,7 @@ class PostgresCapture(ChangeCapture):
                 conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)",
                              (name, position))  # fmt: skip
 
-    def capture_status(self, url: DbUrl, name: str) -> CaptureStatus:
+    def capture_status(self, url: DbUrl, name: str, position: str | None = None) -> CaptureStatus:
         check_name(name)
         with contextlib.closing(self.connect(url, autocommit=True)) as conn:
             current = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
