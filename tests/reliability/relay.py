@@ -172,9 +172,10 @@ class OwnPostgres:
 
     BIN = Path("/usr/lib/postgresql/15/bin")
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, settings: dict[str, str] | None = None):
         self.data = folder / "data"
         self.log = folder / "log"
+        self.settings = settings or {}  # server settings, e.g. {"wal_level": "logical"}
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -198,6 +199,7 @@ class OwnPostgres:
 
     def start(self) -> None:
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k /tmp -c fsync=off"
+        opts += "".join(f" -c {k}={v}" for k, v in self.settings.items())
         self._as_postgres([str(self.BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
                            "-o", opts, "-w", "start"])  # fmt: skip
 

@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "sluice"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("airflow",),
-    ("sync", "verify"),
+    ("sync", "verify", "capture"),
     ("copy",),
     ("datasets", "state"),
     ("dialects",),

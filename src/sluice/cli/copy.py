@@ -7,6 +7,7 @@ import json
 import sys
 
 from sluice.cli import verify as cli_verify
+from sluice.cli.cdc import add_cdc_options, start_for_copy
 from sluice.cli.not_carried import add_fail_option, not_carried_dicts, summary_line
 from sluice.cli.options import (
     add_chunk_options,
@@ -52,6 +53,16 @@ def copy_options(args: argparse.Namespace):
     )
 
 
+def capture_options(options):
+    """The copy's selection and value options as change capture takes them."""
+    from dataclasses import fields
+
+    from sluice.sync import SyncOptions
+
+    shared = {f.name for f in fields(SyncOptions)} & {f.name for f in fields(options)}
+    return SyncOptions(**{name: getattr(options, name) for name in shared})
+
+
 def cmd_copy(args: argparse.Namespace) -> int:
     from sluice.copy import copy_database
     from sluice.core.interrupt import HARD_EXIT, on_signals
@@ -59,6 +70,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
     source, target = endpoints(args)
     options = copy_options(args)
+    if getattr(args, "cdc", False):
+        start_for_copy(args, source, target, capture_options(options))
     # Ctrl-C or SIGTERM: stop at the next safe point, finish what was published, say so
     with on_signals(hard_exit=HARD_EXIT) as cancel:
         with Reporter() as reporter:
@@ -226,3 +239,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("--verify", action="store_true",
                     help="verify checksums per key range right after publishing")  # fmt: skip
     cli_verify.add_verify_options(cp, prefix="verify-")
+    add_cdc_options(
+        cp,
+        "start change capture before the first chunk is read; `sync --cdc` "
+        "then applies the log (docs/cdc.md)",
+    )

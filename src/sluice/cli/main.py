@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from sluice import __version__
 from sluice.cli import (
     airflow,
+    cdc,
     copy,
     demo,
     embedded,
@@ -36,7 +37,7 @@ from sluice.core.errors import SluiceError
 from sluice.core.urls import redact_all
 
 # in the order `sluice --help` lists them
-COMMANDS = (generate, import_dump, embedded, plan, copy, verify, sync, demo, airflow)
+COMMANDS = (generate, import_dump, embedded, plan, copy, verify, sync, cdc, demo, airflow)
 
 # What each exit code means (README "Exit codes" says the same; a test keeps them together).
 EXIT_CODES = {

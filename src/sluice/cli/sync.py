@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from sluice.cli.cdc import add_sync_cdc_options, cmd_sync_cdc
 from sluice.cli.options import (
     add_endpoints,
     add_liveness_options,
@@ -27,6 +28,7 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
                    help="bytes buffered between reader and writer (default 128MiB)")  # fmt: skip
     add_value_options(p)
     add_liveness_options(p)
+    add_sync_cdc_options(p)
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
 
 
@@ -47,6 +49,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     source, target = endpoints(args)
     options = sync_options(args)
+    if getattr(args, "cdc", False):
+        return cmd_sync_cdc(args, source, target, options)
     result = sync_database(source, target, options)
     print_summary(result)
     if args.json:

@@ -219,11 +219,11 @@ def _index_kind(ix: dict) -> str:
     return prefix.lower() if prefix.upper() in ("FULLTEXT", "SPATIAL") else ""
 
 
-INTERNAL = ("sluice_state", "sluice_copy_tables", "sluice_copy_chunks")
+INTERNAL = ("sluice_state", "sluice_copy_tables", "sluice_copy_chunks", "sluice_capture")
 
 
 def _internal(name: str) -> bool:
-    # staging, the sync state and the copy's chunk ledger (sluice.state): sluice's own
+    # staging, the sync state, the copy's chunk ledger and capture positions: sluice's own
     return name.startswith("_sluice") or name in INTERNAL
 
 

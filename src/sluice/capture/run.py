@@ -1,0 +1,259 @@
+"""Change capture end to end: `start_capture` before a copy, `sync_changes` after it,
+`capture_status` and `stop_capture` (docs/cdc.md, ADR 0027).
+
+The copy starts capture first (the position goes into `sluice_capture` on the target), then
+reads its chunks at whatever instants it reads them. Every change committed after the
+position is then replayed on top, in commit order, idempotently (upserts and deletes by key):
+a row changed after its chunk was read gets its later states again, a row deleted before
+its chunk was read is deleted again (a no-op), and the last state wins. So once a sync has
+applied the log up to a position, the replica equals the source at that position, whatever
+the source did during the copy (the argument of Netflix's DBLog and of pgcopydb's follow
+mode, without their locks or long snapshot).
+
+Each batch of whole source transactions is applied in one target transaction together with
+the new position; the source is told to free its log only after that commit. A crash or a
+kill -9 anywhere replays from the last committed position; nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from sluice.capture.apply import Applied, Applier, check_selection
+from sluice.copy.finish import align_identities
+from sluice.copy.plan import TablePlan
+from sluice.core.changes import CaptureStatus, Commit
+from sluice.core.errors import ConfigError, ConnectError
+from sluice.core.hostile import NulPolicy
+from sluice.core.urls import DbUrl
+from sluice.dialects import get_dialect
+from sluice.state import positions
+from sluice.state import store as sync_state
+from sluice.sync import SyncOptions, sync_database
+from sluice.sync.drift import reconcile, recorded
+from sluice.sync.run import live_tables, plan_sync
+from sluice.sync.watermarks import Watermark
+
+log = logging.getLogger(__name__)
+
+BATCH_CHANGES = 10_000
+LAG_WARNING_BYTES = 1 << 30  # a slot holding more WAL than this gets a warning
+
+
+def capture_name(target: DbUrl, name: str | None = None) -> str:
+    """The capture's name: given, or made from the target's address and database (never its
+    password), so each replica of a source keeps its own position and slot."""
+    if name:
+        return name
+    u = target.url
+    where = f"{target.engine}|{u.host}|{u.port}|{u.database}|{sorted(u.query.items())}"
+    return "sluice_" + hashlib.sha1(where.encode()).hexdigest()[:12]
+
+
+@dataclass
+class CaptureResult:
+    name: str
+    before: str
+    after: str
+    tables: dict[str, Applied] = field(default_factory=dict)
+    batches: int = 0
+    transactions: int = 0
+    changes: int = 0  # changes read from the log (before netting)
+    seconds: float = 0.0
+    status: CaptureStatus | None = None  # the source's side after the run
+
+    @property
+    def moved(self) -> int:
+        return sum(a.moved for a in self.tables.values())
+
+
+def _plan(source: DbUrl, target: DbUrl, options: SyncOptions) -> list[TablePlan]:
+    plan, _marks = plan_sync(source, target, replace(options, deletes=False))
+    check_selection(plan.tables)
+    return list(plan.tables)
+
+
+def start_capture(source: DbUrl, target: DbUrl, options: SyncOptions | None = None,
+                  name: str | None = None) -> positions.Position:  # fmt: skip
+    """Start capturing the selected tables' changes and record the position on the target;
+    run before a copy reads its first chunk (`sluice copy --cdc`)."""
+    options = options or SyncOptions()
+    options.validate()
+    name = capture_name(target, name)
+    plans = _plan(source, target, options)
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    dst.ensure_database(target)
+    at = src.capture_start(source, name, [tp.table for tp in plans])
+    started = positions.Position(name, source.engine, at, tuple(tp.table.key for tp in plans),
+                                 positions.utcnow())  # fmt: skip
+    conn = dst.connect(target)
+    try:
+        positions.ensure(dst, conn)
+        positions.write(dst, conn, started)
+        conn.commit()
+    finally:
+        conn.close()
+    log.info("change capture %s started at %s for %d table(s)", name, at, len(plans))
+    return started
+
+
+def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = None,
+                 name: str | None = None, batch_changes: int = BATCH_CHANGES,
+                 on_batch: Callable[[CaptureResult], None] | None = None,
+                 ) -> CaptureResult:  # fmt: skip
+    """Apply the source's log from the replica's recorded position up to the source's
+    position as this run starts (changes committed later wait for the next run)."""
+    options = options or SyncOptions()
+    options.validate()
+    started = time.monotonic()
+    name = capture_name(target, name)
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    conn = dst.connect(target)
+    try:
+        here = positions.read(dst, conn, name)
+        conn.rollback()
+        if here is None:
+            raise ConfigError(f"no change capture {name!r} on this target: run sluice copy "
+                              "--cdc first (it starts capture and makes the replica)")  # fmt: skip
+        plans = _plan(source, target, replace(options, tables=list(here.tables)))
+        _check_captured(here, plans)
+        _follow_drift(source, target, options, plans, dst, conn)
+        stop_at = src.capture_status(source, name).current
+        result = CaptureResult(name, here.position, here.position)
+        nul = NulPolicy(options.nul, options.nul_replacement, options.zero_dates)
+        applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 4), nul)
+        result.tables = applier.applied
+        applier.prepare()
+        try:
+            while True:
+                here, done = _batch(src, dst, conn, source, name, plans, here, applier, result,
+                                    batch_changes)  # fmt: skip
+                if on_batch:
+                    on_batch(result)
+                if done or (stop_at and src.position_order(here.position)
+                            >= src.position_order(stop_at)):  # fmt: skip
+                    break
+        finally:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+                applier.drop()
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+    result.after = here.position
+    result.seconds = time.monotonic() - started
+    result.status = src.capture_status(source, name)
+    return result
+
+
+def _batch(src, dst, conn, source: DbUrl, name: str, plans: Sequence[TablePlan], here,
+           applier: Applier, result: CaptureResult, limit: int):  # fmt: skip
+    """One batch of whole transactions in one target transaction with the new position.
+    Returns the position and whether the log held nothing more."""
+    last: Commit | None = None
+    changes = transactions = 0
+    inserted_before = {k: a.inserted for k, a in applier.applied.items()}
+    for item in src.capture_changes(source, name, [tp.table for tp in plans], here.position,
+                                    limit):  # fmt: skip
+        if isinstance(item, Commit):
+            last, transactions = item, transactions + 1
+        else:
+            changes += 1
+            applier.add(item)
+    if last is None:
+        conn.rollback()
+        return here, True
+    applier.flush()
+    here = here.advanced(last.position, last.at, changes, transactions)
+    positions.write(dst, conn, here)
+    conn.commit()
+    grew = [
+        tp
+        for tp in plans
+        if tp.table.identity
+        and applier.applied[tp.table.key].inserted > inserted_before[tp.table.key]
+    ]
+    if grew:  # the next value past the rows the log inserted (own transaction)
+        align_identities(dst, conn, grew)
+        conn.commit()
+    src.capture_confirm(source, name, here.position)
+    result.batches += 1
+    result.transactions += transactions
+    result.changes += changes
+    log.info("change capture %s: batch %d applied, %d change(s) in %d transaction(s), at %s",
+             name, result.batches, changes, transactions, here.position)  # fmt: skip
+    return here, False
+
+
+def _check_captured(here: positions.Position, plans: Sequence[TablePlan]) -> None:
+    planned = {tp.table.key for tp in plans}
+    gone = [t for t in here.tables if t not in planned]
+    if gone:
+        raise ConfigError(f"change capture {here.name}: table(s) {', '.join(gone)} are no "
+                          "longer in the source (dropped or renamed): copy them again with "
+                          "--cdc, or stop the capture")  # fmt: skip
+
+
+def _follow_drift(source: DbUrl, target: DbUrl, options: SyncOptions,
+                  plans: Sequence[TablePlan], dst, conn) -> None:  # fmt: skip
+    """A new column or a widened type, as sync follows them (sluice.sync.drift); a changed
+    key stops, naming the table. A table with a new column is read once whole to fill it
+    (a watermark sync of kind full): the log replayed on top converges as after a copy."""
+    live = live_tables(target, plans)
+    sync_state.ensure(dst, conn)
+    refill = []
+    for tp in plans:
+        found = live[tp.name]
+        if tuple(found.primary_key) != tuple(tp.target.primary_key):
+            raise ConfigError(f"change capture: table {tp.name}: its primary key changed "
+                              f"({', '.join(found.primary_key)} on the replica, "
+                              f"{', '.join(tp.target.primary_key)} on the source): copy the "
+                              "table again with --cdc")  # fmt: skip
+        state = sync_state.read(dst, conn, tp.name)
+        conn.rollback()
+        drift = reconcile(dst, conn, tp.target, found, recorded(state and state.source_columns))
+        if drift.added:
+            refill.append(tp.name)
+    if refill:
+        log.info("change capture: new column(s) in %s: reading those tables once whole",
+                 ", ".join(refill))  # fmt: skip
+        full = {t: Watermark("full") for t in refill}
+        sync_database(source, target, replace(options, tables=refill, deletes=False,
+                                              watermarks=full))  # fmt: skip
+
+
+def capture_status(source: DbUrl, target: DbUrl, name: str | None = None) -> tuple[
+        positions.Position | None, CaptureStatus]:  # fmt: skip
+    """The replica's recorded position and the source's side of the capture."""
+    name = capture_name(target, name)
+    dst = get_dialect(target.engine)
+    conn = dst.connect(target)
+    try:
+        here = positions.read(dst, conn, name)
+    finally:
+        conn.close()
+    return here, get_dialect(source.engine).capture_status(source, name)
+
+
+def stop_capture(source: DbUrl, target: DbUrl, name: str | None = None) -> bool:
+    """Drop the capture on the source (slot and publication) and its row on the target."""
+    name = capture_name(target, name)
+    dropped = get_dialect(source.engine).capture_stop(source, name)
+    dst = get_dialect(target.engine)
+    try:
+        conn = dst.connect(target)
+    except ConnectError:  # the replica is gone: the source's side was what mattered
+        return dropped
+    try:
+        if positions.read(dst, conn, name) is not None:
+            positions.forget(dst, conn, name)
+            conn.commit()
+            dropped = True
+    finally:
+        conn.close()
+    return dropped

@@ -1,0 +1,121 @@
+"""Change capture from PostgreSQL on real servers (the embedded PostgreSQL 18 and a PostgreSQL
+15 of the test's own, both with wal_level=logical): a source written during `sluice copy
+--cdc`, then `sluice sync --cdc`, equals the replica by an independent read; a second sync
+moves nothing; kill -9 during a sync replays nothing twice; `cdc stop` drops the slot."""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sluice.capture import capture_status, stop_capture, sync_changes
+from sluice.core.urls import DbUrl
+from tests.capture.workload import Writer, seed, snapshot
+from tests.conftest import _fresh
+from tests.independent import execute, rows
+
+SEED = 20261206
+
+
+def sluice(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "sluice.cli", *args], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture
+def pair(logical_pg: DbUrl):
+    src_gen, dst_gen = _fresh(logical_pg, "cdc_src"), _fresh(logical_pg, "cdc_dst")
+    src, dst = next(src_gen), next(dst_gen)
+    yield src, dst
+    stop_capture(src, dst)
+    next(dst_gen, None)
+    next(src_gen, None)
+
+
+def _ends(src: DbUrl, dst: DbUrl) -> list[str]:
+    return ["--source", src.render_secret(), "--target", dst.render_secret()]
+
+
+def test_copy_while_written_then_sync_equals_source(pair):
+    src, dst = pair
+    seed(src, random.Random(SEED))
+    writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
+                               src.render_secret(), "5", str(SEED)], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    time.sleep(1)
+    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
+    committed = int(writer.communicate(timeout=60)[0])
+    assert writer.returncode == 0 and committed > 50  # the source was written throughout
+
+    result = sync_changes(src, dst)
+    assert result.transactions > 0 and result.moved > 0
+    assert snapshot(dst) == snapshot(src)
+
+    again = sync_changes(src, dst)
+    assert (again.changes, again.moved, again.batches) == (0, 0, 0)
+
+    status = sluice("cdc", "status", *_ends(src, dst), "--json")
+    assert '"on_source": "present"' in status.stdout
+    sluice("cdc", "stop", *_ends(src, dst))
+    assert rows(src, "SELECT slot_name FROM pg_replication_slots WHERE database = %s",
+                (src.database,)) == []  # fmt: skip
+    assert rows(src, "SELECT pubname FROM pg_publication") == []
+
+
+def test_kill9_during_sync_applies_nothing_twice(pair):
+    src, dst = pair
+    seed(src, random.Random(SEED + 1))
+    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2")
+    # an independent count of the changes the log holds: a test_decoding slot of our own
+    execute(src, "SELECT pg_create_logical_replication_slot('cdc_count', 'test_decoding')")
+    try:
+        writer = Writer(src, SEED + 2)
+        for _ in range(80):
+            writer.step()
+        logged = rows(src, "SELECT count(*) FROM pg_logical_slot_peek_changes('cdc_count', "
+                           "NULL, NULL) WHERE data LIKE 'table %%'")[0][0]  # fmt: skip
+    finally:
+        execute(src, "SELECT pg_drop_replication_slot('cdc_count')")
+    cmd = ["-v", "sync", "--cdc", *_ends(src, dst), "--batch-changes", "15"]
+    rng = random.Random(SEED)
+    for batches_seen in (0, 1, 3):  # at start-up, after the first batch, further on
+        proc = subprocess.Popen([sys.executable, "-m", "sluice.cli", *cmd], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        seen = 0
+        for line in proc.stdout:
+            if re.search(r"batch \d+ applied", line):
+                seen += 1
+            if seen >= batches_seen:
+                time.sleep(rng.uniform(0, 0.05))
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    sluice(*cmd)
+    assert snapshot(dst) == snapshot(src)
+    (applied,) = rows(dst, "SELECT changes FROM sluice_capture")
+    assert applied[0] == logged  # every change of the log applied once: none twice, none lost
+    assert sync_changes(src, dst).changes == 0
+
+
+def test_status_names_a_missing_slot_and_stop_is_idempotent(pair):
+    src, dst = pair
+    seed(src, random.Random(SEED))
+    sluice("copy", "--cdc", *_ends(src, dst))
+    here, status = capture_status(src, dst)
+    assert here is not None and status.exists and status.lag_bytes is not None
+    execute(src, f"SELECT pg_drop_replication_slot('{here.name}')")  # dropped by hand
+    done = sluice("cdc", "status", *_ends(src, dst), check=False)
+    assert done.returncode == 1 and "missing" in done.stdout
+    done = sluice("sync", "--cdc", *_ends(src, dst), check=False)
+    assert done.returncode != 0 and "no replication slot" in done.stderr
+    assert stop_capture(src, dst) is True  # the publication and the target's row
+    assert stop_capture(src, dst) is False
