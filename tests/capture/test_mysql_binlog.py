@@ -93,7 +93,7 @@ def test_values_equal_the_readers(db: DbUrl) -> None:
     assert [c.op for c in inserted] == ["upsert"] * 3
     for c in inserted:
         expected = read[(c.values["id"],)]
-        assert set(c.values) == set(expected)
+        assert set(c.values) == set(expected) and c.key == (c.values["id"],)
         for col, value in expected.items():  # one column at a time: the failure names it
             assert (col, c.values[col]) == (col, value)
             assert type(c.values[col]) is type(value), col
@@ -146,7 +146,7 @@ def test_transaction_order_and_one_commit(db: DbUrl) -> None:
     assert [type(c).__name__ for c in got] == ["Change"] * 6 + ["Commit"] + ["Change", "Commit"]
     assert [c.values.get("v") for c in got[:4]] == ["one", "two", None, "three"]
     assert (got[4].op, got[4].key) == ("delete", ("k", 1))  # key in primary-key order
-    assert got[5].values == {"a": 2, "b": "k", "v": "three"}
+    assert (got[5].key, got[5].values) == (("k", 2), {"a": 2, "b": "k", "v": "three"})
     assert all(isinstance(c.at, dt.datetime) and c.at.tzinfo for c in (got[6], got[8]))
     assert MY.position_order(got[6].position) < MY.position_order(got[8].position)
     # nothing new: no change, no commit
@@ -189,9 +189,9 @@ def test_minimal_row_image_gives_partial_values(db: DbUrl) -> None:
         cur.execute("DELETE FROM mini WHERE id = 7")
     got = [c for c in changes(db, [t], start) if isinstance(c, Change)]
     assert [(c.op, c.key, c.values) for c in got] == [
-        ("upsert", (), {"id": 1, "b": 2}),
+        ("upsert", (1,), {"id": 1, "b": 2}),
         ("delete", (1,), {}),
-        ("upsert", (), {"id": 7}),
+        ("upsert", (7,), {"id": 7}),
         ("delete", (7,), {}),
     ]
 

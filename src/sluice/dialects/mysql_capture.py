@@ -79,6 +79,22 @@ def _current(cur: Any) -> str:
     return f"{row[0]}:{int(row[1])}"
 
 
+def _snapshot_position(cur: Any) -> str | None:
+    """MariaDB's binlog position of a consistent snapshot: every transaction before it is
+    visible to reads that start later. SHOW MASTER STATUS alone can name a position past a
+    transaction already in the binlog but not yet committed in InnoDB (a copy reading at
+    that instant would miss it, and the log from there would not replay it). None where the
+    server has no such status (MySQL)."""
+    cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    try:
+        cur.execute("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'")
+        found = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+    finally:
+        cur.execute("COMMIT")
+    file, pos = found.get("binlog_snapshot_file"), found.get("binlog_snapshot_position")
+    return f"{file}:{int(pos)}" if file and pos and pos.isdigit() else None
+
+
 class MysqlCapture(ChangeCapture):
     """Mixed into `MysqlDialect` before the base mixins."""
 
@@ -145,7 +161,9 @@ class MysqlCapture(ChangeCapture):
             )
         conn = self.connect(url)
         try:
-            position = self._check_server(url, conn.cursor())
+            cur = conn.cursor()
+            position = self._check_server(url, cur)
+            position = _snapshot_position(cur) or position
         finally:
             conn.close()
         # the dump itself needs REPLICATION SLAVE: reading from now on shows it at once
@@ -329,7 +347,8 @@ def _statement_effect(query: str, schema: str | None, by_place: dict) -> Table |
 
 def _row_changes(ev: Any, table: Table) -> Iterator[Change]:
     """One row event's Changes: values by column name, only the columns the image carries,
-    as the reader returns them."""
+    as the reader returns them; `key` (the primary key's values, in its order) on upserts
+    too, by which the engine nets a batch's changes per row."""
     from pymysqlreplication.bitmap import BitGet
 
     meta = ev.table_map[ev.table_id]
@@ -374,7 +393,7 @@ def _row_changes(ev: Any, table: Table) -> Iterator[Change]:
     for row in ev.rows:
         if kind == "WriteRowsEvent":
             values = image(row["values"], row["none_sources"], ev.columns_present_bitmap)
-            yield Change(table.key, "upsert", values=values)
+            yield Change(table.key, "upsert", key_of(values), values)
         elif kind == "DeleteRowsEvent":
             values = image(row["values"], row["none_sources"], ev.columns_present_bitmap)
             yield Change(table.key, "delete", key=key_of(values))
@@ -385,6 +404,7 @@ def _row_changes(ev: Any, table: Table) -> Iterator[Change]:
                           ev.columns_present_bitmap2)  # fmt: skip
             old = key_of(before)
             values = {**dict(zip(key, old)), **after}
-            if key_of(values) != old:  # a new key: the old row goes
+            new = key_of(values)
+            if new != old:  # a new key: the old row goes
                 yield Change(table.key, "delete", key=old)
-            yield Change(table.key, "upsert", values=values)
+            yield Change(table.key, "upsert", new, values)
