@@ -3,6 +3,9 @@
 PostgreSQL: the embedded PostgreSQL 18 (it starts with wal_level=logical, so a fresh
 machine's `make test` covers capture) and a PostgreSQL 15 of the test's own with
 wal_level=logical (the service's is `replica`: a capture test never changes a shared server).
+
+MariaDB: a server of the tests' own writing a binlog in row format with full row metadata
+(the MariaDB service on this machine has log_bin off), started once (`binlog_mariadb`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sluice.core.urls import DbUrl
+from tests.reliability.own_mariadb import OwnMariaDB
 from tests.reliability.relay import OwnPostgres
 
 
@@ -44,3 +48,19 @@ def mariadb_server() -> DbUrl:
     if not text:
         pytest.skip("needs SLUICE_TEST_MYSQL_URL (a MariaDB or MySQL server) as the target")
     return DbUrl.parse(text)
+
+
+BINLOG_ARGS = ("--log-bin=binlog", "--binlog-format=ROW", "--server-id=1",
+               "--binlog-row-metadata=FULL", "--binlog-row-image=FULL")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def binlog_mariadb() -> Iterator[OwnMariaDB]:
+    reason = OwnMariaDB.missing()
+    if reason:
+        pytest.skip(reason)
+    folder = Path(tempfile.mkdtemp(prefix="sluice_binlog_mariadb_"))
+    server = OwnMariaDB(folder, extra_args=BINLOG_ARGS)
+    yield server
+    server.close()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,11 @@ With `tablespace="24M"`, every table lives in one system tablespace of that fixe
 it up, a full disk on a real server without touching anyone else's. (A tmpfs mounted as a
 database's folder fills up too, but MariaDB 10.11 then aborts: "[FATAL] InnoDB: Error (Out
 of disk space) in rollback", signal 6, when the rollback of the failed load needs a page;
-docs/reliability.md.)"""
+docs/reliability.md.)
+
+`extra_args` go to the server as given (`--log-bin`, `--binlog-format=ROW`,
+`--server-id=1`: a binlog for change capture's tests); with a `--log-bin` among them the
+default `--skip-log-bin` is left out."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sluice.core.urls import DbUrl
@@ -38,8 +43,10 @@ class OwnMariaDB:
     SERVER = ("mariadbd", "mysqld")
     INSTALL = ("mariadb-install-db", "mysql_install_db")
 
-    def __init__(self, folder: Path, tablespace: str | None = None):
+    def __init__(self, folder: Path, tablespace: str | None = None,
+                 extra_args: Sequence[str] = ()):  # fmt: skip
         self.folder = folder
+        self.extra_args = list(extra_args)
         self.innodb = [f"--innodb-data-file-path=ibdata1:{tablespace}",
                        "--innodb-file-per-table=0"] if tablespace else []  # fmt: skip
         self.data = folder / "data"
@@ -83,7 +90,9 @@ class OwnMariaDB:
                "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
                "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=64M",
                "--innodb-flush-log-at-trx-commit=0", "--local-infile=1",
-               "--skip-log-bin", "--max-connections=200", *self.innodb]  # fmt: skip
+               "--max-connections=200", *self.innodb, *self.extra_args]  # fmt: skip
+        if not any(a.startswith("--log-bin") for a in self.extra_args):
+            cmd.append("--skip-log-bin")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         end = time.monotonic() + 60
         while time.monotonic() < end:

@@ -20,6 +20,7 @@ from sluice.core.urls import DbUrl
 from sluice.dialects import faults, mysql_driver
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
+from sluice.dialects.mysql_capture import MysqlCapture
 from sluice.dialects.mysql_definition import MysqlDefinitions
 from sluice.dialects.mysql_keys import MysqlKeys
 from sluice.dialects.mysql_literals import (
@@ -58,8 +59,8 @@ BEGIN_READ_SQL = (
 )
 
 
-class MysqlDialect(MysqlLiveness, native.MysqlDigests, native.MysqlIntegers, MysqlObjects,
-                   MysqlDefinitions, MysqlKeys, Dialect):  # fmt: skip
+class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.MysqlIntegers,
+                   MysqlObjects, MysqlDefinitions, MysqlKeys, Dialect):  # fmt: skip
     name = "mysql"
     caps = Capabilities(
         max_identifier_length=64,
