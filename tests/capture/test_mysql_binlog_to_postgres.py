@@ -13,18 +13,15 @@ import time
 import pytest
 
 from sluice.capture import stop_capture, sync_changes
-from sluice.core.urls import DbUrl
 from tests.capture.test_capture_postgres import SEED, _ends, sluice
 from tests.capture.workload import seed, snapshot
 from tests.conftest import _fresh
 
-PG_SERVICE = DbUrl.parse("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
 
 @pytest.fixture
-def mariadb_to_pg(binlog_mariadb):
+def mariadb_to_pg(binlog_mariadb, pg_server):
     src_gen = _fresh(binlog_mariadb.url, "cdc_my")
-    dst_gen = _fresh(PG_SERVICE, "cdc_pg")
+    dst_gen = _fresh(pg_server, "cdc_pg")
     src, dst = next(src_gen), next(dst_gen)
     yield src, dst
     stop_capture(src, dst)

@@ -139,6 +139,37 @@ class Writer:
         self.transactions += 1
 
 
+def counted_changes(url: DbUrl, transactions: int, rng: random.Random) -> int:
+    """Transactions whose every statement changes exactly one row (new values each time),
+    so the log holds exactly the returned number of row changes: an independent count."""
+    conn = connect(url)
+    conn.autocommit = False
+    cur = conn.cursor()
+    cur.execute("SELECT max(id) FROM parent")
+    top = cur.fetchone()[0]
+    cur.execute("SELECT id FROM parent ORDER BY id")
+    alive = [r[0] for r in cur.fetchall()]
+    changes = 0
+    for n in range(transactions):
+        top += 1
+        cur.execute(
+            "INSERT INTO parent VALUES (%s, %s, %s, %s, %s)",
+            (top, f"k{top}", _body(rng) if n % 2 else None, _amount(rng), _stamp(rng)),
+        )
+        cur.execute("INSERT INTO child VALUES (%s, %s, %s, %s)", (top, top, "k", b"\x01"))
+        i = alive.pop(rng.randrange(len(alive)))
+        cur.execute("UPDATE parent SET name = %s WHERE id = %s", (f"u{n}-{i}", i))
+        cur.execute("UPDATE parent SET name = %s WHERE id = %s", (f"v{n}-{i}", i))
+        gone = alive.pop(rng.randrange(len(alive)))
+        cur.execute("DELETE FROM child WHERE id = %s", (gone,))
+        cur.execute("DELETE FROM parent WHERE id = %s", (gone,))
+        conn.commit()
+        alive.append(top)
+        changes += 6
+    conn.close()
+    return changes
+
+
 def snapshot(url: DbUrl) -> dict[str, list[tuple]]:
     """Every table's rows in key order, values made comparable across engines."""
     order = {"parent": "id", "child": "id", "pair": "a, b"}
