@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/memory.py --scales $(BENCH_SCALES) $(BENCH_SERVERS)
 	$(BIN)/python bench/verify.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
 	$(BIN)/python bench/sync.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(if $(BENCH_PG_URL),--server $(BENCH_PG_URL))
+	$(BIN)/python bench/cdc.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(if $(BENCH_CDC_PG_URL),--server $(BENCH_CDC_PG_URL))
 
 # The full-scale run recorded in docs/benchmarks.md: ~10.7M rows, pipe vs sluice, once.
 bench-full: $(STAMP)

@@ -144,7 +144,7 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
         stop_at = src.capture_status(source, name, here.position).current
         result = CaptureResult(name, here.position, here.position, as_of=as_of)
         nul = NulPolicy(options.nul, options.nul_replacement, options.zero_dates)
-        applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 4), nul)
+        applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 8), nul)
         result.tables = applier.applied
         applier.prepare()
         try:
