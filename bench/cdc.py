@@ -99,7 +99,8 @@ def main() -> None:
                      "lag_s": round(ended - committed, 2), "cdc_peak_mib": peak / 2**20,
                      "watermark_s": round(wm_seconds, 2),
                      "watermark_peak_mib": wm_peak / 2**20})  # fmt: skip
-        print(f"run {run + 1}: {size:,} rows changed: sync --cdc {seconds:.2f}s "
+        print(f"run {run + 1}: {size:,} rows asked, {summary['changes']:,} changes logged: "
+              f"sync --cdc {seconds:.2f}s "
               f"({runs[-1]['changes_per_s']:,} changes/s, lag {runs[-1]['lag_s']:.2f}s, "
               f"{peak / 2**20:.0f} MiB)  watermark sync {wm_seconds:.2f}s "
               f"({wm_peak / 2**20:.0f} MiB)")  # fmt: skip

@@ -54,6 +54,7 @@ class _Target:
 
     def __init__(self, src: Dialect, dst: Dialect, tp: TablePlan, nul: NulPolicy):
         self.tp, self.columns = tp, tp.table.column_names
+        self.names = frozenset(self.columns)
         self.live = live_table(dst, tp.target)
         stage = sync_staging_table(dst, tp.target)
         loose = tuple(replace(c, nullable=True, identity=False) for c in stage.columns)
@@ -74,6 +75,11 @@ class _Target:
 
         self.convert = convert
         self.key_positions = [self.columns.index(k) for k in tp.table.primary_key]
+
+    def whole(self, values: dict[str, Any]) -> bool:
+        """Whether the log carried every column the replica has (a column left out of the
+        copy, or one the plan does not know yet, may be carried too and is ignored)."""
+        return self.names <= values.keys()
 
     def row(self, values: dict[str, Any]) -> tuple:
         return self.convert(tuple(values.get(c) for c in self.columns))
@@ -99,7 +105,7 @@ class Applier:
     def __init__(self, src: Dialect, dst: Dialect, conn: Any, plans: Sequence[TablePlan],
                  budget: int, nul: NulPolicy) -> None:  # fmt: skip
         self.dst, self.conn, self.budget = dst, conn, budget
-        self.order = [tp.name for tp in plans]
+        self.order = [tp.table.key for tp in plans]  # parents first (the plan's order)
         self.targets = {tp.table.key: _Target(src, dst, tp, nul) for tp in plans}
         self.applied = {tp.table.key: Applied() for tp in plans}
         self.held: dict[str, dict[tuple, Change]] = {k: {} for k in self.targets}
@@ -146,21 +152,17 @@ class Applier:
     # --- writing ---------------------------------------------------------------------------
     def flush(self) -> None:
         """Write what is held, inside the open transaction."""
-        for name in self.order:
-            key = self.targets_key(name)
+        for key in self.order:
             self._upserts(key)
-        for name in reversed(self.order):  # children first: a declared key never blocks
-            self._deletes(self.targets_key(name))
+        for key in reversed(self.order):  # children first: a declared key never blocks
+            self._deletes(key)
         for held in self.held.values():
             held.clear()
         self.size = 0
 
-    def targets_key(self, plan_name: str) -> str:
-        return next(k for k, t in self.targets.items() if t.tp.name == plan_name)
-
     def _upserts(self, key: str) -> None:
         t, held = self.targets[key], self.held[key]
-        whole = [c for c in held.values() if c.op == "upsert" and len(c.values) >= len(t.columns)]
+        whole = [c for c in held.values() if c.op == "upsert" and t.whole(c.values)]
         if whole:
             self._load(t.stage, (t.row(c.values) for c in whole))
             inserted = self._new_rows(t)
@@ -170,8 +172,8 @@ class Applier:
             self.applied[key].updated += len(whole) - inserted
         groups: dict[frozenset, list[Change]] = {}
         for c in held.values():
-            if c.op == "upsert" and len(c.values) < len(t.columns):
-                groups.setdefault(frozenset(c.values), []).append(c)
+            if c.op == "upsert" and not t.whole(c.values):
+                groups.setdefault(frozenset(c.values) & t.names, []).append(c)
         for carried, changes in groups.items():
             self._load(t.partial, (t.row(c.values) for c in changes))
             self.applied[key].updated += self._update_carried(t, carried)
