@@ -29,14 +29,14 @@ from sluice.capture.apply import Applied, Applier, check_selection
 from sluice.copy.finish import align_identities
 from sluice.copy.plan import TablePlan
 from sluice.core.changes import CaptureStatus, Commit
-from sluice.core.errors import ConfigError, ConnectError
+from sluice.core.errors import ConfigError, ConnectError, SluiceError
+from sluice.core.faults import fault_error
 from sluice.core.hostile import NulPolicy
-from sluice.core.urls import DbUrl
+from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 from sluice.state import positions
-from sluice.state import store as sync_state
 from sluice.sync import SyncOptions, sync_database
-from sluice.sync.drift import reconcile, recorded
+from sluice.sync.drift import reconcile, record, recorded
 from sluice.sync.run import live_tables, plan_sync
 from sluice.sync.watermarks import Watermark
 
@@ -107,7 +107,8 @@ def start_capture(source: DbUrl, target: DbUrl, options: SyncOptions | None = No
     dst.ensure_database(target)
     at = src.capture_start(source, name, [tp.table for tp in plans])
     started = positions.Position(name, source.engine, at, tuple(tp.table.key for tp in plans),
-                                 positions.utcnow())  # fmt: skip
+                                 positions.utcnow()).with_columns(
+        {tp.table.key: record(tp.target) for tp in plans})  # fmt: skip
     conn = dst.connect(target)
     try:
         positions.ensure(dst, conn)
@@ -127,8 +128,29 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
     position as this run starts (changes committed later wait for the next run)."""
     options = options or SyncOptions()
     options.validate()
+    src, dst = get_dialect(source.engine), get_dialect(target.engine)
+    try:
+        return _sync_changes(source, target, options, capture_name(target, name),
+                             batch_changes, on_batch)  # fmt: skip
+    except SluiceError:
+        raise
+    except Exception as exc:  # a driver's error: transient when either engine says so
+        found = [d.classify_fault(exc) for d in (src, dst)]
+        fault = next((f for f in found if f.retryable), found[-1])
+        detail = redact_all(" ".join(str(exc).split()))
+        raise fault_error(
+            fault,
+            f"sync --cdc failed: {detail}",
+            target_state=(
+                "every batch before this one applied with its position; this one rolled back "
+                "(the next sync --cdc applies it)"
+            ),
+        ) from None
+
+
+def _sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions, name: str,
+                  batch_changes: int, on_batch) -> CaptureResult:  # fmt: skip
     started = time.monotonic()
-    name = capture_name(target, name)
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
     conn = dst.connect(target)
     try:
@@ -139,7 +161,7 @@ def sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions | None = Non
                               "--cdc first (it starts capture and makes the replica)")  # fmt: skip
         plans = _plan(source, target, replace(options, tables=list(here.tables)))
         _check_captured(here, plans)
-        _follow_drift(source, target, options, plans, dst, conn)
+        here = _follow_drift(source, target, options, plans, dst, conn, here)
         as_of = positions.utcnow()
         stop_at = src.capture_status(source, name, here.position).current
         result = CaptureResult(name, here.position, here.position, as_of=as_of)
@@ -218,13 +240,13 @@ def _check_captured(here: positions.Position, plans: Sequence[TablePlan]) -> Non
 
 
 def _follow_drift(source: DbUrl, target: DbUrl, options: SyncOptions,
-                  plans: Sequence[TablePlan], dst, conn) -> None:  # fmt: skip
+                  plans: Sequence[TablePlan], dst, conn,
+                  here: positions.Position) -> positions.Position:  # fmt: skip
     """A new column or a widened type, as sync follows them (sluice.sync.drift); a changed
     key stops, naming the table. A table with a new column is read once whole to fill it
     (a watermark sync of kind full): the log replayed on top converges as after a copy."""
     live = live_tables(target, plans)
-    sync_state.ensure(dst, conn)
-    refill = []
+    refill, seen = [], {}
     for tp in plans:
         found = live[tp.name]
         if tuple(found.primary_key) != tuple(tp.target.primary_key):
@@ -232,17 +254,21 @@ def _follow_drift(source: DbUrl, target: DbUrl, options: SyncOptions,
                               f"({', '.join(found.primary_key)} on the replica, "
                               f"{', '.join(tp.target.primary_key)} on the source): copy the "
                               "table again with --cdc")  # fmt: skip
-        state = sync_state.read(dst, conn, tp.name)
-        conn.rollback()
-        drift = reconcile(dst, conn, tp.target, found, recorded(state and state.source_columns))
+        drift = reconcile(dst, conn, tp.target, found, recorded(here.columns_of(tp.table.key)))
         if drift.added:
             refill.append(tp.name)
+        seen[tp.table.key] = record(tp.target)
     if refill:
         log.info("change capture: new column(s) in %s: reading those tables once whole",
                  ", ".join(refill))  # fmt: skip
         full = {t: Watermark("full") for t in refill}
         sync_database(source, target, replace(options, tables=refill, deletes=False,
                                               watermarks=full))  # fmt: skip
+    if seen != {t: here.columns_of(t) for t in seen}:  # the types now, for the next run
+        here = here.with_columns(seen)
+        positions.write(dst, conn, here)
+        conn.commit()
+    return here
 
 
 def capture_status(source: DbUrl, target: DbUrl, name: str | None = None) -> tuple[

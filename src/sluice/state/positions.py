@@ -9,6 +9,7 @@ where the replica stands, and nothing is applied twice or skipped.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +30,9 @@ POSITIONS = Table(
         Column("source_commit", _TIME),  # the source's commit time of `position`, UTC
         Column("changes", BIGINT, False),  # changes applied since the capture started
         Column("transactions", BIGINT, False),
+        # JSON: table key -> its source columns' types when last seen (sluice.sync.drift's
+        # record), so a widened type is followed as watermark sync follows it
+        Column("source_columns", string(None)),
     ),
     ("name",),
     primary_key_name="PK_sluice_capture",
@@ -46,11 +50,18 @@ class Position:
     source_commit: dt.datetime | None = None
     changes: int = 0
     transactions: int = 0
+    source_columns: str | None = None
 
     def row(self) -> tuple[Any, ...]:
         return (self.name, self.source_engine, self.position, "\n".join(self.tables),
                 self.started, self.applied, self.source_commit, self.changes,
-                self.transactions)  # fmt: skip
+                self.transactions, self.source_columns)  # fmt: skip
+
+    def columns_of(self, table: str) -> str | None:
+        return json.loads(self.source_columns or "{}").get(table)
+
+    def with_columns(self, recorded: dict[str, str]) -> Position:
+        return replace(self, source_columns=json.dumps(recorded, sort_keys=True))
 
     def advanced(self, position: str, at: dt.datetime | None, changes: int,
                  transactions: int) -> Position:  # fmt: skip
