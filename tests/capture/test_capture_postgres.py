@@ -57,6 +57,7 @@ def test_copy_while_written_then_sync_equals_source(pair):
     result = sync_changes(src, dst)
     assert result.transactions > 0 and result.moved > 0
     assert snapshot(dst) == snapshot(src)
+    assert "MISMATCH" not in sluice("verify", *_ends(src, dst), "--no-checks").stdout
 
     again = sync_changes(src, dst)
     assert (again.changes, again.moved, again.batches) == (0, 0, 0)
