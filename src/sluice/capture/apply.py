@@ -85,8 +85,9 @@ class _Target:
         return self.convert(tuple(values.get(c) for c in self.columns))
 
     def key_row(self, key: tuple) -> tuple:
-        """A deleted key through the same path: a key column's conversion (a masked key is
-        refused up front) applied by converting a row holding only the key."""
+        """A deleted key through the same path as a copied row's (a masked key is masked as
+        the copy masked it: the hash is keyed and deterministic), by converting a row that
+        holds only the key."""
         row = [None] * len(self.columns)
         for i, v in zip(self.key_positions, key):
             row[i] = v
