@@ -76,6 +76,8 @@ def test_status_names_a_missing_slot_and_stop_is_idempotent(pair):
     sluice("copy", "--cdc", *_ends(src, dst))
     here, status = capture_status(src, dst)
     assert here is not None and status.exists and status.lag_bytes is not None
+    warned = sluice("cdc", "status", *_ends(src, dst), "--lag-warning", "1", check=False)
+    assert warned.returncode == 3 and "a forgotten slot holds WAL forever" in warned.stderr
     execute(src, f"SELECT pg_drop_replication_slot('{here.name}')")  # dropped by hand
     done = sluice("cdc", "status", *_ends(src, dst), check=False)
     assert done.returncode == 1 and "missing" in done.stdout
