@@ -6,38 +6,29 @@ equal to it by an independent read of both; a second sync moves nothing."""
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import time
 
 import pytest
 
-from sluice.capture import stop_capture, sync_changes
-from tests.capture.test_capture_postgres import SEED, _ends, sluice
+from sluice.capture import sync_changes
+from tests.capture.test_capture_postgres import (
+    SEED,
+    _ends,
+    captured_pair,
+    copy_while_written,
+    sluice,
+)
 from tests.capture.workload import seed, snapshot
-from tests.conftest import _fresh
 from tests.independent import execute, rows
 
 
 @pytest.fixture
 def pg_to_mariadb(embedded_logical_pg, mariadb_server):
-    src_gen, dst_gen = _fresh(embedded_logical_pg, "cdc_src"), _fresh(mariadb_server, "cdc_dst")
-    src, dst = next(src_gen), next(dst_gen)
-    yield src, dst
-    stop_capture(src, dst)
-    next(dst_gen, None)
-    next(src_gen, None)
+    yield from captured_pair(embedded_logical_pg, mariadb_server)
 
 
 def test_postgres_to_mariadb_while_written(pg_to_mariadb):
     src, dst = pg_to_mariadb
-    seed(src, random.Random(SEED + 3))
-    writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
-                               src.render_secret(), "5", str(SEED + 3)], text=True,
-                              stdout=subprocess.PIPE)  # fmt: skip
-    time.sleep(1)
-    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
-    assert int(writer.communicate(timeout=60)[0]) > 50 and writer.returncode == 0
+    copy_while_written(src, dst, SEED + 3)
     result = sync_changes(src, dst, batch_changes=200)
     assert result.batches > 1 and result.moved > 0
     assert snapshot(dst) == snapshot(src)

@@ -16,10 +16,9 @@ import time
 
 import pytest
 
-from sluice.capture import stop_capture, sync_changes
-from tests.capture.test_capture_postgres import SEED, _ends, sluice
+from sluice.capture import sync_changes
+from tests.capture.test_capture_postgres import SEED, _ends, captured_pair, sluice
 from tests.capture.workload import counted_changes, seed, snapshot
-from tests.conftest import _fresh
 from tests.independent import rows
 from tests.reliability.own_mariadb import OwnMariaDB
 
@@ -35,12 +34,7 @@ PAIRS = {  # pair -> (source server fixture, target server fixture)
 def ends(request):
     servers = [request.getfixturevalue(name) for name in PAIRS[request.param]]
     servers = [s.url if isinstance(s, OwnMariaDB) else s for s in servers]
-    src_gen, dst_gen = _fresh(servers[0], "cdc_k9_src"), _fresh(servers[1], "cdc_k9_dst")
-    src, dst = next(src_gen), next(dst_gen)
-    yield src, dst
-    stop_capture(src, dst)
-    next(dst_gen, None)
-    next(src_gen, None)
+    yield from captured_pair(*servers, prefix="cdc_k9")
 
 
 def test_kill9_during_sync_applies_every_change_once(ends):

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,14 +30,35 @@ def sluice(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return done
 
 
-@pytest.fixture
-def pair(logical_pg: DbUrl):
-    src_gen, dst_gen = _fresh(logical_pg, "cdc_src"), _fresh(logical_pg, "cdc_dst")
+def captured_pair(source_server: DbUrl, target_server: DbUrl,
+                  prefix: str = "cdc") -> Iterator[tuple[DbUrl, DbUrl]]:  # fmt: skip
+    """A fresh source and target database (a fixture's body): the capture stopped and both
+    dropped afterwards. Every capture test of a pair of servers stands on it."""
+    src_gen = _fresh(source_server, f"{prefix}_src")
+    dst_gen = _fresh(target_server, f"{prefix}_dst")
     src, dst = next(src_gen), next(dst_gen)
     yield src, dst
     stop_capture(src, dst)
     next(dst_gen, None)
     next(src_gen, None)
+
+
+def copy_while_written(src: DbUrl, dst: DbUrl, seed_: int) -> None:
+    """Seed the source, then `sluice copy --cdc` it while a writer process changes it for
+    5 s (started a second before the copy, so changes come before, during and after it)."""
+    seed(src, random.Random(seed_))
+    writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
+                               src.render_secret(), "5", str(seed_)], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    time.sleep(1)
+    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
+    committed = int(writer.communicate(timeout=60)[0])
+    assert writer.returncode == 0 and committed > 50  # the source was written throughout
+
+
+@pytest.fixture
+def pair(logical_pg: DbUrl):
+    yield from captured_pair(logical_pg, logical_pg)
 
 
 def _ends(src: DbUrl, dst: DbUrl) -> list[str]:
@@ -45,14 +67,7 @@ def _ends(src: DbUrl, dst: DbUrl) -> list[str]:
 
 def test_copy_while_written_then_sync_equals_source(pair):
     src, dst = pair
-    seed(src, random.Random(SEED))
-    writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
-                               src.render_secret(), "5", str(SEED)], stdout=subprocess.PIPE,
-                              text=True)  # fmt: skip
-    time.sleep(1)
-    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
-    committed = int(writer.communicate(timeout=60)[0])
-    assert writer.returncode == 0 and committed > 50  # the source was written throughout
+    copy_while_written(src, dst, SEED)
 
     result = sync_changes(src, dst)
     assert result.transactions > 0 and result.moved > 0

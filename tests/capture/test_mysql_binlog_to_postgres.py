@@ -5,39 +5,27 @@ equal to it by an independent read of both; a second sync moves nothing."""
 
 from __future__ import annotations
 
-import random
-import subprocess
-import sys
-import time
-
 import pytest
 
-from sluice.capture import stop_capture, sync_changes
-from tests.capture.test_capture_postgres import SEED, _ends, sluice
-from tests.capture.workload import seed, snapshot
-from tests.conftest import _fresh
+from sluice.capture import sync_changes
+from tests.capture.test_capture_postgres import (
+    SEED,
+    _ends,
+    captured_pair,
+    copy_while_written,
+    sluice,
+)
+from tests.capture.workload import snapshot
 
 
 @pytest.fixture
 def mariadb_to_pg(binlog_mariadb, pg_server):
-    src_gen = _fresh(binlog_mariadb.url, "cdc_my")
-    dst_gen = _fresh(pg_server, "cdc_pg")
-    src, dst = next(src_gen), next(dst_gen)
-    yield src, dst
-    stop_capture(src, dst)
-    next(dst_gen, None)
-    next(src_gen, None)
+    yield from captured_pair(binlog_mariadb.url, pg_server)
 
 
 def test_mariadb_to_postgres_while_written(mariadb_to_pg):
     src, dst = mariadb_to_pg
-    seed(src, random.Random(SEED + 7))
-    writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
-                               src.render_secret(), "5", str(SEED + 7)], text=True,
-                              stdout=subprocess.PIPE)  # fmt: skip
-    time.sleep(1)
-    sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
-    assert int(writer.communicate(timeout=60)[0]) > 50 and writer.returncode == 0
+    copy_while_written(src, dst, SEED + 7)
     result = sync_changes(src, dst, batch_changes=200)
     assert result.batches > 1 and result.moved > 0
     got, want = snapshot(dst), snapshot(src)

@@ -8,11 +8,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from sluice.airflow.tasks import Endpoints
+from sluice.airflow.tasks import Endpoints, failing_at_once
 from sluice.capture import capture_options, start_capture, sync_changes
 from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions
-from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
-from sluice.core.urls import redact_all
 from sluice.state.positions import utcnow
 from sluice.sync import SyncOptions
 
@@ -34,18 +32,10 @@ def sync(ends: Endpoints, tables: list[str] | None, memory_cap: int, full_dag: s
     """The incremental twin's step with change capture: the log since the replica's
     position, applied batch by batch; the lag after it logged and returned (for the Asset
     events). What another try cannot fix fails at once, naming the full DAG."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     options = replace(options, tables=tables or None, memory_cap=memory_cap or DEFAULT_MEMORY_CAP)
-    try:
+    advice = f" (in Airflow: run the full DAG {full_dag!r}, which starts capture)"
+    with failing_at_once("copy", advice):
         result = sync_changes(ends.source_url(), ends.target_url(), options)
-    except ConnectError:
-        raise  # the server may be back by the next try
-    except (ConfigError, TerminalError, DataError) as exc:
-        message = redact_all(str(exc))
-        if "copy" in message:
-            message += f" (in Airflow: run the full DAG {full_dag!r}, which starts capture)"
-        raise AirflowFailException(message) from None
     figures = {}
     for name, a in result.tables.items():
         figures[name] = {"inserted": a.inserted, "updated": a.updated, "deleted": a.deleted,

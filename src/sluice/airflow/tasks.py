@@ -4,9 +4,10 @@ these summaries only, never rows and never secrets (plans hold masked URLs)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -269,8 +270,6 @@ def sync_replica(
     What another try cannot fix (a missing replica, a bad watermark, a narrowed column, a
     lossy type) fails the task at once, naming the full DAG that rebuilds the replica;
     anything else (a lost connection, a server restarting) is left to the task's retries."""
-    from airflow.sdk.exceptions import AirflowFailException
-
     if options is not None:
         options = replace(
             options,
@@ -290,15 +289,8 @@ def sync_replica(
                               schema_map=v.schema_map, identifiers=v.identifiers,
                               where=v.where, exclude_columns=v.exclude_columns,
                               mask=v.mask)  # fmt: skip
-    try:
+    with failing_at_once("sluice copy", f" (in Airflow: run the full DAG {full_dag!r} first)"):
         result = sync_database(ends.source_url(), ends.target_url(), options)
-    except ConnectError:
-        raise  # the server may be back by the next try
-    except (ConfigError, TerminalError, DataError) as exc:
-        message = redact_all(str(exc))
-        if "sluice copy" in message:
-            message += f" (in Airflow: run the full DAG {full_dag!r} first)"
-        raise AirflowFailException(message) from None
     figures = {}
     for t in result.tables:
         figures[t.table] = {
@@ -313,6 +305,24 @@ def sync_replica(
     log.info("sync: %s rows moved in %.1fs", f"{result.moved:,}", result.seconds)
     return {"tables": list(figures), "figures": figures, "moved": result.moved,
             "seconds": round(result.seconds, 3)}  # fmt: skip
+
+
+@contextlib.contextmanager
+def failing_at_once(needle: str, advice: str) -> Iterator[None]:
+    """An error another try cannot fix (a missing replica, a bad setting, a narrowed column)
+    fails the task at once, masked, with `advice` added when its text names `needle`; a
+    lost connection is left to the task's retries (the server may be back)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        yield
+    except ConnectError:
+        raise
+    except (ConfigError, TerminalError, DataError) as exc:
+        message = redact_all(str(exc))
+        if needle in message:
+            message += advice
+        raise AirflowFailException(message) from None
 
 
 def _plain(value: Any) -> int | str | None:

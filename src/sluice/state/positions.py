@@ -15,7 +15,8 @@ from typing import Any
 
 from sluice.core.schema import Column, Table
 from sluice.core.types import BIGINT, Kind, SqlType, string
-from sluice.dialects.base import PARAM, Dialect
+from sluice.dialects.base import Dialect
+from sluice.state import store
 
 _TIME = SqlType(Kind.DATETIME, precision=6)
 POSITIONS = Table(
@@ -85,24 +86,14 @@ def positions_table(dst: Dialect) -> Table:
 
 def ensure(dst: Dialect, conn: Any) -> None:
     """Create the table when missing (its own transaction: DDL commits on MySQL)."""
-    table = positions_table(dst)
-    if dst.table_exists(conn, table.name):
-        return
-    cur = conn.cursor()
-    for stmt in dst.create_table_sql(table, primary_key=True):
-        cur.execute(stmt)
-    conn.commit()
+    store.create_missing(dst, conn, positions_table(dst))
 
 
 def read(dst: Dialect, conn: Any, name: str) -> Position | None:
     table = positions_table(dst)
     if not dst.table_exists(conn, table.name):
         return None
-    cols = ", ".join(dst.quote(c) for c in table.column_names)
-    sql = f"SELECT {cols} FROM {dst.qualified(table)} WHERE {dst.quote('name')} = {PARAM}"
-    cur = conn.cursor()
-    cur.execute(dst.finalize(sql), dst.bind([name]))
-    row = cur.fetchone()
+    row = store.select_row(dst, conn, table, "name", name)
     if row is None:
         return None
     values = list(row)
@@ -110,20 +101,9 @@ def read(dst: Dialect, conn: Any, name: str) -> Position | None:
     return Position(*values)
 
 
-def names(dst: Dialect, conn: Any) -> list[str]:
-    table = positions_table(dst)
-    if not dst.table_exists(conn, table.name):
-        return []
-    cur = conn.cursor()
-    cur.execute(f"SELECT {dst.quote('name')} FROM {dst.qualified(table)}")
-    return sorted(r[0] for r in cur)
-
-
 def forget(dst: Dialect, conn: Any, name: str) -> None:
     """Drop the capture's row inside the caller's transaction (no commit)."""
-    table = positions_table(dst)
-    sql = f"DELETE FROM {dst.qualified(table)} WHERE {dst.quote('name')} = {PARAM}"
-    conn.cursor().execute(dst.finalize(sql), dst.bind([name]))
+    store.delete_rows(dst, conn, positions_table(dst), "name", name)
 
 
 def write(dst: Dialect, conn: Any, position: Position) -> None:

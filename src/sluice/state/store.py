@@ -60,7 +60,23 @@ def state_table(dst: Dialect) -> Table:
 
 def ensure(dst: Dialect, conn: Any) -> None:
     """Create the state table when missing (its own transaction: DDL commits on MySQL)."""
-    table = state_table(dst)
+    create_missing(dst, conn, state_table(dst))
+
+
+def read(dst: Dialect, conn: Any, table_name: str) -> State | None:
+    row = select_row(dst, conn, state_table(dst), "table_name", table_name)
+    return None if row is None else State(*row)
+
+
+def forget(dst: Dialect, conn: Any, table_name: str) -> None:
+    """Drop the table's state inside the caller's transaction: a copy replaced the replica,
+    so the next sync starts from what it holds (and records the source's types anew)."""
+    delete_rows(dst, conn, state_table(dst), "table_name", table_name)
+
+
+# --- one-row-per-key tables of sluice's own (this one, and positions.py's) ------------------
+def create_missing(dst: Dialect, conn: Any, table: Table) -> None:
+    """Create `table` when missing, committed (DDL commits on MySQL anyway)."""
     if dst.table_exists(conn, table.name):
         return
     cur = conn.cursor()
@@ -69,22 +85,19 @@ def ensure(dst: Dialect, conn: Any) -> None:
     conn.commit()
 
 
-def read(dst: Dialect, conn: Any, table_name: str) -> State | None:
-    table = state_table(dst)
+def select_row(dst: Dialect, conn: Any, table: Table, key: str, value: Any) -> tuple | None:
+    """Every column of the row whose `key` column is `value`, or None."""
     cols = ", ".join(dst.quote(c) for c in table.column_names)
-    sql = f"SELECT {cols} FROM {dst.qualified(table)} WHERE {dst.quote('table_name')} = {PARAM}"
+    sql = f"SELECT {cols} FROM {dst.qualified(table)} WHERE {dst.quote(key)} = {PARAM}"
     cur = conn.cursor()
-    cur.execute(dst.finalize(sql), dst.bind([table_name]))
-    row = cur.fetchone()
-    return None if row is None else State(*row)
+    cur.execute(dst.finalize(sql), dst.bind([value]))
+    return cur.fetchone()
 
 
-def forget(dst: Dialect, conn: Any, table_name: str) -> None:
-    """Drop the table's state inside the caller's transaction: a copy replaced the replica,
-    so the next sync starts from what it holds (and records the source's types anew)."""
-    table = state_table(dst)
-    sql = f"DELETE FROM {dst.qualified(table)} WHERE {dst.quote('table_name')} = {PARAM}"
-    conn.cursor().execute(dst.finalize(sql), dst.bind([table_name]))
+def delete_rows(dst: Dialect, conn: Any, table: Table, key: str, value: Any) -> None:
+    """Delete the rows whose `key` column is `value`, in the caller's transaction."""
+    sql = f"DELETE FROM {dst.qualified(table)} WHERE {dst.quote(key)} = {PARAM}"
+    conn.cursor().execute(dst.finalize(sql), dst.bind([value]))
 
 
 def write(dst: Dialect, conn: Any, state: State) -> None:
