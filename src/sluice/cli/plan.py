@@ -60,7 +60,8 @@ def print_plan(plan, file=None, width: int | None = None) -> None:
         ident = t.table.identity.name if t.table.identity else "-"
         path = "decoded, masked" if t.masks else "decoded"
         if t.passthrough:
-            path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)"}
+            path = {"csv": "raw CSV -> LOAD DATA", "postgresql-text": "raw COPY passthrough (text)",
+                    "postgresql-csv": "rows as CSV -> COPY"}  # fmt: skip
             path = path.get(t.raw_format, "raw COPY passthrough")
         key = ", ".join(t.key) or "(none)"
         lands = t.name if t.target_key == t.name else f"{t.name} -> {t.target_key}"  # mapped

@@ -423,8 +423,16 @@ def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
     if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
         return src.raw_copy_format_for(table)
     exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
-    if raw_import and exact and all(c.type.kind in dst.raw_import_kinds for c in table.columns):
-        return dst.raw_import_format
+    fmt = dst.raw_import_format
+    exported = src.raw_export_kinds.get(fmt)  # None: the source renders every kind exactly
+    kinds = [c.type.kind for c in table.columns]
+    if (
+        raw_import
+        and exact
+        and all(k in dst.raw_import_kinds for k in kinds)
+        and (exported is None or all(k in exported for k in kinds))
+    ):
+        return fmt
     return ""
 
 

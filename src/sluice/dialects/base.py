@@ -65,6 +65,9 @@ class Dialect(
     # with the kinds whose text it parses exactly in that format: a source emitting the
     # target's import format moves bytes, not Python values (PostgreSQL CSV -> MySQL LOAD DATA)
     raw_export_formats: tuple[str, ...] = ()
+    # per export format, the kinds this engine renders in it exactly as the decoded path
+    # reads them (a format not listed: every kind)
+    raw_export_kinds: dict[str, frozenset] = {}
     raw_import_format: str | None = None
     raw_import_kinds: frozenset = frozenset()
     native_digest: str | None = None  # engines sharing a server-side row digest verify in SQL

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sluice.core.errors import MissingDriver, RawRejected
@@ -17,7 +17,7 @@ from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects import faults, mysql_driver
+from sluice.dialects import faults, mysql_driver, mysql_export
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_capture import MysqlCapture
@@ -89,6 +89,9 @@ class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.Mysq
     # LOAD DATA LOCAL streams through a named pipe (POSIX only); the kinds whose CSV text the
     # server parses to exactly the value the decoded path would store
     raw_import_format = "csv" if hasattr(os, "mkfifo") else None
+    # rows rendered by the server as PostgreSQL's CSV (mysql_export, ADR 0028)
+    raw_export_formats = (mysql_export.FORMAT,)
+    raw_export_kinds = {mysql_export.FORMAT: mysql_export.CSV_KINDS}
     native_digest = "mysql-md5-rowtext"  # between two catalogs of identical declarations
     # MySQL's binary JSON normalises documents (MariaDB's JSON is LONGTEXT: its exact text)
     verify_domains = {"json": "json-normalised"}
@@ -263,6 +266,21 @@ class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.Mysq
             cur.execute(sql, self.bind(params))
             while batch := cur.fetchmany(int(fetch)):
                 yield list(batch)
+        finally:
+            cur.close()
+
+    def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str) -> Iterator[bytes]:
+        """The chunk as PostgreSQL's CSV, rendered by the server (`mysql_export`), through an
+        unbuffered cursor: blocks of whole lines."""
+        from pymysql.cursors import SSCursor
+
+        if fmt != mysql_export.FORMAT:
+            raise NotImplementedError(fmt)
+        sql, params = mysql_export.csv_select_sql(self, table, lo, hi)
+        cur = conn.cursor(SSCursor)
+        try:
+            cur.execute(sql, self.bind(params))
+            yield from mysql_export.csv_blocks(cur, table)
         finally:
             cur.close()
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sluice.core.errors import ConnectError, MissingDriver
+from sluice.core.errors import ConnectError, MissingDriver, RawRejected
 from sluice.core.faults import Fault
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
@@ -114,6 +114,13 @@ class PostgresDialect(
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
+    # CSV rendered by another engine (MySQL: dialects/mysql_export), for the kinds whose CSV
+    # text COPY parses to exactly what the decoded path stores (ADR 0028)
+    raw_import_format = "postgresql-csv"
+    raw_import_kinds = frozenset({
+        Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.DECIMAL, Kind.REAL,
+        Kind.DOUBLE, Kind.STRING, Kind.JSON, Kind.BINARY, Kind.DATE, Kind.DATETIME, Kind.UUID,
+    })  # fmt: skip
     text_form = True
     native_digest = "postgresql-md5-rowtext"
     verify_domains = {"jsonb": "json-normalised"}  # json is compared as its exact text
@@ -337,17 +344,30 @@ class PostgresDialect(
         self, conn: Any, table: Table, data: Iterable[bytes], fmt: str = "postgresql-binary"
     ) -> int:
         """COPY FROM STDIN of the raw bytes; the rows the server loaded (its COPY count)."""
+        import psycopg
+
         names = ", ".join(self.quote(c) for c in table.column_names)
         options = "FORMAT binary"
         if fmt == "postgresql-text":  # read back under the settings it was written with
             options = "FORMAT text"
             for stmt in native.TEXT_SETTINGS:
                 conn.execute(stmt)
+        elif fmt == self.raw_import_format:
+            options = "FORMAT csv"
         copy_sql = f"COPY {self.qualified(table)} ({names}) FROM STDIN ({options})"
         with conn.cursor() as cur:
-            with cur.copy(copy_sql) as cp:
-                for block in data:
-                    cp.write(block)
+            try:
+                with cur.copy(copy_sql) as cp:
+                    for block in data:
+                        cp.write(block)
+            except psycopg.DataError as exc:
+                if fmt != self.raw_import_format:
+                    raise
+                # another engine's text this server refuses (a zero date, a NUL character):
+                # the chunk goes again as values, which apply --nul and --zero-dates or name
+                # the row
+                said = exc.diag.message_primary or exc.sqlstate
+                raise RawRejected(f"{table.name}: COPY refused a value ({said})") from None
             return cur.rowcount
 
     def publish_lock_sql(self) -> list[str]:
