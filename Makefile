@@ -23,8 +23,9 @@ help:
 	@echo "make lint    - ruff check + ruff format --check + ruff's Airflow rules (AIR) on dags plugins include"
 	@echo "make format  - ruff format + ruff check --fix"
 	@echo "make venv    - create .venv with the pinned dependencies (EXTRAS=$(EXTRAS))"
-	@echo "make bench   - every copy method vs the psql COPY pipe at SCALE (+ chart), peak RSS at"
-	@echo "              BENCH_SCALES, verification's cost, a 1% sync, and the same by change capture"
+	@echo "make bench   - every copy method vs the psql COPY pipe and each engine's own file load"
+	@echo "              and export (the ceilings) at SCALE (+ chart), peak RSS at BENCH_SCALES,"
+	@echo "              verification's cost, a 1% sync, and the same by change capture"
 	@echo "              (third-party tools in bench/.venv-tools)"
 	@echo "make bench-full - pipe vs sluice once at scale 1.0 (10.7M rows)"
 	@echo "make lock    - regenerate constraints.txt from pyproject.toml"
@@ -45,7 +46,7 @@ venv: $(STAMP)
 
 # Benchmarks (see docs/benchmarks.md), on StackOverflow2010 at SCALE (0.1 unless given:
 # the demo's 0.01 would time start-up more than copying): methods side by side with the psql
-# binary COPY pipe, then peak RSS at BENCH_SCALES, then verification's cost, then a sync of
+# binary COPY pipe and each engine's own file load and export, then peak RSS at BENCH_SCALES, then verification's cost, then a sync of
 # 1% changed rows against a full copy, then the same changes by change capture (bench/cdc.py).
 # BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without BENCH_PG_URL the embedded PostgreSQL.
 # Change capture needs wal_level=logical: the embedded PostgreSQL unless BENCH_CDC_PG_URL.

@@ -2,7 +2,8 @@
 
     bench/.venv-tools/bin/python bench/chart.py bench/results/compare.json out.png
 
-Runs in the tools venv (matplotlib lives there, not in sluice's own dependencies). Time bars
+Runs in the tools venv (matplotlib lives there, not in sluice's own dependencies). The pipe
+and the engines' own file loads and exports (bench/ceilings.py) are green. Time bars
 show the median with the min-max spread as whiskers and the ratio to the psql pipe; memory
 bars are on a log scale, since the methods span two orders of magnitude.
 """
@@ -23,7 +24,7 @@ OTHERS = "#8c959f"
 
 
 def colour(method: str) -> str:
-    if method == "pipe":
+    if method == "pipe" or method.endswith(("-file-load", "-export")):  # the limits and ceilings
         return LIMIT
     return OURS if method.startswith("sluice") else OTHERS
 

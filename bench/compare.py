@@ -1,7 +1,7 @@
 """Time and peak RSS of ways to copy the same database, side by side with the physical limit.
 
     python bench/compare.py [--server URL] [--mysql URL] [--scale 0.1] [--runs 3]
-                            [--methods pipe,sluice,...] [--no-verify]
+                            [--methods pipe,sluice,...] [--no-verify] [--target-db NAME]
 
 Each method copies StackOverflow2010 (generated at --scale into `<server>/bench_so_<scale>`,
 reused when present) into a fresh target, `--runs` times; every run is a child process whose
@@ -9,7 +9,10 @@ peak resident set size the kernel reports (the largest single process of a pipel
 median wall time, spread (min-max), rows/s, MB/s by the source relations' size, peak RSS and
 the ratio to the `psql` binary COPY pipe, then checks the last run's target with `sluice
 verify` (does every row arrive intact?), and writes bench/results/compare.json (with the
-machine and the versions) for bench/chart.py.
+machine and the versions) for bench/chart.py. Each cross-engine sluice row also gets
+`x_ceiling`, its median over its target's file load (pg-file-load for sluice-mysql-pg,
+mysql-file-load for sluice-pg-mysql), printed at the end. Targets are databases named
+--target-db (bench_compare_target) on each server.
 
 Methods (all but sluice load into the same target DDL, primary key included, made before the
 clock starts; sluice makes its own and builds keys after the load, which is its design):
@@ -21,6 +24,18 @@ clock starts; sluice makes its own and builds keys after the load, which is its 
 - generic-transfer: Airflow's GenericTransfer operator (get_records + insert_rows executemany)
 - dlt, sling, pgloader: third-party tools (bench/tools.py; a venv of their own, pgloader from
   the system), skipped with the reason when they cannot be installed here
+
+Ceilings (bench/ceilings.py), each engine alone with the same rows, files made before the clock
+in bench/results/work/ceilings (removed at the end):
+- pg-file-load: per table `psql -c "COPY t FROM STDIN (FORMAT binary)" < file` of the source's
+  binary COPY files, into the same target DDL: the ceiling of X -> PostgreSQL
+- mysql-file-load (needs --mysql and the mariadb or mysql client): per table `mariadb
+  --local-infile=1 -e "LOAD DATA LOCAL INFILE ..."` of the CSV sluice's PostgreSQL -> MySQL
+  path sends, into a fresh database holding the tables sluice makes there (captured once by a
+  `sluice copy` whose --where selects no row, then created before each run; no TRUNCATE of a
+  full copy): the ceiling of X -> MariaDB
+- pg-export, mysql-export: per table `psql -c "COPY t TO STDOUT (FORMAT binary)"` and `mariadb
+  --quick -B -e "SELECT * FROM t"` (the MariaDB copy of the source) into /dev/null; no target
 """
 
 from __future__ import annotations
@@ -35,9 +50,11 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ceilings  # noqa: E402
 import tools  # noqa: E402
 from memory import dataset, server_url, url_for  # noqa: E402
 
@@ -45,8 +62,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SLUICE = [sys.executable, "-m", "sluice.cli"]
 PEAK = [sys.executable, str(Path(__file__).with_name("_peak.py"))]
 METHODS = Path(__file__).resolve().parent / "methods"
-ALL_METHODS = ["pipe", "sluice", "sluice-w1", "sluice-pg-mysql", "sluice-mysql-pg", "tutorial",
-               "generic-transfer", "dlt", "sling", "pgloader"]  # fmt: skip
+ALL_METHODS = ["pipe", *ceilings.NAMES, "sluice", "sluice-w1", "sluice-pg-mysql",
+               "sluice-mysql-pg", "tutorial", "generic-transfer", "dlt", "sling",
+               "pgloader"]  # fmt: skip
 
 
 class Failed(Exception):
@@ -211,7 +229,7 @@ def server_version(url: str) -> str:
         conn.close()
 
 
-def versions(tools_python: str | None) -> dict[str, str]:
+def versions(tools_python: str | None, mysql: bool) -> dict[str, str]:
     """The version of every program and library the methods run."""
     from importlib.metadata import version
 
@@ -229,6 +247,9 @@ def versions(tools_python: str | None) -> dict[str, str]:
     pgloader = shutil.which("pgloader")
     if pgloader:
         found["pgloader"] = _first_line([pgloader, "--version"])
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if mysql and client:
+        found["mariadb client"] = _first_line([client, "--version"])
     return found
 
 
@@ -246,6 +267,11 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(ALL_METHODS))
     ap.add_argument("--no-verify", action="store_true", help="skip checking each target")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "compare.json"))
+    ap.add_argument(
+        "--target-db",
+        default="bench_compare_target",
+        help="the target database's name on each server (dropped and made again)",
+    )
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     args.server = server_url(args.server)
@@ -255,7 +281,7 @@ def main() -> None:
     rows = sum(row_counts(args.scale).values())
     megabytes = source_megabytes(source)
     tables, ddl = target_ddl(source)
-    pg_target = url_for(args.server, "bench_compare_target")
+    pg_target = url_for(args.server, args.target_db)
     names = ",".join(tables)
     wanted = args.methods.split(",")
     tools_py = None
@@ -265,39 +291,48 @@ def main() -> None:
         if tools_py is None:
             print(f"tools venv unavailable: {built}", flush=True)
 
-    # name -> (source, target, argv or the reason it cannot run here, target DDL made first)
+    # name -> (source, target or None, argv or the reason it cannot run here, what to do
+    # before each run: the target DDL for most, an empty database for sluice)
     def sluice(src: str, dst: str, *extra: str) -> list[str]:
         return [*SLUICE, "copy", "--source", src, "--target", dst, *extra]
 
     generic = [sys.executable, str(METHODS / "generic_transfer.py"), "--source", source,
                "--target", pg_target, "--tables", names]  # fmt: skip
-    methods: dict[str, tuple[str, str, list[str] | str, bool]] = {
-        "pipe": (source, pg_target, ["bash", "-c", pipe_script(source, pg_target, tables)], True),
-        "sluice": (source, pg_target, sluice(source, pg_target), False),
-        "sluice-w1": (source, pg_target, sluice(source, pg_target, "--workers", "1"), False),
-        "generic-transfer": (source, pg_target, generic, True),
+    pipe = ["bash", "-c", pipe_script(source, pg_target, tables)]
+    with_ddl, empty = partial(prepare_target, pg_target, ddl), partial(recreate, pg_target)
+    methods: dict[str, ceilings.Method] = {
+        "pipe": (source, pg_target, pipe, with_ddl),
+        "sluice": (source, pg_target, sluice(source, pg_target), empty),
+        "sluice-w1": (source, pg_target, sluice(source, pg_target, "--workers", "1"), empty),
+        "generic-transfer": (source, pg_target, generic, with_ddl),
     }
+    my_source = my_target = None
     if args.mysql:
-        my_target = url_for(args.mysql, "bench_compare_target")
+        my_target = url_for(args.mysql, args.target_db)
         my_source = dataset(args.mysql, args.scale, env)
-        methods["sluice-pg-mysql"] = (source, my_target, sluice(source, my_target), False)
-        methods["sluice-mysql-pg"] = (my_source, pg_target, sluice(my_source, pg_target), False)
+        methods["sluice-pg-mysql"] = (source, my_target, sluice(source, my_target),
+                                      partial(recreate, my_target))  # fmt: skip
+        methods["sluice-mysql-pg"] = (my_source, pg_target, sluice(my_source, pg_target), empty)
     else:
         for name in ("sluice-pg-mysql", "sluice-mysql-pg"):
-            methods[name] = (source, pg_target, "needs --mysql URL", False)
+            methods[name] = (source, pg_target, "needs --mysql URL", empty)
     tutorial = [str(tools_py), str(METHODS / "tutorial.py"), "--source", source, "--target",
                 pg_target, "--tables", names] if tools_py else "tools venv unavailable"  # fmt: skip
-    methods["tutorial"] = (source, pg_target, tutorial, True)
+    methods["tutorial"] = (source, pg_target, tutorial, with_ddl)
     workdir = ROOT / "bench" / "results" / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     for name, argv in tools.third_party(source, pg_target, tables, workdir).items():
-        methods[name] = (source, pg_target, argv, True)
+        methods[name] = (source, pg_target, argv, with_ddl)
+    ceilings.clean(workdir)  # what a run stopped half-way left
+    methods.update(ceilings.methods(ceilings.Bench(
+        psql_binary(), source, pg_target, tables, ddl, workdir, env, prepare_target, my_source,
+        my_target)))  # fmt: skip
 
-    results, limit = [], None
+    results, limit, medians = [], None, {}
     for name in wanted:
         if name not in methods:
             sys.exit(f"unknown method {name}; known: {', '.join(ALL_METHODS)}")
-        src, dst, argv, make_ddl = methods[name]
+        src, dst, argv, prepare = methods[name]
         if isinstance(argv, str):
             print(f"skipped {name}: {argv}", flush=True)
             results.append({"method": name, "skipped": argv})
@@ -305,16 +340,14 @@ def main() -> None:
         runs = []
         try:
             for _ in range(args.runs):
-                if make_ddl:
-                    prepare_target(dst, ddl)
-                else:
-                    recreate(dst)
+                prepare()
                 runs.append(measured(argv, env))
-        except Failed as exc:
+        except (Failed, ceilings.NotPrepared) as exc:
+            print(f"failed {name}: {exc}", flush=True)
             results.append({"method": name, "failed": str(exc)})
             continue
         seconds = [s for s, _ in runs]
-        median = statistics.median(seconds)
+        median = medians[name] = statistics.median(seconds)
         limit = median if name == "pipe" else limit
         peak = max(p for _, p in runs) / 2**20
         row = {"method": name, "runs": args.runs, "median_s": round(median, 2),
@@ -323,7 +356,7 @@ def main() -> None:
                "peak_rss_mib": round(peak, 1),
                "ratio_to_pipe": round(median / limit, 2) if limit else None,
                "schema_changes": tools.SCHEMA_CHANGES.get(name, "")}  # fmt: skip
-        if not args.no_verify:
+        if not args.no_verify and dst is not None:
             row["intact"] = intact(src, dst)
         results.append(row)
         ratio = f"{row['ratio_to_pipe']:.2f}" if limit else "-"
@@ -331,10 +364,18 @@ def main() -> None:
               f"{row['rows_per_s']:>9,} rows/s  {row['mb_per_s']:6.1f} MB/s  "
               f"peak {peak:7.1f} MiB  x{ratio}  intact: {row.get('intact', '-')}",
               flush=True)  # fmt: skip
+    ceilings.clean(workdir)
+    for row in results:  # each cross-engine sluice row over its target's own file load
+        ceiling = ceilings.CEILING_OF.get(row["method"])
+        if ceiling in medians and row["method"] in medians:
+            row["x_ceiling"] = round(medians[row["method"]] / medians[ceiling], 2)
+            print(f"{row['method']:<18} x{row['x_ceiling']:.2f} of {ceiling} "
+                  f"({medians[ceiling]:.2f}s)", flush=True)  # fmt: skip
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({
         "scale": args.scale, "rows": rows, "source_mb": round(megabytes, 1),
-        "machine": machine(args.server, args.mysql), "versions": versions(tools_py),
+        "machine": machine(args.server, args.mysql),
+        "versions": versions(tools_py, bool(args.mysql)),
         "results": results}, indent=2))  # fmt: skip
     chart = Path(args.json).with_suffix(".png")
     built = tools.tools_python()
