@@ -48,9 +48,10 @@ def test_awkward_text_and_bytes_arrive_exactly(mysql_db, pg_db):
 
 
 def test_a_zero_date_goes_the_decoded_way(mysql_db, pg_db, caplog):
+    rows = "(1, '2020-01-01 10:00:00'), (2, '0000-00-00')"
     _mysql(mysql_db, ["SET SESSION sql_mode = ''",
                       "CREATE TABLE z (id int PRIMARY KEY, d datetime)",
-                      "INSERT INTO z VALUES (1, '2020-01-01 10:00:00'), (2, '0000-00-00')"])  # fmt: skip
+                      f"INSERT INTO z VALUES {rows}"])  # fmt: skip
     caplog.set_level(logging.WARNING)
     options = CopyOptions(zero_dates="null")
     result = copy_database(mysql_db, pg_db, options)
@@ -61,3 +62,14 @@ def test_a_zero_date_goes_the_decoded_way(mysql_db, pg_db, caplog):
     assert result.zero_dates == 1
     assert _pg(pg_db, "SELECT id, d::text FROM z ORDER BY id") == [
         (1, "2020-01-01 10:00:00"), (2, None)]  # fmt: skip
+
+
+def test_text_in_another_character_set_arrives_as_utf8(mysql_db, pg_db):
+    # latin1's 'é' is the byte E9, and 'Ã©' the bytes C3 A9: UTF-8's 'é' if passed unconverted
+    _mysql(mysql_db, ["CREATE TABLE l (id int PRIMARY KEY, a varchar(20) CHARACTER SET latin1)",
+                      "INSERT INTO l VALUES (1, 'café'), (2, 'Ã©')"])  # fmt: skip
+    result = copy_database(mysql_db, pg_db, CopyOptions(chunk_rows=1))  # a chunk per row
+    assert result.ok, result.failures
+    assert result.plan.table("l").raw_format == "postgresql-csv"
+    assert result.tables["l"].decoded_again == 0
+    assert _pg(pg_db, "SELECT id, a FROM l ORDER BY id") == [(1, "café"), (2, "Ã©")]

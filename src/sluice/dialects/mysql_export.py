@@ -15,12 +15,13 @@ the user's `--nul` and `--zero-dates` choices apply or the error names the row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from sluice.core.errors import RawRejected
 from sluice.core.schema import Table
-from sluice.core.types import Kind
+from sluice.core.types import Kind, SqlType
 
 FORMAT = "postgresql-csv"
 # not FLOAT (Kind.REAL): CONCAT prints it with 6 significant digits, where the protocol
@@ -32,14 +33,20 @@ CSV_KINDS = frozenset({
 _QUOTED = (Kind.STRING, Kind.JSON)
 # '\n' and '\x' as hex literals: no sql_mode changes how the server reads them
 _NEWLINE, _HEX_PREFIX = "X'0A'", "X'5C78'"
+_UTF8 = re.compile(r"CHARACTER SET utf8(mb[34])?\b", re.IGNORECASE)
 ROWS_PER_FETCH = 500  # the reader gathers blocks up to its batch size in bytes
 
 
-def csv_field(column: str, kind: Kind) -> str:
+def csv_field(column: str, t: SqlType) -> str:
     """One field: NULL as nothing (CSV's NULL), text quoted with quotes doubled (so commas,
     newlines and backslashes need nothing), bytes as bytea's hex input."""
+    kind = t.kind
     if kind in _QUOTED:
-        value = f"CONCAT('\"', REPLACE(CONVERT({column} USING utf8mb4), '\"', '\"\"'), '\"')"
+        # text in another character set is converted to UTF-8 first (its bytes would reach
+        # PostgreSQL as they are); UTF-8 text already is (CONVERT costs a copy of each value)
+        utf8 = kind is Kind.JSON or bool(t.native and _UTF8.search(t.native))
+        text = column if utf8 else f"CONVERT({column} USING utf8mb4)"
+        value = f"CONCAT('\"', REPLACE({text}, '\"', '\"\"'), '\"')"
     elif kind is Kind.BINARY:
         value = f"CONCAT({_HEX_PREFIX}, HEX({column}))"
     else:  # numbers, dates, UUIDs: the server's own text, as the protocol carries it
@@ -51,7 +58,7 @@ def csv_field(column: str, kind: Kind) -> str:
 
 def csv_select_sql(d: Any, table: Table, lo: Any, hi: Any) -> tuple[str, list[Any]]:
     """The chunk's rows as CSV lines, one binary string per row (no decoding on the way)."""
-    fields = ", ',', ".join(csv_field(d.quote(c.name), c.type.kind) for c in table.columns)
+    fields = ", ',', ".join(csv_field(d.quote(c.name), c.type) for c in table.columns)
     where, params = d.read_predicate(table, lo, hi)
     line = f"CAST(CONCAT({fields}, {_NEWLINE}) AS BINARY)"
     return d.finalize(f"SELECT {line} FROM {d.relation_sql(table)}{where}"), params
