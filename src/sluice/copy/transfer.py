@@ -357,21 +357,25 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
     try:
         src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
         if tp.passthrough:
-            pending = bytearray()
+            # the loop runs once per row (a COPY hands rows one by one): the least work per
+            # row, one copy per batch (a join), the cancel flag asked per batch
+            pending: list[bytes] = []
+            size, limit, touch = 0, options.batch_bytes, watch.touch
             fmt = tp.raw_format or src.raw_copy_format
-            blocks = src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt)
-            for block in watch.progressed("source", blocks):
-                if _stopped(options):
-                    return
-                pending += block
-                if len(pending) >= options.batch_bytes:
+            for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
+                touch("source")
+                pending.append(block)
+                size += len(block)
+                if size >= limit:
+                    if _stopped(options):
+                        return
                     with watch.waiting("source"):  # a full channel is the target's time
-                        channel.put(bytes(pending), len(pending))
-                    counted["bytes"] += len(pending)
-                    pending = bytearray()
+                        channel.put(b"".join(pending), size)
+                    counted["bytes"] += size
+                    pending, size = [], 0
             if pending:
-                channel.put(bytes(pending), len(pending))
-                counted["bytes"] += len(pending)
+                channel.put(b"".join(pending), size)
+                counted["bytes"] += size
         else:
             convert = masked(converter(src.decode_converters(tp.table)), tp, src)  # --mask
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
