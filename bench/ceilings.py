@@ -12,6 +12,10 @@ in bench/results/work/ceilings, on the first run's preparation:
   -c "COPY t FROM STDIN (FORMAT binary)" < file` into the harness's target DDL. Binary rather
   than CSV: the input PostgreSQL parses fastest, and the format the pipe and sluice's writers
   send it.
+- pg-file-load-csv: the same with CSV files (`COPY t TO STDOUT (FORMAT csv)`, loaded with
+  `(FORMAT csv)`): the format MySQL -> PostgreSQL sends (dialects/mysql_export.py), whose
+  parsing costs PostgreSQL more CPU per row than binary. x_ceiling of sluice-mysql-pg is
+  taken over this one, x_ceiling_binary over pg-file-load.
 - mysql-file-load: MariaDB's own bulk loader, the ceiling of X -> MariaDB. CSV files that LOAD
   DATA reads exactly: the PostgreSQL dialect's `raw_read(fmt="csv")`, the very bytes sluice's
   PostgreSQL -> MySQL path streams (every value quoted, NULL as the bare word, booleans as
@@ -41,8 +45,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # the sluice row -> the ceiling of its target, for its `x_ceiling`
-CEILING_OF = {"sluice-pg-mysql": "mysql-file-load", "sluice-mysql-pg": "pg-file-load"}
-NAMES = ["pg-file-load", "mysql-file-load", "pg-export", "mysql-export"]
+# (the ceiling in the format the path sends, then the binary one where that differs)
+CEILING_OF = {"sluice-pg-mysql": ("mysql-file-load",),
+              "sluice-mysql-pg": ("pg-file-load-csv", "pg-file-load")}  # fmt: skip
+NAMES = ["pg-file-load", "pg-file-load-csv", "mysql-file-load", "pg-export", "mysql-export"]
 
 # name -> (source, target or None, argv or why it cannot run here, preparation before each run)
 Method = tuple[str, str | None, list[str] | str, Callable[[], None]]
@@ -69,18 +75,19 @@ class Bench:
 def methods(b: Bench) -> dict[str, Method]:
     """The four ceilings, each with its argv (or why not) and what to make before each run."""
     folder = b.workdir / "ceilings"
-    pg_files = {t: folder / "pg" / f"{n}.bin" for n, t in enumerate(b.tables)}
-    pg_export = functools.cache(functools.partial(_export_binary, b.psql, b.source, pg_files))
-
-    def pg_prepare() -> None:
-        pg_export()
-        b.fresh(b.pg_target, b.ddl)
-
-    pg_load = _bash(_pg_load(b.psql, b.pg_target, pg_files))
     found: dict[str, Method] = {
-        "pg-file-load": (b.source, b.pg_target, pg_load, pg_prepare),
         "pg-export": (b.source, None, _bash(_pg_export(b.psql, b.source, b.tables)), _nothing),
     }
+    for name, fmt in (("pg-file-load", "binary"), ("pg-file-load-csv", "csv")):
+        files = {t: folder / "pg" / f"{n}.{fmt}" for n, t in enumerate(b.tables)}
+        export = functools.cache(functools.partial(_export_pg, b.psql, b.source, files, fmt))
+
+        def prepare(export=export) -> None:
+            export()
+            b.fresh(b.pg_target, b.ddl)
+
+        load = _bash(_pg_load(b.psql, b.pg_target, files, fmt))
+        found[name] = (b.source, b.pg_target, load, prepare)
     client = shutil.which("mariadb") or shutil.which("mysql")
     why = None
     if b.my_source is None or b.my_target is None:
@@ -135,9 +142,9 @@ def _quote(url: str, name: str) -> str:
     return get_dialect(DbUrl.parse(url).engine).quote(name)
 
 
-def _pg_load(psql: str, target: str, files: dict[str, Path]) -> list[str]:
+def _pg_load(psql: str, target: str, files: dict[str, Path], fmt: str) -> list[str]:
     return [f"{shlex.quote(psql)} -q {shlex.quote(target)} -c "
-            f"{shlex.quote(f'COPY {_quote(target, t)} FROM STDIN (FORMAT binary)')} "
+            f"{shlex.quote(f'COPY {_quote(target, t)} FROM STDIN (FORMAT {fmt})')} "
             f"< {shlex.quote(str(path))}" for t, path in files.items()]  # fmt: skip
 
 
@@ -147,11 +154,11 @@ def _pg_export(psql: str, source: str, tables: list[str]) -> list[str]:
             for t in tables]  # fmt: skip
 
 
-def _export_binary(psql: str, source: str, files: dict[str, Path]) -> None:
-    """Each table's binary COPY into its file, by psql (the URL stays off any message)."""
+def _export_pg(psql: str, source: str, files: dict[str, Path], fmt: str) -> None:
+    """Each table's COPY in `fmt` into its file, by psql (the URL stays off any message)."""
     for table, path in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        sql = f"COPY {_quote(source, table)} TO STDOUT (FORMAT binary)"
+        sql = f"COPY {_quote(source, table)} TO STDOUT (FORMAT {fmt})"
         with open(path, "wb") as out:
             done = subprocess.run([psql, "-q", source, "-c", sql], stdout=out,
                                   stderr=subprocess.PIPE, text=True)  # fmt: skip

@@ -24,7 +24,8 @@ OTHERS = "#8c959f"
 
 
 def colour(method: str) -> str:
-    if method == "pipe" or method.endswith(("-file-load", "-export")):  # the limits and ceilings
+    # the limits and ceilings
+    if method == "pipe" or "-file-load" in method or method.endswith("-export"):
         return LIMIT
     return OURS if method.startswith("sluice") else OTHERS
 

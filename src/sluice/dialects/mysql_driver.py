@@ -11,6 +11,7 @@ what is negotiated with the server is unchanged."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -39,3 +40,29 @@ def _preferred_context(make) -> Any:
     if not _context:  # a race makes two, both equal: harmless
         _context.append(make({}))
     return _context[0]
+
+
+def first_values(cursor: Any) -> Iterator[Any]:
+    """The first column of every row of an executed unbuffered cursor (`SSCursor`), as the
+    protocol carries it (bytes for a binary column, None for NULL), read packet by packet.
+
+    `fetchmany` spends most of a one-column read in per-row bookkeeping (a tuple per row,
+    converters, three calls deep); reading a packet and its first length-coded string is
+    what is left, about half the CPU. It leans on PyMySQL's result object (pinned in
+    constraints.txt); where that is not what it expects, `fetchmany` does the reading."""
+    result = getattr(cursor, "_result", None)
+    conn = getattr(result, "connection", None)
+    read_packet = getattr(conn, "_read_packet", None)
+    at_end = getattr(result, "_check_packet_is_eof", None)
+    if read_packet is None or at_end is None or not getattr(result, "unbuffered_active", False):
+        while batch := cursor.fetchmany(500):
+            yield from (row[0] for row in batch)
+        return
+    while True:
+        packet = read_packet()
+        if at_end(packet):  # what PyMySQL does at the end of an unbuffered result
+            result.unbuffered_active = False
+            result.connection = None
+            result.rows = None
+            return
+        yield packet.read_length_coded_string()

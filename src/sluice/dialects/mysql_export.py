@@ -15,6 +15,7 @@ the user's `--nul` and `--zero-dates` choices apply or the error names the row.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from sluice.core.errors import RawRejected
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
+from sluice.dialects.mysql_driver import first_values
 
 FORMAT = "postgresql-csv"
 # not FLOAT (Kind.REAL): CONCAT prints it with 6 significant digits, where the protocol
@@ -68,9 +70,10 @@ def csv_blocks(cursor: Any, table: Table) -> Iterator[bytes]:
     """Blocks of whole lines from an executed unbuffered cursor. A line longer than the
     server's `max_allowed_packet` comes back as NULL (CONCAT's answer, with a warning): the
     chunk is rejected, to be read again value by value."""
-    while batch := cursor.fetchmany(ROWS_PER_FETCH):
+    lines = first_values(cursor)
+    while batch := list(itertools.islice(lines, ROWS_PER_FETCH)):
         try:
-            yield b"".join(row[0] for row in batch)
+            yield b"".join(batch)
         except TypeError:
             raise RawRejected(
                 f"{table.name}: a row is longer than the server's max_allowed_packet as one line"
