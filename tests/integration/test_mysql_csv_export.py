@@ -50,7 +50,8 @@ def test_awkward_text_and_bytes_arrive_exactly(mysql_db, pg_db):
 def test_a_zero_date_goes_the_decoded_way(mysql_db, pg_db, caplog):
     _mysql(mysql_db, ["SET SESSION sql_mode = ''",
                       "CREATE TABLE z (id int PRIMARY KEY, d datetime)",
-                      "INSERT INTO z VALUES (1, '2020-01-01 10:00:00'), (2, '0000-00-00')"])  # fmt: skip
+                      "INSERT INTO z VALUES (1, '2020-01-01 10:00:00'),"
+                      " (2, '0000-00-00')"])  # fmt: skip
     caplog.set_level(logging.WARNING)
     options = CopyOptions(zero_dates="null")
     result = copy_database(mysql_db, pg_db, options)
