@@ -47,7 +47,9 @@ venv: $(STAMP)
 # Benchmarks (see docs/benchmarks.md), on StackOverflow2010 at SCALE (0.1 unless given:
 # the demo's 0.01 would time start-up more than copying): methods side by side with the psql
 # binary COPY pipe and each engine's own file load and export, then peak RSS at BENCH_SCALES, then verification's cost, then a sync of
-# 1% changed rows against a full copy, then the same changes by change capture (bench/cdc.py).
+# 1% changed rows against a full copy, then the same changes by change capture (bench/cdc.py),
+# then SQL Server -> PostgreSQL's Python cost of pymssql-shaped rows, decoded and as CSV lines
+# (bench/mssql_decode.py: no SQL Server needed).
 # BENCH_PG_URL / BENCH_MYSQL_URL pick servers; without BENCH_PG_URL the embedded PostgreSQL.
 # Change capture needs wal_level=logical: the embedded PostgreSQL unless BENCH_CDC_PG_URL.
 BENCH_SCALE = $(if $(filter command line environment,$(origin SCALE)),$(SCALE),0.1)
@@ -60,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/verify.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(BENCH_SERVERS)
 	$(BIN)/python bench/sync.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(if $(BENCH_PG_URL),--server $(BENCH_PG_URL))
 	$(BIN)/python bench/cdc.py --scale $(BENCH_SCALE) --runs $(BENCH_RUNS) $(if $(BENCH_CDC_PG_URL),--server $(BENCH_CDC_PG_URL))
+	$(BIN)/python bench/mssql_decode.py --runs $(BENCH_RUNS) $(if $(BENCH_PG_URL),--server $(BENCH_PG_URL))
 
 # The full-scale run recorded in docs/benchmarks.md: ~10.7M rows, pipe vs sluice, once.
 bench-full: $(STAMP)

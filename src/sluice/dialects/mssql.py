@@ -24,7 +24,7 @@ from sluice.core.liveness import Timeouts
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects import faults
+from sluice.dialects import faults, mssql_export
 from sluice.dialects import mssql_native as mn
 from sluice.dialects import mssql_types as mt
 from sluice.dialects.base import PARAM, Capabilities, Dialect
@@ -104,6 +104,8 @@ class MssqlDialect(MssqlCapture, MssqlObjects, MssqlDefinitions, MssqlKeys, Dial
     sqlalchemy_driver = "mssql+pymssql"
     reflect_overrides = mt.REFLECT_OVERRIDES
     fidelity_notes = mt.FIDELITY_NOTES
+    raw_export_formats = (mssql_export.FORMAT,)  # rows rendered as CSV (ADR 0028)
+    raw_export_kinds = {mssql_export.FORMAT: mssql_export.CSV_KINDS}
 
     # --- types and DDL ------------------------------------------------------------------------
     def render_type(self, t: SqlType) -> str:
@@ -446,6 +448,11 @@ class MssqlDialect(MssqlCapture, MssqlObjects, MssqlDefinitions, MssqlKeys, Dial
         cur.execute(sql, self.bind(params))
         while batch := cur.fetchmany(int(fetch)):
             yield batch  # pymssql rows are tuples already
+
+    def raw_read(self, conn: Any, table: Table, lo: Any, hi: Any, fmt: str) -> Iterator[bytes]:
+        if fmt != mssql_export.FORMAT:  # the chunk as CSV lines the server renders
+            raise NotImplementedError(fmt)
+        return mssql_export.csv_read(self, conn, table, lo, hi)
 
     def decode_converters(self, table: Table) -> list:
         return [None] * len(table.columns)  # pymssql returns canonical values (module doc)

@@ -114,12 +114,14 @@ class PostgresDialect(
     sqlalchemy_driver = "postgresql+psycopg"
     raw_copy_format = "postgresql-binary"
     raw_export_formats = ("postgresql-binary", "csv")
-    # CSV rendered by another engine (MySQL: dialects/mysql_export), for the kinds whose CSV
-    # text COPY parses to exactly what the decoded path stores (ADR 0028)
+    # CSV rendered by another engine (dialects/mysql_export, dialects/mssql_export), for the
+    # kinds whose CSV text COPY parses to exactly what the decoded path stores (ADR 0028);
+    # each source lists the kinds it renders exactly (`raw_export_kinds`)
     raw_import_format = "postgresql-csv"
     raw_import_kinds = frozenset({
-        Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.DECIMAL, Kind.REAL,
-        Kind.DOUBLE, Kind.STRING, Kind.JSON, Kind.BINARY, Kind.DATE, Kind.DATETIME, Kind.UUID,
+        Kind.BOOLEAN, Kind.TINYINT, Kind.SMALLINT, Kind.INTEGER, Kind.BIGINT, Kind.DECIMAL,
+        Kind.MONEY, Kind.REAL, Kind.DOUBLE, Kind.STRING, Kind.JSON, Kind.BINARY, Kind.DATE,
+        Kind.DATETIME, Kind.UUID,
     })  # fmt: skip
     text_form = True
     native_digest = "postgresql-md5-rowtext"
