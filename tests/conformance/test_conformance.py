@@ -358,7 +358,7 @@ def _check_raw_import_used(dbs: Dbs, result, hostile: bool = False) -> None:
         kinds = [c.type.kind for c in tp.table.columns]
         raw = all(k in dst.raw_import_kinds and (exported is None or k in exported)
                   for k in kinds)  # fmt: skip
-        if raw and all(m.fidelity != "lossy" for m in tp.columns):
+        if raw and all(m.fidelity != "lossy" for m in tp.columns) and not tp.masks:
             assert tp.raw_format == fmt, f"{dbs.label} {tp.name}: decoded"
             again = result.tables[tp.name].decoded_again
             assert hostile or not again, (

@@ -14,6 +14,7 @@ from tests.conftest import stackoverflow_db
 
 from sluice.copy import CopyOptions, copy_database, transfer
 from sluice.core.errors import TerminalError, TransientError
+from sluice.core.values import converter
 from sluice.datasets.stackoverflow import TABLE_NAMES, TABLES
 from sluice.datasets.stackoverflow.generate import row_counts
 from sluice.dialects import get_dialect
@@ -43,7 +44,7 @@ def digest(url, table: str) -> tuple[int, str]:
     conn = d.connect(url)
     try:
         h, n = hashlib.sha256(), 0
-        decode = transfer.converter(d.decode_converters(t)) or tuple
+        decode = converter(d.decode_converters(t)) or tuple
         for batch in d.read_range(conn, t, None, None, 5000):
             for row in batch:
                 h.update("|".join(canonical(v) for v in decode(row)).encode())

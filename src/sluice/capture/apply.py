@@ -20,11 +20,11 @@ from typing import Any
 from sluice.copy.masks import masked
 from sluice.copy.plan import TablePlan
 from sluice.copy.staging import live_table, sync_staging_table
-from sluice.copy.transfer import converter
 from sluice.core.changes import Change
 from sluice.core.errors import ConfigError
 from sluice.core.hostile import NulPolicy, WriteGuard
 from sluice.core.schema import Table
+from sluice.core.values import converter
 from sluice.dialects.base import Dialect
 
 log = logging.getLogger(__name__)

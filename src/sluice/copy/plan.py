@@ -33,6 +33,7 @@ from sluice.core.schema import ForeignKey, NativeType, Table, order_by_reference
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
+from sluice.dialects.raw_paths import raw_import_possible, table_raw_format
 
 DEFAULT_CHUNK_ROWS = 250_000
 # A chunk also stops at about this many bytes of the source relation, so a wide table (long
@@ -290,13 +291,6 @@ def require_tables(reflected: Sequence[Table], source: DbUrl, allow_empty: bool)
         )
 
 
-def raw_import_possible(source: DbUrl, target: DbUrl) -> bool:
-    """Whether the source can emit the target's raw import format and the target takes it
-    (a server setting may forbid it): asked once per plan."""
-    src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    return dst.raw_import_format in src.raw_export_formats and dst.raw_import_ready(target)
-
-
 def plan_tables(
     reflected: Sequence[Table],
     stats: dict[str, tuple[Any, Any, int]],
@@ -370,7 +364,7 @@ def plan_tables(
         chunks = _chunks(table, lo, hi, rows, per_chunk)
         masked = masks.get(table.key, ())
         # masks are applied in Python: a masked table moves as decoded values, never raw bytes
-        raw_format = "" if masked else _raw_format(src, dst, table, maps, raw_import)
+        raw_format = "" if masked else table_raw_format(src, dst, table, maps, raw_import)
         span = (lo, hi) if isinstance(lo, int) and isinstance(hi, int) else None
         planned.append(TablePlan(table, maps, chunks, rows, bool(raw_format), size, raw_format,
                                  landing[table.key], renamed.get(table.key), masked,
@@ -415,25 +409,6 @@ def spatial_for(tables: Sequence[Table], target: DbUrl) -> str | None:
     if any(c.type.kind is Kind.GEOMETRY for t in tables for c in t.columns):
         return get_dialect(target.engine).spatial_type(target)
     return None
-
-
-def _raw_format(src, dst, table: Table, maps, raw_import: bool) -> str:
-    """The raw byte format a table can move in, or "" when its values must be decoded."""
-    same_format = src.raw_copy_format is not None and src.raw_copy_format == dst.raw_copy_format
-    if same_format and all(dst.same_type(m.source_type, m.target_type) for m in maps):
-        return src.raw_copy_format_for(table)
-    exact = all(m.fidelity != "lossy" for m in maps)  # allowed lossy casts stay decoded
-    fmt = dst.raw_import_format
-    exported = src.raw_export_kinds.get(fmt)  # None: the source renders every kind exactly
-    kinds = [c.type.kind for c in table.columns]
-    if (
-        raw_import
-        and exact
-        and all(k in dst.raw_import_kinds for k in kinds)
-        and (exported is None or all(k in exported for k in kinds))
-    ):
-        return fmt
-    return ""
 
 
 def _configured(tables: Sequence[Table], declared: Sequence[ForeignKey]) -> tuple[ForeignKey, ...]:

@@ -40,6 +40,7 @@ from sluice.core.interrupt import Cancel
 from sluice.core.liveness import DEFAULT_RETRY_DEADLINE, Watchdog
 from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
+from sluice.core.values import converter
 from sluice.dialects import get_dialect
 
 log = logging.getLogger(__name__)
@@ -485,20 +486,3 @@ def _write(dst, conn, stage, tp: TablePlan, chunk: Chunk, channel: Channel, prog
     if watch is not None:
         watch.rest("target")
     return written
-
-
-def converter(funcs) -> Callable[[tuple], tuple] | None:
-    """One function applying per-column converters, or None when no column needs one."""
-    if not any(funcs):
-        return None
-    pairs = [(i, f) for i, f in enumerate(funcs) if f is not None]
-
-    def convert(row: tuple) -> tuple:
-        values = list(row)
-        for i, f in pairs:
-            v = values[i]
-            if v is not None:
-                values[i] = f(v)
-        return tuple(values)
-
-    return convert

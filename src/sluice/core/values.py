@@ -9,6 +9,7 @@ read `[-]H:MM:SS.ffffff` as exactly the duration it says, hours unfolded into da
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 DAY = dt.timedelta(days=1)
 # a date before every date, as a value on the way: what `--zero-dates -infinity` stores for a
@@ -84,3 +85,20 @@ def mysql_from_ewkb(v: bytes) -> bytes:
     srid = int.from_bytes(v[5:9], order)
     wkb = v[:1] + (kind & ~_EWKB_SRID).to_bytes(4, order) + v[9:]
     return srid.to_bytes(4, "little") + wkb
+
+
+def converter(funcs) -> Callable[[tuple], tuple] | None:
+    """One function applying per-column converters, or None when no column needs one."""
+    if not any(funcs):
+        return None
+    pairs = [(i, f) for i, f in enumerate(funcs) if f is not None]
+
+    def convert(row: tuple) -> tuple:
+        values = list(row)
+        for i, f in pairs:
+            v = values[i]
+            if v is not None:
+                values[i] = f(v)
+        return tuple(values)
+
+    return convert

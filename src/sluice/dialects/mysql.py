@@ -3,21 +3,17 @@ else multi-row INSERTs sized from `max_allowed_packet`."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sluice.core.errors import MissingDriver, RawRejected
+from sluice.core.errors import MissingDriver
 from sluice.core.faults import Fault
 from sluice.core.liveness import keep_alive
 from sluice.core.schema import Table
 from sluice.core.types import Kind, SqlType
 from sluice.core.urls import DbUrl
-from sluice.dialects import faults, mysql_driver, mysql_export
+from sluice.dialects import faults, mysql_driver, mysql_export, mysql_load
 from sluice.dialects import mysql_native as native
 from sluice.dialects.base import INTEGER_KINDS, PARAM, Capabilities, Dialect
 from sluice.dialects.mysql_capture import MysqlCapture
@@ -420,63 +416,10 @@ class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.Mysq
             conn.close()
 
     def raw_write(self, conn: Any, table: Table, data: Iterable[bytes], fmt: str = "csv") -> int:
-        """LOAD DATA LOCAL of CSV, one statement per block of whole rows (the reader cuts
-        blocks at row ends), all in the caller's transaction.
-
-        One statement per block, not per chunk: a LOAD DATA holds InnoDB's table-level
-        AUTO-INC lock until it ends (innodb_autoinc_lock_mode 1, the default), so two chunks
-        of one table would otherwise wait for each other's whole load, up to the lock wait
-        timeout. With LOCAL the server turns bad values into warnings instead of errors (a
-        string cut, a date zeroed): any warning rejects the chunk (the caller rolls back and
-        copies it again decoded, naming the value that cannot be stored). Each block goes
-        through a named pipe in a private temporary folder, so rows never touch the disk,
-        and PyMySQL sends a file only while this statement runs."""
+        """LOAD DATA LOCAL of CSV, one statement per block of whole rows (mysql_load)."""
         if fmt != "csv":
             raise NotImplementedError(fmt)
-        names = ", ".join(self.quote(c) for c in table.column_names)
-        sql = self.finalize(
-            f"LOAD DATA LOCAL INFILE {PARAM} INTO TABLE {self.qualified(table)} "
-            "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
-            f"ESCAPED BY '' LINES TERMINATED BY '\\n' ({names})"
-        )
-        folder = tempfile.mkdtemp(prefix="sluice-load-")
-        rows = 0
-        try:
-            for n, block in enumerate(data):
-                rows += self._load_block(conn, table, sql, block, os.path.join(folder, str(n)))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return rows
-
-    def _load_block(self, conn: Any, table: Table, sql: str, block: bytes, pipe: str) -> int:
-        os.mkfifo(pipe, 0o600)
-
-        def feed() -> None:
-            with contextlib.suppress(OSError), open(pipe, "wb") as out:
-                out.write(block)  # fails only when the loader gave up: its error is raised
-
-        feeder = threading.Thread(target=feed, name=f"load-{table.name}", daemon=True)
-        feeder.start()
-        cur = conn.cursor()
-        try:
-            conn._local_infile = True
-            try:
-                cur.execute(sql, self.bind([pipe]))
-            finally:
-                conn._local_infile = False
-        except BaseException:
-            _unblock(pipe)  # a feeder still waiting for the loader to open the pipe
-            raise
-        finally:
-            feeder.join(timeout=10)
-            os.unlink(pipe)
-        rows = cur.rowcount
-        cur.execute("SHOW WARNINGS LIMIT 3")
-        warnings = cur.fetchmany(3)
-        if warnings:
-            said = "; ".join(str(w[2]) for w in warnings)
-            raise RawRejected(f"{table.name}: LOAD DATA would have changed values ({said})")
-        return rows
+        return mysql_load.load_csv(self, conn, table, data)
 
     def bulk_load(self, conn: Any, table: Table, rows: Iterable[tuple]) -> int:
         """Multi-row INSERTs of at most 5,000 rows and about 1 MiB of statement (never past
@@ -502,10 +445,3 @@ class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.Mysq
                 raise refused from None
             raise
         return n
-
-
-def _unblock(pipe: str) -> None:
-    """Open and close the read end of `pipe`, so that a writer blocked opening it goes on
-    (and fails on its next write): the loader never opened it."""
-    with contextlib.suppress(OSError):
-        os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))

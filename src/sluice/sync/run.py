@@ -30,7 +30,6 @@ from sluice.copy.plan import (
     Plan,
     TablePlan,
     plan_tables,
-    raw_import_possible,
     require_tables,
     spatial_for,
 )
@@ -47,6 +46,7 @@ from sluice.core.schema import Table
 from sluice.core.urls import DbUrl, redact_all
 from sluice.dialects import get_dialect
 from sluice.dialects.base import Dialect
+from sluice.dialects.raw_paths import raw_import_possible
 from sluice.state import store as sync_state
 from sluice.sync import watermarks
 from sluice.sync.deletes import delete_gone

@@ -16,10 +16,11 @@ from collections.abc import Iterator, Sequence
 from sluice.copy.buffer import FetchSize, estimate_size
 from sluice.copy.masks import row_mask
 from sluice.copy.stalls import stalled_error
-from sluice.copy.transfer import converter, guard
+from sluice.copy.transfer import guard
 from sluice.core.liveness import Watchdog
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl
+from sluice.core.values import converter
 from sluice.verify.canonical import column_digests, row_digest, row_encoder, value_encoders
 
 FETCH_BYTES = 2 << 20  # per side and range being verified
