@@ -98,7 +98,7 @@ def main() -> None:
         default="250000",
         help="the same chunking at every scale isolates the effect of table size",
     )
-    ap.add_argument("--decoded-only", action="store_true", help="only the decoded path")
+    ap.add_argument("--path", default="", help="only the paths whose label contains this")
     ap.add_argument("--json", default=str(ROOT / "bench" / "results" / "memory.json"))
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -115,9 +115,8 @@ def main() -> None:
             my_target = url_for(args.mysql, "bench_target")
             paths.append(("postgresql -> mysql (raw CSV, LOAD DATA)", source, my_target))
             my_source = dataset(args.mysql, scale, env)
-            paths.append(("mysql -> postgresql (decoded values)", my_source, pg_target))
-        if args.decoded_only:
-            paths = [p for p in paths if "decoded" in p[0]]
+            paths.append(("mysql -> postgresql (rows as CSV, COPY)", my_source, pg_target))
+        paths = [p for p in paths if args.path in p[0]]
         for label, source, target in paths:
             cmd = ["copy", "--source", source, "--target", target, "--memory-cap", args.memory_cap,
                    "--workers", args.workers, "--chunk-rows", args.chunk_rows]  # fmt: skip

@@ -24,7 +24,7 @@ from sluice.copy import (
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.filters import parse_columns
 from sluice.copy.finish import finish
-from sluice.copy.memory import tune_allocator
+from sluice.copy.memory import deferred_collections, tune_allocator
 from sluice.copy.objects import recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
@@ -146,6 +146,7 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
     prepare(Plan.from_dict(plan_data), ends.target_url())
 
 
+@deferred_collections()
 def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
                    params: Mapping[str, Any] | None = None,
                    options: CopyOptions | None = None) -> dict:  # fmt: skip

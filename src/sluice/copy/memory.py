@@ -1,4 +1,5 @@
-"""Keep the process's resident memory close to what sluice actually holds.
+"""Keep the process's resident memory close to what sluice actually holds, and the
+garbage collector from spending the copy's CPU.
 
 glibc gives each thread its own malloc arena and, after large frees, raises its
 mmap threshold so later large buffers come from the heap, where freed memory is
@@ -10,9 +11,13 @@ every chunk returns what small values left behind. Elsewhere this is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
 import sys
+import threading
+from collections.abc import Iterator
 
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
@@ -51,3 +56,40 @@ def release_free_memory() -> None:
     libc = _load_libc()
     if libc is not None and hasattr(libc, "malloc_trim"):  # glibc only
         libc.malloc_trim(0)
+
+
+# Python's cyclic collector runs a young collection every 700 container allocations that
+# outlive their statement, and a full one, which walks every object the process holds
+# (SQLAlchemy's metadata, the plan, the queued batches), every hundred of those. A copy keeps
+# many such objects alive for a moment (rows in a batch, blocks in a list) and creates almost
+# no cycles: perf put 28% of a PostgreSQL -> MariaDB client's CPU in the collector.
+YOUNG_THRESHOLD = 50_000
+_deferred: dict = {"runs": 0, "saved": (700, 10, 10), "froze": False}
+_deferred_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def deferred_collections() -> Iterator[None]:
+    """While a run lasts (nested and concurrent runs share one setting): what the process holds
+    already is frozen out of collections (`gc.freeze`, unless the process froze objects of its
+    own), and young collections wait for 50,000 allocations; both are undone when the last
+    run ends."""
+    with _deferred_lock:
+        if _deferred["runs"] == 0:
+            _deferred["saved"] = gc.get_threshold()
+            # a host process that froze objects of its own (a pre-forking server) keeps them
+            _deferred["froze"] = gc.get_freeze_count() == 0
+            if _deferred["froze"]:
+                gc.freeze()
+            young, *older = _deferred["saved"]
+            gc.set_threshold(max(young, YOUNG_THRESHOLD), *older)
+        _deferred["runs"] += 1
+    try:
+        yield
+    finally:
+        with _deferred_lock:
+            _deferred["runs"] -= 1
+            if _deferred["runs"] == 0:
+                gc.set_threshold(*_deferred["saved"])
+                if _deferred["froze"]:
+                    gc.unfreeze()

@@ -24,7 +24,7 @@ from sluice.copy import outcome, resume
 from sluice.copy.buffer import ByteBudget
 from sluice.copy.finish import FinishResult
 from sluice.copy.masks import require_key
-from sluice.copy.memory import tune_allocator
+from sluice.copy.memory import deferred_collections, tune_allocator
 from sluice.copy.not_carried import refuse_not_carried
 from sluice.copy.objects import ObjectsResult, recreate_objects
 from sluice.copy.outcome import target_state
@@ -258,6 +258,7 @@ def copy_database(
     return run_plan(plan, source, target, options, reporter, started, cancel)
 
 
+@deferred_collections()
 def run_plan(
     plan: Plan,
     source: DbUrl,

@@ -25,6 +25,7 @@ from sluice.copy.buffer import ByteBudget
 from sluice.copy.filters import check_conditions
 from sluice.copy.finish import align_identities
 from sluice.copy.masks import require_key
+from sluice.copy.memory import deferred_collections
 from sluice.copy.plan import (
     Chunk,
     Plan,
@@ -135,6 +136,7 @@ class SyncResult:
         return sum(t.moved for t in self.tables)
 
 
+@deferred_collections()
 def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptions()) -> SyncResult:
     """Apply the source's inserts, updates and deletes since the last sync to the replica."""
     options.validate()

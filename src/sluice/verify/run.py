@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sluice.copy.masks import require_key
+from sluice.copy.memory import deferred_collections
 from sluice.copy.plan import INTEGER_KINDS, Chunk, Plan, TablePlan, build_plan
 from sluice.copy.reflect import table_names
 from sluice.copy.refusals import Selection
@@ -126,6 +127,7 @@ class VerifyOptions:
             raise ConfigError("; ".join(problems))
 
 
+@deferred_collections()
 def verify_database(
     source: DbUrl,
     target: DbUrl,
