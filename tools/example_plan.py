@@ -30,6 +30,7 @@ def render() -> str:
         "postgresql",
         "mssql+pymssql://sa:***@mssql-source:1433/StackOverflow2010",
         "postgresql://postgres:***@postgres-target:5432/stackoverflow_target",
+        raw_import=True,  # as a live plan finds it: SQL Server renders the rows as CSV
     )
     out = io.StringIO()
     print_plan(plan, file=out, width=80)
