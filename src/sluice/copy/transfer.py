@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -358,25 +359,26 @@ def _read(src, conn, tp: TablePlan, chunk: Chunk, channel: Channel, options, cou
     try:
         src.begin_read(conn, options.snapshot)  # read-only, one consistent view (ADR 0010)
         if tp.passthrough:
-            # the loop runs once per row (a COPY hands rows one by one): the least work per
-            # row, one copy per batch (a join), the cancel flag asked per batch
-            pending: list[bytes] = []
-            size, limit, touch = 0, options.batch_bytes, watch.touch
+            # once per row (a COPY hands rows one by one): a block is appended and freed at
+            # once (a list of them left thousands of small driver buffers alive per batch,
+            # and RSS grew with the run), the cancel flag asked per batch; the batch goes as
+            # it is, charged for its allocation
+            pending = bytearray()
+            limit, touch = options.batch_bytes, watch.touch
             fmt = tp.raw_format or src.raw_copy_format
             for block in src.raw_read(conn, tp.table, chunk.lo, chunk.hi, fmt):
                 touch("source")
-                pending.append(block)
-                size += len(block)
-                if size >= limit:
+                pending += block
+                if len(pending) >= limit:
                     if _stopped(options):
                         return
                     with watch.waiting("source"):  # a full channel is the target's time
-                        channel.put(b"".join(pending), size)
-                    counted["bytes"] += size
-                    pending, size = [], 0
+                        channel.put(pending, sys.getsizeof(pending))
+                    counted["bytes"] += len(pending)
+                    pending = bytearray()
             if pending:
-                channel.put(b"".join(pending), size)
-                counted["bytes"] += size
+                channel.put(pending, sys.getsizeof(pending))
+                counted["bytes"] += len(pending)
         else:
             convert = masked(converter(src.decode_converters(tp.table)), tp, src)  # --mask
             fetch = FetchSize(options.batch_rows, options.batch_bytes)
