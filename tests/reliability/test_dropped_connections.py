@@ -110,21 +110,25 @@ def test_killed_mariadb_source_connection_is_retried(mysql_db, pg_db, monkeypatc
     generate(mysql_db, SCALE, tables=[TABLE])
     d = get_dialect(mysql_db.engine)
     cls, killed, once = type(d), [], threading.Lock()
-    real_range = cls.read_range
 
-    def read_range(self, conn, table, lo, hi, fetch, *rest, **kw):
-        for batch in real_range(self, conn, table, lo, hi, fetch, *rest, **kw):
-            yield batch
-            with once:
-                if not killed:
-                    killed.append(conn.thread_id())
-                    admin = d.connect(mysql_db, autocommit=True)
-                    try:
-                        admin.cursor().execute(f"KILL CONNECTION {int(killed[0])}")
-                    finally:
-                        admin.close()
+    def killing(real):  # the read yields its first batch, then its connection is killed
+        def read(self, conn, *args, **kw):
+            for batch in real(self, conn, *args, **kw):
+                yield batch
+                with once:
+                    if not killed:
+                        killed.append(conn.thread_id())
+                        admin = d.connect(mysql_db, autocommit=True)
+                        try:
+                            admin.cursor().execute(f"KILL CONNECTION {int(killed[0])}")
+                        finally:
+                            admin.close()
 
-    monkeypatch.setattr(cls, "read_range", read_range)
+        return read
+
+    # rows rendered as CSV (raw_read) or decoded values (read_range): whichever the plan takes
+    monkeypatch.setattr(cls, "read_range", killing(cls.read_range))
+    monkeypatch.setattr(cls, "raw_read", killing(cls.raw_read))
     caplog.set_level(logging.WARNING, logger="sluice")
     result = copy_database(mysql_db, pg_db, OPTIONS)
     assert result.ok, result.failures
