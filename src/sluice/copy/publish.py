@@ -236,8 +236,12 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
         # the staging table's name in it: two tables may publish indexes of one name at once
         tmp = temp_name(dst, "ix", f"{tp.name}_{ix.name}")
         steps.append((dst.create_index_sql(stage, tmp, ix.columns, ix.unique, ix.kind), (tmp, ix)))
+    renames = [rename for _, rename in steps if rename is not None]
     # statements committed (DDL commits at once where it is not transactional)
     done = earlier.get("done", 0)
+    if earlier.get("building") and done < len(steps):
+        steps, done = _still_to_build(dst, conn, stage, steps), 0
+    earlier["building"] = True
     for last_try in (False, True):
         cur = conn.cursor()
         try:
@@ -250,7 +254,7 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
                 earlier["done"] = done
             conn.commit()
             earlier["done"] = len(steps)
-            return [rename for _, rename in steps if rename is not None]
+            return renames
         except Exception as exc:
             if last_try or dst.classify_fault(exc) is not faults.LOCK_TIMEOUT:
                 raise
@@ -261,6 +265,19 @@ def _build(dst, conn, target: DbUrl, stage, tp: TablePlan, stop, lock_timeout: f
             log.warning("%s: the staging table was locked by a session an earlier try "
                         "abandoned; it was ended, building again", tp.name)  # fmt: skip
     raise AssertionError("unreachable")
+
+
+def _still_to_build(dst, conn, stage, steps: list[tuple[str, object]]) -> list:
+    """The build steps whose key or index the staging table lacks. An earlier try's last
+    statement (or its commit) may have been done by the server with the reply lost to a
+    dropped connection: running it again would fail ("multiple primary keys")."""
+    built = dst.built_indexes(conn, stage)
+    conn.rollback()
+    if built is None:
+        return steps
+    has_key, names = built
+    return [(stmt, rename) for stmt, rename in steps
+            if not (has_key if rename is None else rename[0] in names)]  # fmt: skip
 
 
 @dataclass(frozen=True)

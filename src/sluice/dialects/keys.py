@@ -79,6 +79,13 @@ class Keys:
         predicate) on exactly `columns`, in any order: a foreign key can reference them."""
         return False
 
+    def built_indexes(self, conn: Any, table: Table) -> tuple[bool, set[str]] | None:
+        """(whether `table` has a primary key, the names of its indexes), read from the
+        catalogue: what a publish's earlier try built when the reply to its last statement
+        was lost. None where the engine cannot say (the build then starts where the earlier
+        try last heard it get to)."""
+        return None
+
     def readd_foreign_key_sql(self, key: LiveKey) -> list[str]:
         """Statements making `key` again after its referenced table was replaced: the first
         adds it (unchecked where the engine can: it runs in the swap's transaction), the

@@ -35,6 +35,9 @@ UNIQUE = (
     "AND ic.is_included_column = 0"
 )
 
+INDEXES = ("SELECT name, is_primary_key FROM sys.indexes "
+           "WHERE object_id = OBJECT_ID(%s) AND name IS NOT NULL")  # fmt: skip
+
 
 def _action(desc: str | None) -> str:
     return "" if desc in (None, "", "NO_ACTION") else desc.replace("_", " ")
@@ -62,6 +65,12 @@ class MssqlKeys(Keys):
             indexes.setdefault(index, []).append(column.lower())
         wanted = sorted(c.lower() for c in columns)  # default collations ignore case
         return any(sorted(cols) == wanted for cols in indexes.values())
+
+    def built_indexes(self, conn: Any, table: Table) -> tuple[bool, set[str]]:
+        cur = conn.cursor()
+        cur.execute(INDEXES, (self.qualified(table),))
+        rows = cur.fetchall()
+        return any(primary for _, primary in rows), {name for name, _ in rows}
 
     def savepoint_sql(self, name: str) -> tuple[list[str], list[str]]:
         return [f"SAVE TRANSACTION {name}"], [f"ROLLBACK TRANSACTION {name}"]

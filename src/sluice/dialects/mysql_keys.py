@@ -29,6 +29,9 @@ UNIQUE = ("SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STAT
           "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
           "AND NON_UNIQUE = 0")  # fmt: skip
 
+INDEXES = ("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+           "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s")  # fmt: skip
+
 
 def _action(rule: str) -> str:
     return "" if rule in (None, "", "NO ACTION") else rule
@@ -65,6 +68,12 @@ class MysqlKeys(Keys):
             indexes.setdefault(index, []).append(None if part else column.lower())
         wanted = sorted(c.lower() for c in columns)  # MySQL column names ignore case
         return any(None not in cols and sorted(cols) == wanted for cols in indexes.values())
+
+    def built_indexes(self, conn: Any, table: Table) -> tuple[bool, set[str]]:
+        cur = conn.cursor()
+        cur.execute(INDEXES, (table.schema, table.name))
+        names = {name for (name,) in cur.fetchall()}
+        return "PRIMARY" in names, names - {"PRIMARY"}
 
     def savepoint_sql(self, name: str) -> tuple[list[str], list[str]]:
         return [], []  # DDL commits at once: each key is added (or not) on its own

@@ -33,6 +33,11 @@ KEYED = (
     'ORDER BY a.attname::text COLLATE "C") = %s::text[])'
 )
 
+INDEXES = (
+    "SELECT c.relname, i.indisprimary FROM pg_index i "
+    "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(%s)"
+)
+
 
 class PostgresKeys(Keys):
     def drop_referencing_foreign_keys_sql(self, conn: Any, table: Table) -> list[str]:
@@ -63,6 +68,10 @@ class PostgresKeys(Keys):
     def has_key_on(self, conn: Any, table: Table, columns: Sequence[str]) -> bool:
         found = conn.execute(KEYED, (self.qualified(table), sorted(columns))).fetchone()
         return bool(found and found[0])
+
+    def built_indexes(self, conn: Any, table: Table) -> tuple[bool, set[str]]:
+        rows = conn.execute(INDEXES, (self.qualified(table),)).fetchall()
+        return any(primary for _, primary in rows), {name for name, _ in rows}
 
     def readd_foreign_key_sql(self, key: LiveKey) -> list[str]:
         fk = key.fk
