@@ -120,7 +120,6 @@ def test_finish_waits_for_a_lock_at_most_the_lock_timeout(source, pg_db):
     assert seconds < LOCK + 5
 
 
-
 @pytest.mark.parametrize("engine", ["postgresql", "mysql"])
 def test_a_retry_after_a_build_that_committed_unseen_goes_on(engine, source, request):
     """The reply to the build's last statement was lost with a dropped connection, and the

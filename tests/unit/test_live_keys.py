@@ -43,7 +43,6 @@ def test_sql_server_makes_it_again_with_nocheck_then_checks_it_and_compiles():
 
 
 def test_sql_server_catalogue_queries_compile():
-    for sql in (mssql_keys.REFERENCING, mssql_keys.DECLARED, mssql_keys.UNIQUE,
-                mssql_keys.INDEXES):
+    for sql in (mssql_keys.REFERENCING, mssql_keys.DECLARED, mssql_keys.UNIQUE, mssql_keys.INDEXES):
         parsed = sqlglot.parse_one(sql.replace("%s", "N'[app].[parent]'"), read="tsql")
         assert isinstance(parsed, exp.Select), sql
