@@ -102,6 +102,7 @@ soak: $(STAMP)
 
 lock:
 	$(PYTHON) -m venv .sluice/uv && .sluice/uv/bin/pip install --quiet uv
+	grep -v '^# ' constraints.txt > constraints.txt.new  # the pins kept: a new package adds, never bumps
 	.sluice/uv/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --no-header -o constraints.txt.new
 	( printf '%s\n' '# Pinned, reproducible dependency set for every extra (Python 3.10+, any platform).' \
 	  '# Regenerate with `make lock` after changing pyproject.toml; never edit by hand.'; cat constraints.txt.new ) > constraints.txt
