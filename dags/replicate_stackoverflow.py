@@ -184,13 +184,24 @@ def verify_task(p: Pipeline, dag_id: str):
     def verify(
         table_names: list[str],
         capture: dict | None = None,
+        copied: list[dict] | None = None,  # the copy tasks' or the sync task's figures
+        synced: dict | None = None,
         dag_run=None,
         outlet_events=None,
         params=None,
     ) -> dict:
         try:
-            headline = sluice_tasks.verify_replica(ends, table_names, dag_id, dag_run.run_id,
-                                                   params, job("verify", params))  # fmt: skip
+            headline = sluice_tasks.verify_replica(
+                ends,
+                table_names,
+                dag_id,
+                dag_run.run_id,
+                params,
+                job("verify", params),
+                run_started=dag_run.start_date,
+                copied=copied and list(copied),
+                synced=synced,
+            )
         except DataError as exc:  # a differing replica stays different: no retries
             raise AirflowFailException(str(exc)) from None
         for figures in headline["tables"].values():
@@ -276,7 +287,7 @@ def build(p: Pipeline):
         copied >> done
         finished = finish(planned)
         done >> finished
-        checked = verify(names)
+        checked = verify(names, copied=copied)
         finished >> checked
         done >> checked  # a table that failed to publish: no verify (the run has failed)
 
@@ -316,7 +327,11 @@ def build_incremental(p: Pipeline):
                                              p.dag_id, params, job("sync", params))  # fmt: skip
 
         synced = sync()
-        verify(synced["tables"], synced["capture"] if p.captures else None)
+        verify(
+            synced["tables"],
+            synced["capture"] if p.captures else None,
+            synced={"figures": synced["figures"], "seconds": synced["seconds"]},
+        )
 
     return incremental()
 

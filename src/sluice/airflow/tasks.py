@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sluice.airflow import history
 from sluice.airflow.connections import url_for
 from sluice.airflow.reports import report_root, write_reports
 from sluice.copy import (
@@ -162,6 +164,7 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     source, target = ends.source_url(), ends.target_url()
     # Airflow stops a task with SIGTERM (its handler only calls on_kill): the chunk stops at
     # its next batch, its transaction rolled back, and the task fails with `Interrupted`
+    started = time.time()
     with on_signals(chain=True) as cancel:
         transfer, channel_bytes = TransferOptions.for_budget(
             cap, 1, not tp.passthrough, cancel=cancel,
@@ -170,7 +173,14 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
         result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
-    return {"table": c.table, "index": c.index, "rows": result.rows, "bytes": result.bytes}
+    return {
+        "table": c.table,
+        "index": c.index,
+        "rows": result.rows,
+        "bytes": result.bytes,
+        "started": round(started, 3),
+        "ended": round(time.time(), 3),
+    }  # the page's rows/s
 
 
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
@@ -198,13 +208,24 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
             "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
-def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
-                   params: Mapping[str, Any] | None = None,
-                   options: VerifyOptions | None = None) -> dict:  # fmt: skip
+def verify_replica(
+    ends: Endpoints,
+    tables: list[str],
+    dag_id: str,
+    run_id: str,
+    params: Mapping[str, Any] | None = None,
+    options: VerifyOptions | None = None,
+    *,
+    run_started: Any = None,
+    copied: list[dict] | None = None,
+    synced: dict | None = None,
+) -> dict:
     """Checksums per key range and data-quality checks of `tables` (what the full DAG copied
     or its incremental twin synced); the JSON and HTML reports go to `<report root>/<dag_id>/`
     (the run's, then `latest.*`; `sluice.airflow.reports`: $SLUICE_REPORT_URL, storage every
-    worker reaches), a readable summary to the log.
+    worker reaches), a readable summary to the log. The run's own figures (`run_started`,
+    and the copy tasks' results or the sync task's) go into the report and the DAG's run
+    index (`sluice.airflow.history`): what the Replication page shows.
 
     Returns the headline figures per table (small: they go to XCom and to the table Assets;
     "report" is where the run's JSON is, without credentials); raises after writing the
@@ -230,7 +251,20 @@ def verify_replica(ends: Endpoints, tables: list[str], dag_id: str, run_id: str,
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
     data = report.to_dict()
+    if synced is not None:
+        moved = history.synced_tables(synced.get("figures") or {}, synced.get("seconds") or 0)
+    else:
+        moved = history.copied_tables(copied or [])
+    data["run"] = history.run_section(
+        dag_id,
+        run_id,
+        "sync" if synced is not None else "copy",
+        run_started,
+        dt.datetime.now(dt.timezone.utc),
+        moved,
+    )
     written = write_reports(data, dag_id, run_id, root)
+    history.record_run(root, dag_id, data, run_id)
     for line in summary_lines(data):
         log.info("%s", line)
     log.info("reports: %s", ", ".join(written))

@@ -88,6 +88,11 @@ def _table_row(t: dict) -> list[str]:
     return [*row, ", ".join(parts) or "none", str(t.get("method") or "—"), verdict]
 
 
+def verdict(t: dict) -> str:
+    """A table's verdict as every renderer shows it: MATCH, MISMATCH, CHECKS FAILED, MISSING."""
+    return _table_row(t)[-1]
+
+
 def _all_failing(report: dict) -> list[dict]:
     """Failing checks of every table, then report-wide ones; errors first, order kept otherwise."""
     found = []
