@@ -5,15 +5,22 @@ Both need a logged-in Airflow user (the UI's own token cookie, or a bearer token
 only the DAGs that user may read, as the auth manager says. Reports are read from the same
 store the verify tasks write (`$SLUICE_REPORT_URL`), so the API server needs that setting
 (and the store's connection, if it names one) too. A report is served by name only: the
-DAG must be one the user reads and the file a run's report in its folder."""
+DAG must be one the user reads and the file a run's report in its folder. Imported by the
+plugin only: it needs Airflow's API server (its annotations are resolved by FastAPI, so the
+names they use are imported here, at the top)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, Response
+
 from sluice.airflow import history
 from sluice.airflow.reports import report_root
+from sluice.airflow.ui.page import render
 
 PREFIX = "/sluice"
 PAGE = "/replication"
@@ -28,14 +35,8 @@ def readable_dags(user: Any, known: list[str]) -> list[str]:
     return [d for d in known if d in allowed]
 
 
-def create_app():
-    """Built when the API server loads plugins, never at DAG-parse time."""
-    from airflow.api_fastapi.core_api.security import GetUserDep
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import HTMLResponse, Response
-
-    from sluice.airflow.ui.page import render
-
+def create_app() -> FastAPI:
+    """Built when Airflow loads plugins; no database work."""
     app = FastAPI(title="sluice replication", docs_url=None, redoc_url=None)
 
     @app.get(PAGE, response_class=HTMLResponse)

@@ -39,6 +39,12 @@ def _age(seconds: float | None) -> str:
     return f"{seconds:.0f} s"
 
 
+def _place(target: str) -> str:
+    """A target as a chart label: host:port/database (the table below has it whole)."""
+    place = target.rpartition("@")[2] if "://" in target else target
+    return place if len(place) <= 40 else "…" + place[-39:]
+
+
 def _report_href(base: str, dag_id: str, run: Mapping) -> str:
     return f"{base}/reports/{quote(dag_id, safe='')}/{quote(str(run.get('file')), safe='')}.html"
 
@@ -88,7 +94,7 @@ def _freshness(found: list[Freshness], limit: float | None) -> str:
     def fine(f: Freshness) -> bool:
         return f.age_seconds is not None and (limit is None or f.age_seconds <= limit)
 
-    bars = [(f.target, None if f.age_seconds is None else f.age_seconds / 60, fine(f))
+    bars = [(_place(f.target), None if f.age_seconds is None else f.age_seconds / 60, fine(f))
             for f in found]  # fmt: skip
     title = "Replica freshness: minutes since the newest verified run started"
     if limit is not None:
