@@ -24,7 +24,7 @@ from airflow.sdk import Asset, AssetAlias, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from sluice.airflow import tasks as sluice_tasks
-from sluice.airflow.callbacks import failure_callbacks
+from sluice.airflow.callbacks import failure_callbacks, task_failure_callbacks
 from sluice.core.errors import DataError
 from sluice.datasets.stackoverflow import TABLE_NAMES
 
@@ -75,6 +75,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=10),
     "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3.3 (True meant 2.0)
     "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": task_failure_callbacks(),  # the alert: SLUICE_FAILURE_NOTIFIER
 }
 PARAMS = {
     "tables": Param(

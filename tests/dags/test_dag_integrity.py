@@ -12,12 +12,15 @@ pytest.importorskip("airflow")
 
 from tests.dags.conftest import ROOT  # noqa: E402
 
+from sluice.airflow.alerts import on_task_failure  # noqa: E402
+
 DAG_IDS = {
     "replicate_stackoverflow_to_target",
     "replicate_stackoverflow_to_postgres",
     "replicate_stackoverflow_postgres_to_postgres",
 }
 TWIN_IDS = {f"{dag_id}_incremental" for dag_id in DAG_IDS}
+FRESHNESS = "sluice_replica_freshness"
 POOL = "stackoverflow_replication"
 
 
@@ -32,7 +35,7 @@ def dagbag():
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == DAG_IDS | TWIN_IDS
+    assert set(dagbag.dags) == DAG_IDS | TWIN_IDS | {FRESHNESS}
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -43,6 +46,7 @@ def test_tags_owner_retries(dagbag, dag_id):
     for task in dag.tasks:
         assert task.owner == "data-engineering"
         assert task.retries >= 2, task.task_id
+        assert on_task_failure in task.on_failure_callback, task.task_id  # the alert
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
@@ -76,12 +80,25 @@ def test_flow_mapping_and_pool(dagbag, dag_id):
     assert {k: dag.params[k] for k in VALUE_PARAMS} == VALUE_PARAMS
 
 
+def test_freshness_dag(dagbag):
+    """Every 15 minutes, never catching up, one task calling the library, the alert callback
+    kept for a check that breaks (a stale replica is alerted by the check itself)."""
+    dag = dagbag.dags[FRESHNESS]
+    assert dag.schedule == "*/15 * * * *" and not dag.catchup
+    assert dag.max_active_runs == 1 and {"sluice", "alerts"} <= set(dag.tags)
+    (task,) = dag.tasks
+    assert task.task_id == "check_freshness" and task.owner == "data-engineering"
+    assert task.retries >= 2 and on_task_failure in task.on_failure_callback
+
+
 def test_verify_updates_each_target_table_asset(dagbag):
     """Table Assets get their events (with the verification figures) from the verify task, so
     consumers scheduled on them never see an unverified replica."""
     from airflow.sdk import AssetAlias
 
     for dag in dagbag.dags.values():
+        if dag.dag_id == FRESHNESS:
+            continue
         outlets = dag.get_task("verify").outlets or []
         assert [o.name for o in outlets if isinstance(o, AssetAlias)] == [
             f"{dag.dag_id}.verified"
@@ -111,6 +128,7 @@ def test_incremental_twin(dagbag, dag_id):
         assert task.retries == 3 and task.retry_exponential_backoff == 2.0
         assert task.max_retry_delay == timedelta(minutes=10)
     assert twin.on_failure_callback and twin.on_failure_callback == full.on_failure_callback
+    assert sync.on_failure_callback == full.get_task("plan").on_failure_callback  # the alert
     from sluice.airflow.tasks import VALUE_PARAMS
 
     assert set(twin.params) == {"tables", "memory_cap_mib", "deletes", *VALUE_PARAMS}
@@ -133,7 +151,7 @@ def test_parsing_touches_no_database(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().endswith("6")
+    assert out.stdout.strip().endswith("7")
 
 
 def test_value_params_become_the_cli_options():

@@ -1,10 +1,17 @@
-"""The failure callback's summary names DAG, task, map index and try, and masks passwords."""
+"""The failure callback's summary names DAG, task, map index and try, and masks passwords; the
+notifier is the tasks' callback, not the DAG's."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sluice.airflow.callbacks import failure_callbacks, summarize
+from sluice.airflow.alerts import on_task_failure
+from sluice.airflow.callbacks import (
+    failure_callbacks,
+    log_failure,
+    summarize,
+    task_failure_callbacks,
+)
 from sluice.core.urls import DbUrl
 
 
@@ -19,8 +26,9 @@ def test_summary_names_the_task_and_masks_secrets(monkeypatch):
     assert len(failure_callbacks()) == 1
 
 
-def test_a_configured_notifier_is_added(monkeypatch):
-    monkeypatch.setenv("SLUICE_FAILURE_NOTIFIER", "types:SimpleNamespace")
-    monkeypatch.setenv("SLUICE_FAILURE_NOTIFIER_KWARGS", '{"channel": "#data"}')
-    callbacks = failure_callbacks()
-    assert len(callbacks) == 2 and callbacks[1].channel == "#data"
+def test_the_notifier_is_on_the_tasks_only(monkeypatch):
+    """One failure, one message: the DAG's callback logs; each task's alerts (it alone knows
+    its exception and chunk). Nothing is built at parse time, even a notifier named wrong."""
+    monkeypatch.setenv("SLUICE_FAILURE_NOTIFIER", "no_such_module:Nothing")
+    assert failure_callbacks() == [log_failure]
+    assert task_failure_callbacks() == [on_task_failure]

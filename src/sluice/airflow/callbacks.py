@@ -1,19 +1,19 @@
-"""Failure callbacks: a clear summary in the task log, and a notifier when one is configured.
+"""Failure callbacks of the replication DAGs.
 
-`SLUICE_FAILURE_NOTIFIER` may name a notifier class (`package.module:ClassName`, e.g. an
-Airflow provider's SlackNotifier) built with no arguments, or with keyword arguments given as
-JSON in `SLUICE_FAILURE_NOTIFIER_KWARGS`. Reading the environment is the only work done at
-parse time.
+The DAG's own (`failure_callbacks`) writes a one-line summary of the failed run to the log.
+Each task's (`task_failure_callbacks`, in the DAGs' default_args) alerts a person: the
+notifier `SLUICE_FAILURE_NOTIFIER` names gets the failed task's DAG, task, table, key range
+and error (`sluice.airflow.alerts`). The notifier is on the tasks and not on the DAG: only a
+task's callback knows its exception and its chunk, and one failure then sends one message.
+Nothing is read or built at parse time: the notifier is built when a task fails.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-from importlib import import_module
 from typing import Any
 
+from sluice.airflow.alerts import on_task_failure
 from sluice.core.urls import redact_all
 
 log = logging.getLogger("sluice.airflow")
@@ -36,10 +36,10 @@ def log_failure(context: dict[str, Any]) -> None:
 
 
 def failure_callbacks() -> list:
-    callbacks: list = [log_failure]
-    spec = os.environ.get("SLUICE_FAILURE_NOTIFIER")
-    if spec:
-        module, _, name = spec.partition(":")
-        kwargs = json.loads(os.environ.get("SLUICE_FAILURE_NOTIFIER_KWARGS") or "{}")
-        callbacks.append(getattr(import_module(module), name)(**kwargs))
-    return callbacks
+    """The DAG's: the run's summary in the log."""
+    return [log_failure]
+
+
+def task_failure_callbacks() -> list:
+    """Each task's, after its last try: the alert, to the log and the configured notifier."""
+    return [on_task_failure]

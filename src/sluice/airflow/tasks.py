@@ -153,8 +153,9 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
                    params: Mapping[str, Any] | None = None,
                    options: CopyOptions | None = None) -> dict:  # fmt: skip
     """One key range, idempotent: a retried task deletes what its earlier try left. `params`:
-    the run's value options (--nul, --zero-dates). A value refused here fails the task (no
-    table is skipped mid-copy under Airflow: each chunk is a task of its own)."""
+    the run's value options (--nul, --zero-dates). A value refused here fails the task at
+    once, without retries (no table is skipped mid-copy under Airflow: each chunk is a task
+    of its own)."""
     values = options or value_options(params)
     tune_allocator()
     p = Plan.from_dict(plan_data)
@@ -170,7 +171,12 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
             cap, 1, not tp.passthrough, cancel=cancel,
             nul=NulPolicy(values.nul, values.nul_replacement, values.zero_dates),
         )  # fmt: skip
-        result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
+        try:
+            result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
+        except DataError as exc:  # another try would read the same value: no retries
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(redact_all(str(exc))) from None
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
     return {
