@@ -37,7 +37,8 @@ DAG_ID = "replicate_stackoverflow_postgres_to_postgres"
 CHROMIUM = os.environ.get("SLUICE_TEST_CHROMIUM") or "/usr/bin/chromium"
 # as the machine's browser probe starts it: no sandbox as root, no calls home on a closed net
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]  # fmt: skip
 ARTIFACTS = Path(os.environ.get("SLUICE_TEST_ARTIFACTS") or ROOT / ".sluice" / "test-artifacts")
 
 
@@ -50,8 +51,8 @@ class Ui:
     token: str
 
     def api(self, path: str) -> dict:
-        request = urllib.request.Request(self.base_url + path,
-                                         headers={"Authorization": f"Bearer {self.token}"})  # fmt: skip
+        headers = {"Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(self.base_url + path, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 

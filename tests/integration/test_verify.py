@@ -241,8 +241,13 @@ def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_p
     assert headline["tables"]["Badges"]["checks_failed"] == 0
     run = "manual__2026-11-25T00_00_00_00_00"
     assert headline["report"] == f"file://{tmp_path}/dag/{run}.json"
-    files = {f"{run}.json", f"{run}.html", "latest.json", "latest.html"}
+    files = {f"{run}.json", f"{run}.html", "latest.json", "latest.html", "runs.json"}
     assert set(os.listdir(tmp_path / "dag")) == files
+    (indexed,) = json.loads((tmp_path / "dag" / "runs.json").read_text(encoding="utf-8"))
+    assert (indexed["run_id"], indexed["file"], indexed["ok"]) == (
+        "manual__2026-11-25T00:00:00+00:00", run, True)  # fmt: skip
+    assert indexed["tables"]["Badges"]["verdict"] == "MATCH"
+    assert indexed["tables"]["Badges"]["target_rows"] == row_counts(SCALE)["Badges"]
     report, html = read_latest("dag", os.environ)
     assert report == json.loads((tmp_path / "dag" / f"{run}.json").read_text(encoding="utf-8"))
     assert html == f"file://{tmp_path}/dag/latest.html"
@@ -258,6 +263,10 @@ def test_airflow_verify_task_reports_and_fails_on_a_failing_check(replica, tmp_p
         report = read_latest("dag", os.environ)[0]
         assert report == json.loads((tmp_path / "dag" / "latest.json").read_text())
         badges = next(t for t in report["tables"] if t["table"] == "Badges")
+        runs = json.loads((tmp_path / "dag" / "runs.json").read_text(encoding="utf-8"))
+        assert [(r["run_id"], r["ok"]) for r in runs] == [(indexed["run_id"], True),
+                                                          ("second", False)]  # fmt: skip
+        assert runs[-1]["tables"]["Badges"]["verdict"] == "MISMATCH"  # a value changed, and a check
         failing = [c for c in badges["checks"] if not c["passed"]]
         assert [(c["check"], c["column"], c["value"]) for c in failing] == [("not_null", "Name", 1)]
     finally:
@@ -287,7 +296,8 @@ def test_airflow_verify_task_writes_to_any_fsspec_store(replica, monkeypatch):
     assert "reports_conn" not in json.dumps(headline)
     memory = fsspec.filesystem("memory")
     names = sorted(p.rsplit("/", 1)[1] for p in memory.ls(f"/{bucket}/reports/dag", detail=False))
-    assert names == ["latest.html", "latest.json", "scheduled__1.html", "scheduled__1.json"]
+    assert names == ["latest.html", "latest.json", "runs.json", "scheduled__1.html",
+                     "scheduled__1.json"]  # fmt: skip
     stored = json.loads(memory.cat(f"/{bucket}/reports/dag/latest.json"))
     report, html = read_latest("dag", {"SLUICE_REPORT_URL": f"memory://{bucket}/reports"})
     assert report == stored and [t["table"] for t in report["tables"]] == ["Tags"]

@@ -185,7 +185,10 @@ def _diagnosed(tp, chunk: Chunk, source: DbUrl, target: DbUrl, options, exc) -> 
         finally:
             conn.close()
 
-    return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc)
+    extra = []
+    with contextlib.suppress(Exception):  # the diagnosis is best effort: else the original
+        extra = dst.database_checks(target, tp.table)
+    return diagnose(src, dst, tp.table, read_rows, locate, options.nul, exc, extra)
 
 
 def _about(chunk: Chunk | str, exc: BaseException) -> str:

@@ -251,13 +251,28 @@ class WriteGuard:
         return row
 
 
-def diagnose(src, dst, table: Table, read_rows, locate, nul: NulPolicy,
-             original: SluiceError) -> SluiceError:  # fmt: skip
+def encodable(encoding: str, python_codec: str) -> Check:
+    """A check that text fits a database encoding (`python_codec`, Python's name for it)."""
+
+    def check(v: Any) -> str | None:
+        try:
+            str(v).encode(python_codec)
+        except UnicodeEncodeError as exc:
+            return (f"character {exc.object[exc.start]!r} has no equivalent in the target "
+                    f"database's encoding {encoding}")  # fmt: skip
+        return None
+
+    return check
+
+
+def diagnose(src, dst, table: Table, read_rows, locate, nul: NulPolicy, original: SluiceError,
+             extra: Sequence[tuple[int, Check]] = ()) -> SluiceError:  # fmt: skip
     """The error to raise for a chunk the target refused: a `DataError` naming the table,
-    column and keys of every value the target's capabilities say it cannot hold, found by
-    checking the chunk's rows again (`read_rows()`: decoded rows; `locate()`: what the
-    source dialect can find when even reading fails), else `original`."""
-    checks = value_checks(src, dst, table, hot=False, nul=nul)
+    column and keys of every value the target's capabilities (and `extra`: what this target
+    database refuses, `Dialect.database_checks`) say it cannot hold, found by checking the
+    chunk's rows again (`read_rows()`: decoded rows; `locate()`: what the source dialect can
+    find when even reading fails), else `original`."""
+    checks = [*value_checks(src, dst, table, hot=False, nul=nul), *extra]
     key = key_of(table)
     found: dict[tuple[int, int], tuple[str, list]] = {}  # (column, check) -> (first why, keys)
     try:

@@ -311,6 +311,18 @@ class Dialect(
         Verification reads it on both sides: native digests need identical types."""
         return None
 
+    def database_checks(self, url: DbUrl, table: Table) -> list[tuple[int, Any]]:
+        """(column index, check) of what this database refuses beyond the engine's own
+        limits (`core.hostile.value_checks`): asked on the failure path only, to name the
+        rows of a refused chunk."""
+        return []
+
+    def text_encoding(self, conn: Any) -> str | None:
+        """The encoding of the server's text forms, which its row digests hash: two servers
+        digest alike only in the same one. None where each column declares its own (in
+        `declared_types`) or the engine has no server-side digest."""
+        return None
+
     def decode_converters(self, table: Table) -> list[Converter | None]:
         """Per-column functions turning this driver's values into sluice's canonical values."""
         return [None] * len(table.columns)

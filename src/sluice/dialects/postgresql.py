@@ -474,6 +474,10 @@ def _conninfo(url: DbUrl) -> str:
     if url.password:
         params["password"] = url.password
     params["dbname"] = u.database or "postgres"
+    # text crosses every connection as UTF-8, whatever the database's own encoding: the
+    # server converts (and refuses a character its encoding lacks), so two databases in
+    # different encodings never exchange raw bytes (binary COPY converts text too)
+    params.setdefault("client_encoding", "UTF8")
     return make_conninfo("", **params)
 
 

@@ -59,6 +59,27 @@ class PostgresDigests:
             while batch := cur.fetchmany(5_000):
                 yield from batch
 
+    def text_encoding(self, conn: Any) -> str | None:
+        """The database's encoding: a row's text is hashed in it (UTF8 and LATIN1 spell 'é'
+        in different bytes, and the same bytes mean different text)."""
+        found = conn.execute("SELECT current_setting('server_encoding')").fetchone()
+        conn.rollback()
+        return found[0] if found else None
+
+    def database_checks(self, url: Any, table: Table) -> list[tuple[int, Any]]:
+        """Text a database in a narrower encoding than UTF-8 cannot hold (LATIN1 lacks
+        '€'): the server refuses it on the way in; this names the rows."""
+        from psycopg._encodings import pg2pyenc
+
+        from sluice.core.hostile import TEXT_KINDS, encodable
+
+        with self.connect(url) as conn:
+            encoding = self.text_encoding(conn)
+        if encoding in (None, "UTF8", "SQL_ASCII"):  # all of Unicode, or bytes unchecked
+            return []
+        check = encodable(encoding, pg2pyenc(encoding.encode()))
+        return [(i, check) for i, c in enumerate(table.columns) if c.type.kind in TEXT_KINDS]
+
     def declared_types(self, conn: Any, table: Table) -> dict[str, str] | None:
         """Column -> `format_type` under search_path pg_catalog (`integer[]`, `public.hstore`):
         what reflection records as `SqlType.native`."""

@@ -339,14 +339,19 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
     a canonical comparison by the server's text of each non-key column: the one exact
     encoding of types no driver value holds (infinity, BC dates, ranges, extensions' types)."""
     src, dst = get_dialect(source.engine), get_dialect(target.engine)
-    theirs, ours = _declared(src, source, tables), _declared(dst, target, tables, missing)
+    (theirs, src_text), (ours, dst_text) = (_declared(src, source, tables),
+                                            _declared(dst, target, tables, missing))  # fmt: skip
     out = {}
     for tp in tables:
         there, here = theirs.get(tp.name), ours.get(tp.name)
         names = tp.table.column_names
-        identical = bool(there and here) and all(
-            there.get(c) is not None and there.get(c) == here.get(tp.target_column(c))
-            for c in names
+        identical = (
+            bool(there and here)
+            and src_text == dst_text
+            and all(
+                there.get(c) is not None and there.get(c) == here.get(tp.target_column(c))
+                for c in names
+            )
         )
         as_text = identical and all(dst.render_native(c.type) is not None for c in tp.table.columns)
         domains = tuple(
@@ -362,15 +367,18 @@ def _setups(tables, missing, source: DbUrl, target: DbUrl, options) -> dict[str,
     return out
 
 
-def _declared(dialect, url: DbUrl, tables, missing=None) -> dict[str, dict[str, str] | None]:
-    """Per table, its declared column types (`missing` given: the target's live tables)."""
+def _declared(dialect, url: DbUrl, tables, missing=None) -> tuple[dict, str | None]:
+    """Per table, its declared column types (`missing` given: the target's live tables), and
+    the server's text encoding (`Dialect.text_encoding`): identical types in two encodings
+    are not one text form."""
     conn = dialect.connect(url)
     try:
+        encoding = dialect.text_encoding(conn)
         if missing is None:
-            return {tp.name: dialect.declared_types(conn, tp.table) for tp in tables}
+            return {tp.name: dialect.declared_types(conn, tp.table) for tp in tables}, encoding
         live = [tp for tp in tables if tp.name not in missing]
         return {tp.name: dialect.declared_types(conn, live_table(dialect, tp.target))
-                for tp in live}  # fmt: skip
+                for tp in live}, encoding  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
             conn.close()
