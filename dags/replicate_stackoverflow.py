@@ -8,7 +8,9 @@ data-quality checks; each table's Asset then gets an event carrying its figures)
 incremental twin, `<dag_id>_incremental` (hourly), runs sync (only the rows inserted, updated
 or deleted since the last run, by per-table watermarks, or with change capture chosen, the
 source's own log since the replica's position) -> the same verify; it needs a replica the
-full DAG made. Every task calls one function of `sluice.airflow.tasks`;
+full DAG made. Copy, sync and verify report their tables, columns and row counts to
+OpenLineage when its provider has a transport (`sluice.airflow.lineage`, docs/airflow.md).
+Every task calls one function of `sluice.airflow.tasks`;
 connections are opened inside tasks only, so parsing this file touches no database. The
 engine of each side follows from its connection type.
 """
@@ -23,6 +25,7 @@ import pendulum
 from airflow.sdk import Asset, AssetAlias, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from sluice.airflow import lineage
 from sluice.airflow import tasks as sluice_tasks
 from sluice.airflow.callbacks import failure_callbacks, task_failure_callbacks
 from sluice.core.errors import DataError
@@ -181,7 +184,8 @@ def verify_task(p: Pipeline, dag_id: str):
     ends = sluice_tasks.Endpoints(p.source, p.target, p.target_database)
     verified = AssetAlias(f"{dag_id}.verified")
 
-    @task(outlets=[verified], multiple_outputs=False)  # one XCom: the headline dict, whole
+    # one XCom: the headline dict, whole; lineage: both sides of each table, with row counts
+    @lineage.task(outlets=[verified], multiple_outputs=False)
     def verify(
         table_names: list[str],
         capture: dict | None = None,
@@ -255,7 +259,7 @@ def build(p: Pipeline):
         def chunks(plan_data: dict) -> list[dict]:
             return sluice_tasks.chunk_list(plan_data)
 
-        @task(
+        @lineage.task(  # lineage: source table in, target table out, the chunk's rows
             pool=POOL,
             map_index_template="{{ task.op_kwargs['chunk']['table'] }}",
             multiple_outputs=False,
@@ -316,7 +320,7 @@ def build_incremental(p: Pipeline):
         doc_md=__doc__,
     )
     def incremental():
-        @task(pool=POOL, multiple_outputs=True)
+        @lineage.task(pool=POOL, multiple_outputs=True)  # lineage: rows read and moved
         def sync(params=None) -> dict:
             if p.captures:  # the source's own log since the replica's position
                 from sluice.airflow import capture

@@ -34,8 +34,12 @@ def sync(ends: Endpoints, tables: list[str] | None, memory_cap: int, full_dag: s
     events). What another try cannot fix fails at once, naming the full DAG."""
     options = replace(options, tables=tables or None, memory_cap=memory_cap or DEFAULT_MEMORY_CAP)
     advice = f" (in Airflow: run the full DAG {full_dag!r}, which starts capture)"
+    source, target = ends.source_url(), ends.target_url()
     with failing_at_once("copy", advice):
-        result = sync_changes(ends.source_url(), ends.target_url(), options)
+        result = sync_changes(source, target, options)
+    from sluice.airflow import lineage  # imports Airflow: only inside a task
+
+    lineage.record(lambda: lineage.capture_lineage(result, source, target))
     figures = {}
     for name, a in result.tables.items():
         figures[name] = {"inserted": a.inserted, "updated": a.updated, "deleted": a.deleted,

@@ -179,6 +179,9 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
             raise AirflowFailException(redact_all(str(exc))) from None
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
+    from sluice.airflow import lineage  # imports Airflow: only inside a task
+
+    lineage.record(lambda: lineage.copy_lineage(tp, source, target, result.rows))
     return {
         "table": c.table,
         "index": c.index,
@@ -256,6 +259,9 @@ def verify_replica(
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
+    from sluice.airflow import lineage
+
+    lineage.record(lambda: lineage.verify_lineage(report, source, target))
     data = report.to_dict()
     if synced is not None:
         moved = history.synced_tables(synced.get("figures") or {}, synced.get("seconds") or 0)
@@ -330,8 +336,12 @@ def sync_replica(
                               schema_map=v.schema_map, identifiers=v.identifiers,
                               where=v.where, exclude_columns=v.exclude_columns,
                               mask=v.mask)  # fmt: skip
+    source, target = ends.source_url(), ends.target_url()
     with failing_at_once("sluice copy", f" (in Airflow: run the full DAG {full_dag!r} first)"):
-        result = sync_database(ends.source_url(), ends.target_url(), options)
+        result = sync_database(source, target, options)
+    from sluice.airflow import lineage
+
+    lineage.record(lambda: lineage.sync_lineage(result, source, target))
     figures = {}
     for t in result.tables:
         figures[t.table] = {

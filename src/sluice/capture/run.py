@@ -70,6 +70,7 @@ class CaptureResult:
     # when the source's position this run catches up to was read (UTC): the replica holds
     # every change committed before it, so now - as_of bounds how far behind it is
     as_of: dt.datetime | None = None
+    plans: tuple[TablePlan, ...] = ()  # the captured tables' columns and types, for lineage
 
     @property
     def lag_seconds(self) -> float | None:
@@ -164,7 +165,7 @@ def _sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions, name: str,
         here = _follow_drift(source, target, options, plans, dst, conn, here)
         as_of = positions.utcnow()
         stop_at = src.capture_status(source, name, here.position).current
-        result = CaptureResult(name, here.position, here.position, as_of=as_of)
+        result = CaptureResult(name, here.position, here.position, as_of=as_of, plans=tuple(plans))
         nul = NulPolicy(options.nul, options.nul_replacement, options.zero_dates)
         applier = Applier(src, dst, conn, plans, max(1 << 20, options.memory_cap // 8), nul)
         result.tables = applier.applied

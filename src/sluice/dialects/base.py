@@ -23,6 +23,7 @@ from sluice.dialects.capture import ChangeCapture
 from sluice.dialects.definition import Definitions
 from sluice.dialects.hierarchy import Hierarchy
 from sluice.dialects.keys import Keys
+from sluice.dialects.lineage import LineageNames
 from sluice.dialects.liveness import Liveness
 from sluice.dialects.native import NativeTypes
 from sluice.dialects.not_carried import NotCarriedObjects
@@ -48,6 +49,7 @@ class Dialect(
     Hierarchy,
     Keys,
     ChangeCapture,
+    LineageNames,
 ):
     """One engine. Subclasses set `name`, `caps`, `quote_chars` and implement the hooks."""
 

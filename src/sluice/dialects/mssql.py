@@ -82,6 +82,7 @@ def render_type_is_datetime(t: SqlType) -> bool:
 
 class MssqlDialect(MssqlCapture, MssqlObjects, MssqlDefinitions, MssqlKeys, Dialect):
     name = "mssql"
+    lineage_scheme, default_port = "sqlserver", 1433  # OpenLineage's naming
     caps = Capabilities(
         max_identifier_length=128,
         # SQL Server accepts 2100 parameters per request and 1000 rows per VALUES list;

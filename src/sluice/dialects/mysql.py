@@ -58,6 +58,7 @@ BEGIN_READ_SQL = (
 class MysqlDialect(MysqlCapture, MysqlLiveness, native.MysqlDigests, native.MysqlIntegers,
                    MysqlObjects, MysqlDefinitions, MysqlKeys, Dialect):  # fmt: skip
     name = "mysql"
+    lineage_scheme, default_port = "mysql", 3306  # OpenLineage's naming
     caps = Capabilities(
         max_identifier_length=64,
         max_bind_parameters=65535,

@@ -96,6 +96,7 @@ class PostgresDialect(
     Dialect,
 ):
     name = "postgresql"
+    lineage_scheme, default_port = "postgres", 5432  # OpenLineage's naming
     caps = Capabilities(
         max_identifier_length=63,
         max_bind_parameters=65535,

@@ -127,6 +127,7 @@ class SyncResult:
     tables: list[TableSync]
     seconds: float
     skipped: tuple[Skipped, ...] = ()  # tables left out, with their reasons
+    plan: Plan | None = field(default=None, repr=False)  # columns and types, for lineage
 
     def table(self, name: str) -> TableSync:
         return next(t for t in self.tables if t.table == name)
@@ -169,7 +170,7 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
                              "applied (the next sync finds them)")  # fmt: skip
                     raise exc.with_facts(target_state=state) from None
     seconds = time.monotonic() - started
-    return SyncResult([results[tp.name] for tp in plan.tables], seconds, plan.skipped)
+    return SyncResult([results[tp.name] for tp in plan.tables], seconds, plan.skipped, plan)
 
 
 def plan_sync(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sluice.copy.plan import Chunk
+from sluice.copy.plan import Chunk, Plan
 from sluice.copy.refusals import Skipped
 from sluice.verify.canonical import RangeDigest
 from sluice.verify.quality import CheckResult
@@ -117,6 +117,9 @@ class VerifyReport:
     # views and sequences (verify.objects.ObjectCheck): carried ones compared, the others
     # listed as not carried
     objects: list = field(default_factory=list)
+    # the plan verified: column names and types for lineage (sluice.airflow.lineage); never
+    # in the reports (`to_dict` leaves it out)
+    plan: Plan | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

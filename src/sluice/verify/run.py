@@ -227,7 +227,8 @@ def verify_plan(
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
     seconds = time.monotonic() - started
     return VerifyReport(str(source), str(target), stamp, seconds, verified, extra, plan.skipped,
-                        lossy, column_notes(tables), check_objects(plan, target, only))  # fmt: skip
+                        lossy, column_notes(tables), check_objects(plan, target, only),
+                        plan)  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
