@@ -34,7 +34,7 @@ from sluice.airflow import alerts
     doc_md=__doc__,
 )
 def sluice_replica_freshness():
-    @task
+    @task(multiple_outputs=False)  # one XCom: the findings, whole
     def check_freshness(**context) -> dict:
         return alerts.check_freshness(context)
 
