@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -123,7 +124,15 @@ def assert_verified(env: dict, runs: int) -> None:
     assert report["ok"] and {t["table"] for t in report["tables"]} == set(TABLE_NAMES)
     assert all(t["method"] == "native" and t["ok"] for t in report["tables"])
     assert os.path.exists(os.path.join(folder, "latest.html"))
-    assert len([f for f in os.listdir(folder) if f.endswith(".json")]) == runs + 1  # + latest
+    assert (
+        len([f for f in os.listdir(folder) if f.endswith(".json")]) == runs + 2
+    )  # + latest, runs.json
+    indexed = json.loads(Path(folder, "runs.json").read_text(encoding="utf-8"))
+    assert len(indexed) == runs and all(r["ok"] and r["kind"] == "copy" for r in indexed)
+    copied = indexed[-1]["tables"]  # each copy's rows, as the Replication page shows them
+    assert {t: f["rows_moved"] for t, f in copied.items()} == {
+        t: f["target_rows"] for t, f in copied.items()
+    }
     events = asset_events(env, DAG_ID)
     latest: dict[str, dict] = {}
     for uri, extra in events:
