@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from sluice.airflow.metrics import sent_to_airflow
 from sluice.airflow.tasks import Endpoints, failing_at_once
 from sluice.capture import capture_options, start_capture, sync_changes
 from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions
@@ -17,6 +18,7 @@ from sluice.sync import SyncOptions
 log = logging.getLogger(__name__)
 
 
+@sent_to_airflow()
 def start(ends: Endpoints, tables: list[str] | None, options: CopyOptions) -> dict:
     """Start capture of the tables the copy will make, before it reads its first chunk; a
     retry of the plan task starts it afresh (nothing was copied yet)."""
@@ -27,6 +29,7 @@ def start(ends: Endpoints, tables: list[str] | None, options: CopyOptions) -> di
     return {"capture": started.name, "position": started.position}
 
 
+@sent_to_airflow()
 def sync(ends: Endpoints, tables: list[str] | None, memory_cap: int, full_dag: str,
          options: SyncOptions) -> dict:  # fmt: skip
     """The incremental twin's step with change capture: the log since the replica's

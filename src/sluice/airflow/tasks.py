@@ -14,6 +14,7 @@ from typing import Any
 
 from sluice.airflow import history
 from sluice.airflow.connections import url_for
+from sluice.airflow.metrics import record_chunk, record_verify, sent_to_airflow
 from sluice.airflow.reports import report_root, write_reports
 from sluice.copy import (
     DEFAULT_MEMORY_CAP,
@@ -149,6 +150,7 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
 
 
 @deferred_collections()
+@sent_to_airflow()
 def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
                    params: Mapping[str, Any] | None = None,
                    options: CopyOptions | None = None) -> dict:  # fmt: skip
@@ -179,6 +181,7 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
             raise AirflowFailException(redact_all(str(exc))) from None
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
+    record_chunk(tp, source, target, result.rows, result.bytes)  # may duplicate the engine's
     from sluice.airflow import lineage  # imports Airflow: only inside a task
 
     lineage.record(lambda: lineage.copy_lineage(tp, source, target, result.rows))
@@ -192,6 +195,7 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     }  # the page's rows/s
 
 
+@sent_to_airflow()
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
     """SIGTERM before the swap leaves the live table as it was; a swap begun completes, with
     the table's identity aligned and its foreign keys made (copy.completion): a table this
@@ -217,6 +221,7 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
             "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
+@sent_to_airflow()
 def verify_replica(
     ends: Endpoints,
     tables: list[str],
@@ -259,6 +264,7 @@ def verify_replica(
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
+    record_verify(report, source, target)  # may duplicate the engine's
     from sluice.airflow import lineage
 
     lineage.record(lambda: lineage.verify_lineage(report, source, target))
@@ -301,6 +307,7 @@ def verify_replica(
     return headline
 
 
+@sent_to_airflow()
 def sync_replica(
     ends: Endpoints,
     tables: list[str] | None,

@@ -1,0 +1,124 @@
+"""Sluice's figures through Airflow's own metrics interface: `replicate_stackoverflow_postgres_
+to_postgres` run once with dag.test() on real PostgreSQL, Airflow's [metrics] set to plain
+StatsD aimed at a UDP listener of the test's own. The rows copied that arrive, summed per
+table, equal an independent count(*) of each target table, and verify's verdicts arrive for
+every table, all zero. Plain StatsD carries no tags, so the labels are in the names
+(`sluice.airflow.metrics`); Airflow's own metrics arrive beside them through the same client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import defaultdict
+
+import pytest
+
+pytest.importorskip("airflow")
+pytest.importorskip(
+    "statsd", reason="Airflow's StatsD client: pip install 'apache-airflow[statsd]'"
+)  # fmt: skip
+
+from tests.conftest import _fresh  # noqa: E402
+from tests.dags import test_dag_run  # noqa: E402
+from tests.dags.test_dag_run import run_dag  # noqa: E402
+from tests.independent import rows  # noqa: E402
+
+from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
+from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
+
+SCALE = 0.01
+PREFIX = "sluicetest"  # Airflow's statsd_prefix, set here to tell our datagrams apart
+airflow_env = test_dag_run.airflow_env  # the same module-scoped fixture: a migrated home
+
+
+class Listener:
+    """A StatsD server's receiving end: every datagram on a free UDP port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65535)
+            except TimeoutError:
+                continue
+            self.lines.extend(data.decode().splitlines())  # a client may batch lines
+
+    def close(self) -> None:
+        time.sleep(0.5)  # the last datagrams of the run's process
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+def parsed(lines: list[str]) -> list[tuple[str, float, str]]:
+    """(name, value, type) of StatsD lines `name:value|type[|@rate]`."""
+    out = []
+    for line in lines:
+        name, _, rest = line.partition(":")
+        value, _, kind = rest.partition("|")
+        out.append((name, float(value), kind.split("|")[0]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def statsd_run(airflow_env, pg_server):
+    """One DAG run with StatsD on; the datagrams, the target and counts of the target's rows
+    by the test's own SQL."""
+    src_gen, dst_gen = _fresh(pg_server, "sluice_sd_src"), _fresh(pg_server, "sluice_sd_dst")
+    source, target = next(src_gen), next(dst_gen)
+    listener = Listener()
+    env = {**airflow_env, "AIRFLOW__METRICS__STATSD_ON": "True",
+           "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+           "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
+           "AIRFLOW__METRICS__STATSD_PREFIX": PREFIX}  # fmt: skip
+    try:
+        generate(source, SCALE)
+        run_dag(env, source, target, {"chunk_rows": 3000})
+        listener.close()
+        counted = {t: rows(target, f'SELECT count(*) FROM "{t}"')[0][0] for t in TABLE_NAMES}
+        yield parsed(listener.lines), target, counted
+    finally:
+        next(src_gen, None)
+        next(dst_gen, None)
+
+
+def test_rows_copied_arrive_per_table_and_sum_to_the_target(statsd_run):
+    figures, target, counted = statsd_run
+    labels = f"postgresql.postgresql.{target.database}._."  # engines, database, default schema
+    name = f"{PREFIX}.sluice.rows_copied.{labels}"
+    copied: dict[str, float] = defaultdict(float)
+    for stat, value, kind in figures:
+        if stat.startswith(name):
+            assert kind == "c"
+            copied[stat.removeprefix(name)] += value
+    assert dict(copied) == {t: float(n) for t, n in counted.items()}
+    assert sum(counted.values()) > 0
+    sizes = [v for s, v, k in figures if s.startswith(f"{PREFIX}.sluice.bytes_copied.{labels}")]
+    assert sizes and all(v > 0 for v in sizes)
+
+
+def test_verify_verdicts_arrive_for_every_table(statsd_run):
+    figures, target, counted = statsd_run
+    labels = f"postgresql.postgresql.{target.database}._."
+    for metric in ("verify_mismatched_ranges", "quality_checks_failed"):
+        name = f"{PREFIX}.sluice.{metric}.{labels}"
+        seen = {s.removeprefix(name): v for s, v, k in figures if s.startswith(name)}
+        assert {k for s, _, k in figures if s.startswith(name)} == {"g"}
+        assert seen == dict.fromkeys(TABLE_NAMES, 0.0), metric
+
+
+def test_airflow_own_metrics_share_the_client(statsd_run):
+    """The same client carries Airflow's own figures: our wiring is Airflow's, not a side
+    channel of sluice's."""
+    figures, _, _ = statsd_run
+    assert any(s.startswith(f"{PREFIX}.") and ".sluice." not in s for s, _, _ in figures)
