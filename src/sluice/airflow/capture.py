@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from sluice.airflow.push import pushed
 from sluice.airflow.tasks import Endpoints, failing_at_once
 from sluice.capture import capture_options, start_capture, sync_changes
 from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions
@@ -27,6 +28,7 @@ def start(ends: Endpoints, tables: list[str] | None, options: CopyOptions) -> di
     return {"capture": started.name, "position": started.position}
 
 
+@pushed
 def sync(ends: Endpoints, tables: list[str] | None, memory_cap: int, full_dag: str,
          options: SyncOptions) -> dict:  # fmt: skip
     """The incremental twin's step with change capture: the log since the replica's

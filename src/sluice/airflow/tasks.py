@@ -14,6 +14,7 @@ from typing import Any
 
 from sluice.airflow import history
 from sluice.airflow.connections import url_for
+from sluice.airflow.push import pushed
 from sluice.airflow.reports import report_root, write_reports
 from sluice.copy import (
     DEFAULT_MEMORY_CAP,
@@ -31,6 +32,7 @@ from sluice.copy.objects import recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core import metrics
 from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
 from sluice.core.hostile import NulPolicy
 from sluice.core.interrupt import on_signals
@@ -148,6 +150,7 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
     prepare(Plan.from_dict(plan_data), ends.target_url())
 
 
+@pushed
 @deferred_collections()
 def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
                    params: Mapping[str, Any] | None = None,
@@ -172,7 +175,8 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
             nul=NulPolicy(values.nul, values.nul_replacement, values.zero_dates),
         )  # fmt: skip
         try:
-            result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
+            budget = ByteBudget(channel_bytes, metrics.run_labels(source, target))
+            result = copy_chunk(tp, c, source, target, budget, transfer)
         except DataError as exc:  # another try would read the same value: no retries
             from airflow.sdk.exceptions import AirflowFailException
 
@@ -192,6 +196,7 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     }  # the page's rows/s
 
 
+@pushed
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
     """SIGTERM before the swap leaves the live table as it was; a swap begun completes, with
     the table's identity aligned and its foreign keys made (copy.completion): a table this
@@ -217,6 +222,7 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
             "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
+@pushed
 def verify_replica(
     ends: Endpoints,
     tables: list[str],
@@ -301,6 +307,7 @@ def verify_replica(
     return headline
 
 
+@pushed
 def sync_replica(
     ends: Endpoints,
     tables: list[str] | None,
