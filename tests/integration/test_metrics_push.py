@@ -16,11 +16,11 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from tests.independent import execute, rows
 
 from sluice.cli.main import main
 from sluice.core import metrics
 from sluice.core.urls import DbUrl
-from tests.independent import execute, rows
 
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 
@@ -91,7 +91,8 @@ def test_copy_and_verify_push_their_figures(pushgateway, so_source, pg_db, tmp_p
         assert rows(pg_db, f'SELECT count(*) FROM "{name}"')[0][0] == n
     assert all(v > 0 for v in by_table(group, "sluice_bytes_copied_total").values())
     fresh = by_table(group, "sluice_replica_last_success_timestamp_seconds")
-    assert set(fresh) == set(copied) and all(time.time() - 600 < t <= time.time() for t in fresh.values())
+    assert set(fresh) == set(copied)
+    assert all(time.time() - 600 < t <= time.time() for t in fresh.values())
     chunks = group["sluice_chunk_duration_seconds"]["metrics"]
     assert sum(int(m["count"]) for m in chunks) >= len(copied)
     labels = chunks[0]["labels"]
@@ -145,7 +146,7 @@ def test_metrics_port_answers_during_a_copy(so_source, pg_db):
                      pg_db.render_secret(), "--tables", "Badges,Users",
                      "--metrics-port", str(port)]) == 0  # fmt: skip
     assert "# TYPE sluice_rows_copied_total counter" in scraper.body
-    assert 'sluice_rows_copied_total{' in scraper.body and 'table="' in scraper.body
+    assert "sluice_rows_copied_total{" in scraper.body and 'table="' in scraper.body
     assert "sluice_chunk_duration_seconds_bucket{" in scraper.body
     with pytest.raises(OSError):  # the endpoint lives as long as the command
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
