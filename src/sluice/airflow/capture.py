@@ -9,6 +9,7 @@ import logging
 from dataclasses import replace
 
 from sluice.airflow.metrics import sent_to_airflow
+from sluice.airflow.push import pushed
 from sluice.airflow.tasks import Endpoints, failing_at_once
 from sluice.capture import capture_options, start_capture, sync_changes
 from sluice.copy import DEFAULT_MEMORY_CAP, CopyOptions
@@ -29,6 +30,7 @@ def start(ends: Endpoints, tables: list[str] | None, options: CopyOptions) -> di
     return {"capture": started.name, "position": started.position}
 
 
+@pushed
 @sent_to_airflow()
 def sync(ends: Endpoints, tables: list[str] | None, memory_cap: int, full_dag: str,
          options: SyncOptions) -> dict:  # fmt: skip

@@ -31,9 +31,7 @@ from sluice.core import metrics
 from sluice.core.metrics import Metric
 
 if TYPE_CHECKING:
-    from sluice.copy.plan import TablePlan
-    from sluice.core.urls import DbUrl
-    from sluice.verify.results import VerifyReport
+    pass
 
 log = logging.getLogger(__name__)
 NAMESPACE = "sluice."
@@ -117,33 +115,3 @@ def sent_to_airflow() -> Iterator[None]:
         return
     with metrics.installed(sink):
         yield
-
-
-# --- Figures the task functions record from their own results --------------------------------
-# MAY DUPLICATE the engine's own instrumentation (sluice.copy / sluice.verify recording the same
-# metrics): once the engine records rows copied per chunk and verify's verdicts, remove these
-# two functions and their calls in sluice.airflow.tasks, or the figures count twice.
-
-
-def record_chunk(tp: TablePlan, source: DbUrl, target: DbUrl, rows: int, size: int) -> None:
-    """A copied chunk's rows and bytes (`rows_copied_total`, `bytes_copied_total`)."""
-    landed = tp.target
-    labels = metrics.labels_for(source.engine, target.engine, target.database, landed.schema,
-                                landed.name)  # fmt: skip
-    metrics.count("rows_copied_total", rows, labels)
-    metrics.count("bytes_copied_total", size, labels)
-
-
-def record_verify(report: VerifyReport, source: DbUrl, target: DbUrl) -> None:
-    """Verify's verdicts per table (`verify_mismatched_ranges`, `quality_checks_failed`)."""
-    for t in report.tables:
-        schema, name = None, t.target or t.name
-        if report.plan is not None:
-            try:
-                landed = report.plan.table(t.name).target
-                schema, name = landed.schema, landed.name
-            except KeyError:
-                pass
-        labels = metrics.labels_for(source.engine, target.engine, target.database, schema, name)
-        metrics.gauge("verify_mismatched_ranges", len(t.mismatches), labels)
-        metrics.gauge("quality_checks_failed", sum(not c.passed for c in t.checks), labels)

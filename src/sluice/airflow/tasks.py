@@ -14,7 +14,8 @@ from typing import Any
 
 from sluice.airflow import history
 from sluice.airflow.connections import url_for
-from sluice.airflow.metrics import record_chunk, record_verify, sent_to_airflow
+from sluice.airflow.metrics import sent_to_airflow
+from sluice.airflow.push import pushed
 from sluice.airflow.reports import report_root, write_reports
 from sluice.copy import (
     DEFAULT_MEMORY_CAP,
@@ -32,6 +33,7 @@ from sluice.copy.objects import recreate_objects
 from sluice.copy.plan import DEFAULT_CHUNK_BYTES, Chunk, Plan, build_plan
 from sluice.copy.publish import prepare, publish_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core import metrics
 from sluice.core.errors import ConfigError, ConnectError, DataError, TerminalError
 from sluice.core.hostile import NulPolicy
 from sluice.core.interrupt import on_signals
@@ -149,6 +151,7 @@ def prepare_target(ends: Endpoints, plan_data: dict) -> None:
     prepare(Plan.from_dict(plan_data), ends.target_url())
 
 
+@pushed
 @deferred_collections()
 @sent_to_airflow()
 def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: int,
@@ -174,14 +177,14 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
             nul=NulPolicy(values.nul, values.nul_replacement, values.zero_dates),
         )  # fmt: skip
         try:
-            result = copy_chunk(tp, c, source, target, ByteBudget(channel_bytes), transfer)
+            budget = ByteBudget(channel_bytes, metrics.run_labels(source, target))
+            result = copy_chunk(tp, c, source, target, budget, transfer)
         except DataError as exc:  # another try would read the same value: no retries
             from airflow.sdk.exceptions import AirflowFailException
 
             raise AirflowFailException(redact_all(str(exc))) from None
     log.info("%s: %s rows, %.1f MB in %.1fs (%d tries)", c.label, f"{result.rows:,}",
              result.bytes / 1e6, result.seconds, result.attempts)  # fmt: skip
-    record_chunk(tp, source, target, result.rows, result.bytes)  # may duplicate the engine's
     from sluice.airflow import lineage  # imports Airflow: only inside a task
 
     lineage.record(lambda: lineage.copy_lineage(tp, source, target, result.rows))
@@ -195,6 +198,7 @@ def copy_one_chunk(ends: Endpoints, plan_data: dict, chunk: dict, memory_cap: in
     }  # the page's rows/s
 
 
+@pushed
 @sent_to_airflow()
 def publish(ends: Endpoints, plan_data: dict, table: str) -> dict:
     """SIGTERM before the swap leaves the live table as it was; a swap begun completes, with
@@ -221,6 +225,7 @@ def finish_target(ends: Endpoints, plan_data: dict) -> dict:
             "outside_foreign_keys": result.outside, **objects.to_dict()}  # fmt: skip
 
 
+@pushed
 @sent_to_airflow()
 def verify_replica(
     ends: Endpoints,
@@ -264,7 +269,6 @@ def verify_replica(
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
-    record_verify(report, source, target)  # may duplicate the engine's
     from sluice.airflow import lineage
 
     lineage.record(lambda: lineage.verify_lineage(report, source, target))
@@ -307,6 +311,7 @@ def verify_replica(
     return headline
 
 
+@pushed
 @sent_to_airflow()
 def sync_replica(
     ends: Endpoints,

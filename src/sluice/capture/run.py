@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from sluice.capture.apply import Applied, Applier, check_selection
 from sluice.copy.finish import align_identities
 from sluice.copy.plan import TablePlan
+from sluice.core import metrics
 from sluice.core.changes import CaptureStatus, Commit
 from sluice.core.errors import ConfigError, ConnectError, SluiceError
 from sluice.core.faults import fault_error
@@ -172,8 +173,8 @@ def _sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions, name: str,
         applier.prepare()
         try:
             while True:
-                here, done = _batch(src, dst, conn, source, name, plans, here, applier, result,
-                                    batch_changes)  # fmt: skip
+                here, done = _batch(src, dst, conn, source, target, name, plans, here, applier,
+                                    result, batch_changes)  # fmt: skip
                 if on_batch:
                     on_batch(result)
                 if done or (stop_at and src.position_order(here.position)
@@ -189,16 +190,19 @@ def _sync_changes(source: DbUrl, target: DbUrl, options: SyncOptions, name: str,
     result.after = here.position
     result.seconds = time.monotonic() - started
     result.status = src.capture_status(source, name, here.position)
+    _caught_up(source, target, plans, result)
     return result
 
 
-def _batch(src, dst, conn, source: DbUrl, name: str, plans: Sequence[TablePlan], here,
-           applier: Applier, result: CaptureResult, limit: int):  # fmt: skip
+def _batch(src, dst, conn, source: DbUrl, target: DbUrl, name: str,
+           plans: Sequence[TablePlan], here, applier: Applier, result: CaptureResult,
+           limit: int):  # fmt: skip
     """One batch of whole transactions in one target transaction with the new position.
     Returns the position and whether the log held nothing more."""
     last: Commit | None = None
     changes = transactions = 0
     inserted_before = {k: a.inserted for k, a in applier.applied.items()}
+    moved_before = {k: a.moved for k, a in applier.applied.items()}
     for item in src.capture_changes(source, name, [tp.table for tp in plans], here.position,
                                     limit):  # fmt: skip
         if isinstance(item, Commit):
@@ -223,12 +227,41 @@ def _batch(src, dst, conn, source: DbUrl, name: str, plans: Sequence[TablePlan],
         align_identities(dst, conn, grew)
         conn.commit()
     src.capture_confirm(source, name, here.position)
+    at = here.source_commit if last.at else None  # the newest commit applied, naive UTC
+    _applied(source, target, plans, applier, moved_before, at)
     result.batches += 1
     result.transactions += transactions
     result.changes += changes
     log.info("change capture %s: batch %d applied, %d change(s) in %d transaction(s), at %s",
              name, result.batches, changes, transactions, here.position)  # fmt: skip
     return here, False
+
+
+def _applied(source: DbUrl, target: DbUrl, plans: Sequence[TablePlan], applier: Applier,
+             before: dict[str, int], at: dt.datetime | None) -> None:  # fmt: skip
+    """A committed batch's figures: the changes each table received, and how old the newest
+    commit applied is (`at`, naive UTC, where the log records commit times)."""
+    for tp in plans:
+        moved = applier.applied[tp.table.key].moved - before.get(tp.table.key, 0)
+        if moved:
+            labels = metrics.table_labels(source, target, tp.target)
+            metrics.count("cdc_changes_applied_total", moved, labels)
+    if at is not None:
+        behind = (positions.utcnow() - at).total_seconds()
+        metrics.gauge("cdc_lag_seconds", max(0.0, behind), metrics.run_labels(source, target))
+
+
+def _caught_up(source: DbUrl, target: DbUrl, plans: Sequence[TablePlan],
+               result: CaptureResult) -> None:  # fmt: skip
+    """The run's end: the replica holds every change committed before `result.as_of` (the
+    lag), the source keeps `lag_bytes` of log for it, and each table is fresh as of then."""
+    labels = metrics.run_labels(source, target)
+    metrics.gauge("cdc_lag_seconds", max(0.0, result.lag_seconds or 0.0), labels)
+    if result.status is not None and result.status.lag_bytes is not None:
+        metrics.gauge("cdc_lag_bytes", result.status.lag_bytes, labels)
+    at = result.as_of.replace(tzinfo=dt.timezone.utc).timestamp() if result.as_of else None
+    for tp in plans:
+        metrics.succeeded(metrics.table_labels(source, target, tp.target), at)
 
 
 def _check_captured(here: positions.Position, plans: Sequence[TablePlan]) -> None:

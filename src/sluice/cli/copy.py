@@ -8,6 +8,7 @@ import sys
 
 from sluice.cli import verify as cli_verify
 from sluice.cli.cdc import add_cdc_options, start_for_copy
+from sluice.cli.metrics import add_metrics_options
 from sluice.cli.not_carried import add_fail_option, not_carried_dicts, summary_line
 from sluice.cli.options import (
     add_chunk_options,
@@ -34,6 +35,7 @@ def add_copy_options(p: argparse.ArgumentParser) -> None:
     add_chunk_options(p)
     add_value_options(p)
     add_liveness_options(p)
+    add_metrics_options(p)
     add_fail_option(p)
 
 

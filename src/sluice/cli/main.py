@@ -31,6 +31,7 @@ from sluice.cli import (
     sync,
     verify,
 )
+from sluice.cli import metrics as cli_metrics
 from sluice.cli.options import print_failure
 from sluice.core import interrupt
 from sluice.core.errors import SluiceError
@@ -115,7 +116,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if getattr(args, "config", None):  # the job file, under the flags given
             args = jobfile.apply(args, argv, build_parser)
-        return args.func(args)
+        with cli_metrics.exported(args):  # --metrics-push, --metrics-port
+            return args.func(args)
     except interrupt.Interrupted as exc:
         print(redact_all(str(exc)), file=sys.stderr)
         return exc.exit_code

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from sluice.cli.cdc import add_sync_cdc_options, cmd_sync_cdc
+from sluice.cli.metrics import add_metrics_options
 from sluice.cli.options import (
     add_endpoints,
     add_liveness_options,
@@ -28,6 +29,7 @@ def add_sync_options(p: argparse.ArgumentParser) -> None:
                    help="bytes buffered between reader and writer (default 128MiB)")  # fmt: skip
     add_value_options(p)
     add_liveness_options(p)
+    add_metrics_options(p)
     add_sync_cdc_options(p)
     p.add_argument("--json", metavar="FILE", help="also write the summary as JSON to FILE")
 

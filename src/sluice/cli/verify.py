@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sluice.cli.metrics import add_metrics_options
 from sluice.cli.options import (
     add_endpoints,
     add_liveness_options,
@@ -200,5 +201,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="with --skip-refused: verify tables with lossy mappings (copied with "
                           "--allow-lossy) instead of skipping them")  # fmt: skip
     add_liveness_options(ver)
+    add_metrics_options(ver)
     ver.add_argument("--json", metavar="FILE", help="write the report as JSON to FILE")
     ver.add_argument("--html", metavar="FILE", help="write a readable report as HTML to FILE")

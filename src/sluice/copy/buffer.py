@@ -18,7 +18,11 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from sluice.core import metrics
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sluice.core.interrupt import Cancel
 
 _DONE = object()
@@ -28,14 +32,18 @@ class ByteBudget:
     """A counting semaphore measured in bytes, with one batch reserved per channel.
 
     Invariant: `used` <= `capacity` + the oldest charged batch of each channel (a put past
-    the capacity is only admitted into an empty channel, and channels release in order)."""
+    the capacity is only admitted into an empty channel, and channels release in order).
 
-    def __init__(self, capacity: int):
+    With `labels` (`metrics.run_labels`), what it holds is the gauge memory_buffered_bytes,
+    set on each change: a batch's put or release, never a row."""
+
+    def __init__(self, capacity: int, labels: Mapping[str, str] | None = None):
         if capacity < 1:
             raise ValueError("capacity must be positive")
         self.capacity = capacity
         self.used = 0
         self.peak = 0
+        self.labels = labels
         self._cond = threading.Condition()
 
     def acquire(
@@ -52,6 +60,7 @@ class ByteBudget:
             self.peak = max(self.peak, self.used)
             if account is not None:
                 account.held += n
+            self._show()
 
     def release(self, n: int, account: _Account | None = None) -> None:
         with self._cond:
@@ -59,6 +68,11 @@ class ByteBudget:
             if account is not None:
                 account.held -= n
             self._cond.notify_all()
+            self._show()
+
+    def _show(self) -> None:
+        if self.labels is not None:  # under the lock: the gauge follows `used` in order
+            metrics.gauge("memory_buffered_bytes", self.used, self.labels)
 
     def _holding(self, account: _Account | None) -> bool:
         return (self.used if account is None else account.held) > 0

@@ -22,7 +22,7 @@ from sluice.copy.plan import Plan, TablePlan
 from sluice.copy.staging import live_table, staging_table, temp_name
 from sluice.copy.stalls import end_abandoned, settle, watched
 from sluice.copy.writers import writer_slot
-from sluice.core import faults
+from sluice.core import faults, metrics
 from sluice.core.errors import SluiceError, TerminalError
 from sluice.core.faults import where
 from sluice.core.interrupt import Cancel
@@ -109,8 +109,10 @@ def publish_table(
     committed before its connection was lost, so a staging table gone with the live table
     present is that swap, done (the swap is one transaction: whole or not at all)."""
     with writer_slot(target):
-        return _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
-                              on_swap, {} if earlier is None else earlier)  # fmt: skip
+        result = _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
+                                on_swap, {} if earlier is None else earlier)  # fmt: skip
+    metrics.succeeded(metrics.table_labels(plan.source_engine, target, plan.table(name).target))
+    return result
 
 
 def _publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,

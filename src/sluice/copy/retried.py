@@ -20,6 +20,7 @@ from sluice.copy.finish import FinishResult, finish
 from sluice.copy.plan import Plan
 from sluice.copy.publish import DEFAULT_LOCK_TIMEOUT, PublishResult, publish_table
 from sluice.copy.transfer import TransferOptions, retrying
+from sluice.core import metrics
 from sluice.core.interrupt import Cancel
 from sluice.core.urls import DbUrl
 
@@ -42,8 +43,9 @@ def publish_retried(
         return publish_table(plan, name, target, rows, swap_lock, cancel, lock_timeout,
                              on_swap, earlier)  # fmt: skip
 
+    labels = metrics.table_labels(plan.source_engine, target, plan.table(name).target)
     return retrying(f"{name}: publish", once, policy.retries, policy.backoff, cancel,
-                    policy.retry_deadline)[0]  # fmt: skip
+                    policy.retry_deadline, labels)[0]  # fmt: skip
 
 
 def finish_retried(
@@ -60,5 +62,5 @@ def finish_retried(
     def once() -> FinishResult:
         return finish(plan, target, published, lock_timeout, added)
 
-    return retrying("finish", once, policy.retries, policy.backoff, None,
-                    policy.retry_deadline)[0]  # fmt: skip
+    return retrying("finish", once, policy.retries, policy.backoff, None, policy.retry_deadline,
+                    metrics.run_labels(plan.source_engine, target))[0]  # fmt: skip

@@ -34,6 +34,7 @@ from sluice.copy.refusals import CHOICES, Selection, Skipped, reasons_by_table
 from sluice.copy.retried import finish_retried, publish_retried
 from sluice.copy.snapshot import shared_snapshot
 from sluice.copy.transfer import ChunkResult, TransferOptions, copy_chunk
+from sluice.core import metrics
 from sluice.core.errors import ConfigError, DataError, SluiceError, TerminalError
 from sluice.core.faults import where
 from sluice.core.hostile import NulPolicy, zero_dates_problem
@@ -301,7 +302,7 @@ def run_plan(
         cancel=stop,
         ledger=resume.chunk_recorder(target, resumed.run),
     )
-    budget = ByteBudget(channel_bytes)
+    budget = ByteBudget(channel_bytes, metrics.run_labels(source, target))
     lock = threading.Lock()
     # Swaps run one at a time: two tables joined by a foreign key would otherwise each lock
     # the other's table (dropping one drops the key that the other's swap also drops).

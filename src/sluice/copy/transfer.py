@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -26,6 +26,7 @@ from sluice.copy.plan import Chunk, TablePlan
 from sluice.copy.staging import staging_table
 from sluice.copy.stalls import end_session, stalled_error
 from sluice.copy.writers import writer_slot
+from sluice.core import metrics
 from sluice.core.errors import (
     DataError,
     RawRejected,
@@ -126,6 +127,7 @@ def copy_chunk(
     0.45 s of a 4.7 s copy at scale 0.1, so the first try skips it; retries never do."""
     started = time.monotonic()
     tries = itertools.count(1)
+    figures = metrics.table_labels(source, target, tp.target)  # the table as it lands
 
     plan = [tp]  # the raw path, until the target rejects a chunk's bytes
     guards: list[WriteGuard] = []  # the decoded path's checks, one per try (the last counts)
@@ -144,7 +146,8 @@ def copy_chunk(
 
     try:
         (rows, nbytes), attempts = retrying(chunk, attempt, options.retries, options.backoff,
-                                            options.cancel, options.retry_deadline)  # fmt: skip
+                                            options.cancel, options.retry_deadline,
+                                            figures)  # fmt: skip
     except ValueRejected as exc:
         raise _diagnosed(plan[0], chunk, source, target, options, exc) from None
     except DataError as exc:
@@ -153,6 +156,7 @@ def copy_chunk(
         # a writer names the table it writes (staging): the user knows the table by its name
         raise DataError(tp.name, exc.column, exc.key, exc.reason) from None
     seconds = time.monotonic() - started
+    metrics.chunk_copied(figures, rows, nbytes, seconds)  # per chunk, never per row
     changed = guards[-1].changed if guards else 0
     zeros = guards[-1].zero_dates if guards else 0
     return ChunkResult(chunk, rows, nbytes, attempts, seconds, plan[0] is not tp, changed, zeros)
@@ -207,12 +211,13 @@ def retrying(
     backoff: float,
     stop: Cancel | None = None,
     deadline: float = DEFAULT_RETRY_DEADLINE,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[T, int]:
     """`fn()` and its tries. Transient failures and a server not answering or restarting
     (`ServerUnavailable`) are retried with exponential backoff (`backoff` s, doubling, at most
     MAX_BACKOFF) until `deadline` s after the first failure (or `retries` tries), then terminal,
-    named by `chunk` (or a step's name: publish, finish). The deadline, not a count, lets a
-    server restart be survived. A cancelled `stop` ends the loop before the next try."""
+    named by `chunk` (or a step's name: publish, finish): a deadline survives a restart. A set
+    `stop` ends the loop before the next try. A retry counts in retries_total by its fault."""
     label = chunk if isinstance(chunk, str) else chunk.label
     first_failure = None
     attempt = 0
@@ -232,6 +237,8 @@ def retrying(
                     f"{label}: gave up after {attempt} tries{spent}: {_about(chunk, exc)}"
                 ).with_facts(**_lost(exc), tries=attempt) from None
             delay = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF, remaining)
+            fault = getattr(_lost(exc).get("fault"), "name", "transient")
+            metrics.count("retries_total", 1, {**(labels or {}), "fault": fault})
             log.warning("%s: try %d failed (%s); retrying in %.1fs", label, attempt,
                         _about(chunk, exc), delay)  # fmt: skip
             if stop is not None:

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sluice.core.schema import Table
+    from sluice.core.urls import DbUrl
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +74,8 @@ METRICS = {
         Metric(
             "cdc_lag_seconds",
             "gauge",
-            "Age of the newest change applied, change capture.",
+            "How far the replica is behind the source, change capture: during a run the age "
+            "of the newest commit applied, after it the time since the position caught up to.",
             ("source_engine", "target_engine", "database"),
         ),  # fmt: skip
         Metric(
@@ -121,6 +127,11 @@ def _record(name: str, value: float, labels: Mapping[str, str]) -> None:
                         PREFIX + name, exc)  # fmt: skip
 
 
+def active() -> bool:
+    """Whether any sink listens: lets a caller skip working out a figure nobody reads."""
+    return bool(_sinks)
+
+
 def count(name: str, value: float, labels: Mapping[str, str]) -> None:
     """Add `value` to a counter."""
     _record(name, value, labels)
@@ -141,3 +152,31 @@ def labels_for(source_engine: str, target_engine: str, database: str | None,
     """The labels of a table's figures: engines, the target's database, schema and table."""
     return {"source_engine": source_engine, "target_engine": target_engine,
             "database": database or "", "schema": schema or "", "table": table or ""}  # fmt: skip
+
+
+def run_labels(source: DbUrl | str, target: DbUrl) -> dict[str, str]:
+    """The labels of a run's figures (no table): engines and the target's database.
+    `source` is a URL or an engine's name (a plan keeps only that)."""
+    engine = source if isinstance(source, str) else source.engine
+    return {"source_engine": engine, "target_engine": target.engine,
+            "database": target.database or ""}  # fmt: skip
+
+
+def table_labels(source: DbUrl | str, target: DbUrl, table: Table) -> dict[str, str]:
+    """The labels of a target table's figures: `table` as it lands (`TablePlan.target`); an
+    empty schema is the target's default one."""
+    engine = source if isinstance(source, str) else source.engine
+    return labels_for(engine, target.engine, target.database, table.schema, table.name)
+
+
+def chunk_copied(labels: Mapping[str, str], rows: int, nbytes: int, seconds: float) -> None:
+    """A chunk (or a sync's batch of changed rows) committed on the target."""
+    count("rows_copied_total", rows, labels)
+    count("bytes_copied_total", nbytes, labels)
+    observe("chunk_duration_seconds", seconds, labels)
+
+
+def succeeded(labels: Mapping[str, str], at: float | None = None) -> None:
+    """The table's replica is good as of now: copied and published, synced, or verified equal
+    (`replica_last_success_timestamp_seconds`, the freshness a dashboard alerts on)."""
+    gauge("replica_last_success_timestamp_seconds", time.time() if at is None else at, labels)

@@ -39,6 +39,7 @@ from sluice.copy.refusals import Selection, Skipped
 from sluice.copy.staging import live_table, sync_staging_table
 from sluice.copy.stalls import watched, watched_statements
 from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core import metrics
 from sluice.core.errors import ConfigError, SluiceError
 from sluice.core.faults import fault_error
 from sluice.core.hostile import NulPolicy
@@ -169,6 +170,8 @@ def sync_database(source: DbUrl, target: DbUrl, options: SyncOptions = SyncOptio
                     state = (f"every table's changes applied; the deletes of {tp.name} not "
                              "applied (the next sync finds them)")  # fmt: skip
                     raise exc.with_facts(target_state=state) from None
+    for tp in plan.tables:  # every table's changes (and deletes) applied: fresh as of now
+        metrics.succeeded(metrics.table_labels(source, target, tp.target))
     seconds = time.monotonic() - started
     return SyncResult([results[tp.name] for tp in plan.tables], seconds, plan.skipped, plan)
 
@@ -310,8 +313,8 @@ def _upsert(tp: TablePlan, mark: Watermark, live_found: Table, source: DbUrl, ta
         log.debug("%s: reading changes in %s", tp.name, chunk.label)
         copied = copy_chunk(
             replace(tp, table=replace(tp.table, primary_key=read_key)), chunk, source, target,
-            ByteBudget(channels), transfer, into=replace(stage, primary_key=landed_key),
-            fresh=True,
+            ByteBudget(channels, metrics.run_labels(source, target)), transfer,
+            into=replace(stage, primary_key=landed_key), fresh=True,
         )  # fmt: skip
         result.read = copied.rows
         log.debug("%s: applying %s rows read", tp.name, f"{copied.rows:,}")

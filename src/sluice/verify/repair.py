@@ -23,6 +23,7 @@ from sluice.copy.finish import align_identities
 from sluice.copy.plan import Chunk, Plan
 from sluice.copy.staging import live_table
 from sluice.copy.transfer import TransferOptions, copy_chunk
+from sluice.core import metrics
 from sluice.core.errors import ConfigError
 from sluice.core.hostile import NulPolicy
 from sluice.core.urls import DbUrl
@@ -71,7 +72,7 @@ def repair(
         retry_deadline=copy.retry_deadline,
         nul=NulPolicy(copy.nul, copy.nul_replacement),  # a repair changes what the copy did
     )
-    budget = ByteBudget(channels)
+    budget = ByteBudget(channels, metrics.run_labels(source, target))
 
     def run(item) -> None:
         tp, chunk = item

@@ -53,6 +53,7 @@ from sluice.core.schema import Table, qualified_key
 from sluice.core.urls import DbUrl
 from sluice.dialects import get_dialect
 from sluice.verify.canonical import RangeDigest, server_text
+from sluice.verify.figures import recorded
 from sluice.verify.missing import missing_tables
 from sluice.verify.objects import check_objects
 from sluice.verify.quality import (
@@ -226,9 +227,9 @@ def verify_plan(
     lossy = tuple(f"{t}.{c.name}: {c.source_type} -> {c.target_type} ({c.note})"
                   for t, c in plan.lossy() if only is None or t in only)  # fmt: skip
     seconds = time.monotonic() - started
-    return VerifyReport(str(source), str(target), stamp, seconds, verified, extra, plan.skipped,
-                        lossy, column_notes(tables), check_objects(plan, target, only),
-                        plan)  # fmt: skip
+    return recorded(VerifyReport(str(source), str(target), stamp, seconds, verified, extra,
+                                 plan.skipped, lossy, column_notes(tables),
+                                 check_objects(plan, target, only), plan), target)  # fmt: skip
 
 
 def _executor(work, canonical: bool, options: VerifyOptions) -> tuple[Executor, bool]:
