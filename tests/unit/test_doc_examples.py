@@ -43,6 +43,9 @@ def test_example_loads_and_fits_stackoverflow(name, fmt, text, tmp_path):
 
         check_copy_job(text, tmp_path)
         return
+    if isinstance(data, dict) and {"mappings", "rule_files", "scrape_configs"} & set(data):
+        _check_monitoring(name, data)  # docs/monitoring.md: statsd_exporter, Prometheus
+        return
     specs = (data.get("tables") or {}) if isinstance(data, dict) else {}
     if "source_engine" in data:  # a plan, as `sluice plan --json` prints it
         plan = Plan.from_dict(data)
@@ -65,3 +68,16 @@ def test_example_loads_and_fits_stackoverflow(name, fmt, text, tmp_path):
                                                              .column_names), name  # fmt: skip
     else:
         pytest.fail(f"{name}: an example of a kind this test does not know: test it here")
+
+
+def _check_monitoring(name: str, data: dict) -> None:
+    """A statsd_exporter mapping names metrics sluice has, with their labels; a Prometheus
+    snippet names the shipped rules file."""
+    from sluice.core.metrics import METRICS, PREFIX
+
+    for m in data.get("mappings") or []:
+        metric = METRICS.get(m["name"].removeprefix(PREFIX))
+        assert metric is not None and m["name"].startswith(PREFIX), (name, m["name"])
+        assert set(m.get("labels") or {}) <= set(metric.labels), (name, m)
+    for path in data.get("rule_files") or []:
+        assert (ROOT / "include" / "monitoring" / Path(path).name).exists(), (name, path)
