@@ -6,6 +6,7 @@ the copy, and its URL's password is in no log line."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -150,3 +151,24 @@ def test_metrics_port_answers_during_a_copy(so_source, pg_db):
     assert "sluice_chunk_duration_seconds_bucket{" in scraper.body
     with pytest.raises(OSError):  # the endpoint lives as long as the command
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_a_long_run_pushes_on_the_way_not_only_at_the_end(pushgateway):
+    """The pusher's own thread pushes every interval while the work goes on (15 s in a run;
+    0.2 s here): the gateway holds the figures so far before the run ends."""
+    from sluice.core import metrics
+    from sluice.core.prometheus import exported
+
+    labels = metrics.labels_for("postgresql", "postgresql", "db", None, "T")
+    with exported("long", push=pushgateway, grouping={"run": "r"}, interval=0.2):
+        metrics.count("rows_copied_total", 100, labels)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # no end of run yet: only the thread pushed
+            with contextlib.suppress(AssertionError, KeyError):
+                if by_table(pushed(pushgateway, "long"), "sluice_rows_copied_total") == {"T": 100}:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("nothing was pushed while the run went on")
+        metrics.count("rows_copied_total", 50, labels)
+    assert by_table(pushed(pushgateway, "long"), "sluice_rows_copied_total") == {"T": 150}
