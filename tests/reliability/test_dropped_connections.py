@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from sluice.copy import CopyOptions, copy_database
+from sluice.core import faults, metrics
 from sluice.datasets.stackoverflow.generate import generate, row_counts
 from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
@@ -79,6 +80,16 @@ def killing_reader(so_source, monkeypatch):
     return killed, paths
 
 
+class Recorded:
+    """A metrics sink that keeps every figure (sluice.core.metrics)."""
+
+    def __init__(self) -> None:
+        self.figures: list[tuple[str, float, dict]] = []
+
+    def record(self, metric, value, labels) -> None:
+        self.figures.append((metric.name, value, dict(labels)))
+
+
 @pytest.mark.parametrize(
     "target_kind, path", [("postgresql", "raw"), ("mariadb", "raw"), ("sqlite", "decoded")]
 )
@@ -89,8 +100,15 @@ def test_killed_source_connection_is_retried_without_duplicates(
         {"postgresql": "pg_db", "mariadb": "mysql_db", "sqlite": "sqlite_db"}[target_kind]
     )
     caplog.set_level(logging.WARNING, logger="sluice")
-    result = copy_database(so_source, target, OPTIONS)
+    with metrics.installed(Recorded()) as recorded:  # what a monitoring system is told
+        result = copy_database(so_source, target, OPTIONS)
     assert result.ok, result.failures
+    retries = [(labels["table"], labels["fault"]) for name, value, labels in recorded.figures
+               if name == "retries_total"]  # fmt: skip
+    # one retry of the table, by the fault its engine names the kill (PostgreSQL: an admin
+    # shutdown of the backend, 57P01)
+    assert len(retries) == 1 and retries[0][0] == TABLE, retries
+    assert retries[0][1] in {f.name for f in faults.ALL if f.retryable}, retries
     killed, paths = killing_reader
     assert killed, "the source backend was never terminated"
     assert paths == {path}  # PG->PG binary COPY, PG->MariaDB CSV, PG->SQLite decoded rows
