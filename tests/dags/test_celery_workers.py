@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 import urllib.request
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
+from tests.dags.api_server import admin_token, free_port
 from tests.dags.hosts import Host, Unavailable, made
 from tests.independent import connect, rows
 
@@ -75,20 +75,6 @@ class Cluster:
         return next(r for r in self.running if r.component.name == name)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _token(base_url: str) -> str:
-    body = json.dumps({"username": "admin", "password": "admin"}).encode()
-    request = urllib.request.Request(base_url + "/auth/token", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access_token"]
-
-
 @pytest.fixture(scope="module")
 def cluster(pg_server: DbUrl, tmp_path_factory) -> Iterator[Cluster]:
     pytest.importorskip("airflow.providers.celery")
@@ -101,7 +87,7 @@ def cluster(pg_server: DbUrl, tmp_path_factory) -> Iterator[Cluster]:
     target_gen = _fresh(pg_server, "sluice_celery_dst")
     metadata_gen = _fresh(pg_server, "sluice_celery_airflow")
     source, target, metadata = next(source_gen), next(target_gen), next(metadata_gen)
-    d = Deployment(executor="celery", workers=2, concurrency=2, port=_free_port(),
+    d = Deployment(executor="celery", workers=2, concurrency=2, port=free_port(),
                    broker_url=broker, queue=f"sluice-test-{uuid.uuid4().hex[:8]}",
                    heartbeat_timeout=20)  # fmt: skip
     where = {"home": tmp_path_factory.mktemp("celery-airflow"), "source_db": source.database,
@@ -125,7 +111,7 @@ def cluster(pg_server: DbUrl, tmp_path_factory) -> Iterator[Cluster]:
         running = local.launch(env, d, found)
         try:
             base_url = env["AIRFLOW__API__BASE_URL"]
-            yield Cluster(env, running, source, target, metadata, base_url, _token(base_url),
+            yield Cluster(env, running, source, target, metadata, base_url, admin_token(base_url),
                           hosts, mode)  # fmt: skip
         finally:
             stop(running, grace=20)

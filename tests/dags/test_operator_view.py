@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
+from tests.dags.api_server import admin_token, free_port
 from tests.independent import rows
 
 from sluice.airflow import local
@@ -57,20 +57,6 @@ class Ui:
             return json.loads(response.read())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _token(base_url: str) -> str:
-    body = json.dumps({"username": "admin", "password": "admin"}).encode()
-    request = urllib.request.Request(base_url + "/auth/token", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access_token"]
-
-
 @pytest.fixture(scope="module")
 def ui(pg_server: DbUrl, tmp_path_factory) -> Iterator[Ui]:
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
@@ -80,7 +66,7 @@ def ui(pg_server: DbUrl, tmp_path_factory) -> Iterator[Ui]:
     gens = [stackoverflow_db(pg_server, "sluice_ui_src"), _fresh(pg_server, "sluice_ui_dst"),
             _fresh(pg_server, "sluice_ui_airflow")]  # fmt: skip
     source, target, metadata = (next(g) for g in gens)
-    d = Deployment(executor="local", port=_free_port())
+    d = Deployment(executor="local", port=free_port())
     home = tmp_path_factory.mktemp("ui-airflow")
     where = {"home": home, "source_db": source.database, "target_db": target.database,
              "metadata_db": metadata.database}  # fmt: skip
@@ -93,7 +79,7 @@ def ui(pg_server: DbUrl, tmp_path_factory) -> Iterator[Ui]:
     running: list[Running] = local.launch(env, d)
     try:
         base = env["AIRFLOW__API__BASE_URL"]
-        yield Ui(base, env, source, target, _token(base))
+        yield Ui(base, env, source, target, admin_token(base))
     finally:
         stop(running, grace=20)
         for g in reversed(gens):
