@@ -212,7 +212,7 @@ def _member_chunks(archive: Path, member: str) -> Iterator[bytes]:
         """Hands each chunk over; keeps nothing (py7zr's BytesIO writers keep the member)."""
 
         def write(self, s: bytes | bytearray) -> int:
-            put(bytes(s))
+            put(s)  # a fresh object per call that py7zr does not touch again: no copy
             return len(s)
 
         def read(self, size: int | None = None) -> bytes:
