@@ -11,8 +11,9 @@ from sluice.core.urls import DbUrl
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The README's first command: StackOverflow2010 generated into the embedded PostgreSQL,
-    replicated by the `replicate_stackoverflow_to_postgres` DAG through Airflow, verified."""
+    """The README's first command: StackOverflow2010 generated (or, with --data, a real Stack
+    Exchange dump imported) into the embedded PostgreSQL, replicated by the
+    `replicate_stackoverflow_to_postgres` DAG through Airflow, verified."""
     import importlib.util
     import time
 
@@ -23,7 +24,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sluice.airflow import local
 
     row_counts(args.scale)
-    server = demo_source(args.scale, args.seed)
+    server = demo_source(args.scale, args.seed, args.data)
     print("setting up Airflow in", local.airflow_home())
     env = local.setup(server)
     dag_id = "replicate_stackoverflow_to_postgres"
@@ -36,17 +37,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_source(scale: float, seed: int) -> DbUrl:
+def demo_source(scale: float, seed: int, data: str | None = None) -> DbUrl:
     """The demo's first step: the dataset generated into the embedded PostgreSQL's default
-    source database (the one every command reads when given no URL); returns the server."""
+    source database (the one every command reads when given no URL), or the dump at `data`
+    (a site's folder or .7z) imported there instead; returns the server."""
     from sluice.core.progress import Reporter
+    from sluice.datasets.stackoverflow.dump import find_files, import_dump
     from sluice.datasets.stackoverflow.generate import generate
 
+    if data:
+        find_files(data)  # a wrong path stops here, before any server starts
     server = embedded.start()
     print(f"embedded PostgreSQL: {server}")
     with Reporter() as reporter:
         source = server.with_database(embedded.SOURCE_DB)
-        generate(source, scale, seed=seed, replace=True, reporter=reporter)
+        if data:
+            print(f"importing the Stack Exchange dump {data}")
+            import_dump(data, source, replace=True, reporter=reporter)
+        else:
+            generate(source, scale, seed=seed, replace=True, reporter=reporter)
     return server
 
 
@@ -77,11 +86,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "demo",
         cmd_demo,
-        "generate StackOverflow2010 into the embedded PostgreSQL, replicate it with the "
-        "replicate_stackoverflow_to_postgres DAG through Airflow, and verify the replica",
+        "generate StackOverflow2010 (or import a real dump with --data) into the embedded "
+        "PostgreSQL, replicate it with the replicate_stackoverflow_to_postgres DAG through "
+        "Airflow, and verify the replica",
         "sluice demo --scale 0.01",
     )
     demo.add_argument("--scale", type=scale, default=0.01,
                       help="1.0 = StackOverflow2010 row counts (default 0.01)")  # fmt: skip
     demo.add_argument("--seed", type=int, default=2010,
                       help="same seed, same rows (default 2010)")  # fmt: skip
+    demo.add_argument(
+        "--data",
+        metavar="DUMP",
+        help="import this Stack Exchange dump (a site's folder or .7z) as the source instead "
+        "of generating; --scale and --seed are then unused",
+    )

@@ -27,6 +27,7 @@ def cmd_import_dump(args: argparse.Namespace) -> int:
             target,
             tables=table_list(args.tables),
             replace=args.replace,
+            keep_extra_columns=args.keep_extra_columns,
             reporter=reporter,
         )
     print_counts(target, count_rows(target, [TABLES[r.table] for r in results]))
@@ -38,10 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "import-dump",
         cmd_import_dump,
-        "load a Stack Exchange data dump (Posts.xml, Users.xml, ...) into the schema",
-        "sluice import-dump ./dba.stackexchange.com --target postgresql://postgres@127.0.0.1/dba",
+        "load a Stack Exchange data dump (Posts.xml, Users.xml, ...) into the schema, from its "
+        "folder or straight from its .7z archive(s)",
+        "sluice import-dump ./dba.stackexchange.com.7z --target postgresql://postgres@127.0.0.1/dba",
     )
-    imp.add_argument("directory", help="folder holding the dump's XML files")
+    imp.add_argument(
+        "directory",
+        metavar="dump",
+        help="a folder of the XML files, a folder of per-table .7z files "
+        "(stackoverflow.com-Posts.7z, ...), or a site's .7z; archives are read without unpacking",
+    )
     imp.add_argument("--target", help=TARGET_HELP)
     imp.add_argument("--tables", help="comma-separated subset, e.g. Users,Posts")
     imp.add_argument("--replace", action="store_true", help="drop and recreate existing tables")
+    imp.add_argument(
+        "--keep-extra-columns",
+        action="store_true",
+        help="keep attributes the schema has no column for (ContentLicense, Badges.Class, ...) "
+        "as nullable columns; reads each file once more first to find them",
+    )

@@ -33,25 +33,16 @@ from sluice.core.schema import Table, order_by_references
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl
 from sluice.datasets.loader import LoadResult, load_tables
+from sluice.datasets.stackoverflow import sources
+from sluice.datasets.stackoverflow.extras import extra_attributes, with_extra_columns
 from sluice.datasets.stackoverflow.generate import VOTE_TYPES
 from sluice.datasets.stackoverflow.schema import FOREIGN_KEYS, TABLE_NAMES, TABLES
+from sluice.datasets.stackoverflow.sources import DUMP_FILES, DumpFile, as_dump_file
 
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 18  # 256 KiB: parsing speed is the same, buffered rows stay few
 SHOWN_CHARS = 80
-
-# The dump's file for each table; VoteTypes has none (its 15 rows are fixed, see VOTE_TYPES).
-DUMP_FILES: dict[str, str] = {
-    "Badges": "Badges.xml",
-    "Comments": "Comments.xml",
-    "PostHistory": "PostHistory.xml",
-    "PostLinks": "PostLinks.xml",
-    "Posts": "Posts.xml",
-    "Tags": "Tags.xml",
-    "Users": "Users.xml",
-    "Votes": "Votes.xml",
-}
 
 # NOT NULL columns whose attribute real dumps leave out, with the value StackOverflow2010 stores
 # for them. Only counters belong here, where "absent" means "none yet":
@@ -79,16 +70,30 @@ def import_dump(
     *,
     tables: Sequence[str] | None = None,
     replace: bool = False,
+    keep_extra_columns: bool = False,
     reporter: Reporter | None = None,
 ) -> list[LoadResult]:
     """Create the StackOverflow2010 tables in `target` and fill them from the dump's XML files.
 
-    With `tables=None` every table whose file exists is loaded, plus VoteTypes.
+    `directory`: a folder of XML files, a folder of per-table .7z archives, or a site's .7z.
+    With `tables=None` every table whose file exists is loaded, plus VoteTypes. With
+    `keep_extra_columns`, attributes the schema has no column for become nullable columns
+    (one more pass over each document first: `extras`).
     """
     tables = tables or None
     files = find_files(directory, tables)
     wanted = [t for t in TABLE_NAMES if t in files or (t == "VoteTypes" and _asks(tables, t))]
-    ordered = order_by_references([TABLES[t] for t in wanted], FOREIGN_KEYS)
+    chosen = [TABLES[t] for t in wanted]
+    if keep_extra_columns:
+        chosen = [
+            with_extra_columns(
+                t, extra_attributes(t, read_rows(files[t.name], t.name)), files[t.name]
+            )
+            if t.name in files
+            else t
+            for t in chosen
+        ]
+    ordered = order_by_references(chosen, FOREIGN_KEYS)
 
     def rows_for(table: Table) -> Iterator[tuple]:
         if table.name == "VoteTypes":
@@ -103,30 +108,14 @@ def _asks(tables: Sequence[str] | None, name: str) -> bool:
     return tables is None or name in tables
 
 
-def find_files(directory: str | Path, tables: Sequence[str] | None = None) -> dict[str, Path]:
-    """The dump file of each table to import; checked before any database is touched."""
-    root = Path(directory).expanduser()
-    if not root.is_dir():
-        what = "is not a directory" if root.exists() else "no such directory"
-        raise InputFileError(root, f"{what}; expected a folder holding Posts.xml, Users.xml, ...")
-    wanted = _select(tables)
-    present: dict[str, list[Path]] = {}
-    for entry in root.iterdir():
-        if entry.is_file():
-            present.setdefault(entry.name.lower(), []).append(entry)
-    found: dict[str, Path] = {}
-    for table in wanted:
-        matches = sorted(present.get(DUMP_FILES[table].lower(), []))
-        if len(matches) > 1:
-            names = ", ".join(p.name for p in matches)
-            raise InputFileError(root, f"{names} differ only in case; keep one")
-        if matches:
-            found[table] = matches[0]
-        elif tables is not None:
-            raise InputFileError(root / DUMP_FILES[table], f"no such file (needed for {table})")
+def find_files(location: str | Path, tables: Sequence[str] | None = None) -> dict[str, DumpFile]:
+    """The document of each table to import (a file, or a member of a .7z archive); checked
+    before any database is touched."""
+    found = sources.find_files(location, _select(tables), strict=tables is not None)
     if not found and (tables is None or any(t in DUMP_FILES for t in tables)):
         known = ", ".join(DUMP_FILES.values())
-        raise InputFileError(root, f"holds none of the dump files {known}{_hint(root)}")
+        root = Path(location).expanduser()
+        raise InputFileError(root, f"holds none of the dump files {known}{sources.hint(root)}")
     return found
 
 
@@ -142,24 +131,16 @@ def _select(tables: Sequence[str] | None) -> list[str]:
     return [t for t in DUMP_FILES if t in tables]
 
 
-def _hint(root: Path) -> str:
-    """Point at the likely mistake: archives not yet extracted, or the parent of a site's folder."""
-    names = {p.name.lower() for p in root.iterdir()}
-    if any(n.endswith(".7z") for n in names):
-        return " (found .7z archives: extract them first)"
-    sites = [p.name for p in sorted(root.iterdir()) if p.is_dir() and (p / "Posts.xml").exists()]
-    return f" (site folders inside: {', '.join(sites[:5])})" if sites else ""
-
-
 # --- extract: stream <row> elements ------------------------------------------------------------
 
 
-def read_rows(path: Path, root_name: str) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(source: DumpFile | Path, root_name: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, attributes) of every `<row>` under `<root_name>`, parsing CHUNK_BYTES at a time.
 
     The document is read as UTF-8 whatever its declaration says: dumps are UTF-8, and a
     file that is not is reported as such rather than decoded some other way.
     """
+    source = as_dump_file(source)
     parser = expat.ParserCreate(encoding="utf-8")
     pending: list[tuple[int, dict[str, str]]] = []
     depth = 0
@@ -171,10 +152,10 @@ def read_rows(path: Path, root_name: str) -> Iterator[tuple[int, dict[str, str]]
         if depth == 2 and name == "row":
             pending.append((line, attrs))
         elif depth == 1 and name.lower() != root_name.lower():
-            raise InputFileError(path, f"root element is <{name}>, expected <{root_name}>", line)
+            raise InputFileError(source, f"root element is <{name}>, expected <{root_name}>", line)
         elif depth > 1:
             raise InputFileError(
-                path, f"unexpected element <{name}>: expected only <row .../>", line
+                source, f"unexpected element <{name}>: expected only <row .../>", line
             )
 
     def end(name: str) -> None:
@@ -183,32 +164,46 @@ def read_rows(path: Path, root_name: str) -> Iterator[tuple[int, dict[str, str]]
 
     def doctype(*args: object) -> None:
         raise InputFileError(
-            path, "a DOCTYPE is not expected in a dump file", parser.CurrentLineNumber
+            source, "a DOCTYPE is not expected in a dump file", parser.CurrentLineNumber
         )
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = doctype
-    with path.open("rb") as f:
-        while True:
-            chunk = f.read(CHUNK_BYTES)
+    # the bytes fed last and the ones before (expat may hold a split character back), and the
+    # offset of their first byte: where an error's byte offset is looked up
+    window, window_start = b"", 0
+    chunks = source.chunks()
+    try:
+        for chunk in _slices(chunks):
+            if len(window) > CHUNK_BYTES:
+                window_start += len(window) - CHUNK_BYTES
+                window = window[-CHUNK_BYTES:]
+            window += chunk
             try:
                 parser.Parse(chunk, not chunk)
             except expat.ExpatError as exc:
-                problem = _xml_problem(path, exc, parser.ErrorByteIndex)
-                raise InputFileError(path, problem, exc.lineno) from None
+                offset = parser.ErrorByteIndex
+                at = window[offset - window_start :] if offset >= window_start else b""
+                raise InputFileError(source, _xml_problem(exc, offset, at), exc.lineno) from None
             yield from pending
             pending.clear()
-            if not chunk:
-                return
+    finally:
+        chunks.close()
 
 
-def _xml_problem(path: Path, exc: expat.ExpatError, offset: int) -> str:
+def _slices(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """At most CHUNK_BYTES at a time (an archive hands over megabytes), then b"" for the end."""
+    for data in chunks:
+        for at in range(0, len(data), CHUNK_BYTES):
+            yield data[at : at + CHUNK_BYTES]
+    yield b""
+
+
+def _xml_problem(exc: expat.ExpatError, offset: int, data: bytes) -> str:
     """Expat says "invalid token" for bad UTF-8 too: look at the bytes to tell the two apart."""
-    with path.open("rb") as f:
-        f.seek(max(offset, 0))
-        data = f.read(4)
-    if offset >= 0 and data and not any(_decodes(data[:n]) for n in (1, 2, 3, 4)):
+    data = data[:4]
+    if data and not any(_decodes(data[:n]) for n in (1, 2, 3, 4)):
         return f"not valid UTF-8: byte 0x{data[0]:02X} at byte offset {offset}"
     return f"malformed XML: {expat.ErrorString(exc.code)} (column {exc.offset + 1})"
 
@@ -291,8 +286,9 @@ def _plan(table: Table) -> list[tuple[str, Callable[[str], Any], bool, Any, int 
     return plan
 
 
-def convert_rows(table: Table, path: Path) -> Iterator[tuple]:
-    """Typed tuples in `table.columns` order, one per `<row>` of `path`."""
+def convert_rows(table: Table, source: DumpFile | Path) -> Iterator[tuple]:
+    """Typed tuples in `table.columns` order, one per `<row>` of `source`."""
+    path = as_dump_file(source)
     plan = _plan(table)
     known = frozenset(table.column_names)
     filled: Counter[str] = Counter()
@@ -330,7 +326,7 @@ def convert_rows(table: Table, path: Path) -> Iterator[tuple]:
 
 
 def _bad(
-    path: Path, line: int, attrs: dict[str, str], name: str, text: str | None, why: str
+    path: DumpFile, line: int, attrs: dict[str, str], name: str, text: str | None, why: str
 ) -> InputFileError:
     row = attrs.get("Id")
     where = f"row Id={_show(row)}" if row is not None else "row without Id"
@@ -345,7 +341,7 @@ def _show(text: str) -> str:
     return repr(text[:SHOWN_CHARS]) + f"... ({len(text)} characters)"
 
 
-def _report(table: Table, path: Path, filled: Counter[str], ignored: Counter[str]) -> None:
+def _report(table: Table, path: DumpFile, filled: Counter[str], ignored: Counter[str]) -> None:
     for name, n in filled.items():
         default = NOT_NULL_DEFAULTS[(table.name, name)]
         log.info("%s.%s: %s absent values stored as %r", table.name, name, f"{n:,}", default)
@@ -362,6 +358,7 @@ def _report(table: Table, path: Path, filled: Counter[str], ignored: Counter[str
 __all__ = [
     "DUMP_FILES",
     "NOT_NULL_DEFAULTS",
+    "DumpFile",
     "convert_rows",
     "find_files",
     "import_dump",
