@@ -14,7 +14,8 @@ comma := ,
 AIRFLOW_PORT = $(or $(AIRFLOW__API__PORT),8080)
 
 help:
-	@echo "make demo    - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it"
+	@echo "make demo    - generate StackOverflow2010 (SCALE=$(SCALE)), replicate it through Airflow, verify it;"
+	@echo "              DATA=path: import that Stack Exchange dump (a site folder or .7z) instead"
 	@echo "make test    - lint + the whole test suite (PYTEST_ARGS=... passes arguments to pytest)"
 	@echo "make soak    - the seeded fault-injection tests with SOAK_RUNS=$(SOAK_RUNS) runs per case (make test: 2-3)"
 	@echo "make airflow - Airflow on the embedded PostgreSQL, LocalExecutor (UI http://localhost:$(AIRFLOW_PORT), admin/admin);"
@@ -70,7 +71,7 @@ bench-full: $(STAMP)
 		--json bench/results/compare-full.json
 
 demo: $(STAMP)
-	$(BIN)/sluice demo --scale $(SCALE)
+	$(BIN)/sluice demo --scale $(SCALE) $(if $(DATA),--data $(DATA))
 
 # Airflow 3 on the embedded PostgreSQL (metadata database `airflow`), UI on 127.0.0.1:$(AIRFLOW_PORT)
 # (admin/admin). EXECUTOR=celery WORKERS=N: CeleryExecutor, N workers, Redis at

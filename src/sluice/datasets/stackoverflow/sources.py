@@ -1,6 +1,6 @@
 """Where a Stack Exchange dump's XML documents are, and their bytes, streamed.
 
-A dump comes in three shapes, all read without unpacking first (docs/adr/0032):
+A dump comes in three shapes, all read without unpacking first (docs/adr/0031):
 
 * a folder of XML files (Posts.xml, Users.xml, ...), names matched case-insensitively;
 * a site's `.7z` (coffee.stackexchange.com.7z) holding those XML files;
