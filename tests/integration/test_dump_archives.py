@@ -14,6 +14,7 @@ from pathlib import Path
 import py7zr
 import pytest
 from tests import independent
+from tests.realdata import stackexchange_root
 
 from sluice.copy import CopyOptions, copy_database
 from sluice.core.errors import InputFileError
@@ -22,16 +23,8 @@ from sluice.datasets.stackoverflow import TABLE_NAMES
 from sluice.datasets.stackoverflow.dump import DUMP_FILES, import_dump
 from sluice.verify import VerifyOptions, verify_database
 
-REPO = Path(__file__).resolve().parents[2]
-# beside the repository (/work/shared next to /work/main), or a worktree's grandparent's
-SITES = (
-    next(
-        (p for p in (REPO.parent / "shared", REPO.parents[1] / "shared") if p.is_dir()),
-        REPO.parent / "shared",
-    )
-    / "data"
-    / "stackexchange"
-)
+# beside the project root, $SLUICE_STACKEXCHANGE_DATA, or a worktree's main checkout's
+SITES = stackexchange_root() or Path("shared-data-missing")
 COFFEE = SITES / "coffee.stackexchange.com"
 BEER = SITES / "beer.stackexchange.com"
 ROW_START = re.compile(rb"<row[ \t\r\n/]")

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from tests.realdata import stackexchange_root
 
 from sluice.core.errors import ConfigError, InputFileError
 from sluice.core.types import Kind
@@ -34,7 +35,7 @@ from sluice.datasets.stackoverflow.schema import TABLES
 from sluice.dialects import get_dialect
 
 REPO = Path(__file__).resolve().parents[2]
-REAL_DUMPS = REPO.parent / "shared" / "data" / "stackexchange"
+REAL_DUMPS = stackexchange_root() or REPO.parent / "shared" / "data" / "stackexchange"
 REAL_BUDGET_BYTES = 300 * 1024 * 1024
 ROW_START = re.compile(rb"<row[ \t\r\n/]")
 

@@ -183,6 +183,13 @@ class SqliteDialect(Dialect):
     def null_safe_equal(self, a: str, b: str) -> str:
         return f"{a} IS {b}"
 
+    def range_predicate(self, key, lo: Any, hi: Any) -> tuple[str, list[Any]]:
+        """Datetimes are text here and compare as text: a bound with all six fractional digits
+        sorts right against a value stored with none, three or six ('11:00:00' and
+        '11:00:00.000' <= '11:00:00.000000'), where '11:00:00' would put the row holding a sync's
+        watermark, written '11:00:00.000' by an application, above its own maximum."""
+        return super().range_predicate(key, _bound_text(lo), _bound_text(hi))
+
     def align_identity_sql(self, table: Table, next_value: int) -> list[str]:
         return []
 
@@ -227,6 +234,14 @@ class SqliteDialect(Dialect):
             f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})", rows
         )
         return cur.rowcount
+
+
+def _bound_text(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat(" ", timespec="microseconds")
+    return value
 
 
 def _register_adapters() -> None:
