@@ -3,7 +3,9 @@ to_postgres` run once with dag.test() on real PostgreSQL, Airflow's [metrics] se
 StatsD aimed at a UDP listener of the test's own. The rows copied that arrive, summed per
 table, equal an independent count(*) of each target table, and verify's verdicts arrive for
 every table, all zero. Plain StatsD carries no tags, so the labels are in the names
-(`sluice.airflow.metrics`); Airflow's own metrics arrive beside them through the same client."""
+(`sluice.airflow.metrics`); Airflow's own metrics arrive beside them through the same client.
+The same run has $SLUICE_METRICS_PUSH_URL set: each task pushes its own group to a real
+Pushgateway (`sluice.airflow.push`), and the copy tasks' groups hold every row."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from tests.conftest import _fresh  # noqa: E402
 from tests.dags import test_dag_run  # noqa: E402
 from tests.dags.test_dag_run import run_dag  # noqa: E402
 from tests.independent import rows  # noqa: E402
+from tests.integration import test_metrics_push  # noqa: E402
 
 from sluice.datasets.stackoverflow import TABLE_NAMES  # noqa: E402
 from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
@@ -30,6 +33,7 @@ from sluice.datasets.stackoverflow.generate import generate  # noqa: E402
 SCALE = 0.01
 PREFIX = "sluicetest"  # Airflow's statsd_prefix, set here to tell our datagrams apart
 airflow_env = test_dag_run.airflow_env  # the same module-scoped fixture: a migrated home
+pushgateway = test_metrics_push.pushgateway  # a Pushgateway of the module's own
 
 
 class Listener:
@@ -71,16 +75,17 @@ def parsed(lines: list[str]) -> list[tuple[str, float, str]]:
 
 
 @pytest.fixture(scope="module")
-def statsd_run(airflow_env, pg_server):
-    """One DAG run with StatsD on; the datagrams, the target and counts of the target's rows
-    by the test's own SQL."""
+def statsd_run(airflow_env, pg_server, pushgateway):
+    """One DAG run with StatsD on and $SLUICE_METRICS_PUSH_URL set; the datagrams, the target
+    and counts of the target's rows by the test's own SQL."""
     src_gen, dst_gen = _fresh(pg_server, "sluice_sd_src"), _fresh(pg_server, "sluice_sd_dst")
     source, target = next(src_gen), next(dst_gen)
     listener = Listener()
     env = {**airflow_env, "AIRFLOW__METRICS__STATSD_ON": "True",
            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
            "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
-           "AIRFLOW__METRICS__STATSD_PREFIX": PREFIX}  # fmt: skip
+           "AIRFLOW__METRICS__STATSD_PREFIX": PREFIX,
+           "SLUICE_METRICS_PUSH_URL": pushgateway}  # fmt: skip
     try:
         generate(source, SCALE)
         run_dag(env, source, target, {"chunk_rows": 3000})
@@ -122,3 +127,25 @@ def test_airflow_own_metrics_share_the_client(statsd_run):
     channel of sluice's."""
     figures, _, _ = statsd_run
     assert any(s.startswith(f"{PREFIX}.") and ".sluice." not in s for s, _, _ in figures)
+
+
+def test_the_tasks_push_their_own_groups_to_the_pushgateway(statsd_run, pushgateway):
+    """$SLUICE_METRICS_PUSH_URL in the tasks' environment: each task instance pushes its own
+    group (job the DAG, then run, task and map index), so the copy tasks' groups, summed,
+    hold every row of every table."""
+    import json
+    import urllib.request
+
+    _, _, counted = statsd_run
+    with urllib.request.urlopen(f"{pushgateway}/api/v1/metrics", timeout=5) as r:
+        groups = [g["labels"] | {"_metrics": g} for g in json.load(r)["data"]]
+    ours = [g for g in groups if g["job"] == test_dag_run.DAG_ID]
+    copies = [g for g in ours if g.get("task") == "copy"]
+    assert copies and all(g.get("run") and g.get("map_index") for g in copies), groups
+    assert len({g["map_index"] for g in copies}) == len(copies)  # never one group for two
+    copied: dict[str, float] = defaultdict(float)
+    for g in copies:
+        for m in g["_metrics"]["sluice_rows_copied_total"]["metrics"]:
+            copied[m["labels"]["table"]] += float(m["value"])
+    assert dict(copied) == {t: float(n) for t, n in counted.items()}
+    assert {g.get("task") for g in ours} >= {"copy", "publish", "verify"}
