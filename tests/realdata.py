@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 from sluice.core.types import Kind
 from sluice.core.urls import DbUrl
 from sluice.datasets.stackoverflow import TABLES
+from sluice.datasets.stackoverflow.sources import DUMP_FILES
 from tests.independent import rows
 
 ENV = "SLUICE_STACKEXCHANGE_DATA"
@@ -28,16 +29,7 @@ COFFEE = "coffee.stackexchange.com"
 BEER = "beer.stackexchange.com"
 # Rows in each site's eight XML files, as /work/shared/data/stackexchange/README.md lists them.
 SITE_ROWS = {COFFEE: 8_225, BEER: 29_602}
-FILES = {
-    "Badges": "Badges.xml",
-    "Comments": "Comments.xml",
-    "PostHistory": "PostHistory.xml",
-    "PostLinks": "PostLinks.xml",
-    "Posts": "Posts.xml",
-    "Tags": "Tags.xml",
-    "Users": "Users.xml",
-    "Votes": "Votes.xml",
-}
+FILES = DUMP_FILES  # each table's XML file: the dump format's names
 # NOT NULL counters the dumps leave out where there is nothing to count: StackOverflow2010
 # stores 0 (answers have no ViewCount, some users no UpVotes, unused tags no Count).
 ABSENT_IS_ZERO = {("Posts", "ViewCount"), ("Users", "UpVotes"), ("Users", "DownVotes"),
