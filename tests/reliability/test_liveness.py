@@ -282,3 +282,35 @@ def test_source_down_past_the_deadline_is_one_line_naming_the_side(own_pg, pg_se
         assert staging_left(target) == []
     finally:
         next(gen, None)
+
+
+@pytest.mark.parametrize("engine", ["pg", "mysql"])
+def test_source_lost_while_planning_says_the_target_is_untouched(engine, request, pg_server):
+    """A source that drops every connection while the catalogue is read (before the first
+    chunk): one line naming the source, and the target's state, which is untouched."""
+    source = request.getfixturevalue("pg_source" if engine == "pg" else "mysql_source")
+    gen = _fresh(pg_server, "sluice_live_dst")
+    target = next(gen)
+    relay = Relay.to(source)
+    try:
+
+        def refuse_all():
+            relay.stopping = True  # new connections are refused from now on
+            relay.listener.close()
+            relay.reset()
+
+        relay.trigger("down", 2000, refuse_all)  # a few catalogue replies in: planning
+        copy = Run(via(relay, source), target.render_secret(), "--retry-deadline", "2")
+        code, seconds, err = copy.finish(timeout=60)
+        assert relay.fired, f"the fault never fired ({relay.moved}):\n{err[-3000:]}"
+        assert "Votes#" not in err, err[-3000:]  # no chunk began: it was planning
+        lines = errors(err)
+        assert code != 0 and len(lines) == 1, err[-3000:]
+        assert lines[0].startswith(f"error: source 127.0.0.1:{relay.port}/"), lines[0]
+        assert "the connection to the source was lost; target: untouched; next: " in lines[0]
+        assert "server closed" not in lines[0] and "Lost connection" not in lines[0], lines[0]
+        assert staging_left(target) == []
+    finally:
+        relay.close()
+        time.sleep(0.2)
+        next(gen, None)

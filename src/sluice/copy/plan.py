@@ -152,6 +152,11 @@ class Plan:
     def chunks(self) -> list[Chunk]:
         return [c for t in self.tables for c in t.chunks]
 
+    def largest_first(self) -> list[Chunk]:
+        """The chunks, largest first (by bytes where known): the long tail is short and small
+        tables fill the gaps."""
+        return sorted(self.chunks, key=lambda c: -self.table(c.table).chunk_bytes)
+
     def lossy(self) -> list[tuple[str, ColumnMap]]:
         return [(t.name, c) for t in self.tables for c in t.columns if c.fidelity == "lossy"]
 

@@ -149,6 +149,8 @@ def reflect_tables(
     watch = Watchdog()
     engine = engine_for(url, watch)
     selection = replace(selection, exclude=tuple(exclude) or selection.exclude)
+    connects: list[bool] = []
+    sa.event.listen(engine, "connect", lambda *_: connects.append(True))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sa.exc.SAWarning)  # unknown types: we report them
@@ -176,7 +178,10 @@ def reflect_tables(
             raise ConnectError(f"cannot read {url}: {what}").with_facts(
                 fault=CONNECTION_LOST, side=side, host=where(url), what=what
             ) from None
-        raise ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}") from None
+        err = ConnectError(f"cannot read {url}: {url.redact(str(exc.orig))}")
+        if connects:  # lost while reading, not refused at the door: a fault like a chunk's
+            err.with_facts(fault=dialect.classify_fault(exc.orig), side=side, host=where(url))
+        raise err from None
     finally:
         watch.close()
         engine.dispose()

@@ -249,11 +249,14 @@ def copy_database(
     options.validate()
     started = time.monotonic()
     source, target = source.with_timeouts(options.timeouts), target.with_timeouts(options.timeouts)
-    plan = build_plan(
-        source, target, tables=options.tables,
-        chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
-        allow_empty=options.allow_empty, selection=options.selection,
-    )  # fmt: skip
+    try:  # planning only reads: whatever fails here, the target has not been written to
+        plan = build_plan(
+            source, target, tables=options.tables,
+            chunk_rows=options.chunk_rows, chunk_bytes=options.chunk_bytes,
+            allow_empty=options.allow_empty, selection=options.selection,
+        )  # fmt: skip
+    except SluiceError as exc:
+        raise exc.with_facts(target_state="untouched") from None
     check_lossy(plan, options.allow_lossy)
     refuse_not_carried(plan, options.fail_on_not_carried)  # before any table is touched
     return run_plan(plan, source, target, options, reporter, started, cancel)
@@ -380,7 +383,7 @@ def run_plan(
         ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="chunk") as pool,
     ):
         transfer = replace(transfer, snapshot=snapshot)  # every chunk reads the same instant
-        futures = [pool.submit(run, c) for c in _interleave(plan)
+        futures = [pool.submit(run, c) for c in plan.largest_first()
                    if c.index not in done.get(c.table, {})
                    and c.table not in resumed.published]  # fmt: skip
         futures += [
@@ -491,9 +494,3 @@ def drop_leftovers_quietly(plan: Plan, target: DbUrl) -> bool:
     except Exception as exc:  # the copy already failed; this is best effort
         log.warning("could not drop staging tables: %s", redact_all(str(exc)))
         return False
-
-
-def _interleave(plan: Plan):
-    """Largest chunks first (by bytes where known), so the long tail is short; small tables
-    fill the gaps."""
-    return sorted(plan.chunks, key=lambda c: -plan.table(c.table).chunk_bytes)
