@@ -22,7 +22,7 @@ from typing import Any
 
 from sluice.copy import DEFAULT_MEMORY_CAP, check_lossy, check_zero_dates
 from sluice.copy.buffer import ByteBudget
-from sluice.copy.definition import needs_icu, without_icu
+from sluice.copy.definition import needs_icu, settle, without_icu
 from sluice.copy.filters import check_conditions
 from sluice.copy.finish import align_identities
 from sluice.copy.masks import require_key
@@ -208,6 +208,7 @@ def plan_sync(
                        raw_import=raw_import_possible(source, target), selection=selection,
                        refused=refused, spatial=spatial_for(reflected, target),
                        skipped=skipped, defaults=defaults)  # fmt: skip
+    plan = settle(plan, selection.collations)  # as the copy settled it (--collations)
     if needs_icu(plan):  # as the copy made the replica: no ICU collation on an ICU-less target
         plan = without_icu(plan, get_dialect(target.engine).icu_ready(target))
     check_lossy(plan, options.allow_lossy)
