@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sluice.airflow import history
@@ -96,6 +96,15 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     )  # fmt: skip
     options.validate()
     return options
+
+
+def sync_options(params: Mapping[str, Any] | None, **given: Any) -> SyncOptions:
+    """`value_options(params)` as a sync's options: every value a param set that a sync
+    has (a list of fields made by hand here once dropped `--collations`), then `given`."""
+    v, default = value_options(params), CopyOptions()
+    taken = {f.name: getattr(v, f.name) for f in fields(SyncOptions)
+             if hasattr(v, f.name) and getattr(v, f.name) != getattr(default, f.name)}  # fmt: skip
+    return SyncOptions(**{**taken, **given})
 
 
 def plan(
@@ -265,7 +274,7 @@ def verify_replica(
                                 exclude_schemas=v.exclude_schemas,
                                 schema_map=v.schema_map, identifiers=v.identifiers,
                                 where=v.where, exclude_columns=v.exclude_columns,
-                                mask=v.mask)  # fmt: skip
+                                mask=v.mask, collations=v.collations)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -338,16 +347,9 @@ def sync_replica(
             allow_lossy=allow_lossy,
         )
     else:
-        v = value_options(params)
-        options = SyncOptions(tables=tables or None, deletes=deletes,
-                              memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
-                              allow_lossy=allow_lossy, exclude=v.exclude,
-                              skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
-                              zero_dates=v.zero_dates, nul=v.nul, enums=v.enums,
-                              schemas=v.schemas, exclude_schemas=v.exclude_schemas,
-                              schema_map=v.schema_map, identifiers=v.identifiers,
-                              where=v.where, exclude_columns=v.exclude_columns,
-                              mask=v.mask)  # fmt: skip
+        options = sync_options(params, tables=tables or None, deletes=deletes,
+                               memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
+                               allow_lossy=allow_lossy)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with failing_at_once("sluice copy", f" (in Airflow: run the full DAG {full_dag!r} first)"):
         result = sync_database(source, target, options)
