@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sluice.airflow import history
 from sluice.airflow.connections import url_for
@@ -44,6 +44,7 @@ from sluice.verify import VerifyOptions, verify_database
 from sluice.verify.report import summary_lines
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")  # an options dataclass (`options_for`)
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,14 @@ def value_options(params: Mapping[str, Any] | None) -> CopyOptions:
     return options
 
 
-def sync_options(params: Mapping[str, Any] | None, **given: Any) -> SyncOptions:
-    """`value_options(params)` as a sync's options: every value a param set that a sync
-    has (a list of fields made by hand here once dropped `--collations`), then `given`."""
+def options_for(kind: type[T], params: Mapping[str, Any] | None, **given: Any) -> T:
+    """`value_options(params)` as a sync's or a verify's options (`kind`): every value a
+    param set that `kind` has (lists of fields made by hand here once dropped `--collations`
+    from the sync), then `given`."""
     v, default = value_options(params), CopyOptions()
-    taken = {f.name: getattr(v, f.name) for f in fields(SyncOptions)
+    taken = {f.name: getattr(v, f.name) for f in fields(kind)  # type: ignore[arg-type]
              if hasattr(v, f.name) and getattr(v, f.name) != getattr(default, f.name)}  # fmt: skip
-    return SyncOptions(**{**taken, **given})
+    return kind(**{**taken, **given})
 
 
 def plan(
@@ -267,14 +269,9 @@ def verify_replica(
     if options is not None:  # threads: a task's process may be an unguarded script
         options = replace(options, tables=list(tables), processes=False)
     else:
-        v = value_options(params)  # carried columns compared as the source's text, ...
-        options = VerifyOptions(tables=list(tables), exclude=v.exclude,
-                                skip_refused=v.skip_refused, carry_as_text=v.carry_as_text,
-                                allow_lossy=v.allow_lossy, enums=v.enums, schemas=v.schemas,
-                                exclude_schemas=v.exclude_schemas,
-                                schema_map=v.schema_map, identifiers=v.identifiers,
-                                where=v.where, exclude_columns=v.exclude_columns,
-                                mask=v.mask, collations=v.collations)  # fmt: skip
+        # the selection and value options the copy had: carried columns compared as the
+        # source's text, masked ones by their masks
+        options = options_for(VerifyOptions, params, tables=list(tables))
     source, target = ends.source_url(), ends.target_url()
     with on_signals(chain=True) as cancel:  # SIGTERM: Interrupted, no report written
         report = verify_database(source, target, options, cancel)
@@ -347,9 +344,9 @@ def sync_replica(
             allow_lossy=allow_lossy,
         )
     else:
-        options = sync_options(params, tables=tables or None, deletes=deletes,
-                               memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
-                               allow_lossy=allow_lossy)  # fmt: skip
+        options = options_for(SyncOptions, params, tables=tables or None, deletes=deletes,
+                              memory_cap=memory_cap or DEFAULT_MEMORY_CAP,
+                              allow_lossy=allow_lossy)  # fmt: skip
     source, target = ends.source_url(), ends.target_url()
     with failing_at_once("sluice copy", f" (in Airflow: run the full DAG {full_dag!r} first)"):
         result = sync_database(source, target, options)

@@ -1,6 +1,6 @@
-"""The incremental DAG's sync task takes every value option its run's params set, as the
-full DAG's copy does: a param the sync has but does not receive would make the sync treat the
-replica differently from the copy that made it (as `collations` once did)."""
+"""The sync and verify tasks take every value option their run's params set, as the copy
+does: a param the sync has but does not receive would make the sync treat the replica
+differently from the copy that made it (as `collations` once did)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from dataclasses import fields
 
 import pytest
 
-from sluice.airflow.tasks import VALUE_PARAMS, sync_options, value_options
+from sluice.airflow.tasks import VALUE_PARAMS, options_for, value_options
 from sluice.sync import SyncOptions
+from sluice.verify import VerifyOptions
 
 # a value other than the default for each param
 CHANGED = {
@@ -26,15 +27,16 @@ def test_every_param_has_a_changed_value_here():
     assert set(CHANGED) == set(VALUE_PARAMS)
 
 
+@pytest.mark.parametrize("kind", [SyncOptions, VerifyOptions], ids=["sync", "verify"])
 @pytest.mark.parametrize("param", sorted(CHANGED))
-def test_the_sync_task_takes_the_param(param):
+def test_the_task_takes_the_param(param, kind):
     params = {param: CHANGED[param]}
     copy, default = value_options(params), value_options({})
     changed = [f.name for f in fields(copy) if getattr(copy, f.name) != getattr(default, f.name)]
     assert changed, param  # the param reaches the copy's options
-    sync = sync_options(params, deletes=False)
-    has = {f.name for f in fields(SyncOptions)}
+    options = options_for(kind, params, tables=["Posts"])
+    has = {f.name for f in fields(kind)}
     for name in changed:
         if name in has:
-            assert getattr(sync, name) == getattr(copy, name), (param, name)
-    assert sync.deletes is False
+            assert getattr(options, name) == getattr(copy, name), (param, name)
+    assert options.tables == ["Posts"]
