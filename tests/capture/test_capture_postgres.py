@@ -44,14 +44,18 @@ def captured_pair(source_server: DbUrl, target_server: DbUrl,
 
 
 def copy_while_written(src: DbUrl, dst: DbUrl, seed_: int) -> None:
-    """Seed the source, then `sluice copy --cdc` it while a writer process changes it for
-    5 s (started a second before the copy, so changes come before, during and after it)."""
+    """Seed the source, then `sluice copy --cdc` it while a writer process changes it: from
+    a second before the copy until 3 s after it, so changes come before, during and after it
+    however long the copy takes on a loaded machine (a fixed 5 s once left a slow copy with
+    too few changes after it)."""
     seed(src, random.Random(seed_))
     writer = subprocess.Popen([sys.executable, "-m", "tests.capture.workload",
-                               src.render_secret(), "5", str(seed_)], stdout=subprocess.PIPE,
+                               src.render_secret(), "120", str(seed_)], stdout=subprocess.PIPE,
                               text=True)  # fmt: skip
     time.sleep(1)
     sluice("copy", "--cdc", *_ends(src, dst), "--workers", "2", "--chunk-rows", "100")
+    time.sleep(3)
+    writer.terminate()  # the workload's "enough": it ends its transaction and prints its count
     committed = int(writer.communicate(timeout=60)[0])
     assert writer.returncode == 0 and committed > 50  # the source was written throughout
 

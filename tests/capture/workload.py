@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import random
+import signal
 import sys
 import time
 
@@ -189,10 +190,13 @@ def _plain(v):
 
 
 def main() -> None:
+    """Write for SECONDS, or until SIGTERM (the caller's "enough"), then print the count."""
     url, seconds, seed_ = DbUrl.parse(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
     writer = Writer(url, seed_)
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.monotonic() < end and not stop:
         writer.step()
         time.sleep(0.02)
     print(writer.transactions)
