@@ -118,7 +118,7 @@ def _in_site_archive(archive: Path, wanted: Sequence[str], strict: bool) -> dict
     found: dict[str, DumpFile] = {}
     for table in wanted:
         file_name = DUMP_FILES[table]
-        matches = [m for m in members if _base(m).lower() == file_name.lower()]
+        matches = _named(members, file_name)
         if len(matches) > 1:
             raise InputFileError(archive, f"{', '.join(sorted(matches))}: one {file_name} only")
         if matches:
@@ -131,15 +131,16 @@ def _in_site_archive(archive: Path, wanted: Sequence[str], strict: bool) -> dict
 def _member(archive: Path, file_name: str) -> DumpFile:
     """The per-table archive's member `file_name`: it holds that document (or only one)."""
     members = _member_names(archive)
-    matches = [m for m in members if _base(m).lower() == file_name.lower()]
+    matches = _named(members, file_name)
     if len(matches) == 1:
         return DumpFile(archive, matches[0])
     held = ", ".join(members[:5]) or "nothing"
     raise InputFileError(archive, f"expected one {file_name} inside; it holds {held}")
 
 
-def _base(member: str) -> str:
-    return member.rsplit("/", 1)[-1]
+def _named(members: Sequence[str], file_name: str) -> list[str]:
+    """The members called `file_name` (in any folder of the archive, in any case)."""
+    return [m for m in members if m.rsplit("/", 1)[-1].lower() == file_name.lower()]
 
 
 def _member_names(archive: Path) -> list[str]:
