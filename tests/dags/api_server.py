@@ -1,17 +1,10 @@
-"""What the tests that start Airflow's API server share: a free port for it, and the admin's
-token (`make airflow` logs in as admin/admin) for its REST API."""
+"""What the tests that start Airflow's API server share: the admin's token (`make airflow`
+logs in as admin/admin) for its REST API."""
 
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def admin_token(base_url: str) -> str:

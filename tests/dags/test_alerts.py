@@ -15,7 +15,6 @@ import email.policy
 import html
 import json
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -30,6 +29,7 @@ Controller = pytest.importorskip("aiosmtpd.controller").Controller
 from tests.dags import test_dag_run  # noqa: E402
 from tests.dags.conftest import ROOT  # noqa: E402
 from tests.dags.test_dag_run import connection  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 from sluice.airflow import history  # noqa: E402
 from sluice.airflow.reports import report_root  # noqa: E402
@@ -57,9 +57,7 @@ class Sink:
 
 @pytest.fixture
 def smtp_sink():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     sink = Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()

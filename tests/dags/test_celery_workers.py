@@ -33,9 +33,10 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
-from tests.dags.api_server import admin_token, free_port
+from tests.dags.api_server import admin_token
 from tests.dags.hosts import Host, Unavailable, made
 from tests.independent import connect, rows
+from tests.ports import free_port
 
 from sluice.airflow import local
 from sluice.airflow.components import Running, components, kill_tree, stop

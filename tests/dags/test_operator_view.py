@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import _fresh, stackoverflow_db
-from tests.dags.api_server import admin_token, free_port
+from tests.dags.api_server import admin_token
 from tests.independent import rows
+from tests.ports import free_port
 
 from sluice.airflow import local
 from sluice.airflow.components import Running, stop

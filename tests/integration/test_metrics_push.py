@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,18 +17,13 @@ from collections.abc import Iterator
 
 import pytest
 from tests.independent import execute, rows
+from tests.ports import free_port
 
 from sluice.cli.main import main
 from sluice.core import metrics
 from sluice.core.urls import DbUrl
 
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sluice.core.urls import DbUrl
+from tests.ports import free_port
 
 
 def _binary(*names: str) -> str | None:
@@ -52,9 +53,7 @@ class OwnMariaDB:
         self.data = folder / "data"
         self.log = folder / "error.log"
         self.socket = folder / "mysqld.sock"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         folder.mkdir(parents=True, exist_ok=True)
         shutil.chown(folder, "mysql", "mysql")
         subprocess.run([_binary(*self.INSTALL), "--no-defaults", "--user=mysql",

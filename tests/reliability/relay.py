@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from tests.ports import free_port
+
 
 class _Pair:
     def __init__(self, client: socket.socket, server: socket.socket):
@@ -176,9 +178,7 @@ class OwnPostgres:
         self.data = folder / "data"
         self.log = folder / "log"
         self.settings = settings or {}  # server settings, e.g. {"wal_level": "logical"}
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o777)
         self._as_postgres([str(self.BIN / "initdb"), "-D", str(self.data), "-U", "postgres",

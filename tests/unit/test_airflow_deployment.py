@@ -3,9 +3,8 @@ and its check, and the components started for each executor."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from tests.ports import free_port
 
 from sluice.airflow.components import components
 from sluice.airflow.deployment import (
@@ -75,9 +74,7 @@ def test_a_broker_that_does_not_answer_is_named_without_its_password() -> None:
     # redis comes with the airflow extra's Celery provider: absent where only the package and
     # requirements.txt are installed (the Astro image's shape, `make check-astro`)
     pytest.importorskip("redis", reason="redis (the airflow extra's Celery provider) is absent")
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     url = f"redis://:hunter2pw@127.0.0.1:{port}/0"
     with pytest.raises(ConnectError) as caught:
         check_broker(url, timeout=1)

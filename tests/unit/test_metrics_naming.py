@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
+from tests.ports import free_port
 
 from sluice.airflow.push import grouping
 from sluice.cli.main import build_parser
@@ -97,9 +97,7 @@ def test_a_failing_sink_never_fails_the_engine(caplog):
 
 
 def test_a_failed_push_is_logged_masked_never_raised(caplog):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nobody listens there
+    port = free_port()  # closed again: nobody listens there
     pusher = Pusher(f"http://ops:gateway-pw-1234@127.0.0.1:{port}", PrometheusSink().registry,
                     "copy", {"run": "r1"}, timeout=2)  # fmt: skip
     with caplog.at_level(logging.WARNING):
