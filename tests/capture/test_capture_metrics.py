@@ -9,17 +9,7 @@ from sluice.copy import CopyOptions, copy_database
 from sluice.core import metrics
 from tests.capture.test_capture_postgres import captured_pair
 from tests.independent import execute
-
-
-class Recorded:
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, float, dict]] = []
-
-    def record(self, metric, value, labels) -> None:
-        self.seen.append((metric.name, value, dict(labels)))
-
-    def values(self, name: str) -> list[tuple[float, dict]]:
-        return [(v, labels) for n, v, labels in self.seen if n == name]
+from tests.recorded_metrics import Recorded
 
 
 def test_sync_cdc_records_changes_lag_and_freshness(embedded_logical_pg):

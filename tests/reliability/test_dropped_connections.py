@@ -21,6 +21,7 @@ from sluice.dialects import get_dialect
 from sluice.verify import VerifyOptions, verify_database
 from tests.conftest import _fresh
 from tests.integration.test_copy_stackoverflow import digest
+from tests.recorded_metrics import Recorded
 
 SCALE = 0.01
 TABLE = "Votes"
@@ -80,16 +81,6 @@ def killing_reader(so_source, monkeypatch):
     return killed, paths
 
 
-class Recorded:
-    """A metrics sink that keeps every figure (sluice.core.metrics)."""
-
-    def __init__(self) -> None:
-        self.figures: list[tuple[str, float, dict]] = []
-
-    def record(self, metric, value, labels) -> None:
-        self.figures.append((metric.name, value, dict(labels)))
-
-
 @pytest.mark.parametrize(
     "target_kind, path", [("postgresql", "raw"), ("mariadb", "raw"), ("sqlite", "decoded")]
 )
@@ -103,8 +94,7 @@ def test_killed_source_connection_is_retried_without_duplicates(
     with metrics.installed(Recorded()) as recorded:  # what a monitoring system is told
         result = copy_database(so_source, target, OPTIONS)
     assert result.ok, result.failures
-    retries = [(labels["table"], labels["fault"]) for name, value, labels in recorded.figures
-               if name == "retries_total"]  # fmt: skip
+    retries = [(labels["table"], labels["fault"]) for _, labels in recorded.values("retries_total")]
     # one retry of the table, by the fault its engine names the kill (PostgreSQL: an admin
     # shutdown of the backend, 57P01)
     assert len(retries) == 1 and retries[0][0] == TABLE, retries
