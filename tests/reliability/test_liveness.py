@@ -10,6 +10,7 @@ every run: the process ended within its bound, the target's table equals the sou
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,20 @@ def assert_exact(source: DbUrl, target: DbUrl) -> None:
     assert staging_left(target) == []
 
 
+@contextlib.contextmanager
+def relayed_source(source: DbUrl, server: DbUrl) -> Iterator[tuple[Relay, DbUrl]]:
+    """A relay to `source` and a fresh target database on `server`; both gone after."""
+    gen = _fresh(server, "sluice_live_dst")
+    target = next(gen)
+    relay = Relay.to(source)
+    try:
+        yield relay, target
+    finally:
+        relay.close()
+        time.sleep(0.2)  # the server sees the RSTs before its database is dropped
+        next(gen, None)
+
+
 # --- stalled and reset connections, through the relay ---------------------------------------
 
 CASES = {
@@ -191,10 +207,7 @@ def test_stall_past_the_deadline_is_one_line_naming_the_side(engine, request, pg
     deadline is short: one `error:` line naming the source and the relay's host, within
     stall + deadline + 10 s; nothing published."""
     source = request.getfixturevalue("pg_source" if engine == "pg" else "mysql_source")
-    gen = _fresh(pg_server, "sluice_live_dst")
-    target = next(gen)
-    relay = Relay.to(source)
-    try:
+    with relayed_source(source, pg_server) as (relay, target):
 
         def freeze_all():
             relay.freeze_new = True
@@ -213,10 +226,6 @@ def test_stall_past_the_deadline_is_one_line_naming_the_side(engine, request, pg
         assert "target: untouched" in lines[0], lines[0]
         assert after_fault <= STALL + 4 + 5 + 10, err  # stall, deadline, a connect timeout
         assert staging_left(target) == []
-    finally:
-        relay.close()
-        time.sleep(0.2)
-        next(gen, None)
 
 
 # --- a server restarted ----------------------------------------------------------------------
@@ -289,17 +298,9 @@ def test_source_lost_while_planning_says_the_target_is_untouched(engine, request
     """A source that drops every connection while the catalogue is read (before the first
     chunk): one line naming the source, and the target's state, which is untouched."""
     source = request.getfixturevalue("pg_source" if engine == "pg" else "mysql_source")
-    gen = _fresh(pg_server, "sluice_live_dst")
-    target = next(gen)
-    relay = Relay.to(source)
-    try:
-
-        def refuse_all():
-            relay.stopping = True  # new connections are refused from now on
-            relay.listener.close()
-            relay.reset()
-
-        relay.trigger("down", 2000, refuse_all)  # a few catalogue replies in: planning
+    with relayed_source(source, pg_server) as (relay, target):
+        # a few catalogue replies in (planning): every connection reset, new ones refused
+        relay.trigger("down", 2000, relay.close)
         copy = Run(via(relay, source), target.render_secret(), "--retry-deadline", "2")
         code, seconds, err = copy.finish(timeout=60)
         assert relay.fired, f"the fault never fired ({relay.moved}):\n{err[-3000:]}"
@@ -310,7 +311,3 @@ def test_source_lost_while_planning_says_the_target_is_untouched(engine, request
         assert "the connection to the source was lost; target: untouched; next: " in lines[0]
         assert "server closed" not in lines[0] and "Lost connection" not in lines[0], lines[0]
         assert staging_left(target) == []
-    finally:
-        relay.close()
-        time.sleep(0.2)
-        next(gen, None)
